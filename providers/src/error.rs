@@ -1,0 +1,44 @@
+//! Translation errors, and the OpenAI-shaped error body every error becomes for an OpenAI client.
+
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TranslateError {
+    /// The client's body is not valid JSON or not the expected shape.
+    #[error("invalid request body: {0}")]
+    InvalidRequest(String),
+    /// The request is valid but cannot be expressed for this provider.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The provider's answer could not be understood.
+    #[error("invalid response from upstream: {0}")]
+    InvalidResponse(String),
+    /// A stream line or buffered event grew past the cap.
+    #[error("upstream stream line longer than {0} bytes")]
+    LineTooLong(usize),
+}
+
+/// An OpenAI error body: `{"error": {"message", "type", "param", "code"}}`.
+pub fn openai_error_body(message: &str, kind: &str, code: Option<&str>) -> Vec<u8> {
+    let body = json!({
+        "error": {
+            "message": message,
+            "type": kind,
+            "param": null,
+            "code": code,
+        }
+    });
+    body.to_string().into_bytes()
+}
+
+/// The OpenAI error `type` fitting an HTTP status.
+pub fn openai_error_type(status: u16) -> &'static str {
+    match status {
+        400 | 404 | 405 | 413 | 422 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        429 => "rate_limit_error",
+        504 => "timeout_error",
+        _ => "api_error",
+    }
+}

@@ -1,0 +1,1 @@
+//! Google Gemini (Generative Language API), native `generateContent`. (Being written.)

@@ -1,0 +1,188 @@
+//! Pure translation between the API formats clients speak (the "front doors": OpenAI Chat
+//! Completions, later Anthropic Messages) and the formats providers speak.
+//!
+//! Nothing here knows about Pingora, sockets or tokio: every function takes bytes or values and
+//! returns values, so each translation is tested without a network (see `tests/golden.rs`).
+//!
+//! Each provider module has the same face:
+//! - `translate_request(&ChatRequest, &RequestTarget) -> Result<UpstreamRequest, TranslateError>`
+//! - `translate_response(&[u8], &ResponseTarget) -> Result<Completion, TranslateError>`
+//! - a stream translator implementing [`StreamTranslator`]
+//! - `translate_error(status, &[u8]) -> Vec<u8>` (an OpenAI-shaped error body)
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod gemini;
+pub mod mock;
+pub mod openai;
+pub mod sse;
+pub mod tokens;
+
+use std::fmt;
+
+pub use error::TranslateError;
+
+/// Providers sluice can call. Adding one is a module plus a line here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    OpenAi,
+    Gemini,
+    Mock,
+}
+
+impl ProviderKind {
+    /// Every provider name the config accepts, in the order error messages list them.
+    pub const NAMES: &'static [&'static str] = &["openai", "gemini", "mock"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "openai" => Some(Self::OpenAi),
+            "gemini" => Some(Self::Gemini),
+            "mock" => Some(Self::Mock),
+            _ => None,
+        }
+    }
+
+    /// The name reported as `llm.provider` (the seed's `gemini`, not `gcp.gemini`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Gemini => "gemini",
+            Self::Mock => "mock",
+        }
+    }
+
+    /// The base URL used when a backend sets none.
+    pub fn default_base_url(self) -> Option<&'static str> {
+        match self {
+            Self::OpenAi => Some("https://api.openai.com"),
+            Self::Gemini => Some("https://generativelanguage.googleapis.com"),
+            Self::Mock => None,
+        }
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which API a request speaks, told by the end of its path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiKind {
+    ChatCompletions,
+    Messages,
+    Embeddings,
+    Models,
+}
+
+impl ApiKind {
+    /// The API of a request whose path, with the route prefix removed, is `rest`.
+    /// The bare prefix is chat completions, as in the seed's `/gemini` route.
+    pub fn from_path(rest: &str) -> Option<Self> {
+        let rest = rest.split('?').next().unwrap_or("").trim_end_matches('/');
+        if rest.is_empty() || rest.ends_with("/chat/completions") || rest == "chat/completions" {
+            Some(Self::ChatCompletions)
+        } else if rest.ends_with("/messages") {
+            Some(Self::Messages)
+        } else if rest.ends_with("/embeddings") {
+            Some(Self::Embeddings)
+        } else if rest.ends_with("/models") {
+            Some(Self::Models)
+        } else {
+            None
+        }
+    }
+}
+
+/// What the gateway has decided about the call before translating it.
+#[derive(Clone, Debug)]
+pub struct RequestTarget<'a> {
+    /// The model to call: the backend's pinned model, or the request's own.
+    pub model: &'a str,
+    /// Provider API version where the URL carries one (Gemini's `v1beta`).
+    pub api_version: Option<&'a str>,
+}
+
+/// A translated request, ready to send: path (with query) on the provider's base URL, and body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpstreamRequest {
+    pub path: String,
+    pub body: Vec<u8>,
+}
+
+/// What the gateway knows when translating a response back.
+#[derive(Clone, Debug)]
+pub struct ResponseTarget<'a> {
+    /// The model that was called (used when the provider does not name one).
+    pub model: &'a str,
+    /// Unix seconds for `created`.
+    pub created: u64,
+    /// Whether the client asked for usage in the stream (`stream_options.include_usage`).
+    pub include_usage: bool,
+}
+
+/// Token usage as the provider reported it (or as estimated, see `estimated`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub total_tokens: Option<u64>,
+    pub cached_input_tokens: Option<u64>,
+    pub reasoning_tokens: Option<u64>,
+    /// Counted by sluice with tiktoken rather than reported by the provider.
+    pub estimated: bool,
+}
+
+impl Usage {
+    pub fn total(&self) -> Option<u64> {
+        self.total_tokens.or(match (self.input_tokens, self.output_tokens) {
+            (Some(i), Some(o)) => Some(i + o),
+            _ => None,
+        })
+    }
+}
+
+/// One tool call the model made.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ToolCallFact {
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
+}
+
+/// A translated, complete (non-streamed) response with the facts telemetry needs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Completion {
+    /// The body for the client, in the client's format.
+    pub body: Vec<u8>,
+    pub usage: Usage,
+    pub response_model: Option<String>,
+    /// One text per choice.
+    pub texts: Vec<String>,
+    pub finish_reasons: Vec<String>,
+    pub tool_calls: Vec<ToolCallFact>,
+}
+
+/// Facts gathered from a stream so far; final once the stream ends.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StreamFacts {
+    pub usage: Usage,
+    pub response_model: Option<String>,
+    pub texts: Vec<String>,
+    pub finish_reasons: Vec<String>,
+    pub tool_calls: Vec<ToolCallFact>,
+    /// Whether any content (text or tool call) has been emitted yet: the first token.
+    pub first_token_seen: bool,
+}
+
+/// Translates a provider's stream into the client's stream, chunk by chunk. Chunks may split
+/// SSE lines anywhere. Output is appended to `out`; nothing is buffered beyond one
+/// incomplete line (capped by [`sse::MAX_LINE`]).
+pub trait StreamTranslator: Send {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), TranslateError>;
+    /// The upstream stream ended: flush what is left, and the client's terminator.
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), TranslateError>;
+    fn facts(&self) -> &StreamFacts;
+}

@@ -1,0 +1,600 @@
+//! The OpenAI Chat Completions wire format (the hub every translation goes through) and the
+//! `openai` provider, which is a pass-through: credentials injected, model pinned, stream usage
+//! requested so telemetry always has it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{
+    error::openai_error_body, error::openai_error_type, sse::SseParser, Completion,
+    RequestTarget, ResponseTarget, StreamFacts, StreamTranslator, ToolCallFact, TranslateError,
+    UpstreamRequest, Usage,
+};
+
+/// A chat completions request. Known fields are typed; the rest pass through in `extra`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ChatRequest {
+    #[serde(default)]
+    pub model: String,
+    pub messages: Vec<Message>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_options: Option<StreamOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_completion_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Stop>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<Tool>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl ChatRequest {
+    /// Parses a client's body; the error text says what is wrong, for a 400.
+    pub fn parse(body: &[u8]) -> Result<Self, TranslateError> {
+        serde_json::from_slice(body).map_err(|e| TranslateError::InvalidRequest(e.to_string()))
+    }
+
+    /// The sampling parameters as sent, for `llm.params`: name and JSON value, in a fixed order.
+    pub fn params(&self) -> Vec<(&'static str, Value)> {
+        let mut out = Vec::new();
+        let mut push = |name: &'static str, v: Option<Value>| {
+            if let Some(v) = v {
+                out.push((name, v));
+            }
+        };
+        push("temperature", self.temperature.map(Value::from));
+        push("top_p", self.top_p.map(Value::from));
+        push("max_tokens", self.max_tokens.map(Value::from));
+        push(
+            "max_completion_tokens",
+            self.max_completion_tokens.map(Value::from),
+        );
+        push("n", self.n.map(Value::from));
+        push("presence_penalty", self.presence_penalty.map(Value::from));
+        push("frequency_penalty", self.frequency_penalty.map(Value::from));
+        push("seed", self.seed.map(Value::from));
+        push(
+            "stop",
+            self.stop.as_ref().and_then(|s| serde_json::to_value(s).ok()),
+        );
+        out
+    }
+
+    /// Whether the client asked for a usage chunk at the end of its stream.
+    pub fn include_usage(&self) -> bool {
+        self.stream_options
+            .as_ref()
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false)
+    }
+
+    /// The prompt as `(role, text)` pairs, for `llm.prompt`.
+    pub fn prompt(&self) -> Vec<(String, String)> {
+        self.messages
+            .iter()
+            .map(|m| {
+                let text = m.content.as_ref().map(Content::text).unwrap_or_default();
+                (m.role.clone(), text)
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct StreamOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_usage: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Stop {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Stop {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            Stop::One(s) => vec![s.clone()],
+            Stop::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Message {
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Content>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCall>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Message content: a string, or a list of typed parts.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Content {
+    Text(String),
+    Parts(Vec<ContentPart>),
+}
+
+impl Content {
+    /// The text of the content; parts' texts joined with newlines, other parts left out.
+    pub fn text(&self) -> String {
+        match self {
+            Content::Text(s) => s.clone(),
+            Content::Parts(parts) => {
+                let texts: Vec<&str> = parts.iter().filter_map(|p| p.text.as_deref()).collect();
+                texts.join("\n")
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ContentPart {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<ImageUrl>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ImageUrl {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Tool {
+    #[serde(rename = "type", default = "function_type")]
+    pub kind: String,
+    pub function: FunctionDef,
+}
+
+fn function_type() -> String {
+    "function".to_string()
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct FunctionDef {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ToolCall {
+    #[serde(default)]
+    pub id: String,
+    #[serde(rename = "type", default = "function_type")]
+    pub kind: String,
+    pub function: FunctionCall,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct FunctionCall {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub arguments: String,
+}
+
+/// A chat completion (non-streamed response).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ChatResponse {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default = "completion_object")]
+    pub object: String,
+    #[serde(default)]
+    pub created: u64,
+    #[serde(default)]
+    pub model: String,
+    pub choices: Vec<Choice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<ChatUsage>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn completion_object() -> String {
+    "chat.completion".to_string()
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Choice {
+    #[serde(default)]
+    pub index: u32,
+    pub message: ResponseMessage,
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ResponseMessage {
+    pub role: String,
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCall>>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ChatUsage {
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    #[serde(default)]
+    pub completion_tokens: u64,
+    #[serde(default)]
+    pub total_tokens: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens_details: Option<PromptTokensDetails>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_tokens_details: Option<CompletionTokensDetails>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PromptTokensDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct CompletionTokensDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
+}
+
+impl ChatUsage {
+    pub fn from_usage(u: &Usage) -> Self {
+        let input = u.input_tokens.unwrap_or(0);
+        let output = u.output_tokens.unwrap_or(0);
+        ChatUsage {
+            prompt_tokens: input,
+            completion_tokens: output,
+            total_tokens: u.total_tokens.unwrap_or(input + output),
+            prompt_tokens_details: u.cached_input_tokens.map(|c| PromptTokensDetails {
+                cached_tokens: Some(c),
+            }),
+            completion_tokens_details: u.reasoning_tokens.map(|r| CompletionTokensDetails {
+                reasoning_tokens: Some(r),
+            }),
+        }
+    }
+
+    pub fn to_usage(&self) -> Usage {
+        Usage {
+            input_tokens: Some(self.prompt_tokens),
+            output_tokens: Some(self.completion_tokens),
+            total_tokens: Some(self.total_tokens),
+            cached_input_tokens: self
+                .prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cached_tokens),
+            reasoning_tokens: self
+                .completion_tokens_details
+                .as_ref()
+                .and_then(|d| d.reasoning_tokens),
+            estimated: false,
+        }
+    }
+}
+
+/// One `chat.completion.chunk` of a stream.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ChatChunk {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default = "chunk_object")]
+    pub object: String,
+    #[serde(default)]
+    pub created: u64,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub choices: Vec<ChunkChoice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<ChatUsage>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn chunk_object() -> String {
+    "chat.completion.chunk".to_string()
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ChunkChoice {
+    #[serde(default)]
+    pub index: u32,
+    #[serde(default)]
+    pub delta: Delta,
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Delta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCallDelta>>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ToolCallDelta {
+    #[serde(default)]
+    pub index: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<FunctionCallDelta>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct FunctionCallDelta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<String>,
+}
+
+/// Serialises one stream chunk as an SSE `data:` event into `out`.
+pub fn write_chunk_event(chunk: &ChatChunk, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"data: ");
+    // Serialising plain structs to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, chunk);
+    out.extend_from_slice(b"\n\n");
+}
+
+/// The stream terminator of the OpenAI format.
+pub const DONE_EVENT: &[u8] = b"data: [DONE]\n\n";
+
+// ---------------------------------------------------------------------------------------------
+// The `openai` provider: pass-through.
+
+/// The request for an OpenAI(-compatible) upstream: the model pinned, and for streams
+/// `stream_options.include_usage` forced on so usage is always known (the usage chunk is
+/// stripped again for clients that did not ask for it).
+pub fn translate_request(
+    req: &ChatRequest,
+    target: &RequestTarget<'_>,
+) -> Result<UpstreamRequest, TranslateError> {
+    let mut req = req.clone();
+    req.model = target.model.to_string();
+    if req.stream {
+        req.stream_options
+            .get_or_insert_with(StreamOptions::default)
+            .include_usage = Some(true);
+    }
+    let body = serde_json::to_vec(&req).map_err(|e| TranslateError::InvalidRequest(e.to_string()))?;
+    Ok(UpstreamRequest {
+        path: "/v1/chat/completions".to_string(),
+        body,
+    })
+}
+
+/// Facts of an OpenAI chat completion body; the body itself passes through unchanged.
+pub fn translate_response(
+    body: &[u8],
+    _target: &ResponseTarget<'_>,
+) -> Result<Completion, TranslateError> {
+    let resp: ChatResponse = serde_json::from_slice(body)
+        .map_err(|e| TranslateError::InvalidResponse(e.to_string()))?;
+    Ok(completion_facts(&resp, body.to_vec()))
+}
+
+/// The telemetry facts of a chat completion, with `body` as what the client receives.
+pub fn completion_facts(resp: &ChatResponse, body: Vec<u8>) -> Completion {
+    let mut tool_calls = Vec::new();
+    for choice in &resp.choices {
+        for call in choice.message.tool_calls.iter().flatten() {
+            tool_calls.push(ToolCallFact {
+                id: call.id.clone(),
+                name: call.function.name.clone(),
+                arguments: call.function.arguments.clone(),
+            });
+        }
+    }
+    Completion {
+        body,
+        usage: resp.usage.as_ref().map(ChatUsage::to_usage).unwrap_or_default(),
+        response_model: (!resp.model.is_empty()).then(|| resp.model.clone()),
+        texts: resp
+            .choices
+            .iter()
+            .map(|c| c.message.content.clone().unwrap_or_default())
+            .collect(),
+        finish_reasons: resp
+            .choices
+            .iter()
+            .filter_map(|c| c.finish_reason.clone())
+            .collect(),
+        tool_calls,
+    }
+}
+
+/// An OpenAI error body passes through when it has the OpenAI shape; anything else is wrapped.
+pub fn translate_error(status: u16, body: &[u8]) -> Vec<u8> {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        if v.get("error").is_some_and(Value::is_object) {
+            return body.to_vec();
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let message = if text.trim().is_empty() {
+        format!("upstream returned status {status}")
+    } else {
+        text.trim().to_string()
+    };
+    openai_error_body(&message, openai_error_type(status), None)
+}
+
+/// Passes an OpenAI stream through while gathering its facts; drops the usage-only chunk when
+/// the client did not ask for usage (sluice asked for it on the client's behalf).
+pub struct OpenAiStream {
+    parser: SseParser,
+    facts: StreamFacts,
+    include_usage: bool,
+}
+
+impl OpenAiStream {
+    pub fn new(target: &ResponseTarget<'_>) -> Self {
+        Self {
+            parser: SseParser::default(),
+            facts: StreamFacts::default(),
+            include_usage: target.include_usage,
+        }
+    }
+}
+
+/// Folds one chunk's facts into the stream's facts.
+pub fn accumulate_chunk(facts: &mut StreamFacts, chunk: &ChatChunk) {
+    if !chunk.model.is_empty() && facts.response_model.is_none() {
+        facts.response_model = Some(chunk.model.clone());
+    }
+    if let Some(u) = &chunk.usage {
+        facts.usage = u.to_usage();
+    }
+    for choice in &chunk.choices {
+        let i = choice.index as usize;
+        if facts.texts.len() <= i {
+            facts.texts.resize(i + 1, String::new());
+        }
+        if let Some(text) = &choice.delta.content {
+            if !text.is_empty() {
+                facts.first_token_seen = true;
+            }
+            facts.texts[i].push_str(text);
+        }
+        for call in choice.delta.tool_calls.iter().flatten() {
+            facts.first_token_seen = true;
+            let slot = call.index as usize;
+            if facts.tool_calls.len() <= slot {
+                facts.tool_calls.resize(slot + 1, ToolCallFact::default());
+            }
+            let fact = &mut facts.tool_calls[slot];
+            if let Some(id) = &call.id {
+                fact.id.clone_from(id);
+            }
+            if let Some(f) = &call.function {
+                if let Some(name) = &f.name {
+                    fact.name.push_str(name);
+                }
+                if let Some(args) = &f.arguments {
+                    fact.arguments.push_str(args);
+                }
+            }
+        }
+        if let Some(reason) = &choice.finish_reason {
+            facts.finish_reasons.push(reason.clone());
+        }
+    }
+}
+
+impl StreamTranslator for OpenAiStream {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), TranslateError> {
+        let include_usage = self.include_usage;
+        let facts = &mut self.facts;
+        self.parser.feed(chunk, |event| {
+            let data = event.data.trim();
+            if data == "[DONE]" {
+                out.extend_from_slice(DONE_EVENT);
+                return Ok(());
+            }
+            match serde_json::from_str::<ChatChunk>(data) {
+                Ok(parsed) => {
+                    accumulate_chunk(facts, &parsed);
+                    let usage_only = parsed.choices.is_empty() && parsed.usage.is_some();
+                    if usage_only && !include_usage {
+                        return Ok(());
+                    }
+                    if !include_usage && parsed.usage.is_some() {
+                        let mut parsed = parsed;
+                        parsed.usage = None;
+                        write_chunk_event(&parsed, out);
+                        return Ok(());
+                    }
+                }
+                Err(_) => {}
+            }
+            event.write_to(out);
+            Ok(())
+        })
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), TranslateError> {
+        let include_usage = self.include_usage;
+        let facts = &mut self.facts;
+        self.parser.finish(|event| {
+            if event.data.trim() == "[DONE]" {
+                out.extend_from_slice(DONE_EVENT);
+            } else {
+                if let Ok(parsed) = serde_json::from_str::<ChatChunk>(event.data.trim()) {
+                    accumulate_chunk(facts, &parsed);
+                    if parsed.choices.is_empty() && parsed.usage.is_some() && !include_usage {
+                        return Ok(());
+                    }
+                }
+                event.write_to(out);
+            }
+            Ok(())
+        })
+    }
+
+    fn facts(&self) -> &StreamFacts {
+        &self.facts
+    }
+}

@@ -1,0 +1,99 @@
+//! What the gateway knows about one request when it ends: the input to CEL fields, the span
+//! and the log line. Filled by the gateway, read here; nothing in it refers to Pingora.
+
+use std::time::{Duration, SystemTime};
+
+/// One finished (or aborted) request.
+#[derive(Clone, Debug)]
+pub struct RequestRecord {
+    pub listener: String,
+    /// The matched route's name; empty when no route matched.
+    pub route: String,
+    /// The matched route's prefix or exact path (the span is named after it); empty if none.
+    pub route_path: String,
+    /// Upstream `host:port`, or empty when none was called.
+    pub endpoint: String,
+    pub source_address: String,
+    pub method: String,
+    /// Host header without its port.
+    pub host: String,
+    pub path: String,
+    /// `HTTP/1.1`, `HTTP/2`.
+    pub version: &'static str,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// Request headers, lower-case names (secret ones already removed by the gateway).
+    pub headers: Vec<(String, String)>,
+    pub status: u16,
+    pub start: SystemTime,
+    pub duration: Duration,
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    /// The caller's span, when a `traceparent` came in.
+    pub parent_span_id: Option<[u8; 8]>,
+    pub sampled: bool,
+    /// LLM facts, when the request reached an LLM backend.
+    pub llm: Option<LlmFacts>,
+    /// The error the gateway answered with, if it made one itself.
+    pub error: Option<String>,
+}
+
+/// The `llm.*` variables of the contract.
+#[derive(Clone, Debug, Default)]
+pub struct LlmFacts {
+    pub provider: String,
+    /// The model the client asked for (may be empty, as in the seed).
+    pub request_model: String,
+    /// The model the provider says answered.
+    pub response_model: Option<String>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub total_tokens: Option<u64>,
+    pub cached_input_tokens: Option<u64>,
+    pub reasoning_tokens: Option<u64>,
+    /// Usage counted by sluice (tiktoken) because the provider reported none.
+    pub usage_estimated: bool,
+    pub streaming: bool,
+    /// Sampling parameters as sent (temperature, max_tokens, ...), in request order.
+    pub params: Vec<(String, serde_json::Value)>,
+    pub prompt: Vec<PromptMessage>,
+    /// One text per choice.
+    pub completion: Vec<String>,
+    pub tool_calls: Vec<ToolCall>,
+    pub finish_reasons: Vec<String>,
+    pub time_to_first_token: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PromptMessage {
+    pub role: String,
+    pub content: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
+}
+
+impl LlmFacts {
+    /// Total tokens: as reported, or input + output.
+    pub fn total(&self) -> Option<u64> {
+        self.total_tokens.or(match (self.input_tokens, self.output_tokens) {
+            (Some(i), Some(o)) => Some(i + o),
+            _ => None,
+        })
+    }
+}
+
+/// Lower-case hex of bytes (trace and span ids).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    s
+}

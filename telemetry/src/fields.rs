@@ -1,0 +1,1 @@
+//! CEL fields (being written).
