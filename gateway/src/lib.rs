@@ -1,1 +1,13 @@
-//! placeholder
+//! sluice: an LLM gateway on Pingora. This crate is the binary's body: CLI, config, the
+//! Pingora proxy service, the admin service, shutdown. Translation lives in
+//! `sluice-providers`, telemetry in `sluice-telemetry`.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod logger;
+pub mod proxy;
+pub mod server;
+pub mod shutdown;
+pub mod state;

@@ -137,10 +137,11 @@ pub struct Usage {
 
 impl Usage {
     pub fn total(&self) -> Option<u64> {
-        self.total_tokens.or(match (self.input_tokens, self.output_tokens) {
-            (Some(i), Some(o)) => Some(i + o),
-            _ => None,
-        })
+        self.total_tokens
+            .or(match (self.input_tokens, self.output_tokens) {
+                (Some(i), Some(o)) => Some(i + o),
+                _ => None,
+            })
     }
 }
 

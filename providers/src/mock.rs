@@ -3,8 +3,8 @@
 //! it names the model and echoes the last user message.
 
 use crate::openai::{
-    write_chunk_event, ChatChunk, ChatRequest, ChatResponse, ChatUsage, Choice, ChunkChoice,
-    Delta, ResponseMessage, DONE_EVENT,
+    write_chunk_event, ChatChunk, ChatRequest, ChatResponse, ChatUsage, Choice, ChunkChoice, Delta,
+    ResponseMessage, DONE_EVENT,
 };
 use crate::{tokens, Completion, StreamFacts, Usage};
 

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{
-    error::openai_error_body, error::openai_error_type, sse::SseParser, Completion,
-    RequestTarget, ResponseTarget, StreamFacts, StreamTranslator, ToolCallFact, TranslateError,
-    UpstreamRequest, Usage,
+    error::openai_error_body, error::openai_error_type, sse::SseParser, Completion, RequestTarget,
+    ResponseTarget, StreamFacts, StreamTranslator, ToolCallFact, TranslateError, UpstreamRequest,
+    Usage,
 };
 
 /// A chat completions request. Known fields are typed; the rest pass through in `extra`.
@@ -76,7 +76,9 @@ impl ChatRequest {
         push("seed", self.seed.map(Value::from));
         push(
             "stop",
-            self.stop.as_ref().and_then(|s| serde_json::to_value(s).ok()),
+            self.stop
+                .as_ref()
+                .and_then(|s| serde_json::to_value(s).ok()),
         );
         out
     }
@@ -419,7 +421,8 @@ pub fn translate_request(
             .get_or_insert_with(StreamOptions::default)
             .include_usage = Some(true);
     }
-    let body = serde_json::to_vec(&req).map_err(|e| TranslateError::InvalidRequest(e.to_string()))?;
+    let body =
+        serde_json::to_vec(&req).map_err(|e| TranslateError::InvalidRequest(e.to_string()))?;
     Ok(UpstreamRequest {
         path: "/v1/chat/completions".to_string(),
         body,
@@ -431,8 +434,8 @@ pub fn translate_response(
     body: &[u8],
     _target: &ResponseTarget<'_>,
 ) -> Result<Completion, TranslateError> {
-    let resp: ChatResponse = serde_json::from_slice(body)
-        .map_err(|e| TranslateError::InvalidResponse(e.to_string()))?;
+    let resp: ChatResponse =
+        serde_json::from_slice(body).map_err(|e| TranslateError::InvalidResponse(e.to_string()))?;
     Ok(completion_facts(&resp, body.to_vec()))
 }
 
@@ -450,7 +453,11 @@ pub fn completion_facts(resp: &ChatResponse, body: Vec<u8>) -> Completion {
     }
     Completion {
         body,
-        usage: resp.usage.as_ref().map(ChatUsage::to_usage).unwrap_or_default(),
+        usage: resp
+            .usage
+            .as_ref()
+            .map(ChatUsage::to_usage)
+            .unwrap_or_default(),
         response_model: (!resp.model.is_empty()).then(|| resp.model.clone()),
         texts: resp
             .choices

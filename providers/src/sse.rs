@@ -155,9 +155,18 @@ mod tests {
         assert_eq!(
             whole,
             vec![
-                SseEvent { event: Some("a".into()), data: "{\"x\":1}".into() },
-                SseEvent { event: None, data: "one\ntwo".into() },
-                SseEvent { event: None, data: "[DONE]".into() },
+                SseEvent {
+                    event: Some("a".into()),
+                    data: "{\"x\":1}".into()
+                },
+                SseEvent {
+                    event: None,
+                    data: "one\ntwo".into()
+                },
+                SseEvent {
+                    event: None,
+                    data: "[DONE]".into()
+                },
             ]
         );
         for split in 1..input.len() {
@@ -169,7 +178,10 @@ mod tests {
     fn unterminated_last_event_is_delivered() {
         assert_eq!(
             parse_split(b"data: tail", 3),
-            vec![SseEvent { event: None, data: "tail".into() }]
+            vec![SseEvent {
+                event: None,
+                data: "tail".into()
+            }]
         );
     }
 
@@ -177,6 +189,9 @@ mod tests {
     fn an_endless_line_is_refused() {
         let mut p = SseParser::default();
         let big = vec![b'x'; MAX_LINE + 1];
-        assert_eq!(p.feed(&big, |_| Ok(())), Err(TranslateError::LineTooLong(MAX_LINE)));
+        assert_eq!(
+            p.feed(&big, |_| Ok(())),
+            Err(TranslateError::LineTooLong(MAX_LINE))
+        );
     }
 }

@@ -1,14 +1,197 @@
 //! Per-request telemetry: the facts of one finished request ([`RequestRecord`]) become CEL
 //! fields, an OTLP span and a log line.
 //!
-//! Nothing here runs on the request path but [`Telemetry::record`], which builds the log line
-//! and the span's attributes and hands the span to a bounded queue; export happens in a
-//! background task (see [`export`]). A full queue drops the span and counts the drop.
+//! On the request path only [`Telemetry::record`] runs: it formats the log line, builds the
+//! span's attributes and hands the span to a bounded queue ([`export::SpanQueue`]); export
+//! happens in a background task ([`export::SpanExporter`]). A full queue drops the span and
+//! counts the drop. CEL programs are compiled once, at config load ([`fields::Fields`]).
 #![forbid(unsafe_code)]
 
+pub mod export;
 pub mod facts;
 pub mod fields;
+pub mod logline;
+pub mod record;
+pub mod settings;
+pub mod trace_context;
 pub mod value;
 
+use std::borrow::Cow;
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+pub use export::TelemetryStats;
 pub use facts::{LlmFacts, PromptMessage, RequestRecord, ToolCall};
+pub use settings::{LogFormat, OtlpProtocol};
 pub use value::AttrValue;
+
+use fields::Fields;
+
+/// What to add to and remove from the standard attributes.
+#[derive(Debug, Default)]
+pub struct FieldRules {
+    pub fields: Fields,
+    pub remove: Vec<String>,
+}
+
+/// The span side of the pipeline.
+#[derive(Debug)]
+pub struct TraceSink {
+    pub rules: FieldRules,
+    pub queue: export::SpanQueue,
+}
+
+/// One config generation's telemetry: log line format and fields, span fields and queue.
+#[derive(Debug)]
+pub struct Telemetry {
+    pub gateway: String,
+    pub log_format: LogFormat,
+    pub log_rules: FieldRules,
+    pub trace: Option<TraceSink>,
+    pub stats: Arc<TelemetryStats>,
+    scope: InstrumentationScope,
+}
+
+impl Telemetry {
+    pub fn new(
+        gateway: String,
+        log_format: LogFormat,
+        log_rules: FieldRules,
+        trace: Option<TraceSink>,
+        stats: Arc<TelemetryStats>,
+    ) -> Self {
+        let scope = InstrumentationScope::builder("sluice")
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        Self {
+            gateway,
+            log_format,
+            log_rules,
+            trace,
+            stats,
+            scope,
+        }
+    }
+
+    /// Whether any CEL field may read `request.headers` (only then are headers copied).
+    pub fn uses_request_headers(&self) -> bool {
+        !self.log_rules.fields.is_empty()
+            || self.trace.as_ref().is_some_and(|t| !t.rules.fields.is_empty())
+    }
+
+    /// Whether spans are being made at all (tracing configured).
+    pub fn tracing_enabled(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    /// Writes the request's log line to stdout and queues its span (when sampled).
+    pub fn record(&self, rec: &RequestRecord) {
+        let mut attrs = Vec::with_capacity(40);
+        record::base_attributes(&self.gateway, rec, &mut attrs);
+        let line = self.log_line(rec, &attrs);
+        // A closed stdout must not take the gateway down; the line is lost, nothing else.
+        let _ = std::io::stdout().lock().write_all(&line);
+        if let Some(trace) = &self.trace {
+            if rec.sampled {
+                let span = self.span(rec, attrs, &trace.rules);
+                trace.queue.push(span);
+            }
+        }
+    }
+
+    /// The log line (with its newline) for `rec`, given its standard attributes.
+    pub fn log_line(&self, rec: &RequestRecord, base: &[(String, AttrValue)]) -> Vec<u8> {
+        let mut line = Vec::with_capacity(512);
+        let rules = &self.log_rules;
+        if rules.fields.is_empty() && rules.remove.is_empty() {
+            self.format(rec, base, &mut line);
+        } else {
+            let mut attrs = base.to_vec();
+            let mut extra = Vec::new();
+            self.count_errors(rules.fields.evaluate(rec, &mut extra));
+            record::merge_fields(&mut attrs, extra);
+            record::apply_remove(&mut attrs, &rules.remove);
+            self.format(rec, &attrs, &mut line);
+        }
+        line
+    }
+
+    fn format(&self, rec: &RequestRecord, attrs: &[(String, AttrValue)], out: &mut Vec<u8>) {
+        match self.log_format {
+            LogFormat::Text => logline::format_text(attrs, out),
+            LogFormat::Json => logline::format_json(rec.start + rec.duration, attrs, out),
+        }
+    }
+
+    fn count_errors(&self, n: u32) {
+        if n > 0 {
+            self.stats.cel_errors.fetch_add(u64::from(n), Ordering::Relaxed);
+        }
+    }
+
+    /// The span for `rec`: standard attributes, HTTP attributes, then CEL fields.
+    pub fn span(
+        &self,
+        rec: &RequestRecord,
+        mut attrs: Vec<(String, AttrValue)>,
+        rules: &FieldRules,
+    ) -> SpanData {
+        record::span_http_attributes(rec, &mut attrs);
+        let mut extra = Vec::new();
+        self.count_errors(rules.fields.evaluate(rec, &mut extra));
+        record::merge_fields(&mut attrs, extra);
+        record::apply_remove(&mut attrs, &rules.remove);
+        let mut name = if rec.route_path.is_empty() {
+            rec.method.clone()
+        } else {
+            format!("{} {}", rec.method, rec.route_path)
+        };
+        if let Some(i) = attrs.iter().position(|(k, _)| k == "span.name") {
+            let (_, v) = attrs.remove(i);
+            name = v.to_string();
+        }
+        let status = if rec.status >= 500 {
+            Status::error(rec.error.clone().unwrap_or_default())
+        } else {
+            Status::Unset
+        };
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from_bytes(rec.trace_id),
+                SpanId::from_bytes(rec.span_id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: rec
+                .parent_span_id
+                .map(SpanId::from_bytes)
+                .unwrap_or(SpanId::INVALID),
+            parent_span_is_remote: rec.parent_span_id.is_some(),
+            span_kind: SpanKind::Server,
+            name: Cow::Owned(name),
+            start_time: rec.start,
+            end_time: rec.start + rec.duration,
+            attributes: attrs.into_iter().map(|(k, v)| key_value(k, v)).collect(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status,
+            instrumentation_scope: self.scope.clone(),
+        }
+    }
+}
+
+fn key_value(k: String, v: AttrValue) -> KeyValue {
+    match v {
+        AttrValue::Str(s) => KeyValue::new(k, s),
+        AttrValue::Int(i) => KeyValue::new(k, i),
+        AttrValue::Float(f) => KeyValue::new(k, f),
+        AttrValue::Bool(b) => KeyValue::new(k, b),
+    }
+}

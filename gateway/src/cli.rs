@@ -1,0 +1,73 @@
+//! The command line: `sluice run [-c FILE]`, `sluice check -c FILE`, `--version`, `--help`.
+//! Exit codes: 0 ok, 1 bad config, 2 cannot bind or runtime failure.
+
+use clap::{Parser, Subcommand};
+
+use crate::config;
+
+#[derive(Parser, Debug)]
+#[command(name = "sluice", version, about = "An LLM gateway on Pingora: one endpoint for every model, with the telemetry to see it.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve. Without --config, serves the embedded demo config (a mock backend on 127.0.0.1:8080).
+    Run {
+        /// The config file (YAML).
+        #[arg(short, long, value_name = "FILE")]
+        config: Option<String>,
+    },
+    /// Load and validate a config (YAML, env expansion, references, CEL), print every problem.
+    Check {
+        /// The config file (YAML).
+        #[arg(short, long, value_name = "FILE")]
+        config: String,
+    },
+}
+
+pub const EXIT_BAD_CONFIG: i32 = 1;
+pub const EXIT_RUNTIME: i32 = 2;
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_RUNTIME } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Check { config } => match config::load_file(&config) {
+            Ok(_) => {
+                println!("{config}: ok");
+                0
+            }
+            Err(errors) => {
+                for e in &errors.0 {
+                    eprintln!("{e}");
+                }
+                EXIT_BAD_CONFIG
+            }
+        },
+        Command::Run { config } => {
+            let loaded = match &config {
+                Some(path) => config::load_file(path),
+                None => config::load_str(config::DEMO_CONFIG),
+            };
+            match loaded {
+                Ok(cfg) => crate::server::run(cfg, config),
+                Err(errors) => {
+                    for e in &errors.0 {
+                        eprintln!("{e}");
+                    }
+                    EXIT_BAD_CONFIG
+                }
+            }
+        }
+    }
+}

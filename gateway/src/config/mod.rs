@@ -1,0 +1,97 @@
+//! Config loading: YAML text → tree → `$VAR` expansion → raw types (`raw`) → validated
+//! runtime types (`runtime`), where every cross-reference is resolved and every CEL
+//! expression compiled. Every error names its YAML path; no error carries a secret.
+
+mod env;
+pub mod raw;
+pub mod runtime;
+mod secret;
+
+use std::fmt;
+
+pub use runtime::{Backend, Config, Listener, LogFormat, PathMatch, Route, TracingConfig, Upstream};
+pub use secret::Secret;
+
+/// The embedded demo config, the same text as `conf/demo.yaml`.
+pub const DEMO_CONFIG: &str = include_str!("../../../conf/demo.yaml");
+
+/// One problem in a config, at a YAML path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// All the problems found in one config.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Loads and validates a config from YAML text.
+pub fn load_str(text: &str) -> Result<Config, ConfigErrors> {
+    let mut tree: serde_json::Value = serde_saphyr::from_str(text)
+        .map_err(|e| ConfigErrors(vec![ConfigError::new("", yaml_error_text(&e.to_string()))]))?;
+    if tree.is_null() {
+        tree = serde_json::Value::Object(Default::default());
+    }
+    let mut errors = Vec::new();
+    env::expand_tree(&mut tree, &mut String::new(), &mut errors);
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let raw: raw::RawConfig = serde_path_to_error::deserialize(tree).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        ConfigErrors(vec![ConfigError::new(path, e.into_inner().to_string())])
+    })?;
+    Config::try_from(raw).map_err(ConfigErrors)
+}
+
+/// Loads and validates the config file at `path`.
+pub fn load_file(path: &str) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError::new(
+            "",
+            format!("cannot read config file {path}: {e}"),
+        )])
+    })?;
+    load_str(&text)
+}
+
+/// serde-saphyr's errors carry a source snippet; one line is enough for `sluice check`.
+fn yaml_error_text(text: &str) -> String {
+    let first = text.lines().next().unwrap_or(text).trim();
+    format!("invalid YAML: {first}")
+}

@@ -1,0 +1,120 @@
+//! Config types that mirror the YAML file exactly. Unknown keys are errors; every value is
+//! validated and resolved into the runtime types of [`super::runtime`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawConfig {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub config: RawGlobal,
+    #[serde(default)]
+    pub listeners: Vec<RawListener>,
+    #[serde(default)]
+    pub backends: Vec<RawBackend>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawGlobal {
+    pub admin_addr: Option<String>,
+    pub tracing: Option<RawTracing>,
+    pub logging: Option<RawLogging>,
+    /// Largest request body accepted, in bytes (default 32 MiB).
+    pub max_request_body_bytes: Option<u64>,
+    /// Upper bound on draining in-flight requests at shutdown, e.g. `30s` (default 30s).
+    pub grace_period: Option<String>,
+    /// Worker threads of the proxy service (default 1, see README).
+    pub worker_threads: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawTracing {
+    pub otlp_endpoint: String,
+    pub otlp_protocol: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub random_sampling: Option<Value>,
+    #[serde(default)]
+    pub fields: RawFields,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawLogging {
+    pub format: Option<String>,
+    #[serde(default)]
+    pub fields: RawFields,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFields {
+    /// Attribute name -> CEL expression. Any key is allowed here; order is kept.
+    #[serde(default)]
+    pub add: Map<String, Value>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawListener {
+    pub name: Option<String>,
+    pub bind: String,
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRoute {
+    pub name: Option<String>,
+    #[serde(rename = "match")]
+    pub matcher: RawMatch,
+    pub backend: Option<String>,
+    pub backends: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawMatch {
+    pub path_prefix: Option<String>,
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawBackend {
+    pub name: String,
+    pub provider: String,
+    pub model: Option<String>,
+    pub api_version: Option<String>,
+    pub api_key: Option<RawSecret>,
+    pub base_url: Option<String>,
+    /// Connect timeout, e.g. `5s` (default 10s).
+    pub connect_timeout: Option<String>,
+    /// Longest wait for the upstream's response header, and between two body reads,
+    /// e.g. `300s` (default 600s).
+    pub read_timeout: Option<String>,
+}
+
+/// `apiKey: $KEY` | `apiKey: {env: NAME}` | `apiKey: {file: /path}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawSecret {
+    Inline(String),
+    Source(RawSecretSource),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecretSource {
+    pub env: Option<String>,
+    pub file: Option<String>,
+}

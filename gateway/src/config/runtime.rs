@@ -1,0 +1,532 @@
+//! Validated config: what the proxy runs on. Built from [`super::raw`] by `TryFrom`, which
+//! collects every problem with its YAML path. After that, invalid states are unrepresentable:
+//! routes hold their backends, URLs are parsed, CEL is compiled.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_providers::ProviderKind;
+use sluice_telemetry::fields::Fields;
+use sluice_telemetry::settings::{LogFormat as TelemetryLogFormat, OtlpProtocol};
+
+use super::raw::{RawBackend, RawConfig, RawFields, RawListener, RawSecret, RawTracing};
+use super::{ConfigError, Secret};
+
+pub use sluice_telemetry::settings::LogFormat;
+
+pub const DEFAULT_MAX_BODY: u64 = 32 * 1024 * 1024;
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(600);
+
+#[derive(Debug)]
+pub struct Config {
+    pub name: String,
+    pub admin_addr: Option<String>,
+    pub listeners: Vec<Listener>,
+    pub backends: Vec<Arc<Backend>>,
+    pub tracing: Option<TracingConfig>,
+    pub logging: LoggingConfig,
+    pub max_request_body_bytes: u64,
+    pub grace_period: Duration,
+    pub worker_threads: usize,
+}
+
+#[derive(Debug)]
+pub struct Listener {
+    pub name: String,
+    pub bind: String,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug)]
+pub struct Route {
+    pub name: String,
+    pub matcher: PathMatch,
+    /// Tried in order (a failover chain); never empty.
+    pub backends: Vec<Arc<Backend>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathMatch {
+    Prefix(String),
+    Exact(String),
+}
+
+impl PathMatch {
+    /// The rest of `path` after the match, or `None` when it does not match. A prefix matches
+    /// at segment boundaries only: `/gemini` matches `/gemini` and `/gemini/x`, not `/geminix`.
+    pub fn strip<'a>(&self, path: &'a str) -> Option<&'a str> {
+        match self {
+            PathMatch::Exact(p) => (path == p).then_some(""),
+            PathMatch::Prefix(p) => {
+                let p = p.trim_end_matches('/');
+                let rest = path.strip_prefix(p)?;
+                (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+            }
+        }
+    }
+
+    /// What the span is named after: the prefix or exact path as configured.
+    pub fn as_str(&self) -> &str {
+        match self {
+            PathMatch::Exact(p) | PathMatch::Prefix(p) => p,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Backend {
+    pub name: String,
+    pub provider: ProviderKind,
+    pub model: Option<String>,
+    pub api_version: Option<String>,
+    pub api_key: Option<Secret>,
+    /// Where to send requests; `None` for `mock`, which answers in-process.
+    pub upstream: Option<Upstream>,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+}
+
+/// A parsed `baseUrl`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+    /// Path prefix of the base URL, without a trailing slash (`""` or `/openai`).
+    pub base_path: String,
+}
+
+impl Upstream {
+    /// `host:port`, as the log line's `endpoint`.
+    pub fn endpoint(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// The base path joined with a provider path. A base URL that already ends in the
+    /// version segment the provider path starts with (`https://api.openai.com/v1`, as the
+    /// OpenAI SDKs write it) does not get it twice.
+    pub fn join_path(&self, path: &str) -> String {
+        if let Some((first, _)) = path.trim_start_matches('/').split_once('/') {
+            if self.base_path.ends_with(&format!("/{first}")) {
+                return format!("{}{}", &self.base_path[..self.base_path.len() - first.len() - 1], path);
+            }
+        }
+        format!("{}{}", self.base_path, path)
+    }
+
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = url.strip_prefix("http://") {
+            (false, r)
+        } else {
+            return Err(format!("\"{url}\" is not an http:// or https:// URL"));
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if authority.is_empty() {
+            return Err(format!("\"{url}\" has no host"));
+        }
+        let default_port = if tls { 443 } else { 80 };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse() {
+                Ok(port) => (h, port),
+                Err(_) => return Err(format!("\"{url}\" has an invalid port")),
+            },
+            _ => (authority, default_port),
+        };
+        Ok(Upstream {
+            tls,
+            host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            port,
+            base_path: path.trim_end_matches('/').to_string(),
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct TracingConfig {
+    pub endpoint: String,
+    pub protocol: OtlpProtocol,
+    /// Header name and value; values may be credentials and are never printed.
+    pub headers: Vec<(String, Secret)>,
+    pub sampling_ratio: f64,
+    pub fields: Fields,
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct LoggingConfig {
+    pub format: TelemetryLogFormat,
+    pub fields: Fields,
+    pub remove: Vec<String>,
+}
+
+fn parse_duration(path: &str, text: Option<&str>, default: Duration, errors: &mut Vec<ConfigError>) -> Duration {
+    match text {
+        None => default,
+        Some(t) => match humantime::parse_duration(t) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(ConfigError::new(path, format!("invalid duration \"{t}\": {e}")));
+                default
+            }
+        },
+    }
+}
+
+fn compile_fields(path: &str, raw: &RawFields, errors: &mut Vec<ConfigError>) -> Fields {
+    let mut add = Vec::with_capacity(raw.add.len());
+    for (key, value) in &raw.add {
+        match value.as_str() {
+            Some(expr) => add.push((key.clone(), expr.to_string())),
+            None => errors.push(ConfigError::new(
+                format!("{path}.add.{key}"),
+                "expected a CEL expression (a string)",
+            )),
+        }
+    }
+    match Fields::compile(&add) {
+        Ok(f) => f,
+        Err(errs) => {
+            for e in errs {
+                errors.push(ConfigError::new(format!("{path}.add.{}", e.key), e.message));
+            }
+            Fields::default()
+        }
+    }
+}
+
+fn tracing_config(raw: &RawTracing, errors: &mut Vec<ConfigError>) -> TracingConfig {
+    let base = "config.tracing";
+    let protocol = match raw.otlp_protocol.as_deref() {
+        None | Some("grpc") => OtlpProtocol::Grpc,
+        Some("http") | Some("http/protobuf") => OtlpProtocol::Http,
+        Some(other) => {
+            errors.push(ConfigError::new(
+                format!("{base}.otlpProtocol"),
+                format!("unknown protocol \"{other}\"; expected one of grpc, http"),
+            ));
+            OtlpProtocol::Grpc
+        }
+    };
+    if let Err(e) = Upstream::parse(&raw.otlp_endpoint) {
+        errors.push(ConfigError::new(format!("{base}.otlpEndpoint"), e));
+    }
+    let sampling_ratio = match &raw.random_sampling {
+        None => 1.0,
+        Some(serde_json::Value::Bool(true)) => 1.0,
+        Some(serde_json::Value::Bool(false)) => 0.0,
+        Some(serde_json::Value::Number(n)) => match n.as_f64() {
+            Some(r) if (0.0..=1.0).contains(&r) => r,
+            _ => {
+                errors.push(ConfigError::new(
+                    format!("{base}.randomSampling"),
+                    format!("ratio {n} is not between 0.0 and 1.0"),
+                ));
+                1.0
+            }
+        },
+        Some(other) => {
+            errors.push(ConfigError::new(
+                format!("{base}.randomSampling"),
+                format!("expected true, false or a ratio 0.0..1.0, got {other}"),
+            ));
+            1.0
+        }
+    };
+    TracingConfig {
+        endpoint: raw.otlp_endpoint.clone(),
+        protocol,
+        headers: raw
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), Secret::new(v.clone())))
+            .collect(),
+        sampling_ratio,
+        fields: compile_fields(&format!("{base}.fields"), &raw.fields, errors),
+        remove: raw.fields.remove.clone(),
+    }
+}
+
+fn resolve_secret(path: &str, raw: &RawSecret, errors: &mut Vec<ConfigError>) -> Option<Secret> {
+    let value = match raw {
+        RawSecret::Inline(s) => s.clone(),
+        RawSecret::Source(src) => match (&src.env, &src.file) {
+            (Some(name), None) => match std::env::var(name) {
+                Ok(v) => v,
+                Err(_) => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.env"),
+                        format!("environment variable {name} is not set"),
+                    ));
+                    return None;
+                }
+            },
+            (None, Some(file)) => match std::fs::read_to_string(file) {
+                Ok(v) => v.trim().to_string(),
+                Err(e) => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.file"),
+                        format!("cannot read {file}: {e}"),
+                    ));
+                    return None;
+                }
+            },
+            _ => {
+                errors.push(ConfigError::new(path, "expected a string, {env: NAME} or {file: PATH}"));
+                return None;
+            }
+        },
+    };
+    if value.is_empty() {
+        errors.push(ConfigError::new(path, "is empty"));
+        return None;
+    }
+    Some(Secret::new(value))
+}
+
+fn backend(i: usize, raw: &RawBackend, errors: &mut Vec<ConfigError>) -> Option<Backend> {
+    let path = format!("backends[{i}]");
+    let provider = match ProviderKind::from_name(&raw.provider) {
+        Some(p) => p,
+        None => {
+            errors.push(ConfigError::new(
+                format!("{path}.provider"),
+                format!(
+                    "unknown provider \"{}\"; expected one of {}",
+                    raw.provider,
+                    ProviderKind::NAMES.join(", ")
+                ),
+            ));
+            return None;
+        }
+    };
+    let api_key = raw
+        .api_key
+        .as_ref()
+        .and_then(|k| resolve_secret(&format!("{path}.apiKey"), k, errors));
+    let upstream = match (&raw.base_url, provider.default_base_url()) {
+        (Some(url), _) => match Upstream::parse(url) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                errors.push(ConfigError::new(format!("{path}.baseUrl"), e));
+                None
+            }
+        },
+        (None, Some(default)) => Upstream::parse(default).ok(),
+        (None, None) => None,
+    };
+    if provider == ProviderKind::Mock && raw.base_url.is_some() {
+        errors.push(ConfigError::new(format!("{path}.baseUrl"), "the mock provider calls no upstream"));
+    }
+    if raw.api_version.is_some() && provider != ProviderKind::Gemini {
+        errors.push(ConfigError::new(
+            format!("{path}.apiVersion"),
+            format!("not used by provider {provider}"),
+        ));
+    }
+    Some(Backend {
+        name: raw.name.clone(),
+        provider,
+        model: raw.model.clone().filter(|m| !m.is_empty()),
+        api_version: raw.api_version.clone(),
+        api_key,
+        upstream,
+        connect_timeout: parse_duration(&format!("{path}.connectTimeout"), raw.connect_timeout.as_deref(), DEFAULT_CONNECT_TIMEOUT, errors),
+        read_timeout: parse_duration(&format!("{path}.readTimeout"), raw.read_timeout.as_deref(), DEFAULT_READ_TIMEOUT, errors),
+    })
+}
+
+fn listener(
+    i: usize,
+    raw: &RawListener,
+    backends: &HashMap<&str, Arc<Backend>>,
+    errors: &mut Vec<ConfigError>,
+) -> Listener {
+    let path = format!("listeners[{i}]");
+    if raw.bind.parse::<std::net::SocketAddr>().is_err() {
+        errors.push(ConfigError::new(
+            format!("{path}.bind"),
+            format!("\"{}\" is not an address like 0.0.0.0:8080", raw.bind),
+        ));
+    }
+    let mut routes = Vec::new();
+    for (j, r) in raw.routes.iter().enumerate() {
+        let rpath = format!("{path}.routes[{j}]");
+        let matcher = match (&r.matcher.path_prefix, &r.matcher.path) {
+            (Some(p), None) => PathMatch::Prefix(p.clone()),
+            (None, Some(p)) => PathMatch::Exact(p.clone()),
+            _ => {
+                errors.push(ConfigError::new(
+                    format!("{rpath}.match"),
+                    "expected exactly one of pathPrefix, path",
+                ));
+                continue;
+            }
+        };
+        if !matcher.as_str().starts_with('/') {
+            errors.push(ConfigError::new(format!("{rpath}.match"), "a path must start with /"));
+        }
+        let names: Vec<(String, &String)> = match (&r.backend, &r.backends) {
+            (Some(b), None) => vec![(format!("{rpath}.backend"), b)],
+            (None, Some(list)) if !list.is_empty() => list
+                .iter()
+                .enumerate()
+                .map(|(k, b)| (format!("{rpath}.backends[{k}]"), b))
+                .collect(),
+            _ => {
+                errors.push(ConfigError::new(
+                    rpath.clone(),
+                    "expected exactly one of backend, backends (a non-empty list)",
+                ));
+                continue;
+            }
+        };
+        let mut chain = Vec::new();
+        for (bpath, name) in names {
+            match backends.get(name.as_str()) {
+                Some(b) => chain.push(b.clone()),
+                None => {
+                    let mut known: Vec<&str> = backends.keys().copied().collect();
+                    known.sort_unstable();
+                    errors.push(ConfigError::new(
+                        bpath,
+                        format!("unknown backend \"{name}\"; defined backends: {}", known.join(", ")),
+                    ));
+                }
+            }
+        }
+        if chain.is_empty() {
+            continue;
+        }
+        routes.push(Route {
+            name: r.name.clone().unwrap_or_else(|| format!("route{j}")),
+            matcher,
+            backends: chain,
+        });
+    }
+    Listener {
+        name: raw.name.clone().unwrap_or_else(|| format!("listener{i}")),
+        bind: raw.bind.clone(),
+        routes,
+    }
+}
+
+impl TryFrom<RawConfig> for Config {
+    type Error = Vec<ConfigError>;
+
+    fn try_from(raw: RawConfig) -> Result<Self, Self::Error> {
+        let mut errors = Vec::new();
+        let mut by_name: HashMap<&str, Arc<Backend>> = HashMap::new();
+        let mut backends = Vec::new();
+        for (i, b) in raw.backends.iter().enumerate() {
+            if by_name.contains_key(b.name.as_str()) {
+                errors.push(ConfigError::new(
+                    format!("backends[{i}].name"),
+                    format!("duplicate backend name \"{}\"", b.name),
+                ));
+                continue;
+            }
+            if let Some(built) = backend(i, b, &mut errors) {
+                let built = Arc::new(built);
+                by_name.insert(b.name.as_str(), built.clone());
+                backends.push(built);
+            }
+        }
+        if raw.listeners.is_empty() {
+            errors.push(ConfigError::new("listeners", "at least one listener is required"));
+        }
+        let listeners: Vec<Listener> = raw
+            .listeners
+            .iter()
+            .enumerate()
+            .map(|(i, l)| listener(i, l, &by_name, &mut errors))
+            .collect();
+        let g = &raw.config;
+        if let Some(addr) = &g.admin_addr {
+            if addr.parse::<std::net::SocketAddr>().is_err() {
+                errors.push(ConfigError::new(
+                    "config.adminAddr",
+                    format!("\"{addr}\" is not an address like 127.0.0.1:15000"),
+                ));
+            }
+        }
+        let tracing = g.tracing.as_ref().map(|t| tracing_config(t, &mut errors));
+        let logging = match &g.logging {
+            None => LoggingConfig {
+                format: TelemetryLogFormat::Text,
+                fields: Fields::default(),
+                remove: Vec::new(),
+            },
+            Some(l) => LoggingConfig {
+                format: match l.format.as_deref() {
+                    None | Some("text") => TelemetryLogFormat::Text,
+                    Some("json") => TelemetryLogFormat::Json,
+                    Some(other) => {
+                        errors.push(ConfigError::new(
+                            "config.logging.format",
+                            format!("unknown format \"{other}\"; expected one of text, json"),
+                        ));
+                        TelemetryLogFormat::Text
+                    }
+                },
+                fields: compile_fields("config.logging.fields", &l.fields, &mut errors),
+                remove: l.fields.remove.clone(),
+            },
+        };
+        let grace_period = parse_duration("config.gracePeriod", g.grace_period.as_deref(), DEFAULT_GRACE, &mut errors);
+        let worker_threads = g.worker_threads.unwrap_or(1);
+        if worker_threads == 0 {
+            errors.push(ConfigError::new("config.workerThreads", "must be at least 1"));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Config {
+            name: raw.name.unwrap_or_else(|| "sluice".to_string()),
+            admin_addr: g.admin_addr.clone(),
+            listeners,
+            backends,
+            tracing,
+            logging,
+            max_request_body_bytes: g.max_request_body_bytes.unwrap_or(DEFAULT_MAX_BODY),
+            grace_period,
+            worker_threads,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_matches_on_segment_boundaries() {
+        let m = PathMatch::Prefix("/gemini".into());
+        assert_eq!(m.strip("/gemini"), Some(""));
+        assert_eq!(m.strip("/gemini/v1/chat/completions"), Some("/v1/chat/completions"));
+        assert_eq!(m.strip("/geminix"), None);
+        assert_eq!(PathMatch::Prefix("/".into()).strip("/v1/messages"), Some("/v1/messages"));
+        assert_eq!(PathMatch::Exact("/a".into()).strip("/a/b"), None);
+    }
+
+    #[test]
+    fn base_urls_parse_and_join() {
+        let u = Upstream::parse("https://api.openai.com/v1").unwrap();
+        assert_eq!((u.tls, u.host.as_str(), u.port, u.base_path.as_str()), (true, "api.openai.com", 443, "/v1"));
+        assert_eq!(u.join_path("/v1/chat/completions"), "/v1/chat/completions");
+        let u = Upstream::parse("http://127.0.0.1:9000/").unwrap();
+        assert_eq!((u.tls, u.port, u.base_path.as_str()), (false, 9000, ""));
+        assert_eq!(u.join_path("/v1beta/models/x:generateContent"), "/v1beta/models/x:generateContent");
+        let u = Upstream::parse("https://api.groq.com/openai").unwrap();
+        assert_eq!(u.join_path("/v1/chat/completions"), "/openai/v1/chat/completions");
+        assert!(Upstream::parse("ftp://x").is_err());
+        assert!(Upstream::parse("http://x:notaport").is_err());
+    }
+}

@@ -1,0 +1,453 @@
+//! The chat completions flow: read the body once (capped), parse, translate for the route's
+//! backend, call it (or answer in-process for `mock`), translate the answer back, streaming
+//! event by event, and gather the LLM facts for telemetry on the way.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::proxy::Session;
+use sluice_providers::openai::ChatRequest;
+use sluice_providers::{
+    gemini, mock, openai, tokens, Completion, ProviderKind, RequestTarget, ResponseTarget,
+    StreamFacts, StreamTranslator, UpstreamRequest, Usage,
+};
+use sluice_telemetry::{LlmFacts, PromptMessage, ToolCall};
+
+use crate::config::{Backend, Route, Upstream};
+use crate::proxy::respond::{self, ClientFormat};
+use crate::proxy::upstream::{self, OpenCall};
+use crate::proxy::{LlmProxy, RequestCtx};
+
+/// Largest upstream response read whole (non-streamed answers and error bodies).
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCtx, route: &Route) {
+    let format = ClientFormat::OpenAi;
+    if session.req_header().method != http::Method::POST {
+        respond::error(session, ctx, format, 405, "chat completions take POST").await;
+        return;
+    }
+    let limit = ctx.generation.config.max_request_body_bytes;
+    let body = match read_body(session, limit).await {
+        Ok(b) => b,
+        Err((status, msg)) => {
+            respond::error(session, ctx, format, status, &msg).await;
+            return;
+        }
+    };
+    let req = match ChatRequest::parse(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            respond::error(session, ctx, format, 400, &e.to_string()).await;
+            return;
+        }
+    };
+    // Failover across a chain is the traffic-management issue's; the first backend serves.
+    let backend = route.backends[0].clone();
+    ctx.llm = Some(request_facts(&req, &backend));
+    let model = backend.model.clone().unwrap_or_else(|| req.model.clone());
+    if model.is_empty() && backend.provider != ProviderKind::Mock {
+        let msg = format!(
+            "the request names no model and backend {} pins none; set \"model\" in the request or `model:` on the backend",
+            backend.name
+        );
+        respond::error(session, ctx, format, 400, &msg).await;
+        return;
+    }
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let id = format!("chatcmpl-{}", sluice_telemetry::facts::hex(&ctx.ids.span_id));
+    let Some(upstream) = backend.upstream.clone() else {
+        answer_mock(session, ctx, &req, &model, &id, created).await;
+        return;
+    };
+    let target = RequestTarget {
+        model: &model,
+        api_version: backend.api_version.as_deref(),
+    };
+    let translated = match backend.provider {
+        ProviderKind::OpenAi => openai::translate_request(&req, &target),
+        ProviderKind::Gemini => gemini::translate_request(&req, &target),
+        ProviderKind::Mock => unreachable_mock(),
+    };
+    let translated = match translated {
+        Ok(t) => t,
+        Err(e) => {
+            respond::error(session, ctx, format, 400, &e.to_string()).await;
+            return;
+        }
+    };
+    ctx.endpoint = upstream.endpoint();
+    let header = match upstream_header(session, ctx, &backend, &upstream, &translated) {
+        Ok(h) => h,
+        Err(msg) => {
+            respond::error(session, ctx, format, 500, &msg).await;
+            return;
+        }
+    };
+    let state = &proxy.state;
+    let call = upstream::call(
+        &state.connector,
+        &state.dns,
+        &backend,
+        &upstream,
+        header,
+        Bytes::from(translated.body),
+    )
+    .await;
+    let mut call = match call {
+        Ok(c) => c,
+        Err(e) => {
+            respond::error(session, ctx, format, e.status(), e.message()).await;
+            return;
+        }
+    };
+    let response_target = ResponseTarget {
+        model: &model,
+        created,
+        include_usage: req.include_usage(),
+    };
+    let status = call.status();
+    if !(200..300).contains(&status) {
+        relay_error(session, ctx, &backend, &mut call, status).await;
+    } else if req.stream {
+        let translator: Box<dyn StreamTranslator> = match backend.provider {
+            ProviderKind::Gemini => Box::new(gemini::GeminiStream::new(&response_target, id)),
+            _ => Box::new(openai::OpenAiStream::new(&response_target)),
+        };
+        relay_stream(session, ctx, &mut call, translator, &req).await;
+    } else {
+        relay_complete(session, ctx, &backend, &mut call, &response_target, &req).await;
+    }
+    call.release(&state.connector).await;
+}
+
+fn unreachable_mock() -> Result<UpstreamRequest, sluice_providers::TranslateError> {
+    // A mock backend has no upstream and is answered before translation.
+    Err(sluice_providers::TranslateError::Unsupported(
+        "the mock provider calls no upstream".to_string(),
+    ))
+}
+
+/// Reads the whole request body, refusing (413) a declared or actual size over `limit`.
+async fn read_body(session: &mut Session, limit: u64) -> Result<Vec<u8>, (u16, String)> {
+    let too_large = || (413, format!("request body larger than {limit} bytes"));
+    let declared = session
+        .get_header("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(1024).min(limit) as usize);
+    loop {
+        match session.read_request_body().await {
+            Ok(Some(chunk)) => {
+                if (body.len() + chunk.len()) as u64 > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err((400, format!("reading the request body: {}", e.etype().as_str()))),
+        }
+    }
+}
+
+fn request_facts(req: &ChatRequest, backend: &Backend) -> LlmFacts {
+    LlmFacts {
+        provider: backend.provider.name().to_string(),
+        request_model: req.model.clone(),
+        streaming: req.stream,
+        params: req
+            .params()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        prompt: req
+            .prompt()
+            .into_iter()
+            .map(|(role, content)| PromptMessage { role, content })
+            .collect(),
+        ..LlmFacts::default()
+    }
+}
+
+/// The upstream request header: path, host, JSON body length, the provider's credentials
+/// (the client's own only when the backend has none), and our span as `traceparent`.
+fn upstream_header(
+    session: &Session,
+    ctx: &RequestCtx,
+    backend: &Backend,
+    upstream: &Upstream,
+    translated: &UpstreamRequest,
+) -> Result<RequestHeader, String> {
+    let path = upstream.join_path(&translated.path);
+    let build = || -> pingora::Result<RequestHeader> {
+        let mut h = RequestHeader::build("POST", path.as_bytes(), Some(8))?;
+        let host = if (upstream.tls && upstream.port == 443) || (!upstream.tls && upstream.port == 80) {
+            upstream.host.clone()
+        } else {
+            upstream.endpoint()
+        };
+        h.insert_header("host", host)?;
+        h.insert_header("content-type", "application/json")?;
+        h.insert_header("content-length", translated.body.len().to_string())?;
+        h.insert_header("user-agent", concat!("sluice/", env!("CARGO_PKG_VERSION")))?;
+        h.insert_header("traceparent", ctx.ids.traceparent())?;
+        match (&backend.api_key, backend.provider) {
+            (Some(key), ProviderKind::Gemini) => {
+                h.insert_header("x-goog-api-key", key.expose())?;
+            }
+            (Some(key), _) => {
+                h.insert_header("authorization", format!("Bearer {}", key.expose()))?;
+            }
+            (None, _) => {
+                for name in ["authorization", "x-api-key", "x-goog-api-key", "api-key"] {
+                    if let Some(v) = session.get_header(name) {
+                        h.insert_header(name, v.clone())?;
+                    }
+                }
+            }
+        }
+        Ok(h)
+    };
+    build().map_err(|e| format!("building the upstream request: {}", e.etype().as_str()))
+}
+
+async fn answer_mock(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    req: &ChatRequest,
+    model: &str,
+    id: &str,
+    created: u64,
+) {
+    if req.stream {
+        let (events, facts) = mock::stream(req, model, id, created);
+        if !start_stream(session, ctx).await {
+            return;
+        }
+        let mut first = true;
+        for event in events {
+            if first {
+                first = false;
+                set_ttft(ctx);
+            }
+            if !write_chunk(session, ctx, event).await {
+                break;
+            }
+        }
+        end_stream(session, ctx).await;
+        apply_stream_facts(ctx, &facts, req);
+    } else {
+        let completion = mock::complete(req, model, id, created);
+        apply_completion(ctx, &completion, req);
+        respond::json(session, ctx, 200, completion.body, &[]).await;
+    }
+}
+
+async fn relay_error(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    backend: &Backend,
+    call: &mut OpenCall,
+    status: u16,
+) {
+    let body = call.read_all(MAX_RESPONSE_BYTES).await.unwrap_or_default();
+    let translated = match backend.provider {
+        ProviderKind::Gemini => gemini::translate_error(status, &body),
+        _ => openai::translate_error(status, &body),
+    };
+    ctx.error = Some(format!("upstream returned status {status}"));
+    let mut extra = Vec::new();
+    if let Some(retry) = call.header("retry-after") {
+        extra.push(("retry-after", retry));
+    }
+    respond::json(session, ctx, status, translated, &extra).await;
+}
+
+async fn relay_complete(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    backend: &Backend,
+    call: &mut OpenCall,
+    target: &ResponseTarget<'_>,
+    req: &ChatRequest,
+) {
+    let body = match call.read_all(MAX_RESPONSE_BYTES).await {
+        Ok(b) => b,
+        Err(e) => {
+            respond::error(session, ctx, ClientFormat::OpenAi, e.status(), e.message()).await;
+            return;
+        }
+    };
+    let completion = match backend.provider {
+        ProviderKind::Gemini => gemini::translate_response(&body, target),
+        _ => openai::translate_response(&body, target),
+    };
+    match completion {
+        Ok(completion) => {
+            apply_completion(ctx, &completion, req);
+            respond::json(session, ctx, 200, completion.body, &[]).await;
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            respond::error(session, ctx, ClientFormat::OpenAi, 502, &msg).await;
+        }
+    }
+}
+
+async fn relay_stream(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    call: &mut OpenCall,
+    mut translator: Box<dyn StreamTranslator>,
+    req: &ChatRequest,
+) {
+    if !start_stream(session, ctx).await {
+        return;
+    }
+    let mut out = Vec::with_capacity(4096);
+    loop {
+        let chunk = match call.read_chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                ctx.error = Some(format!("upstream stream broke: {}", e.message()));
+                break;
+            }
+        };
+        let seen_before = translator.facts().first_token_seen;
+        if let Err(e) = translator.feed(&chunk, &mut out) {
+            ctx.error = Some(format!("upstream stream: {e}"));
+            break;
+        }
+        if !seen_before && translator.facts().first_token_seen {
+            set_ttft(ctx);
+        }
+        if !out.is_empty() && !write_chunk(session, ctx, std::mem::take(&mut out)).await {
+            break;
+        }
+    }
+    if ctx.error.is_none() {
+        let _ = translator.finish(&mut out);
+        if !out.is_empty() {
+            write_chunk(session, ctx, out).await;
+        }
+        end_stream(session, ctx).await;
+    }
+    apply_stream_facts(ctx, translator.facts(), req);
+}
+
+async fn start_stream(session: &mut Session, ctx: &mut RequestCtx) -> bool {
+    ctx.status = 200;
+    let header = ResponseHeader::build(200, Some(4)).and_then(|mut h| {
+        h.insert_header("content-type", "text/event-stream")?;
+        h.insert_header("cache-control", "no-cache")?;
+        h.insert_header("transfer-encoding", "chunked")?;
+        Ok(h)
+    });
+    match header {
+        Ok(h) => match session.write_response_header(Box::new(h), false).await {
+            Ok(()) => true,
+            Err(e) => {
+                ctx.error = Some(format!("client gone: {}", e.etype().as_str()));
+                false
+            }
+        },
+        Err(e) => {
+            ctx.error = Some(format!("building response header: {e}"));
+            false
+        }
+    }
+}
+
+/// Writes one piece of the stream; false when the client has gone (the stream's usage is
+/// still recorded from what was seen).
+async fn write_chunk(session: &mut Session, ctx: &mut RequestCtx, data: Vec<u8>) -> bool {
+    match session.write_response_body(Some(Bytes::from(data)), false).await {
+        Ok(()) => true,
+        Err(e) => {
+            ctx.error = Some(format!("client disconnected mid-stream: {}", e.etype().as_str()));
+            false
+        }
+    }
+}
+
+async fn end_stream(session: &mut Session, ctx: &mut RequestCtx) {
+    if let Err(e) = session.write_response_body(None, true).await {
+        ctx.error.get_or_insert_with(|| format!("client gone: {}", e.etype().as_str()));
+    }
+}
+
+fn set_ttft(ctx: &mut RequestCtx) {
+    let elapsed = ctx.started.elapsed();
+    if let Some(llm) = ctx.llm.as_mut() {
+        llm.time_to_first_token.get_or_insert(elapsed);
+    }
+}
+
+/// Usage as reported, or counted with tiktoken when the provider gave none (marked estimated).
+fn usage_or_estimate(usage: Usage, texts: &[String], req: &ChatRequest) -> Usage {
+    if usage.input_tokens.is_some() && usage.output_tokens.is_some() {
+        return usage;
+    }
+    let prompt = req.prompt();
+    let input = usage.input_tokens.unwrap_or_else(|| {
+        tokens::count_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())))
+    });
+    let output = usage
+        .output_tokens
+        .unwrap_or_else(|| texts.iter().map(|t| tokens::count(t)).sum());
+    Usage {
+        input_tokens: Some(input),
+        output_tokens: Some(output),
+        total_tokens: Some(input + output),
+        estimated: true,
+        ..usage
+    }
+}
+
+fn fill_facts(
+    llm: &mut LlmFacts,
+    usage: Usage,
+    response_model: Option<&String>,
+    texts: &[String],
+    finish_reasons: &[String],
+    tool_calls: &[sluice_providers::ToolCallFact],
+) {
+    llm.input_tokens = usage.input_tokens;
+    llm.output_tokens = usage.output_tokens;
+    llm.total_tokens = usage.total();
+    llm.cached_input_tokens = usage.cached_input_tokens;
+    llm.reasoning_tokens = usage.reasoning_tokens;
+    llm.usage_estimated = usage.estimated;
+    llm.response_model = response_model.cloned();
+    llm.completion = texts.to_vec();
+    llm.finish_reasons = finish_reasons.to_vec();
+    llm.tool_calls = tool_calls
+        .iter()
+        .map(|t| ToolCall {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            arguments: t.arguments.clone(),
+        })
+        .collect();
+}
+
+fn apply_completion(ctx: &mut RequestCtx, c: &Completion, req: &ChatRequest) {
+    if let Some(llm) = ctx.llm.as_mut() {
+        let usage = usage_or_estimate(c.usage, &c.texts, req);
+        fill_facts(llm, usage, c.response_model.as_ref(), &c.texts, &c.finish_reasons, &c.tool_calls);
+    }
+}
+
+fn apply_stream_facts(ctx: &mut RequestCtx, f: &StreamFacts, req: &ChatRequest) {
+    if let Some(llm) = ctx.llm.as_mut() {
+        let usage = usage_or_estimate(f.usage, &f.texts, req);
+        fill_facts(llm, usage, f.response_model.as_ref(), &f.texts, &f.finish_reasons, &f.tool_calls);
+    }
+}

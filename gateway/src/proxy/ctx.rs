@@ -1,0 +1,164 @@
+//! `RequestCtx`: everything one request accumulates on its way, grouped as route, upstream,
+//! LLM facts, timings and telemetry ids; turned into a `RequestRecord` at the end.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use pingora::proxy::Session;
+use sluice_telemetry::trace_context::{parse_traceparent, SpanIds};
+use sluice_telemetry::{LlmFacts, RequestRecord};
+
+use crate::state::{Generation, InflightGuard, State};
+
+/// Request headers never copied into telemetry: they carry credentials.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "x-goog-api-key",
+    "api-key",
+    "cookie",
+];
+
+#[derive(Debug)]
+pub struct RequestCtx {
+    /// The config this request runs on, fixed at its start.
+    pub generation: Arc<Generation>,
+    _inflight: InflightGuard,
+    pub listener: usize,
+    pub route: Option<String>,
+    pub route_path: String,
+    /// Upstream `host:port` called.
+    pub endpoint: String,
+    pub ids: SpanIds,
+    pub start: SystemTime,
+    pub started: Instant,
+    pub llm: Option<LlmFacts>,
+    /// Status written to the client (0 until written).
+    pub status: u16,
+    /// An error the gateway answered with or met (client gone, upstream broke).
+    pub error: Option<String>,
+}
+
+impl RequestCtx {
+    pub fn new(state: &Arc<State>, listener: usize) -> Self {
+        RequestCtx {
+            generation: state.generation(),
+            _inflight: state.enter(),
+            listener,
+            route: None,
+            route_path: String::new(),
+            endpoint: String::new(),
+            ids: SpanIds::new(None, 0.0),
+            start: SystemTime::now(),
+            started: Instant::now(),
+            llm: None,
+            status: 0,
+            error: None,
+        }
+    }
+
+    /// Marks the request's start and sets its trace ids (continuing an incoming trace).
+    pub fn begin(&mut self, session: &Session) {
+        self.start = SystemTime::now();
+        self.started = Instant::now();
+        let parent = session
+            .get_header("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_traceparent);
+        let ratio = self
+            .generation
+            .config
+            .tracing
+            .as_ref()
+            .map_or(0.0, |t| t.sampling_ratio);
+        self.ids = SpanIds::new(parent, ratio);
+    }
+
+    /// The record telemetry turns into a log line and a span.
+    pub fn finish(&mut self, session: &Session) -> RequestRecord {
+        let req = session.req_header();
+        let host = req
+            .headers
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| req.uri.host())
+            .unwrap_or("");
+        let host = strip_port(host);
+        let version = match req.version {
+            http::Version::HTTP_10 => "HTTP/1.0",
+            http::Version::HTTP_2 => "HTTP/2",
+            _ => "HTTP/1.1",
+        };
+        let status = if self.status != 0 {
+            self.status
+        } else {
+            session
+                .response_written()
+                .map_or(0, |h| h.status.as_u16())
+        };
+        let listener = self
+            .generation
+            .config
+            .listeners
+            .get(self.listener)
+            .map(|l| l.name.clone())
+            .unwrap_or_default();
+        let telemetry = &self.generation.telemetry;
+        let headers = if telemetry.uses_request_headers() {
+            req.headers
+                .iter()
+                .filter(|(k, _)| !SECRET_HEADERS.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        RequestRecord {
+            listener,
+            route: self.route.clone().unwrap_or_default(),
+            route_path: self.route_path.clone(),
+            endpoint: self.endpoint.clone(),
+            source_address: session
+                .client_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            method: req.method.as_str().to_string(),
+            host: host.to_string(),
+            path: req.uri.path().to_string(),
+            version,
+            scheme: "http",
+            headers,
+            status,
+            start: self.start,
+            duration: self.started.elapsed(),
+            trace_id: self.ids.trace_id,
+            span_id: self.ids.span_id,
+            parent_span_id: self.ids.parent_span_id,
+            sampled: self.ids.sampled,
+            llm: self.llm.take(),
+            error: self.error.take(),
+        }
+    }
+}
+
+/// `localhost:8080` → `localhost`; `[::1]:8080` → `[::1]`.
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |i| &host[..=i]);
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strips_ports() {
+        assert_eq!(super::strip_port("localhost:8080"), "localhost");
+        assert_eq!(super::strip_port("localhost"), "localhost");
+        assert_eq!(super::strip_port("[::1]:80"), "[::1]");
+    }
+}

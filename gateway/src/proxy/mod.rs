@@ -1,0 +1,91 @@
+//! The Pingora `ProxyHttp` service of one listener. Each request's life:
+//! `request_filter` (route, limits, read the body once, translate, call the provider with
+//! Pingora's connector, translate the answer or stream back, write it) → `logging` (hand the
+//! finished context to telemetry). The normal proxy loop is not used: Pingora sends the
+//! upstream request header before the body can be seen (NOTES.md), and an LLM gateway must
+//! know the model and parameters before choosing and shaping the upstream request.
+
+pub mod chat;
+pub mod ctx;
+pub mod dns;
+pub mod respond;
+pub mod upstream;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pingora::proxy::{ProxyHttp, Session};
+use pingora::upstreams::peer::HttpPeer;
+use pingora::{Error, ErrorType, Result};
+use sluice_providers::ApiKind;
+
+use crate::state::State;
+pub use ctx::RequestCtx;
+use respond::ClientFormat;
+
+pub struct LlmProxy {
+    pub state: Arc<State>,
+    pub listener: usize,
+}
+
+#[async_trait]
+impl ProxyHttp for LlmProxy {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx::new(&self.state, self.listener)
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        ctx.begin(session);
+        let generation = ctx.generation.clone();
+        let Some(listener) = generation.config.listeners.get(self.listener) else {
+            respond::error(session, ctx, ClientFormat::OpenAi, 500, "listener is gone").await;
+            return Ok(true);
+        };
+        let path = session.req_header().uri.path().to_string();
+        let matched = listener
+            .routes
+            .iter()
+            .find_map(|r| r.matcher.strip(&path).map(|rest| (r, rest.to_string())));
+        let format = ClientFormat::from_path(&path);
+        let Some((route, rest)) = matched else {
+            let msg = format!("no route for {path}");
+            respond::error(session, ctx, format, 404, &msg).await;
+            return Ok(true);
+        };
+        ctx.route = Some(route.name.clone());
+        ctx.route_path = route.matcher.as_str().to_string();
+        match ApiKind::from_path(&rest) {
+            Some(ApiKind::ChatCompletions) => {
+                chat::handle(self, session, ctx, route).await;
+            }
+            Some(ApiKind::Messages) | Some(ApiKind::Embeddings) | Some(ApiKind::Models) => {
+                let msg = format!("{path}: this API is not supported by sluice yet");
+                respond::error(session, ctx, format, 404, &msg).await;
+            }
+            None => {
+                let msg = format!("{path}: unknown API; expected .../chat/completions");
+                respond::error(session, ctx, format, 404, &msg).await;
+            }
+        }
+        Ok(true)
+    }
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        _ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        // Every request is answered in `request_filter`; the proxy loop never gets here.
+        Err(Error::explain(
+            ErrorType::InternalError,
+            "sluice answers every request in request_filter",
+        ))
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        let record = ctx.finish(session);
+        ctx.generation.telemetry.record(&record);
+    }
+}

@@ -1,0 +1,165 @@
+//! Calling a provider with Pingora's own HTTP client (`Connector`): pooled, keep-alive
+//! connections, TLS by rustls. The body is known before the call (read first, translated),
+//! so the request goes out whole; see NOTES in the README for why not the proxy loop.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use pingora::connectors::http::Connector;
+use pingora::http::RequestHeader;
+use pingora::protocols::http::client::HttpSession;
+use pingora::upstreams::peer::HttpPeer;
+use pingora::ErrorType;
+
+use crate::config::{Backend, Upstream};
+use crate::proxy::dns::DnsCache;
+
+/// How long an idle pooled connection is kept.
+const POOL_IDLE: Duration = Duration::from_secs(90);
+
+/// Why a call failed before a response header arrived.
+#[derive(Debug)]
+pub enum CallError {
+    /// Could not resolve or connect: 502.
+    Unreachable(String),
+    /// No response in time: 504.
+    Timeout(String),
+    /// Connected, but the exchange broke: 502.
+    Broken(String),
+}
+
+impl CallError {
+    pub fn status(&self) -> u16 {
+        match self {
+            CallError::Timeout(_) => 504,
+            _ => 502,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            CallError::Unreachable(m) | CallError::Timeout(m) | CallError::Broken(m) => m,
+        }
+    }
+}
+
+fn classify(e: &pingora::Error, what: &str, endpoint: &str) -> CallError {
+    let text = format!("{what} {endpoint}: {}", e.etype().as_str());
+    match e.etype() {
+        ErrorType::ConnectTimedout | ErrorType::ReadTimedout | ErrorType::WriteTimedout => {
+            CallError::Timeout(text)
+        }
+        ErrorType::ConnectRefused
+        | ErrorType::ConnectNoRoute
+        | ErrorType::ConnectError
+        | ErrorType::ConnectProxyFailure
+        | ErrorType::TLSHandshakeFailure
+        | ErrorType::TLSHandshakeTimedout
+        | ErrorType::InvalidCert => CallError::Unreachable(text),
+        _ => CallError::Broken(text),
+    }
+}
+
+/// An open exchange with an upstream whose response header has arrived.
+pub struct OpenCall {
+    pub session: HttpSession,
+    pub peer: HttpPeer,
+}
+
+impl OpenCall {
+    pub fn status(&self) -> u16 {
+        self.session
+            .response_header()
+            .map(|h| h.status.as_u16())
+            .unwrap_or(502)
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.session
+            .response_header()
+            .and_then(|h| h.headers.get(name))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// The next body chunk; `None` at the end.
+    pub async fn read_chunk(&mut self) -> Result<Option<Bytes>, CallError> {
+        self.session
+            .read_response_body()
+            .await
+            .map_err(|e| classify(&e, "reading the response from", &self.peer.to_string()))
+    }
+
+    /// Reads the rest of the body, up to `cap` bytes.
+    pub async fn read_all(&mut self, cap: usize) -> Result<Vec<u8>, CallError> {
+        let mut body = Vec::new();
+        while let Some(chunk) = self.read_chunk().await? {
+            if body.len() + chunk.len() > cap {
+                return Err(CallError::Broken(format!(
+                    "upstream response larger than {cap} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// Gives the connection back to the pool when the response was read to its end.
+    pub async fn release(mut self, connector: &Connector) {
+        if self.session.response_done() {
+            connector
+                .release_http_session(self.session, &self.peer, Some(POOL_IDLE))
+                .await;
+        } else {
+            self.session.shutdown().await;
+        }
+    }
+}
+
+/// Sends `header` and `body` to `upstream` and waits for the response header.
+pub async fn call(
+    connector: &Connector,
+    dns: &DnsCache,
+    backend: &Backend,
+    upstream: &Upstream,
+    header: RequestHeader,
+    body: Bytes,
+) -> Result<OpenCall, CallError> {
+    let endpoint = upstream.endpoint();
+    let addr = dns
+        .resolve(&upstream.host, upstream.port)
+        .await
+        .map_err(|e| CallError::Unreachable(format!("cannot resolve {}: {e}", upstream.host)))?;
+    let mut peer = HttpPeer::new(addr, upstream.tls, upstream.host.clone());
+    peer.options.connection_timeout = Some(backend.connect_timeout);
+    peer.options.total_connection_timeout = Some(backend.connect_timeout);
+    peer.options.read_timeout = Some(backend.read_timeout);
+    peer.options.write_timeout = Some(backend.read_timeout);
+    peer.options.idle_timeout = Some(POOL_IDLE);
+    // A pooled connection may have been closed by the upstream while idle; the first write or
+    // read then fails at once. Such a request never reached the upstream, so try once more on
+    // a fresh connection.
+    for attempt in 0..2 {
+        let (mut session, reused) = connector
+            .get_http_session(&peer)
+            .await
+            .map_err(|e| classify(&e, "connecting to", &endpoint))?;
+        let sent = async {
+            session
+                .write_request_header(Box::new(header.clone()))
+                .await?;
+            session.write_request_body(body.clone(), true).await?;
+            session.finish_request_body().await?;
+            session.read_response_header().await
+        }
+        .await;
+        match sent {
+            Ok(()) => return Ok(OpenCall { session, peer }),
+            Err(e) if reused && attempt == 0 && !matches!(e.etype(), ErrorType::ReadTimedout) => {
+                continue;
+            }
+            Err(e) => return Err(classify(&e, "calling", &endpoint)),
+        }
+    }
+    Err(CallError::Broken(format!("calling {endpoint}: connection closed")))
+}

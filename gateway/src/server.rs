@@ -1,0 +1,143 @@
+//! Builds and runs the Pingora server: one proxy service per listener, the admin service,
+//! the OTLP exporter as a background service, and our signal handling.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use pingora::connectors::http::Connector;
+use pingora::server::configuration::ServerConf;
+use pingora::server::{RunArgs, Server, ShutdownWatch};
+use pingora::services::background::{background_service, BackgroundService};
+use sluice_telemetry::export::{self, ExportSettings, SpanExporter};
+use sluice_telemetry::TelemetryStats;
+
+use crate::admin::AdminApp;
+use crate::cli::EXIT_RUNTIME;
+use crate::config::Config;
+use crate::proxy::dns::DnsCache;
+use crate::proxy::LlmProxy;
+use crate::shutdown::SignalWatch;
+use crate::state::{Generation, State};
+
+struct ExportService(Mutex<Option<SpanExporter>>);
+
+#[async_trait]
+impl BackgroundService for ExportService {
+    async fn start(&self, _shutdown: ShutdownWatch) {
+        let exporter = self.0.lock().ok().and_then(|mut e| e.take());
+        if let Some(exporter) = exporter {
+            // Runs past the shutdown broadcast: the drain flushes it before the process exits.
+            exporter.run().await;
+        }
+    }
+}
+
+/// Checks that every address can be bound before Pingora tries (it would panic in a thread).
+fn check_binds(config: &Config) -> Result<(), String> {
+    let mut addrs: Vec<(&str, &str)> = config
+        .listeners
+        .iter()
+        .map(|l| (l.name.as_str(), l.bind.as_str()))
+        .collect();
+    if let Some(admin) = &config.admin_addr {
+        addrs.push(("admin", admin.as_str()));
+    }
+    for (name, addr) in addrs {
+        if let Err(e) = std::net::TcpListener::bind(addr) {
+            return Err(format!("cannot bind {name} listener to {addr}: {e}"));
+        }
+    }
+    Ok(())
+}
+
+/// Serves `config` until a signal ends it; returns the exit code.
+pub fn run(config: Config, config_path: Option<String>) -> i32 {
+    crate::logger::init();
+    if let Err(e) = check_binds(&config) {
+        eprintln!("{e}");
+        return EXIT_RUNTIME;
+    }
+    let conf = ServerConf {
+        threads: config.worker_threads,
+        grace_period_seconds: Some(config.grace_period.as_secs().max(1)),
+        graceful_shutdown_timeout_seconds: Some(1),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+
+    let stats = Arc::new(TelemetryStats::default());
+    let (span_queue, exporter, flush) = match &config.tracing {
+        Some(t) => {
+            let settings = ExportSettings {
+                endpoint: t.endpoint.clone(),
+                protocol: t.protocol,
+                headers: t
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.expose().to_string()))
+                    .collect(),
+                service_version: env!("CARGO_PKG_VERSION").to_string(),
+            };
+            let (q, e, f) = export::pipeline(settings, stats.clone());
+            (Some(q), Some(e), Some(f))
+        }
+        None => (None, None, None),
+    };
+    let listeners: Vec<(String, String)> = config
+        .listeners
+        .iter()
+        .map(|l| (l.name.clone(), l.bind.clone()))
+        .collect();
+    let admin_addr = config.admin_addr.clone();
+    let generation = Generation::new(config, span_queue.clone(), stats.clone());
+    let state = Arc::new(State {
+        current: ArcSwap::from_pointee(generation),
+        connector: Connector::new(None),
+        dns: DnsCache::default(),
+        inflight: AtomicUsize::new(0),
+        draining: AtomicBool::new(false),
+        stats,
+        span_queue,
+        flush,
+        config_path,
+    });
+
+    for (i, (name, bind)) in listeners.iter().enumerate() {
+        let proxy = LlmProxy {
+            state: state.clone(),
+            listener: i,
+        };
+        let mut service = pingora::proxy::http_proxy_service_with_name(
+            &server.configuration,
+            proxy,
+            &format!("listener {name}"),
+        );
+        service.add_tcp(bind);
+        server.add_service(service);
+        log::info!("listener {name} on {bind}");
+    }
+    if let Some(addr) = &admin_addr {
+        let mut admin = pingora::services::listening::Service::new(
+            "admin".to_string(),
+            pingora::apps::http_app::HttpServer::new_app(AdminApp {
+                state: state.clone(),
+            }),
+        );
+        admin.add_tcp(addr);
+        server.add_service(admin);
+        log::info!("admin on {addr}");
+    }
+    if let Some(exporter) = exporter {
+        server.add_service(background_service(
+            "otlp export",
+            ExportService(Mutex::new(Some(exporter))),
+        ));
+    }
+    server.run(RunArgs {
+        shutdown_signal: Box::new(SignalWatch { state }),
+    });
+    0
+}

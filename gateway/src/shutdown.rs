@@ -1,0 +1,122 @@
+//! Signals. SIGTERM and SIGINT: stop accepting (Pingora's graceful terminate), then exit as
+//! soon as the last in-flight request (streams included) is done and telemetry is flushed;
+//! Pingora's grace period, set to `config.gracePeriod`, is only the upper bound (left alone,
+//! Pingora sleeps the whole period). SIGHUP: reload the config file; an invalid new config
+//! is reported and the old one keeps serving.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use pingora::server::{ShutdownSignal, ShutdownSignalWatch};
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::state::{Generation, State};
+
+pub struct SignalWatch {
+    pub state: Arc<State>,
+}
+
+#[async_trait]
+impl ShutdownSignalWatch for SignalWatch {
+    async fn recv(&self) -> ShutdownSignal {
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            log::error!("cannot install signal handlers; shutting down");
+            return ShutdownSignal::FastShutdown;
+        };
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => reload(&self.state),
+            }
+        }
+        self.state.draining.store(true, Ordering::SeqCst);
+        let grace = self.state.generation().config.grace_period;
+        log::info!(
+            "shutting down: draining {} in-flight request(s), at most {}s",
+            self.state.inflight.load(Ordering::SeqCst),
+            grace.as_secs()
+        );
+        let state = self.state.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sluice-drain".to_string())
+            .spawn(move || drain_then_exit(&state, grace));
+        if spawned.is_err() {
+            log::error!("cannot start the drain thread; Pingora's grace period applies");
+        }
+        ShutdownSignal::GracefulTerminate
+    }
+}
+
+/// Waits for in-flight requests to finish (or the grace period to pass), flushes spans, and
+/// exits the process with status 0.
+fn drain_then_exit(state: &State, grace: Duration) {
+    let deadline = Instant::now() + grace;
+    // Let Pingora's shutdown broadcast close the listeners first.
+    std::thread::sleep(Duration::from_millis(50));
+    let mut idle_checks = 0;
+    while Instant::now() < deadline {
+        if state.inflight.load(Ordering::SeqCst) == 0 {
+            idle_checks += 1;
+            // Twice in a row, 20 ms apart: a request accepted just before the listeners
+            // closed has had time to register.
+            if idle_checks >= 2 {
+                break;
+            }
+        } else {
+            idle_checks = 0;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left = state.inflight.load(Ordering::SeqCst);
+    if left > 0 {
+        log::warn!("grace period over with {left} request(s) still in flight");
+    }
+    if let Some(flush) = &state.flush {
+        if !flush.flush_blocking(Duration::from_secs(5)) {
+            log::warn!("telemetry flush did not finish in 5s");
+        }
+    }
+    log::info!("shutdown complete");
+    std::process::exit(0);
+}
+
+/// Loads the config file again and swaps it in; on error the old config keeps serving.
+pub fn reload(state: &State) {
+    let Some(path) = &state.config_path else {
+        log::info!("SIGHUP: serving the embedded demo config; nothing to reload");
+        return;
+    };
+    match crate::config::load_file(path) {
+        Ok(config) => {
+            let old = state.generation();
+            let binds_changed = config.listeners.len() != old.config.listeners.len()
+                || config
+                    .listeners
+                    .iter()
+                    .zip(&old.config.listeners)
+                    .any(|(a, b)| a.bind != b.bind);
+            if binds_changed || config.admin_addr != old.config.admin_addr {
+                log::warn!("config reload: listener addresses changed; they take effect at restart");
+            }
+            if config.tracing.is_some() && state.span_queue.is_none() {
+                log::warn!("config reload: tracing was added; it takes effect at restart");
+            }
+            let generation = Generation::new(config, state.span_queue.clone(), state.stats.clone());
+            state.current.store(Arc::new(generation));
+            log::info!("config reloaded from {path}");
+        }
+        Err(errors) => {
+            log::error!(
+                "config reload from {path} failed; the running config keeps serving: {}",
+                errors.to_string().replace('\n', "; ")
+            );
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! State shared by every request: the current config generation (swapped whole on reload),
+//! the upstream connector and its connection pool, in-flight accounting for draining, and
+//! telemetry counters.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use pingora::connectors::http::Connector;
+use sluice_telemetry::export::{FlushHandle, SpanQueue};
+use sluice_telemetry::{FieldRules, Telemetry, TelemetryStats, TraceSink};
+
+use crate::config::Config;
+use crate::proxy::dns::DnsCache;
+
+/// One loaded config and the telemetry built from it. Requests hold the generation they
+/// started with, so a reload never changes a request midway.
+#[derive(Debug)]
+pub struct Generation {
+    pub config: Config,
+    pub telemetry: Telemetry,
+}
+
+impl Generation {
+    /// Builds the telemetry of `config`; spans go to `queue` when the config traces.
+    pub fn new(mut config: Config, queue: Option<SpanQueue>, stats: Arc<TelemetryStats>) -> Self {
+        let log_rules = FieldRules {
+            fields: std::mem::take(&mut config.logging.fields),
+            remove: std::mem::take(&mut config.logging.remove),
+        };
+        let trace = match (config.tracing.as_mut(), queue) {
+            (Some(t), Some(queue)) => Some(TraceSink {
+                rules: FieldRules {
+                    fields: std::mem::take(&mut t.fields),
+                    remove: std::mem::take(&mut t.remove),
+                },
+                queue,
+            }),
+            _ => None,
+        };
+        let telemetry = Telemetry::new(
+            config.name.clone(),
+            config.logging.format,
+            log_rules,
+            trace,
+            stats,
+        );
+        Generation { config, telemetry }
+    }
+}
+
+pub struct State {
+    pub current: ArcSwap<Generation>,
+    pub connector: Connector,
+    pub dns: DnsCache,
+    pub inflight: AtomicUsize,
+    pub draining: AtomicBool,
+    pub stats: Arc<TelemetryStats>,
+    pub span_queue: Option<SpanQueue>,
+    pub flush: Option<FlushHandle>,
+    /// The config file, for reloads; `None` when serving the embedded demo.
+    pub config_path: Option<String>,
+}
+
+impl State {
+    pub fn generation(&self) -> Arc<Generation> {
+        self.current.load_full()
+    }
+
+    /// Counts a request in flight until the guard drops.
+    pub fn enter(self: &Arc<Self>) -> InflightGuard {
+        self.inflight.fetch_add(1, Ordering::SeqCst);
+        InflightGuard(self.clone())
+    }
+}
+
+/// Decrements the in-flight count when the request's context is dropped.
+pub struct InflightGuard(Arc<State>);
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.0.inflight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl std::fmt::Debug for InflightGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InflightGuard")
+    }
+}

@@ -1,1 +1,0 @@
-//! Google Gemini (Generative Language API), native `generateContent`. (Being written.)

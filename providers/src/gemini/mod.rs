@@ -1,0 +1,756 @@
+//! Google Gemini (Generative Language API), native `generateContent` /
+//! `streamGenerateContent?alt=sse`, translated from and to OpenAI Chat Completions.
+//!
+//! - Requests: system and developer messages become `systemInstruction`; user and tool turns
+//!   `user` contents, assistant turns `model` contents; tools become `functionDeclarations`
+//!   (their JSON Schemas cut down to the subset Gemini's `Schema` accepts); sampling parameters
+//!   go into `generationConfig`.
+//! - Responses: text parts joined per candidate, `functionCall` parts become `tool_calls`,
+//!   `usageMetadata` becomes `usage` (thinking tokens count as completion tokens).
+//! - Thought signatures: Gemini 3 models put a `thoughtSignature` on function calls and refuse
+//!   the next turn unless it comes back on the same part. OpenAI clients echo tool call ids
+//!   verbatim, so the signature rides in the id (`call_0__sig__<signature>`) and is put back
+//!   on the `functionCall` part when the client sends the conversation again.
+
+mod stream;
+mod wire;
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{openai_error_body, openai_error_type};
+use crate::openai::{
+    completion_facts, ChatRequest, ChatResponse, ChatUsage, Choice, CompletionTokensDetails,
+    Content, ContentPart, FunctionCall, Message, PromptTokensDetails, ResponseMessage, ToolCall,
+};
+use crate::{Completion, RequestTarget, ResponseTarget, TranslateError, UpstreamRequest, Usage};
+
+pub use stream::GeminiStream;
+
+use wire::{
+    Blob, FileData, FunctionCallingConfig, FunctionDeclaration, FunctionResponse,
+    GenerateContentRequest, GenerateContentResponse, GenerationConfig, Part, Tool, ToolConfig,
+    UsageMetadata,
+};
+
+/// The API version used when the backend names none.
+pub const DEFAULT_API_VERSION: &str = "v1beta";
+
+/// Joins a tool call id and the thought signature that must come back with the call.
+const SIGNATURE_SEPARATOR: &str = "__sig__";
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+/// The `generateContent` (or, for streams, `streamGenerateContent?alt=sse`) request for `req`.
+pub fn translate_request(
+    req: &ChatRequest,
+    target: &RequestTarget<'_>,
+) -> Result<UpstreamRequest, TranslateError> {
+    let model = model_id(target.model)?;
+    let version = target
+        .api_version
+        .filter(|v| !v.is_empty())
+        .unwrap_or(DEFAULT_API_VERSION);
+    let path = if req.stream {
+        format!("/{version}/models/{model}:streamGenerateContent?alt=sse")
+    } else {
+        format!("/{version}/models/{model}:generateContent")
+    };
+    let (contents, system_instruction) = convert_messages(&req.messages)?;
+    let body = GenerateContentRequest {
+        contents,
+        system_instruction,
+        tools: convert_tools(req)?,
+        tool_config: convert_tool_choice(req.tool_choice.as_ref())?,
+        generation_config: generation_config(req)?,
+    };
+    let body =
+        serde_json::to_vec(&body).map_err(|e| TranslateError::InvalidRequest(e.to_string()))?;
+    Ok(UpstreamRequest { path, body })
+}
+
+/// The model id for the URL: `models/` prefix removed, and only characters Gemini model ids
+/// use, so a client-chosen model cannot reshape the upstream path or query.
+fn model_id(model: &str) -> Result<&str, TranslateError> {
+    let id = model.strip_prefix("models/").unwrap_or(model);
+    let valid = !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    if valid {
+        Ok(id)
+    } else {
+        Err(TranslateError::InvalidRequest(format!(
+            "invalid Gemini model name {model:?}"
+        )))
+    }
+}
+
+type Turns = (Vec<wire::Content>, Option<wire::Content>);
+
+fn convert_messages(messages: &[Message]) -> Result<Turns, TranslateError> {
+    let mut contents: Vec<wire::Content> = Vec::new();
+    let mut system: Vec<Part> = Vec::new();
+    // Tool call id -> function name, from the assistant turns seen so far.
+    let mut call_names: HashMap<&str, &str> = HashMap::new();
+    let mut previous_was_tool = false;
+    for m in messages {
+        let is_tool = matches!(m.role.as_str(), "tool" | "function");
+        match m.role.as_str() {
+            "system" | "developer" => system.extend(system_parts(m.content.as_ref())?),
+            "user" => push_turn(&mut contents, "user", user_parts(m.content.as_ref())?),
+            "assistant" => {
+                let mut parts = assistant_text_parts(m.content.as_ref());
+                for call in m.tool_calls.iter().flatten() {
+                    call_names.insert(call.id.as_str(), call.function.name.as_str());
+                    parts.push(function_call_part(call)?);
+                }
+                push_turn(&mut contents, "model", parts);
+            }
+            _ if is_tool => {
+                let part = function_response_part(m, &call_names)?;
+                // Gemini wants all responses to one model turn's calls in a single turn.
+                match contents.last_mut() {
+                    Some(last) if previous_was_tool => last.parts.push(part),
+                    _ => push_turn(&mut contents, "user", vec![part]),
+                }
+            }
+            other => {
+                return Err(TranslateError::InvalidRequest(format!(
+                    "unknown message role {other:?}"
+                )))
+            }
+        }
+        previous_was_tool = is_tool;
+    }
+    let system_instruction = (!system.is_empty()).then(|| wire::Content {
+        role: None,
+        parts: system,
+    });
+    Ok((contents, system_instruction))
+}
+
+/// Adds a turn; a message with nothing Gemini can carry (e.g. empty text) is left out.
+fn push_turn(contents: &mut Vec<wire::Content>, role: &str, parts: Vec<Part>) {
+    if !parts.is_empty() {
+        contents.push(wire::Content {
+            role: Some(role.to_string()),
+            parts,
+        });
+    }
+}
+
+fn text_part(text: &str) -> Option<Part> {
+    // Gemini refuses empty text parts.
+    (!text.is_empty()).then(|| Part::text(text))
+}
+
+fn system_parts(content: Option<&Content>) -> Result<Vec<Part>, TranslateError> {
+    match content {
+        None => Ok(Vec::new()),
+        Some(Content::Text(text)) => Ok(text_part(text).into_iter().collect()),
+        Some(Content::Parts(parts)) => {
+            let mut out = Vec::new();
+            for p in parts {
+                if p.kind != "text" {
+                    return Err(TranslateError::Unsupported(format!(
+                        "Gemini system instructions take text only, not {:?} parts",
+                        p.kind
+                    )));
+                }
+                out.extend(p.text.as_deref().and_then(text_part));
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn assistant_text_parts(content: Option<&Content>) -> Vec<Part> {
+    match content {
+        None => Vec::new(),
+        Some(Content::Text(text)) => text_part(text).into_iter().collect(),
+        Some(Content::Parts(parts)) => parts
+            .iter()
+            .filter(|p| p.kind == "text")
+            .filter_map(|p| p.text.as_deref().and_then(text_part))
+            .collect(),
+    }
+}
+
+fn user_parts(content: Option<&Content>) -> Result<Vec<Part>, TranslateError> {
+    match content {
+        None => Ok(Vec::new()),
+        Some(Content::Text(text)) => Ok(text_part(text).into_iter().collect()),
+        Some(Content::Parts(parts)) => {
+            let mut out = Vec::new();
+            for p in parts {
+                out.extend(user_part(p)?);
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn user_part(p: &ContentPart) -> Result<Option<Part>, TranslateError> {
+    match p.kind.as_str() {
+        "text" => Ok(p.text.as_deref().and_then(text_part)),
+        "image_url" => {
+            let url = p
+                .image_url
+                .as_ref()
+                .map(|i| i.url.as_str())
+                .ok_or_else(|| {
+                    TranslateError::InvalidRequest("image_url part without image_url".to_string())
+                })?;
+            media_part(url).map(Some)
+        }
+        "input_audio" => {
+            let audio = p.extra.get("input_audio");
+            let field = |name: &str| audio.and_then(|a| a.get(name)).and_then(Value::as_str);
+            let (Some(data), Some(format)) = (field("data"), field("format")) else {
+                return Err(TranslateError::InvalidRequest(
+                    "input_audio part needs data and format".to_string(),
+                ));
+            };
+            Ok(Some(Part {
+                inline_data: Some(Blob {
+                    mime_type: format!("audio/{format}"),
+                    data: data.to_string(),
+                }),
+                ..Part::default()
+            }))
+        }
+        "file" => {
+            let data = p.extra.get("file").and_then(|f| f.get("file_data"));
+            match data.and_then(Value::as_str) {
+                Some(url) if url.starts_with("data:") => media_part(url).map(Some),
+                _ => Err(TranslateError::Unsupported(
+                    "Gemini takes file parts only as data URLs (file_data)".to_string(),
+                )),
+            }
+        }
+        other => Err(TranslateError::Unsupported(format!(
+            "content part type {other:?} is not supported for Gemini"
+        ))),
+    }
+}
+
+/// An image (or file) URL as a part: `data:` URLs inline, http(s) URLs by reference.
+fn media_part(url: &str) -> Result<Part, TranslateError> {
+    if let Some(rest) = url.strip_prefix("data:") {
+        let (meta, data) = rest.split_once(',').unwrap_or((rest, ""));
+        let Some(mime) = meta.strip_suffix(";base64") else {
+            return Err(TranslateError::Unsupported(
+                "only base64 data URLs can be sent to Gemini".to_string(),
+            ));
+        };
+        let mime = mime.split(';').next().unwrap_or("");
+        let mime = match mime {
+            "" | "image/jpg" => "image/jpeg",
+            m => m,
+        };
+        return Ok(Part {
+            inline_data: Some(Blob {
+                mime_type: mime.to_string(),
+                data: data.to_string(),
+            }),
+            ..Part::default()
+        });
+    }
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+        return Err(TranslateError::Unsupported(format!(
+            "Gemini takes data: or http(s) URLs, not {url:?}"
+        )));
+    }
+    Ok(Part {
+        file_data: Some(FileData {
+            mime_type: Some(mime_from_url(url).to_string()),
+            file_uri: url.to_string(),
+        }),
+        ..Part::default()
+    })
+}
+
+fn mime_from_url(url: &str) -> &'static str {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let ext = file.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        Some("gif") => "image/gif",
+        Some("heic") => "image/heic",
+        Some("heif") => "image/heif",
+        Some("pdf") => "application/pdf",
+        _ => "image/jpeg",
+    }
+}
+
+/// Splits a tool call id made by [`call_id`] into its own id and thought signature.
+fn split_call_id(id: &str) -> (&str, Option<&str>) {
+    match id.split_once(SIGNATURE_SEPARATOR) {
+        Some((base, sig)) if !sig.is_empty() => (base, Some(sig)),
+        _ => (id, None),
+    }
+}
+
+fn function_call_part(call: &ToolCall) -> Result<Part, TranslateError> {
+    let raw = call.function.arguments.trim();
+    let args = if raw.is_empty() {
+        Value::Object(Map::new())
+    } else {
+        match serde_json::from_str::<Value>(raw) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => {
+                return Err(TranslateError::InvalidRequest(format!(
+                    "arguments of tool call {:?} are not a JSON object",
+                    call.id
+                )))
+            }
+        }
+    };
+    let (_, signature) = split_call_id(&call.id);
+    Ok(Part {
+        function_call: Some(wire::FunctionCall {
+            id: None,
+            name: call.function.name.clone(),
+            args: Some(args),
+        }),
+        thought_signature: signature.map(str::to_string),
+        ..Part::default()
+    })
+}
+
+fn function_response_part(
+    m: &Message,
+    call_names: &HashMap<&str, &str>,
+) -> Result<Part, TranslateError> {
+    let id = m.tool_call_id.as_deref();
+    let name = id
+        .and_then(|id| call_names.get(id).copied())
+        .or(m.name.as_deref())
+        .ok_or_else(|| {
+            TranslateError::InvalidRequest(format!(
+                "tool message {:?} answers no earlier assistant tool call",
+                id.unwrap_or("")
+            ))
+        })?;
+    let text = m.content.as_ref().map(Content::text).unwrap_or_default();
+    let response = match serde_json::from_str::<Value>(&text) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(v) => json!({ "content": v }),
+        Err(_) => json!({ "content": text }),
+    };
+    Ok(Part {
+        function_response: Some(FunctionResponse {
+            name: name.to_string(),
+            response,
+        }),
+        ..Part::default()
+    })
+}
+
+fn convert_tools(req: &ChatRequest) -> Result<Vec<Tool>, TranslateError> {
+    let mut declarations = Vec::new();
+    for tool in req.tools.iter().flatten() {
+        if tool.kind != "function" {
+            return Err(TranslateError::Unsupported(format!(
+                "tool type {:?} is not supported for Gemini",
+                tool.kind
+            )));
+        }
+        let f = &tool.function;
+        declarations.push(FunctionDeclaration {
+            name: f.name.clone(),
+            description: f.description.clone(),
+            parameters: f
+                .parameters
+                .as_ref()
+                .map(clean_schema)
+                .filter(|p| !is_empty_object_schema(p)),
+        });
+    }
+    if declarations.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Tool {
+        function_declarations: declarations,
+    }])
+}
+
+/// Gemini rejects an OBJECT schema without properties ("should be non-empty for OBJECT
+/// type"); a function without parameters leaves `parameters` out instead.
+fn is_empty_object_schema(schema: &Value) -> bool {
+    let is_object = schema
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case("object"));
+    let no_properties = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_none_or(Map::is_empty);
+    is_object && no_properties
+}
+
+/// The fields of Gemini's `Schema` (an OpenAPI 3.0 subset); any other key (`$schema`,
+/// `additionalProperties`, `$ref`, ...) makes the request fail, so it is dropped.
+const SCHEMA_FIELDS: &[&str] = &[
+    "type",
+    "format",
+    "title",
+    "description",
+    "nullable",
+    "enum",
+    "maxItems",
+    "minItems",
+    "properties",
+    "required",
+    "minProperties",
+    "maxProperties",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "example",
+    "anyOf",
+    "propertyOrdering",
+    "default",
+    "items",
+    "minimum",
+    "maximum",
+];
+
+/// A JSON Schema cut down to what Gemini's `Schema` accepts.
+fn clean_schema(schema: &Value) -> Value {
+    let Value::Object(map) = schema else {
+        return schema.clone();
+    };
+    let mut out = Map::new();
+    for (key, value) in map {
+        if !SCHEMA_FIELDS.contains(&key.as_str()) {
+            continue;
+        }
+        let value = match (key.as_str(), value) {
+            ("properties", Value::Object(props)) => Value::Object(
+                props
+                    .iter()
+                    .map(|(name, s)| (name.clone(), clean_schema(s)))
+                    .collect(),
+            ),
+            ("items", s) => clean_schema(s),
+            ("anyOf", Value::Array(list)) => Value::Array(list.iter().map(clean_schema).collect()),
+            // JSON Schema's ["string", "null"] is Gemini's "string" + nullable.
+            ("type", Value::Array(types)) => {
+                if types.iter().any(|t| t == "null") {
+                    out.insert("nullable".to_string(), Value::Bool(true));
+                }
+                let mut rest = types.iter().filter(|t| *t != "null");
+                match (rest.next(), rest.next()) {
+                    (Some(t), None) => t.clone(),
+                    _ => continue,
+                }
+            }
+            _ => value.clone(),
+        };
+        out.insert(key.clone(), value);
+    }
+    // The Gemini API takes only `enum` and `date-time` as formats of strings.
+    let is_string = out.get("type").and_then(Value::as_str) == Some("string");
+    let format = out.get("format").and_then(Value::as_str);
+    if is_string && !matches!(format, None | Some("enum" | "date-time")) {
+        out.remove("format");
+    }
+    Value::Object(out)
+}
+
+fn convert_tool_choice(choice: Option<&Value>) -> Result<Option<ToolConfig>, TranslateError> {
+    let Some(choice) = choice else {
+        return Ok(None);
+    };
+    let (mode, names) = match choice {
+        Value::String(s) => match s.as_str() {
+            "auto" => ("AUTO", Vec::new()),
+            "none" => ("NONE", Vec::new()),
+            "required" => ("ANY", Vec::new()),
+            other => {
+                return Err(TranslateError::InvalidRequest(format!(
+                    "unknown tool_choice {other:?}"
+                )))
+            }
+        },
+        Value::Object(_) => {
+            let name = choice.pointer("/function/name").and_then(Value::as_str);
+            match name {
+                Some(name) => ("ANY", vec![name.to_string()]),
+                None => {
+                    return Err(TranslateError::Unsupported(
+                        "tool_choice must be auto, none, required or a function".to_string(),
+                    ))
+                }
+            }
+        }
+        Value::Null => return Ok(None),
+        _ => {
+            return Err(TranslateError::InvalidRequest(
+                "tool_choice must be a string or an object".to_string(),
+            ))
+        }
+    };
+    Ok(Some(ToolConfig {
+        function_calling_config: FunctionCallingConfig {
+            mode,
+            allowed_function_names: names,
+        },
+    }))
+}
+
+fn generation_config(req: &ChatRequest) -> Result<Option<GenerationConfig>, TranslateError> {
+    let (response_mime_type, response_schema) = match &req.response_format {
+        None | Some(Value::Null) => (None, None),
+        Some(rf) => match rf.get("type").and_then(Value::as_str) {
+            Some("text") => (None, None),
+            Some("json_object") => (Some("application/json"), None),
+            Some("json_schema") => (
+                Some("application/json"),
+                rf.pointer("/json_schema/schema").map(clean_schema),
+            ),
+            _ => {
+                return Err(TranslateError::Unsupported(
+                    "response_format must be text, json_object or json_schema".to_string(),
+                ))
+            }
+        },
+    };
+    let config = GenerationConfig {
+        stop_sequences: req.stop.as_ref().map(|s| s.to_vec()).unwrap_or_default(),
+        response_mime_type,
+        response_schema,
+        candidate_count: req.n,
+        max_output_tokens: req.max_completion_tokens.or(req.max_tokens),
+        temperature: req.temperature,
+        top_p: req.top_p,
+        seed: req.seed,
+        presence_penalty: req.presence_penalty,
+        frequency_penalty: req.frequency_penalty,
+    };
+    Ok((config != GenerationConfig::default()).then_some(config))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+/// A `GenerateContentResponse` as an OpenAI `chat.completion`, with its facts.
+pub fn translate_response(
+    body: &[u8],
+    target: &ResponseTarget<'_>,
+) -> Result<Completion, TranslateError> {
+    let resp: GenerateContentResponse =
+        serde_json::from_slice(body).map_err(|e| TranslateError::InvalidResponse(e.to_string()))?;
+    let mut next_call = 0;
+    let mut choices = Vec::new();
+    for (i, cand) in resp.candidates.iter().enumerate() {
+        let mut text = String::new();
+        let mut calls = Vec::new();
+        for part in cand.parts() {
+            if part.thought == Some(true) {
+                continue;
+            }
+            if let Some(t) = &part.text {
+                text.push_str(t);
+            }
+            if let Some(fc) = &part.function_call {
+                calls.push(ToolCall {
+                    id: call_id(fc, part.thought_signature.as_deref(), &mut next_call),
+                    kind: "function".to_string(),
+                    function: FunctionCall {
+                        name: fc.name.clone(),
+                        arguments: call_arguments(fc),
+                    },
+                });
+            }
+        }
+        let finish = finish_reason(cand.finish_reason.as_deref(), !calls.is_empty());
+        choices.push(Choice {
+            index: u32::try_from(i).unwrap_or(u32::MAX),
+            message: ResponseMessage {
+                role: "assistant".to_string(),
+                content: (!text.is_empty() || calls.is_empty()).then_some(text),
+                tool_calls: (!calls.is_empty()).then_some(calls),
+                ..ResponseMessage::default()
+            },
+            finish_reason: Some(finish.to_string()),
+            ..Choice::default()
+        });
+    }
+    if choices.is_empty() {
+        // No candidates: the prompt itself was blocked (promptFeedback.blockReason).
+        let blocked = resp
+            .prompt_feedback
+            .as_ref()
+            .is_some_and(|f| f.block_reason.is_some());
+        choices.push(Choice {
+            index: 0,
+            message: ResponseMessage {
+                role: "assistant".to_string(),
+                content: Some(String::new()),
+                ..ResponseMessage::default()
+            },
+            finish_reason: Some(if blocked { "content_filter" } else { "stop" }.to_string()),
+            ..Choice::default()
+        });
+    }
+    let out = ChatResponse {
+        id: resp
+            .response_id
+            .clone()
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(generated_id),
+        object: "chat.completion".to_string(),
+        created: target.created,
+        model: response_model(&resp, target.model),
+        choices,
+        usage: resp
+            .usage_metadata
+            .as_ref()
+            .map(|u| chat_usage(&usage_from(u))),
+        ..ChatResponse::default()
+    };
+    let body =
+        serde_json::to_vec(&out).map_err(|e| TranslateError::InvalidResponse(e.to_string()))?;
+    Ok(completion_facts(&out, body))
+}
+
+fn response_model(resp: &GenerateContentResponse, fallback: &str) -> String {
+    resp.model_version
+        .clone()
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| fallback.to_string())
+}
+
+/// The OpenAI id of a function call: the part's own id, or `call_<n>`; with the thought
+/// signature appended when there is one (see the module docs).
+fn call_id(fc: &wire::FunctionCall, signature: Option<&str>, next: &mut u64) -> String {
+    let base = match fc.id.as_deref() {
+        Some(id) if !id.is_empty() => id.to_string(),
+        _ => format!("call_{next}"),
+    };
+    *next += 1;
+    match signature {
+        Some(sig) if !sig.is_empty() => format!("{base}{SIGNATURE_SEPARATOR}{sig}"),
+        _ => base,
+    }
+}
+
+fn call_arguments(fc: &wire::FunctionCall) -> String {
+    match &fc.args {
+        None | Some(Value::Null) => "{}".to_string(),
+        Some(args) => args.to_string(),
+    }
+}
+
+/// An OpenAI `finish_reason` for a Gemini `finishReason`.
+fn finish_reason(reason: Option<&str>, has_tool_calls: bool) -> &'static str {
+    let mapped = match reason {
+        Some("MAX_TOKENS") => "length",
+        Some(
+            "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY",
+        ) => "content_filter",
+        _ => "stop",
+    };
+    if mapped == "stop" && has_tool_calls {
+        "tool_calls"
+    } else {
+        mapped
+    }
+}
+
+/// Usage from `usageMetadata`; thinking tokens are billed as output, so they count there.
+fn usage_from(u: &UsageMetadata) -> Usage {
+    let input = u.prompt_token_count.unwrap_or(0);
+    let output = u
+        .candidates_token_count
+        .unwrap_or(0)
+        .saturating_add(u.thoughts_token_count.unwrap_or(0));
+    Usage {
+        input_tokens: Some(input),
+        output_tokens: Some(output),
+        total_tokens: Some(
+            u.total_token_count
+                .unwrap_or_else(|| input.saturating_add(output)),
+        ),
+        cached_input_tokens: u.cached_content_token_count,
+        reasoning_tokens: u.thoughts_token_count,
+        estimated: false,
+    }
+}
+
+/// Like `ChatUsage::from_usage`, without its unchecked addition.
+fn chat_usage(u: &Usage) -> ChatUsage {
+    let input = u.input_tokens.unwrap_or(0);
+    let output = u.output_tokens.unwrap_or(0);
+    ChatUsage {
+        prompt_tokens: input,
+        completion_tokens: output,
+        total_tokens: u
+            .total_tokens
+            .unwrap_or_else(|| input.saturating_add(output)),
+        prompt_tokens_details: u.cached_input_tokens.map(|c| PromptTokensDetails {
+            cached_tokens: Some(c),
+        }),
+        completion_tokens_details: u.reasoning_tokens.map(|r| CompletionTokensDetails {
+            reasoning_tokens: Some(r),
+        }),
+    }
+}
+
+/// A fresh `chatcmpl-` id for responses that carry no `responseId`.
+fn generated_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("chatcmpl-{:016x}", hasher.finish())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// A Gemini error (`{"error": {"code", "message", "status"}}`) as an OpenAI error body.
+pub fn translate_error(status: u16, body: &[u8]) -> Vec<u8> {
+    let parsed = serde_json::from_slice::<Value>(body).ok();
+    // Gemini answers some calls with a JSON array of responses, an error being one of them.
+    let error = parsed.as_ref().and_then(|v| match v {
+        Value::Array(items) => items.first().and_then(|i| i.get("error")),
+        _ => v.get("error"),
+    });
+    if let Some(error) = error.filter(|e| e.is_object()) {
+        return error_body(status, error);
+    }
+    let text = String::from_utf8_lossy(body);
+    let message = if text.trim().is_empty() {
+        format!("upstream returned status {status}")
+    } else {
+        text.trim().to_string()
+    };
+    openai_error_body(&message, openai_error_type(status), None)
+}
+
+/// The OpenAI error body for a Gemini `error` object.
+fn error_body(status: u16, error: &Value) -> Vec<u8> {
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .filter(|m| !m.trim().is_empty())
+        .map_or_else(
+            || format!("upstream returned status {status}"),
+            str::to_string,
+        );
+    let code = error
+        .get("status")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase);
+    openai_error_body(&message, openai_error_type(status), code.as_deref())
+}

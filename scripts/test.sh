@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: build, unit + golden + end-to-end tests (nextest when
+# installed, else cargo test), and `sluice check` on every config in conf/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "== build"
+cargo build --workspace --all-targets
+echo "== sluice check conf/"
+for f in $(find conf -name '*.yaml' | sort); do
+  ./target/debug/sluice check -c "$f"
+done
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi

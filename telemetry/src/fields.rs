@@ -1,1 +1,0 @@
-//! CEL fields (being written).

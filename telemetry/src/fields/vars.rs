@@ -1,0 +1,507 @@
+//! The request's facts as CEL variables, and as [`Out`] values for plain paths.
+//!
+//! Nothing is built ahead of use. [`Vars`], the interpreter's [`VariableResolver`], answers a
+//! dotted name (`llm.prompt`: the interpreter asks for the longest name first) by building that
+//! one value, borrowing the record's strings; the bare roots (`llm`, `request`, ...) are
+//! [`RootVal`]s, maps whose entries are built when indexed. Absent facts (an `Option` that is
+//! `None`, `llm` on a request that reached no LLM) are absent keys, so an expression touching
+//! them fails with "no such key".
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use cel::common::traits::{self, Container, Indexer, Iterable, Sizer};
+use cel::common::types::{
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt, Type,
+    MAP_TYPE,
+};
+use cel::common::value::{CowVal, Val};
+use cel::context::VariableResolver;
+use cel::ExecutionError;
+
+use super::out::Out;
+use crate::facts::{LlmFacts, RequestRecord};
+
+/// A top-level variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Root {
+    Llm,
+    Request,
+    Response,
+    Source,
+}
+
+impl Root {
+    pub(crate) fn parse(name: &str) -> Option<Root> {
+        Some(match name {
+            "llm" => Root::Llm,
+            "request" => Root::Request,
+            "response" => Root::Response,
+            "source" => Root::Source,
+            _ => return None,
+        })
+    }
+
+    /// The fields of this root, canonical (camelCase) names, in the order a map of it lists them.
+    fn vars(self) -> &'static [Var] {
+        match self {
+            Root::Llm => &LLM_VARS,
+            Root::Request => &[Var::Method, Var::Path, Var::Host, Var::Headers],
+            Root::Response => &[Var::Status],
+            Root::Source => &[Var::Address],
+        }
+    }
+
+    /// Whether the root exists for this request.
+    fn present(self, rec: &RequestRecord) -> bool {
+        self != Root::Llm || rec.llm.is_some()
+    }
+
+    /// The whole root as one value: every present field, in canonical order.
+    pub(crate) fn to_out(self, rec: &RequestRecord) -> Option<Out<'_>> {
+        if !self.present(rec) {
+            return None;
+        }
+        let entries = self
+            .vars()
+            .iter()
+            .filter_map(|v| Some((v.name().into(), v.to_out(rec)?)))
+            .collect();
+        Some(Out::Map(entries))
+    }
+}
+
+const LLM_VARS: [Var; 16] = [
+    Var::Provider,
+    Var::RequestModel,
+    Var::ResponseModel,
+    Var::InputTokens,
+    Var::OutputTokens,
+    Var::TotalTokens,
+    Var::Streaming,
+    Var::Params,
+    Var::Prompt,
+    Var::Completion,
+    Var::ToolCalls,
+    Var::CachedInputTokens,
+    Var::ReasoningTokens,
+    Var::TimeToFirstToken,
+    Var::FinishReasons,
+    Var::UsageEstimated,
+];
+
+/// One field of a root: `llm.inputTokens` (alias `llm.input_tokens`), `request.path`, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Var {
+    Provider,
+    RequestModel,
+    ResponseModel,
+    InputTokens,
+    OutputTokens,
+    TotalTokens,
+    Streaming,
+    Params,
+    Prompt,
+    Completion,
+    ToolCalls,
+    CachedInputTokens,
+    ReasoningTokens,
+    TimeToFirstToken,
+    FinishReasons,
+    UsageEstimated,
+    Method,
+    Path,
+    Host,
+    Headers,
+    Status,
+    Address,
+}
+
+/// A fact, borrowed from the record, before it becomes a CEL value or an [`Out`].
+enum Fact<'a> {
+    Str(&'a str),
+    Int(u64),
+    Float(f64),
+    Bool(bool),
+    Params(&'a [(String, serde_json::Value)]),
+    Prompt(&'a LlmFacts),
+    Strings(&'a [String]),
+    ToolCalls(&'a LlmFacts),
+    Headers(&'a [(String, String)]),
+}
+
+impl Var {
+    /// The field `name` of `root`, in camelCase or snake_case.
+    pub(crate) fn parse(root: Root, name: &str) -> Option<Var> {
+        Some(match (root, name) {
+            (Root::Llm, "provider") => Var::Provider,
+            (Root::Llm, "requestModel" | "request_model") => Var::RequestModel,
+            (Root::Llm, "responseModel" | "response_model") => Var::ResponseModel,
+            (Root::Llm, "inputTokens" | "input_tokens") => Var::InputTokens,
+            (Root::Llm, "outputTokens" | "output_tokens") => Var::OutputTokens,
+            (Root::Llm, "totalTokens" | "total_tokens") => Var::TotalTokens,
+            (Root::Llm, "streaming") => Var::Streaming,
+            (Root::Llm, "params") => Var::Params,
+            (Root::Llm, "prompt") => Var::Prompt,
+            (Root::Llm, "completion") => Var::Completion,
+            (Root::Llm, "toolCalls" | "tool_calls") => Var::ToolCalls,
+            (Root::Llm, "cachedInputTokens" | "cached_input_tokens") => Var::CachedInputTokens,
+            (Root::Llm, "reasoningTokens" | "reasoning_tokens") => Var::ReasoningTokens,
+            (Root::Llm, "timeToFirstToken" | "time_to_first_token") => Var::TimeToFirstToken,
+            (Root::Llm, "finishReasons" | "finish_reasons") => Var::FinishReasons,
+            (Root::Llm, "usageEstimated" | "usage_estimated") => Var::UsageEstimated,
+            (Root::Request, "method") => Var::Method,
+            (Root::Request, "path") => Var::Path,
+            (Root::Request, "host") => Var::Host,
+            (Root::Request, "headers") => Var::Headers,
+            (Root::Response, "status") => Var::Status,
+            (Root::Source, "address") => Var::Address,
+            _ => return None,
+        })
+    }
+
+    /// The canonical name.
+    fn name(self) -> &'static str {
+        match self {
+            Var::Provider => "provider",
+            Var::RequestModel => "requestModel",
+            Var::ResponseModel => "responseModel",
+            Var::InputTokens => "inputTokens",
+            Var::OutputTokens => "outputTokens",
+            Var::TotalTokens => "totalTokens",
+            Var::Streaming => "streaming",
+            Var::Params => "params",
+            Var::Prompt => "prompt",
+            Var::Completion => "completion",
+            Var::ToolCalls => "toolCalls",
+            Var::CachedInputTokens => "cachedInputTokens",
+            Var::ReasoningTokens => "reasoningTokens",
+            Var::TimeToFirstToken => "timeToFirstToken",
+            Var::FinishReasons => "finishReasons",
+            Var::UsageEstimated => "usageEstimated",
+            Var::Method => "method",
+            Var::Path => "path",
+            Var::Host => "host",
+            Var::Headers => "headers",
+            Var::Status => "status",
+            Var::Address => "address",
+        }
+    }
+
+    /// The fact, or `None` when absent for this request.
+    fn fact(self, rec: &RequestRecord) -> Option<Fact<'_>> {
+        let llm = || rec.llm.as_ref();
+        Some(match self {
+            Var::Provider => Fact::Str(&llm()?.provider),
+            Var::RequestModel => Fact::Str(&llm()?.request_model),
+            Var::ResponseModel => Fact::Str(llm()?.response_model.as_deref()?),
+            Var::InputTokens => Fact::Int(llm()?.input_tokens?),
+            Var::OutputTokens => Fact::Int(llm()?.output_tokens?),
+            Var::TotalTokens => Fact::Int(llm()?.total()?),
+            Var::Streaming => Fact::Bool(llm()?.streaming),
+            Var::Params => Fact::Params(&llm()?.params),
+            Var::Prompt => Fact::Prompt(llm()?),
+            Var::Completion => Fact::Strings(&llm()?.completion),
+            Var::ToolCalls => Fact::ToolCalls(llm()?),
+            Var::CachedInputTokens => Fact::Int(llm()?.cached_input_tokens?),
+            Var::ReasoningTokens => Fact::Int(llm()?.reasoning_tokens?),
+            Var::TimeToFirstToken => {
+                Fact::Float(llm()?.time_to_first_token?.as_nanos() as f64 / 1e6)
+            }
+            Var::FinishReasons => Fact::Strings(&llm()?.finish_reasons),
+            Var::UsageEstimated => Fact::Bool(llm()?.usage_estimated),
+            Var::Method => Fact::Str(&rec.method),
+            Var::Path => Fact::Str(&rec.path),
+            Var::Host => Fact::Str(&rec.host),
+            Var::Headers => Fact::Headers(&rec.headers),
+            Var::Status => Fact::Int(u64::from(rec.status)),
+            Var::Address => Fact::Str(&rec.source_address),
+        })
+    }
+
+    /// The fact as an [`Out`], for a plain path evaluated without the interpreter.
+    pub(crate) fn to_out(self, rec: &RequestRecord) -> Option<Out<'_>> {
+        Some(match self.fact(rec)? {
+            Fact::Str(s) => Out::Str(s.into()),
+            Fact::Int(i) => Out::Int(saturate(i)),
+            Fact::Float(f) => Out::Float(f),
+            Fact::Bool(b) => Out::Bool(b),
+            Fact::Params(params) => Out::Map(
+                params
+                    .iter()
+                    .map(|(k, v)| (k.as_str().into(), Out::Json(v)))
+                    .collect(),
+            ),
+            Fact::Prompt(llm) => Out::List(
+                llm.prompt
+                    .iter()
+                    .map(|m| {
+                        Out::Map(vec![
+                            ("role".into(), Out::Str(m.role.as_str().into())),
+                            ("content".into(), Out::Str(m.content.as_str().into())),
+                        ])
+                    })
+                    .collect(),
+            ),
+            Fact::Strings(list) => {
+                Out::List(list.iter().map(|s| Out::Str(s.as_str().into())).collect())
+            }
+            Fact::ToolCalls(llm) => Out::List(
+                llm.tool_calls
+                    .iter()
+                    .map(|c| {
+                        Out::Map(vec![
+                            ("id".into(), Out::Str(c.id.as_str().into())),
+                            ("name".into(), Out::Str(c.name.as_str().into())),
+                            ("arguments".into(), Out::Str(c.arguments.as_str().into())),
+                        ])
+                    })
+                    .collect(),
+            ),
+            Fact::Headers(headers) => {
+                let mut entries: Vec<(std::borrow::Cow<'_, str>, Out<'_>)> =
+                    Vec::with_capacity(headers.len());
+                for (name, value) in headers {
+                    match entries.iter_mut().find(|(k, _)| k == name) {
+                        // a repeated header: its values joined, as HTTP allows
+                        Some((_, Out::Str(joined))) => {
+                            let j = joined.to_mut();
+                            j.push_str(", ");
+                            j.push_str(value);
+                        }
+                        _ => entries.push((name.as_str().into(), Out::Str(value.as_str().into()))),
+                    }
+                }
+                Out::Map(entries)
+            }
+        })
+    }
+
+    /// The fact as a CEL value, borrowing the record's strings.
+    fn to_val(self, rec: &RequestRecord) -> Option<Box<dyn Val + '_>> {
+        Some(match self.fact(rec)? {
+            Fact::Str(s) => Box::new(CelString::from(s)),
+            Fact::Int(i) => Box::new(CelInt::from(saturate(i))),
+            Fact::Float(f) => Box::new(CelDouble::from(f)),
+            Fact::Bool(b) => Box::new(CelBool::from(b)),
+            Fact::Params(params) => Box::new(CelMap::from(
+                params
+                    .iter()
+                    .map(|(k, v)| (CelMapKey::from(k.as_str()), json_val(v)))
+                    .collect::<HashMap<_, _>>(),
+            )),
+            Fact::Prompt(llm) => list(llm.prompt.iter().map(|m| {
+                string_map(&[("role", m.role.as_str()), ("content", m.content.as_str())])
+            })),
+            Fact::Strings(strings) => list(
+                strings
+                    .iter()
+                    .map(|s| Box::new(CelString::from(s.as_str())) as Box<dyn Val>),
+            ),
+            Fact::ToolCalls(llm) => list(llm.tool_calls.iter().map(|c| {
+                string_map(&[
+                    ("id", c.id.as_str()),
+                    ("name", c.name.as_str()),
+                    ("arguments", c.arguments.as_str()),
+                ])
+            })),
+            Fact::Headers(headers) => {
+                let mut map: HashMap<CelMapKey<'_>, Box<dyn Val + '_>> =
+                    HashMap::with_capacity(headers.len());
+                for (name, value) in headers {
+                    let key = CelMapKey::from(name.as_str());
+                    let joined = match map.get(&key).and_then(|v| v.downcast_ref::<CelString>()) {
+                        Some(prev) => CelString::from(format!("{}, {value}", prev.inner())),
+                        None => CelString::from(value.as_str()),
+                    };
+                    map.insert(key, Box::new(joined));
+                }
+                Box::new(CelMap::from(map))
+            }
+        })
+    }
+}
+
+fn saturate(i: u64) -> i64 {
+    i64::try_from(i).unwrap_or(i64::MAX)
+}
+
+fn list<'a>(items: impl Iterator<Item = Box<dyn Val + 'a>>) -> Box<dyn Val + 'a> {
+    Box::new(CelList::from(items.collect::<Vec<_>>()))
+}
+
+fn string_map<'a>(entries: &[(&'a str, &'a str)]) -> Box<dyn Val + 'a> {
+    Box::new(CelMap::from(
+        entries
+            .iter()
+            .map(|(k, v)| (CelMapKey::from(*k), Box::new(CelString::from(*v)) as Box<dyn Val>))
+            .collect::<HashMap<_, _>>(),
+    ))
+}
+
+/// A JSON value as a CEL value: integers stay `int` (or `uint` beyond `i64`), other numbers
+/// `double`, strings are borrowed.
+fn json_val(v: &serde_json::Value) -> Box<dyn Val + '_> {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Box::new(CelNull),
+        J::Bool(b) => Box::new(CelBool::from(*b)),
+        J::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Box::new(CelInt::from(i)),
+            (None, Some(u)) => Box::new(CelUInt::from(u)),
+            _ => Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN))),
+        },
+        J::String(s) => Box::new(CelString::from(s.as_str())),
+        J::Array(items) => list(items.iter().map(json_val)),
+        J::Object(map) => Box::new(CelMap::from(
+            map.iter()
+                .map(|(k, v)| (CelMapKey::from(k.as_str()), json_val(v)))
+                .collect::<HashMap<_, _>>(),
+        )),
+    }
+}
+
+/// The interpreter's variables for one request.
+pub(crate) struct Vars<'a> {
+    pub(crate) rec: &'a RequestRecord,
+}
+
+impl VariableResolver for Vars<'_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        let (root, field) = match variable.split_once('.') {
+            Some((root, field)) => (Root::parse(root)?, Some(field)),
+            None => (Root::parse(variable)?, None),
+        };
+        match field {
+            None => root
+                .present(self.rec)
+                .then(|| CowVal::owned(RootVal { root, rec: self.rec })),
+            // `llm.params.temperature`: answered by selecting on `llm.params`
+            Some(field) => Some(CowVal::Owned(Var::parse(root, field)?.to_val(self.rec)?)),
+        }
+    }
+}
+
+/// The canonical field names as CEL strings, for iterating over a root's keys.
+static KEYS: LazyLock<Vec<(Var, CelString<'static>)>> = LazyLock::new(|| {
+    [Root::Llm, Root::Request, Root::Response, Root::Source]
+        .iter()
+        .flat_map(|r| r.vars().iter())
+        .map(|v| (*v, CelString::from(v.name())))
+        .collect()
+});
+
+/// A root (`llm`, `request`, ...) as a CEL map whose entries are built when indexed.
+#[derive(Clone, Copy)]
+pub(crate) struct RootVal<'a> {
+    root: Root,
+    rec: &'a RequestRecord,
+}
+
+impl std::fmt::Debug for RootVal<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.root)
+    }
+}
+
+impl<'a> RootVal<'a> {
+    fn field(&self, idx: &dyn Val) -> Result<Box<dyn Val + 'a>, ExecutionError> {
+        let name = idx
+            .downcast_ref::<CelString>()
+            .map(|s| s.inner())
+            .unwrap_or_default();
+        Var::parse(self.root, name)
+            .and_then(|v| v.to_val(self.rec))
+            .ok_or_else(|| ExecutionError::no_such_key(name))
+    }
+
+    fn present_keys(self) -> impl std::iter::Iterator<Item = &'static CelString<'static>> + 'a {
+        KEYS.iter()
+            .filter(move |(v, _)| self.root.vars().contains(v) && v.fact(self.rec).is_some())
+            .map(|(_, k)| k)
+    }
+}
+
+impl Val for RootVal<'_> {
+    fn get_type(&self) -> &Type {
+        &MAP_TYPE
+    }
+
+    fn cel_type() -> &'static Type {
+        &MAP_TYPE
+    }
+
+    fn as_container(&self) -> Option<&dyn Container> {
+        Some(self)
+    }
+
+    fn as_indexer<'b, 'v>(&'b self) -> Option<&'b (dyn Indexer + 'v)>
+    where
+        Self: 'v,
+    {
+        Some(self)
+    }
+
+    fn as_iterable<'b, 'v>(&'b self) -> Option<&'b (dyn Iterable + 'v)>
+    where
+        Self: 'v,
+    {
+        Some(self)
+    }
+
+    fn as_sizer(&self) -> Option<&dyn Sizer> {
+        Some(self)
+    }
+
+    fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v>
+    where
+        Self: 'v,
+    {
+        Box::new(*self)
+    }
+}
+
+impl<'a> Indexer for RootVal<'a> {
+    fn get<'b, 'v>(&'b self, idx: &dyn Val) -> Result<CowVal<'b, 'v>, ExecutionError>
+    where
+        Self: 'v,
+    {
+        self.field(idx).map(CowVal::Owned)
+    }
+
+    fn steal<'v>(self: Box<Self>, idx: &dyn Val) -> Result<Box<dyn Val + 'v>, ExecutionError>
+    where
+        Self: 'v,
+    {
+        self.field(idx)
+    }
+}
+
+impl Container for RootVal<'_> {
+    fn contains(&self, value: &dyn Val) -> Result<bool, ExecutionError> {
+        Ok(self.field(value).is_ok())
+    }
+}
+
+impl Sizer for RootVal<'_> {
+    fn size(&self) -> CelInt {
+        CelInt::from(self.present_keys().count() as i64)
+    }
+}
+
+impl Iterable for RootVal<'_> {
+    fn iter<'b, 'v>(&'b self) -> Box<dyn traits::Iterator<'b, 'v> + 'b>
+    where
+        Self: 'v,
+    {
+        Box::new(KeyIter(Box::new(self.present_keys())))
+    }
+}
+
+struct KeyIter<'b>(Box<dyn std::iter::Iterator<Item = &'static CelString<'static>> + 'b>);
+
+impl<'b, 'v> traits::Iterator<'b, 'v> for KeyIter<'b> {
+    fn next(&mut self) -> Option<&'b (dyn Val + 'v)> {
+        self.0.next().map(|k| k as &dyn Val)
+    }
+}

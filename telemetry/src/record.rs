@@ -1,0 +1,70 @@
+//! The standard attributes of a request, in the seed's order: the log line's keys, and the
+//! span's attributes before `url.scheme`, `network.protocol.version` and the CEL fields.
+
+use crate::facts::{hex, RequestRecord};
+use crate::AttrValue;
+
+/// The log line's keys, in order, with typed values. Keys without a value (no route, no
+/// tokens reported) are left out rather than printed empty, except `llm.request.model`,
+/// which the seed prints empty when the client sent `"model": ""`.
+pub fn base_attributes(gateway: &str, rec: &RequestRecord, out: &mut Vec<(String, AttrValue)>) {
+    let mut push = |k: &str, v: AttrValue| out.push((k.to_string(), v));
+    push("gateway", gateway.into());
+    push("listener", rec.listener.as_str().into());
+    if !rec.route.is_empty() {
+        push("route", rec.route.as_str().into());
+    }
+    if !rec.endpoint.is_empty() {
+        push("endpoint", rec.endpoint.as_str().into());
+    }
+    push("src.addr", rec.source_address.as_str().into());
+    push("http.method", rec.method.as_str().into());
+    push("http.host", rec.host.as_str().into());
+    push("http.path", rec.path.as_str().into());
+    push("http.version", rec.version.into());
+    push("http.status", i64::from(rec.status).into());
+    push("trace.id", hex(&rec.trace_id).into());
+    push("span.id", hex(&rec.span_id).into());
+    if let Some(llm) = &rec.llm {
+        push("llm.provider", llm.provider.as_str().into());
+        push("llm.request.model", llm.request_model.as_str().into());
+        if let Some(t) = llm.input_tokens {
+            push("llm.request.tokens", t.into());
+        }
+        if let Some(m) = &llm.response_model {
+            push("llm.response.model", m.as_str().into());
+        }
+        if let Some(t) = llm.output_tokens {
+            push("llm.response.tokens", t.into());
+        }
+    }
+    push("duration", format!("{}ms", rec.duration.as_millis()).into());
+    if let Some(e) = &rec.error {
+        push("error", e.as_str().into());
+    }
+}
+
+/// The span's extra HTTP attributes (OpenTelemetry HTTP conventions).
+pub fn span_http_attributes(rec: &RequestRecord, out: &mut Vec<(String, AttrValue)>) {
+    out.push(("url.scheme".to_string(), rec.scheme.into()));
+    let version = rec.version.strip_prefix("HTTP/").unwrap_or(rec.version);
+    out.push(("network.protocol.version".to_string(), version.into()));
+}
+
+/// Removes every attribute named in `remove`.
+pub fn apply_remove(attrs: &mut Vec<(String, AttrValue)>, remove: &[String]) {
+    if !remove.is_empty() {
+        attrs.retain(|(k, _)| !remove.iter().any(|r| r == k));
+    }
+}
+
+/// Appends `fields` (CEL results) to `attrs`; a field with the name of a standard attribute
+/// replaces it in place.
+pub fn merge_fields(attrs: &mut Vec<(String, AttrValue)>, fields: Vec<(String, AttrValue)>) {
+    for (k, v) in fields {
+        match attrs.iter_mut().find(|(existing, _)| *existing == k) {
+            Some(slot) => slot.1 = v,
+            None => attrs.push((k, v)),
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Setting up a gateway run: locating the `sluice` binary (building it once with cargo),
+//! [`run_cli`] for one-shot commands, free ports, `{{placeholder}}` config templating, unique
+//! temp files and a tiny YAML scalar lookup.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+/// A port that was free a moment ago on 127.0.0.1 (bind `:0`, read, drop).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+/// Two distinct free ports, for a gateway's listener (`bind:`) and admin (`adminAddr:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ports {
+    pub listener: u16,
+    pub admin: u16,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Ports::new()
+    }
+}
+
+impl Ports {
+    /// Picks two distinct free ports (both held open while picking).
+    pub fn new() -> Ports {
+        let a = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let b = TcpListener::bind("127.0.0.1:0").expect("bind");
+        Ports {
+            listener: a.local_addr().unwrap().port(),
+            admin: b.local_addr().unwrap().port(),
+        }
+    }
+
+    /// `127.0.0.1:<listener>`
+    pub fn listener_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.listener)
+    }
+
+    /// `127.0.0.1:<admin>`
+    pub fn admin_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.admin)
+    }
+}
+
+/// Replaces every `{{name}}` in `template` with its value; panics if a `{{name}}` is left.
+pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{{{{k}}}}}"), v);
+    }
+    let mut rest = out.as_str();
+    while let Some(i) = rest.find("{{") {
+        let after = &rest[i + 2..];
+        if let Some(j) = after.find("}}") {
+            let name = &after[..j];
+            if !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            {
+                panic!("render: placeholder {{{{{name}}}}} has no value in:\n{out}");
+            }
+        }
+        rest = after;
+    }
+    out
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests crate has a parent directory")
+        .to_path_buf()
+}
+
+/// `$CARGO_TARGET_DIR` (relative to the workspace if relative), else `<workspace>/target`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if !d.is_empty() => workspace_dir().join(d),
+        _ => workspace_dir().join("target"),
+    }
+}
+
+/// The `sluice` binary: `$SLUICE_BIN` if set; else built once per test process with
+/// `cargo build -p sluice-gateway --bin sluice` and taken from `<target>/debug/sluice`.
+pub fn sluice_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("SLUICE_BIN").filter(|p| !p.is_empty()) {
+            return PathBuf::from(p);
+        }
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = std::process::Command::new(&cargo)
+            .args(["build", "-p", "sluice-gateway", "--bin", "sluice"])
+            .current_dir(workspace_dir())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("could not run {cargo:?} build: {e}"));
+        if !out.status.success() {
+            panic!(
+                "`cargo build -p sluice-gateway --bin sluice` failed ({}):\n{}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let bin = target_dir().join("debug").join("sluice");
+        assert!(
+            bin.exists(),
+            "built sluice but {} does not exist",
+            bin.display()
+        );
+        bin
+    })
+    .clone()
+}
+
+/// Runs `sluice <args>` to completion (e.g. `["check", "-c", path]`, `["--version"]`).
+pub fn run_cli(args: &[&str]) -> Output {
+    run_cli_env(args, &[])
+}
+
+/// Runs `sluice <args>` with extra environment variables.
+pub fn run_cli_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let bin = sluice_bin();
+    std::process::Command::new(&bin)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {}: {e}", bin.display()))
+}
+
+/// A file in the temp dir with a name unique to this process and call.
+pub fn temp_path(prefix: &str, ext: &str) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!("{prefix}-{}-{n}-{nanos}.{ext}", std::process::id()))
+}
+
+/// Writes a config file atomically (temp file + rename), so a file watcher never sees half.
+pub(crate) fn write_atomically(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
+    std::fs::rename(&tmp, path).unwrap_or_else(|e| panic!("rename to {}: {e}", path.display()));
+}
+
+/// The value of the first `key: value` line in a YAML text (quotes and comments stripped).
+pub fn yaml_scalar(yaml: &str, key: &str) -> Option<String> {
+    let prefix = format!("{key}:");
+    yaml.lines().find_map(|line| {
+        let t = line.trim_start();
+        let t = t.strip_prefix("- ").map(str::trim_start).unwrap_or(t);
+        let v = t.strip_prefix(&prefix)?;
+        let v = v.split(" #").next().unwrap_or_default().trim();
+        let v = v.trim_matches(|c| c == '"' || c == '\'');
+        (!v.is_empty()).then(|| v.to_string())
+    })
+}
+
+/// `0.0.0.0:P` / `[::]:P` → `127.0.0.1:P` / `[::1]:P`, for connecting.
+pub(crate) fn connectable(addr: &str) -> String {
+    if let Some(p) = addr.strip_prefix("0.0.0.0:") {
+        format!("127.0.0.1:{p}")
+    } else if let Some(p) = addr.strip_prefix("[::]:") {
+        format!("[::1]:{p}")
+    } else {
+        addr.to_string()
+    }
+}
