@@ -8,7 +8,7 @@ echo "== build"
 cargo build --workspace --all-targets
 echo "== sluice check conf/"
 for f in $(find conf -name '*.yaml' | sort); do
-  ./target/debug/sluice check -c "$f"
+  GOOGLE_KEY="${GOOGLE_KEY:-placeholder-for-check}" LANGFUSE_AUTH="${LANGFUSE_AUTH:-cGxhY2Vob2xkZXI=}" ./target/debug/sluice check -c "$f"
 done
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -86,6 +86,16 @@ pub fn run(config: Config, config_path: Option<String>) -> i32 {
         }
         None => (None, None, None),
     };
+    if config
+        .backends
+        .iter()
+        .any(|b| b.provider == sluice_providers::ProviderKind::Mock)
+    {
+        // The mock counts every answer with tiktoken; load its tables before the first request.
+        let _ = std::thread::Builder::new()
+            .name("sluice-tiktoken".to_string())
+            .spawn(sluice_providers::tokens::warm);
+    }
     let listeners: Vec<(String, String)> = config
         .listeners
         .iter()

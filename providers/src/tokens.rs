@@ -11,6 +11,12 @@ fn bpe() -> Option<&'static CoreBPE> {
     BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
 }
 
+/// Loads the tables now (call from a background thread at start-up when counting is certain,
+/// e.g. for a `mock` backend) so the first request does not pay for it.
+pub fn warm() {
+    let _ = bpe();
+}
+
 /// Tokens in `text` by the `o200k_base` encoding (GPT-4o's); a rough count by bytes if the
 /// tables could not be loaded.
 pub fn count(text: &str) -> u64 {

@@ -188,7 +188,8 @@ fn tool_choice_modes() {
 #[test]
 fn invalid_requests_are_refused() {
     let user = json!({"role": "user", "content": "hi"});
-    let cases: Vec<(Value, &str, fn(&TranslateError) -> bool)> = vec![
+    type Check = fn(&TranslateError) -> bool;
+    let cases: Vec<(Value, &str, Check)> = vec![
         (json!({"messages": [user]}), "../../v1/files?key=x", |e| {
             matches!(e, TranslateError::InvalidRequest(_))
         }),

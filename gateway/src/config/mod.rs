@@ -66,17 +66,30 @@ pub fn load_str(text: &str) -> Result<Config, ConfigErrors> {
     if tree.is_null() {
         tree = serde_json::Value::Object(Default::default());
     }
+    // Unset variables are reported together with whatever else is wrong.
     let mut errors = Vec::new();
     env::expand_tree(&mut tree, &mut String::new(), &mut errors);
-    if !errors.is_empty() {
-        return Err(ConfigErrors(errors));
+    let raw: raw::RawConfig = match serde_path_to_error::deserialize(tree) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            errors.push(ConfigError::new(path, e.into_inner().to_string()));
+            return Err(ConfigErrors(errors));
+        }
+    };
+    match Config::try_from(raw) {
+        Ok(config) if errors.is_empty() => Ok(config),
+        Ok(_) => Err(ConfigErrors(errors)),
+        Err(more) => {
+            for e in more {
+                if !errors.iter().any(|known| known.path == e.path) {
+                    errors.push(e);
+                }
+            }
+            Err(ConfigErrors(errors))
+        }
     }
-    let raw: raw::RawConfig = serde_path_to_error::deserialize(tree).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        ConfigErrors(vec![ConfigError::new(path, e.into_inner().to_string())])
-    })?;
-    Config::try_from(raw).map_err(ConfigErrors)
 }
 
 /// Loads and validates the config file at `path`.

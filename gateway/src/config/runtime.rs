@@ -195,11 +195,23 @@ fn compile_fields(path: &str, raw: &RawFields, errors: &mut Vec<ConfigError>) ->
         Ok(f) => f,
         Err(errs) => {
             for e in errs {
-                errors.push(ConfigError::new(format!("{path}.add.{}", e.key), e.message));
+                errors.push(ConfigError::new(
+                    format!("{path}.add.{}", e.key),
+                    one_line_cel_error(&e.message),
+                ));
             }
             Fields::default()
         }
     }
+}
+
+/// The CEL parser's message is several lines (a caret under the source); `sluice check`
+/// prints one line per problem.
+fn one_line_cel_error(message: &str) -> String {
+    let first = message.lines().next().unwrap_or(message);
+    let first = first.strip_prefix("ERROR: ").unwrap_or(first);
+    let first = first.strip_prefix("<input>:").unwrap_or(first);
+    format!("invalid CEL expression: {first}")
 }
 
 fn tracing_config(raw: &RawTracing, errors: &mut Vec<ConfigError>) -> TracingConfig {
@@ -397,7 +409,10 @@ fn listener(
                     known.sort_unstable();
                     errors.push(ConfigError::new(
                         bpath,
-                        format!("unknown backend \"{name}\"; defined backends: {}", known.join(", ")),
+                        format!(
+                            "unknown backend \"{name}\"; defined backends: {}",
+                            if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+                        ),
                     ));
                 }
             }

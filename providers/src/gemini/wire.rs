@@ -1,9 +1,10 @@
 //! Gemini (Generative Language API, v1beta) wire types: only the fields sluice writes or reads.
 //! Field names follow the REST reference (`GenerateContentRequest`, `Content`, `Part`,
-//! `GenerateContentResponse`, `UsageMetadata`); unknown response fields are ignored.
+//! `GenerateContentResponse`, `UsageMetadata`); unknown response fields are ignored. Also the
+//! cut-down of JSON Schemas to the subset Gemini's `Schema` object accepts.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The body of `models.generateContent` / `models.streamGenerateContent`.
 #[derive(Debug, Default, Serialize)]
@@ -208,4 +209,88 @@ pub struct UsageMetadata {
     pub cached_content_token_count: Option<u64>,
     #[serde(default)]
     pub total_token_count: Option<u64>,
+}
+
+/// Gemini rejects an OBJECT schema without properties ("should be non-empty for OBJECT
+/// type"); a function without parameters leaves `parameters` out instead.
+pub fn is_empty_object_schema(schema: &Value) -> bool {
+    let is_object = schema
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case("object"));
+    let no_properties = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_none_or(Map::is_empty);
+    is_object && no_properties
+}
+
+/// The fields of Gemini's `Schema` (an OpenAPI 3.0 subset); any other key (`$schema`,
+/// `additionalProperties`, `$ref`, ...) makes the request fail, so it is dropped.
+const SCHEMA_FIELDS: &[&str] = &[
+    "type",
+    "format",
+    "title",
+    "description",
+    "nullable",
+    "enum",
+    "maxItems",
+    "minItems",
+    "properties",
+    "required",
+    "minProperties",
+    "maxProperties",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "example",
+    "anyOf",
+    "propertyOrdering",
+    "default",
+    "items",
+    "minimum",
+    "maximum",
+];
+
+/// A JSON Schema cut down to what Gemini's `Schema` accepts.
+pub fn clean_schema(schema: &Value) -> Value {
+    let Value::Object(map) = schema else {
+        return schema.clone();
+    };
+    let mut out = Map::new();
+    for (key, value) in map {
+        if !SCHEMA_FIELDS.contains(&key.as_str()) {
+            continue;
+        }
+        let value = match (key.as_str(), value) {
+            ("properties", Value::Object(props)) => Value::Object(
+                props
+                    .iter()
+                    .map(|(name, s)| (name.clone(), clean_schema(s)))
+                    .collect(),
+            ),
+            ("items", s) => clean_schema(s),
+            ("anyOf", Value::Array(list)) => Value::Array(list.iter().map(clean_schema).collect()),
+            // JSON Schema's ["string", "null"] is Gemini's "string" + nullable.
+            ("type", Value::Array(types)) => {
+                if types.iter().any(|t| t == "null") {
+                    out.insert("nullable".to_string(), Value::Bool(true));
+                }
+                let mut rest = types.iter().filter(|t| *t != "null");
+                match (rest.next(), rest.next()) {
+                    (Some(t), None) => t.clone(),
+                    _ => continue,
+                }
+            }
+            _ => value.clone(),
+        };
+        out.insert(key.clone(), value);
+    }
+    // The Gemini API takes only `enum` and `date-time` as formats of strings.
+    let is_string = out.get("type").and_then(Value::as_str) == Some("string");
+    let format = out.get("format").and_then(Value::as_str);
+    if is_string && !matches!(format, None | Some("enum" | "date-time")) {
+        out.remove("format");
+    }
+    Value::Object(out)
 }
