@@ -139,7 +139,7 @@ impl Usage {
     pub fn total(&self) -> Option<u64> {
         self.total_tokens
             .or(match (self.input_tokens, self.output_tokens) {
-                (Some(i), Some(o)) => Some(i + o),
+                (Some(i), Some(o)) => Some(i.saturating_add(o)),
                 _ => None,
             })
     }

@@ -32,7 +32,7 @@ fn usage_for(req: &ChatRequest, text: &str) -> Usage {
     Usage {
         input_tokens: Some(input),
         output_tokens: Some(output),
-        total_tokens: Some(input + output),
+        total_tokens: Some(input.saturating_add(output)),
         ..Usage::default()
     }
 }

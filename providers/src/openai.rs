@@ -298,7 +298,9 @@ impl ChatUsage {
         ChatUsage {
             prompt_tokens: input,
             completion_tokens: output,
-            total_tokens: u.total_tokens.unwrap_or(input + output),
+            total_tokens: u
+                .total_tokens
+                .unwrap_or_else(|| input.saturating_add(output)),
             prompt_tokens_details: u.cached_input_tokens.map(|c| PromptTokensDetails {
                 cached_tokens: Some(c),
             }),
@@ -507,6 +509,10 @@ impl OpenAiStream {
     }
 }
 
+/// Choices and tool calls per stream at most: an index past it is ignored, so a broken
+/// upstream cannot make the gateway allocate without bound.
+pub const MAX_STREAM_SLOTS: usize = 128;
+
 /// Folds one chunk's facts into the stream's facts.
 pub fn accumulate_chunk(facts: &mut StreamFacts, chunk: &ChatChunk) {
     if !chunk.model.is_empty() && facts.response_model.is_none() {
@@ -517,6 +523,9 @@ pub fn accumulate_chunk(facts: &mut StreamFacts, chunk: &ChatChunk) {
     }
     for choice in &chunk.choices {
         let i = choice.index as usize;
+        if i >= MAX_STREAM_SLOTS {
+            continue;
+        }
         if facts.texts.len() <= i {
             facts.texts.resize(i + 1, String::new());
         }
@@ -529,6 +538,9 @@ pub fn accumulate_chunk(facts: &mut StreamFacts, chunk: &ChatChunk) {
         for call in choice.delta.tool_calls.iter().flatten() {
             facts.first_token_seen = true;
             let slot = call.index as usize;
+            if slot >= MAX_STREAM_SLOTS {
+                continue;
+            }
             if facts.tool_calls.len() <= slot {
                 facts.tool_calls.resize(slot + 1, ToolCallFact::default());
             }
@@ -561,21 +573,18 @@ impl StreamTranslator for OpenAiStream {
                 out.extend_from_slice(DONE_EVENT);
                 return Ok(());
             }
-            match serde_json::from_str::<ChatChunk>(data) {
-                Ok(parsed) => {
-                    accumulate_chunk(facts, &parsed);
-                    let usage_only = parsed.choices.is_empty() && parsed.usage.is_some();
-                    if usage_only && !include_usage {
-                        return Ok(());
-                    }
-                    if !include_usage && parsed.usage.is_some() {
-                        let mut parsed = parsed;
-                        parsed.usage = None;
-                        write_chunk_event(&parsed, out);
-                        return Ok(());
-                    }
+            if let Ok(parsed) = serde_json::from_str::<ChatChunk>(data) {
+                accumulate_chunk(facts, &parsed);
+                let usage_only = parsed.choices.is_empty() && parsed.usage.is_some();
+                if usage_only && !include_usage {
+                    return Ok(());
                 }
-                Err(_) => {}
+                if !include_usage && parsed.usage.is_some() {
+                    let mut parsed = parsed;
+                    parsed.usage = None;
+                    write_chunk_event(&parsed, out);
+                    return Ok(());
+                }
             }
             event.write_to(out);
             Ok(())

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,6 +94,7 @@ impl GatewayBuilder {
             exit: None,
             listener_addr: yaml_scalar(&self.yaml, "bind").map(|a| connectable(&a)),
             admin_addr: yaml_scalar(&self.yaml, "adminAddr").map(|a| connectable(&a)),
+            reported: AtomicBool::new(false),
         };
         if self.wait_ready {
             gw.wait_ready(self.ready_timeout).await;
@@ -129,6 +131,7 @@ pub struct Gateway {
     exit: Option<ExitStatus>,
     listener_addr: Option<String>,
     admin_addr: Option<String>,
+    reported: AtomicBool,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -148,7 +151,7 @@ impl Drop for Gateway {
             let _ = self.child.start_kill();
         }
         let _ = std::fs::remove_file(&self.config_path);
-        if std::thread::panicking() {
+        if std::thread::panicking() && !self.reported.load(Ordering::SeqCst) {
             eprintln!("{}", self.output_report());
         }
     }
@@ -180,10 +183,7 @@ impl Gateway {
             if let Ok(Some(status)) = self.child.try_wait() {
                 self.exit = Some(status);
                 self.drain_readers().await;
-                panic!(
-                    "sluice exited with {status} before it was ready\n{}",
-                    self.output_report()
-                );
+                self.fail(format!("sluice exited with {status} before it was ready"));
             }
             let ready = match (&self.admin_addr, &self.listener_addr) {
                 (Some(admin), _) => client
@@ -197,11 +197,10 @@ impl Gateway {
                 return;
             }
             if tokio::time::Instant::now() >= deadline {
-                panic!(
-                    "sluice was not ready after {timeout:?} (admin {:?})\n{}",
+                self.fail(format!(
+                    "sluice was not ready after {timeout:?} (admin {:?})",
                     self.admin_addr,
-                    self.output_report()
-                );
+                ));
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -211,6 +210,12 @@ impl Gateway {
         for r in self.readers.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(2), r).await;
         }
+    }
+
+    /// Panics with `msg` and the captured output (which Drop then does not print again).
+    fn fail(&self, msg: String) -> ! {
+        self.reported.store(true, Ordering::SeqCst);
+        panic!("{msg}\n{}", self.output_report())
     }
 
     /// Everything captured so far, for panic messages.
@@ -323,10 +328,9 @@ impl Gateway {
     ) -> Vec<String> {
         match rec.wait_for(n, timeout, |l| pred(l)).await {
             Ok(lines) => lines,
-            Err(_) => panic!(
-                "timed out after {timeout:?} waiting for {n} matching {what} line(s)\n{}",
-                self.output_report()
-            ),
+            Err(_) => self.fail(format!(
+                "timed out after {timeout:?} waiting for {n} matching {what} line(s)"
+            )),
         }
     }
 
@@ -366,10 +370,7 @@ impl Gateway {
         self.send_signal(libc::SIGTERM);
         match self.wait_exit(timeout).await {
             Some(s) => s,
-            None => panic!(
-                "sluice did not exit within {timeout:?} of SIGTERM\n{}",
-                self.output_report()
-            ),
+            None => self.fail(format!("sluice did not exit within {timeout:?} of SIGTERM")),
         }
     }
 

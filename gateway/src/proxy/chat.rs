@@ -405,7 +405,7 @@ fn usage_or_estimate(usage: Usage, texts: &[String], req: &ChatRequest) -> Usage
     Usage {
         input_tokens: Some(input),
         output_tokens: Some(output),
-        total_tokens: Some(input + output),
+        total_tokens: Some(input.saturating_add(output)),
         estimated: true,
         ..usage
     }

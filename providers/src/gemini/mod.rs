@@ -37,7 +37,7 @@ use wire::{
 };
 
 /// The API version used when the backend names none.
-pub const DEFAULT_API_VERSION: &str = "v1beta";
+const DEFAULT_API_VERSION: &str = "v1beta";
 
 /// Joins a tool call id and the thought signature that must come back with the call.
 const SIGNATURE_SEPARATOR: &str = "__sig__";
@@ -125,7 +125,10 @@ fn convert_messages(messages: &[Message]) -> Result<Turns, TranslateError> {
                 )))
             }
         }
-        previous_was_tool = is_tool;
+        // System messages add no turn, so they do not split a run of tool responses.
+        if !matches!(m.role.as_str(), "system" | "developer") {
+            previous_was_tool = is_tool;
+        }
     }
     let system_instruction = (!system.is_empty()).then(|| wire::Content {
         role: None,
