@@ -37,7 +37,10 @@ impl ServeHttp for AdminApp {
                     text(StatusCode::OK, "ready\n")
                 }
             }
-            _ => text(StatusCode::NOT_FOUND, "not found; try /healthz or /readyz\n"),
+            _ => text(
+                StatusCode::NOT_FOUND,
+                "not found; try /healthz or /readyz\n",
+            ),
         }
     }
 }

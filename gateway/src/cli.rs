@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use crate::config;
 
 #[derive(Parser, Debug)]
-#[command(name = "sluice", version, about = "An LLM gateway on Pingora: one endpoint for every model, with the telemetry to see it.")]
+#[command(
+    name = "sluice",
+    version,
+    about = "An LLM gateway on Pingora: one endpoint for every model, with the telemetry to see it."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -103,7 +103,9 @@ pub fn reload(state: &State) {
                     .zip(&old.config.listeners)
                     .any(|(a, b)| a.bind != b.bind);
             if binds_changed || config.admin_addr != old.config.admin_addr {
-                log::warn!("config reload: listener addresses changed; they take effect at restart");
+                log::warn!(
+                    "config reload: listener addresses changed; they take effect at restart"
+                );
             }
             if config.tracing.is_some() && state.span_queue.is_none() {
                 log::warn!("config reload: tracing was added; it takes effect at restart");

@@ -72,12 +72,14 @@ fn record() -> RequestRecord {
                         .into(),
                 },
             ],
-            completion: vec!["Try \"The Dispossessed\" by the same author: an anarchist moon, \
+            completion: vec![
+                "Try \"The Dispossessed\" by the same author: an anarchist moon, \
                               a physicist between two worlds, and the same quiet, careful \
                               attention to how a society shapes its people. It runs about \
                               380 pages. If you want a change of author, \"A Memory Called \
                               Empire\" shares its interest in language and culture."
-                .into()],
+                    .into(),
+            ],
             tool_calls: vec![],
             finish_reasons: vec!["stop".into()],
             time_to_first_token: Some(Duration::from_millis(312)),
@@ -166,5 +168,35 @@ fn compile_once(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, evaluate, compile_once);
+fn single(c: &mut Criterion) {
+    let rec = record();
+    let mut group = c.benchmark_group("fields/single");
+    for (name, expr) in [
+        ("prompt_native", "llm.prompt"),
+        ("params_flatten_native", "flatten(llm.params)"),
+        ("provider_interp", "llm.provider + ''"),
+        ("completion_list_interp", "llm.completion.map(c, c)"),
+        (
+            "completion_map_interp",
+            r#"llm.completion.map(c, {"role":"assistant", "content": c})"#,
+        ),
+        (
+            "map_literal_interp",
+            r#"{"role":"assistant", "content": llm.provider}"#,
+        ),
+        ("list_literal_interp", r#"[llm.provider]"#),
+    ] {
+        let fields = compile(&[("k", expr)]);
+        let mut out = Vec::with_capacity(32);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                out.clear();
+                black_box(fields.evaluate(black_box(&rec), &mut out))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, evaluate, single, compile_once);
 criterion_main!(benches);

@@ -117,7 +117,9 @@ fn resource(version: &str) -> Resource {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "sluice".to_string());
     Resource::builder_empty()
-        .with_detector(Box::new(opentelemetry_sdk::resource::EnvResourceDetector::new()))
+        .with_detector(Box::new(
+            opentelemetry_sdk::resource::EnvResourceDetector::new(),
+        ))
         .with_attributes([
             KeyValue::new("service.name", service),
             KeyValue::new("service.version", version.to_string()),
@@ -131,8 +133,9 @@ fn build_otlp(settings: &ExportSettings) -> Result<opentelemetry_otlp::SpanExpor
         OtlpProtocol::Grpc => {
             let mut metadata = tonic::metadata::MetadataMap::new();
             for (k, v) in &settings.headers {
-                let key = tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
-                    .map_err(|_| format!("invalid header name {k}"))?;
+                let key =
+                    tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
+                        .map_err(|_| format!("invalid header name {k}"))?;
                 let value = v
                     .parse()
                     .map_err(|_| format!("invalid value for header {k}"))?;
@@ -144,9 +147,8 @@ fn build_otlp(settings: &ExportSettings) -> Result<opentelemetry_otlp::SpanExpor
                 .with_timeout(timeout)
                 .with_metadata(metadata);
             if settings.endpoint.starts_with("https://") {
-                builder = builder.with_tls_config(
-                    tonic::transport::ClientTlsConfig::new().with_webpki_roots(),
-                );
+                builder = builder
+                    .with_tls_config(tonic::transport::ClientTlsConfig::new().with_webpki_roots());
             }
             builder.build()
         }
@@ -210,7 +212,8 @@ impl SpanExporter {
                 }
             }
         }
-        self.export(&exporter, &mut batch, &mut last_error_log).await;
+        self.export(&exporter, &mut batch, &mut last_error_log)
+            .await;
     }
 
     async fn export(

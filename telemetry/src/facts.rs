@@ -80,10 +80,11 @@ pub struct ToolCall {
 impl LlmFacts {
     /// Total tokens: as reported, or input + output.
     pub fn total(&self) -> Option<u64> {
-        self.total_tokens.or(match (self.input_tokens, self.output_tokens) {
-            (Some(i), Some(o)) => Some(i.saturating_add(o)),
-            _ => None,
-        })
+        self.total_tokens
+            .or(match (self.input_tokens, self.output_tokens) {
+                (Some(i), Some(o)) => Some(i.saturating_add(o)),
+                _ => None,
+            })
     }
 }
 

@@ -21,7 +21,9 @@ use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{
+    SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
@@ -81,7 +83,10 @@ impl Telemetry {
     /// Whether any CEL field may read `request.headers` (only then are headers copied).
     pub fn uses_request_headers(&self) -> bool {
         !self.log_rules.fields.is_empty()
-            || self.trace.as_ref().is_some_and(|t| !t.rules.fields.is_empty())
+            || self
+                .trace
+                .as_ref()
+                .is_some_and(|t| !t.rules.fields.is_empty())
     }
 
     /// Whether spans are being made at all (tracing configured).
@@ -130,7 +135,9 @@ impl Telemetry {
 
     fn count_errors(&self, n: u32) {
         if n > 0 {
-            self.stats.cel_errors.fetch_add(u64::from(n), Ordering::Relaxed);
+            self.stats
+                .cel_errors
+                .fetch_add(u64::from(n), Ordering::Relaxed);
         }
     }
 

@@ -105,7 +105,8 @@ mod tests {
 
     #[test]
     fn parses_and_continues_a_trace() {
-        let p = parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01").unwrap();
+        let p =
+            parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01").unwrap();
         assert!(p.sampled);
         let ids = SpanIds::new(Some(p), 0.0);
         assert_eq!(hex(&ids.trace_id), "0af7651916cd43dd8448eb211c80319c");

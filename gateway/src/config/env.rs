@@ -9,14 +9,10 @@ use super::ConfigError;
 /// Expands every string in `value`, except under a `fields.add` map.
 pub fn expand_tree(value: &mut Value, path: &mut String, errors: &mut Vec<ConfigError>) {
     match value {
-        Value::String(s) => {
-            if s.contains('$') {
-                match expand(s, &|name| std::env::var(name).ok()) {
-                    Ok(expanded) => *s = expanded,
-                    Err(msg) => errors.push(ConfigError::new(path.clone(), msg)),
-                }
-            }
-        }
+        Value::String(s) if s.contains('$') => match expand(s, &|name| std::env::var(name).ok()) {
+            Ok(expanded) => *s = expanded,
+            Err(msg) => errors.push(ConfigError::new(path.clone(), msg)),
+        },
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 let len = path.len();

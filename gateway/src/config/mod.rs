@@ -9,7 +9,9 @@ mod secret;
 
 use std::fmt;
 
-pub use runtime::{Backend, Config, Listener, LogFormat, PathMatch, Route, TracingConfig, Upstream};
+pub use runtime::{
+    Backend, Config, Listener, LogFormat, PathMatch, Route, TracingConfig, Upstream,
+};
 pub use secret::Secret;
 
 /// The embedded demo config, the same text as `conf/demo.yaml`.

@@ -111,7 +111,11 @@ impl Upstream {
     pub fn join_path(&self, path: &str) -> String {
         if let Some((first, _)) = path.trim_start_matches('/').split_once('/') {
             if self.base_path.ends_with(&format!("/{first}")) {
-                return format!("{}{}", &self.base_path[..self.base_path.len() - first.len() - 1], path);
+                return format!(
+                    "{}{}",
+                    &self.base_path[..self.base_path.len() - first.len() - 1],
+                    path
+                );
             }
         }
         format!("{}{}", self.base_path, path)
@@ -142,7 +146,10 @@ impl Upstream {
         };
         Ok(Upstream {
             tls,
-            host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
             port,
             base_path: path.trim_end_matches('/').to_string(),
         })
@@ -167,13 +174,21 @@ pub struct LoggingConfig {
     pub remove: Vec<String>,
 }
 
-fn parse_duration(path: &str, text: Option<&str>, default: Duration, errors: &mut Vec<ConfigError>) -> Duration {
+fn parse_duration(
+    path: &str,
+    text: Option<&str>,
+    default: Duration,
+    errors: &mut Vec<ConfigError>,
+) -> Duration {
     match text {
         None => default,
         Some(t) => match humantime::parse_duration(t) {
             Ok(d) => d,
             Err(e) => {
-                errors.push(ConfigError::new(path, format!("invalid duration \"{t}\": {e}")));
+                errors.push(ConfigError::new(
+                    path,
+                    format!("invalid duration \"{t}\": {e}"),
+                ));
                 default
             }
         },
@@ -291,7 +306,10 @@ fn resolve_secret(path: &str, raw: &RawSecret, errors: &mut Vec<ConfigError>) ->
                 }
             },
             _ => {
-                errors.push(ConfigError::new(path, "expected a string, {env: NAME} or {file: PATH}"));
+                errors.push(ConfigError::new(
+                    path,
+                    "expected a string, {env: NAME} or {file: PATH}",
+                ));
                 return None;
             }
         },
@@ -335,7 +353,10 @@ fn backend(i: usize, raw: &RawBackend, errors: &mut Vec<ConfigError>) -> Option<
         (None, None) => None,
     };
     if provider == ProviderKind::Mock && raw.base_url.is_some() {
-        errors.push(ConfigError::new(format!("{path}.baseUrl"), "the mock provider calls no upstream"));
+        errors.push(ConfigError::new(
+            format!("{path}.baseUrl"),
+            "the mock provider calls no upstream",
+        ));
     }
     if raw.api_version.is_some() && provider != ProviderKind::Gemini {
         errors.push(ConfigError::new(
@@ -350,8 +371,18 @@ fn backend(i: usize, raw: &RawBackend, errors: &mut Vec<ConfigError>) -> Option<
         api_version: raw.api_version.clone(),
         api_key,
         upstream,
-        connect_timeout: parse_duration(&format!("{path}.connectTimeout"), raw.connect_timeout.as_deref(), DEFAULT_CONNECT_TIMEOUT, errors),
-        read_timeout: parse_duration(&format!("{path}.readTimeout"), raw.read_timeout.as_deref(), DEFAULT_READ_TIMEOUT, errors),
+        connect_timeout: parse_duration(
+            &format!("{path}.connectTimeout"),
+            raw.connect_timeout.as_deref(),
+            DEFAULT_CONNECT_TIMEOUT,
+            errors,
+        ),
+        read_timeout: parse_duration(
+            &format!("{path}.readTimeout"),
+            raw.read_timeout.as_deref(),
+            DEFAULT_READ_TIMEOUT,
+            errors,
+        ),
     })
 }
 
@@ -383,7 +414,10 @@ fn listener(
             }
         };
         if !matcher.as_str().starts_with('/') {
-            errors.push(ConfigError::new(format!("{rpath}.match"), "a path must start with /"));
+            errors.push(ConfigError::new(
+                format!("{rpath}.match"),
+                "a path must start with /",
+            ));
         }
         let names: Vec<(String, &String)> = match (&r.backend, &r.backends) {
             (Some(b), None) => vec![(format!("{rpath}.backend"), b)],
@@ -411,7 +445,11 @@ fn listener(
                         bpath,
                         format!(
                             "unknown backend \"{name}\"; defined backends: {}",
-                            if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+                            if known.is_empty() {
+                                "(none)".to_string()
+                            } else {
+                                known.join(", ")
+                            }
                         ),
                     ));
                 }
@@ -455,7 +493,10 @@ impl TryFrom<RawConfig> for Config {
             }
         }
         if raw.listeners.is_empty() {
-            errors.push(ConfigError::new("listeners", "at least one listener is required"));
+            errors.push(ConfigError::new(
+                "listeners",
+                "at least one listener is required",
+            ));
         }
         let listeners: Vec<Listener> = raw
             .listeners
@@ -495,10 +536,18 @@ impl TryFrom<RawConfig> for Config {
                 remove: l.fields.remove.clone(),
             },
         };
-        let grace_period = parse_duration("config.gracePeriod", g.grace_period.as_deref(), DEFAULT_GRACE, &mut errors);
+        let grace_period = parse_duration(
+            "config.gracePeriod",
+            g.grace_period.as_deref(),
+            DEFAULT_GRACE,
+            &mut errors,
+        );
         let worker_threads = g.worker_threads.unwrap_or(1);
         if worker_threads == 0 {
-            errors.push(ConfigError::new("config.workerThreads", "must be at least 1"));
+            errors.push(ConfigError::new(
+                "config.workerThreads",
+                "must be at least 1",
+            ));
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -525,22 +574,37 @@ mod tests {
     fn prefix_matches_on_segment_boundaries() {
         let m = PathMatch::Prefix("/gemini".into());
         assert_eq!(m.strip("/gemini"), Some(""));
-        assert_eq!(m.strip("/gemini/v1/chat/completions"), Some("/v1/chat/completions"));
+        assert_eq!(
+            m.strip("/gemini/v1/chat/completions"),
+            Some("/v1/chat/completions")
+        );
         assert_eq!(m.strip("/geminix"), None);
-        assert_eq!(PathMatch::Prefix("/".into()).strip("/v1/messages"), Some("/v1/messages"));
+        assert_eq!(
+            PathMatch::Prefix("/".into()).strip("/v1/messages"),
+            Some("/v1/messages")
+        );
         assert_eq!(PathMatch::Exact("/a".into()).strip("/a/b"), None);
     }
 
     #[test]
     fn base_urls_parse_and_join() {
         let u = Upstream::parse("https://api.openai.com/v1").unwrap();
-        assert_eq!((u.tls, u.host.as_str(), u.port, u.base_path.as_str()), (true, "api.openai.com", 443, "/v1"));
+        assert_eq!(
+            (u.tls, u.host.as_str(), u.port, u.base_path.as_str()),
+            (true, "api.openai.com", 443, "/v1")
+        );
         assert_eq!(u.join_path("/v1/chat/completions"), "/v1/chat/completions");
         let u = Upstream::parse("http://127.0.0.1:9000/").unwrap();
         assert_eq!((u.tls, u.port, u.base_path.as_str()), (false, 9000, ""));
-        assert_eq!(u.join_path("/v1beta/models/x:generateContent"), "/v1beta/models/x:generateContent");
+        assert_eq!(
+            u.join_path("/v1beta/models/x:generateContent"),
+            "/v1beta/models/x:generateContent"
+        );
         let u = Upstream::parse("https://api.groq.com/openai").unwrap();
-        assert_eq!(u.join_path("/v1/chat/completions"), "/openai/v1/chat/completions");
+        assert_eq!(
+            u.join_path("/v1/chat/completions"),
+            "/openai/v1/chat/completions"
+        );
         assert!(Upstream::parse("ftp://x").is_err());
         assert!(Upstream::parse("http://x:notaport").is_err());
     }

@@ -58,7 +58,10 @@ pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCt
     let created = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let id = format!("chatcmpl-{}", sluice_telemetry::facts::hex(&ctx.ids.span_id));
+    let id = format!(
+        "chatcmpl-{}",
+        sluice_telemetry::facts::hex(&ctx.ids.span_id)
+    );
     let Some(upstream) = backend.upstream.clone() else {
         answer_mock(session, ctx, &req, &model, &id, created).await;
         return;
@@ -151,7 +154,12 @@ async fn read_body(session: &mut Session, limit: u64) -> Result<Vec<u8>, (u16, S
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(e) => return Err((400, format!("reading the request body: {}", e.etype().as_str()))),
+            Err(e) => {
+                return Err((
+                    400,
+                    format!("reading the request body: {}", e.etype().as_str()),
+                ))
+            }
         }
     }
 }
@@ -187,11 +195,12 @@ fn upstream_header(
     let path = upstream.join_path(&translated.path);
     let build = || -> pingora::Result<RequestHeader> {
         let mut h = RequestHeader::build("POST", path.as_bytes(), Some(8))?;
-        let host = if (upstream.tls && upstream.port == 443) || (!upstream.tls && upstream.port == 80) {
-            upstream.host.clone()
-        } else {
-            upstream.endpoint()
-        };
+        let host =
+            if (upstream.tls && upstream.port == 443) || (!upstream.tls && upstream.port == 80) {
+                upstream.host.clone()
+            } else {
+                upstream.endpoint()
+            };
         h.insert_header("host", host)?;
         h.insert_header("content-type", "application/json")?;
         h.insert_header("content-length", translated.body.len().to_string())?;
@@ -368,10 +377,16 @@ async fn start_stream(session: &mut Session, ctx: &mut RequestCtx) -> bool {
 /// Writes one piece of the stream; false when the client has gone (the stream's usage is
 /// still recorded from what was seen).
 async fn write_chunk(session: &mut Session, ctx: &mut RequestCtx, data: Vec<u8>) -> bool {
-    match session.write_response_body(Some(Bytes::from(data)), false).await {
+    match session
+        .write_response_body(Some(Bytes::from(data)), false)
+        .await
+    {
         Ok(()) => true,
         Err(e) => {
-            ctx.error = Some(format!("client disconnected mid-stream: {}", e.etype().as_str()));
+            ctx.error = Some(format!(
+                "client disconnected mid-stream: {}",
+                e.etype().as_str()
+            ));
             false
         }
     }
@@ -379,7 +394,8 @@ async fn write_chunk(session: &mut Session, ctx: &mut RequestCtx, data: Vec<u8>)
 
 async fn end_stream(session: &mut Session, ctx: &mut RequestCtx) {
     if let Err(e) = session.write_response_body(None, true).await {
-        ctx.error.get_or_insert_with(|| format!("client gone: {}", e.etype().as_str()));
+        ctx.error
+            .get_or_insert_with(|| format!("client gone: {}", e.etype().as_str()));
     }
 }
 
@@ -441,13 +457,27 @@ fn fill_facts(
 fn apply_completion(ctx: &mut RequestCtx, c: &Completion, req: &ChatRequest) {
     if let Some(llm) = ctx.llm.as_mut() {
         let usage = usage_or_estimate(c.usage, &c.texts, req);
-        fill_facts(llm, usage, c.response_model.as_ref(), &c.texts, &c.finish_reasons, &c.tool_calls);
+        fill_facts(
+            llm,
+            usage,
+            c.response_model.as_ref(),
+            &c.texts,
+            &c.finish_reasons,
+            &c.tool_calls,
+        );
     }
 }
 
 fn apply_stream_facts(ctx: &mut RequestCtx, f: &StreamFacts, req: &ChatRequest) {
     if let Some(llm) = ctx.llm.as_mut() {
         let usage = usage_or_estimate(f.usage, &f.texts, req);
-        fill_facts(llm, usage, f.response_model.as_ref(), &f.texts, &f.finish_reasons, &f.tool_calls);
+        fill_facts(
+            llm,
+            usage,
+            f.response_model.as_ref(),
+            &f.texts,
+            &f.finish_reasons,
+            &f.tool_calls,
+        );
     }
 }

@@ -93,9 +93,7 @@ impl RequestCtx {
         let status = if self.status != 0 {
             self.status
         } else {
-            session
-                .response_written()
-                .map_or(0, |h| h.status.as_u16())
+            session.response_written().map_or(0, |h| h.status.as_u16())
         };
         let listener = self
             .generation
@@ -109,7 +107,12 @@ impl RequestCtx {
             req.headers
                 .iter()
                 .filter(|(k, _)| !SECRET_HEADERS.contains(&k.as_str()))
-                .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect()
         } else {
             Vec::new()

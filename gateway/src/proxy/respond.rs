@@ -85,11 +85,16 @@ pub async fn json(
         }
     };
     if let Err(e) = session.write_response_header(Box::new(header), false).await {
-        ctx.error.get_or_insert_with(|| format!("client gone: {}", e.etype().as_str()));
+        ctx.error
+            .get_or_insert_with(|| format!("client gone: {}", e.etype().as_str()));
         return;
     }
-    if let Err(e) = session.write_response_body(Some(Bytes::from(body)), true).await {
-        ctx.error.get_or_insert_with(|| format!("client gone: {}", e.etype().as_str()));
+    if let Err(e) = session
+        .write_response_body(Some(Bytes::from(body)), true)
+        .await
+    {
+        ctx.error
+            .get_or_insert_with(|| format!("client gone: {}", e.etype().as_str()));
     }
 }
 

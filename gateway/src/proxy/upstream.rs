@@ -161,5 +161,7 @@ pub async fn call(
             Err(e) => return Err(classify(&e, "calling", &endpoint)),
         }
     }
-    Err(CallError::Broken(format!("calling {endpoint}: connection closed")))
+    Err(CallError::Broken(format!(
+        "calling {endpoint}: connection closed"
+    )))
 }

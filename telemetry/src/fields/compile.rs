@@ -166,20 +166,26 @@ pub(crate) fn rewrite(e: &mut IdedExpr) -> Result<(), String> {
             Ok(())
         }
         Expr::List(list) => list.elements.iter_mut().try_for_each(rewrite),
-        Expr::Map(map) => map.entries.iter_mut().try_for_each(|entry| match &mut entry.expr {
-            EntryExpr::MapEntry(m) => {
-                rewrite(&mut m.key)?;
-                rewrite(&mut m.value)
-            }
-            EntryExpr::StructField(f) => rewrite(&mut f.value),
-        }),
-        Expr::Struct(s) => s.entries.iter_mut().try_for_each(|entry| match &mut entry.expr {
-            EntryExpr::MapEntry(m) => {
-                rewrite(&mut m.key)?;
-                rewrite(&mut m.value)
-            }
-            EntryExpr::StructField(f) => rewrite(&mut f.value),
-        }),
+        Expr::Map(map) => map
+            .entries
+            .iter_mut()
+            .try_for_each(|entry| match &mut entry.expr {
+                EntryExpr::MapEntry(m) => {
+                    rewrite(&mut m.key)?;
+                    rewrite(&mut m.value)
+                }
+                EntryExpr::StructField(f) => rewrite(&mut f.value),
+            }),
+        Expr::Struct(s) => s
+            .entries
+            .iter_mut()
+            .try_for_each(|entry| match &mut entry.expr {
+                EntryExpr::MapEntry(m) => {
+                    rewrite(&mut m.key)?;
+                    rewrite(&mut m.value)
+                }
+                EntryExpr::StructField(f) => rewrite(&mut f.value),
+            }),
         Expr::Select(s) => rewrite(&mut s.operand),
         Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => Ok(()),
     }
@@ -206,8 +212,18 @@ fn guard(id: u64, x: IdedExpr, fallback: IdedExpr) -> IdedExpr {
 
 /// Names an expression may use without them being variables: type names.
 const TYPE_NAMES: [&str; 12] = [
-    "bool", "bytes", "double", "dyn", "int", "list", "map", "null_type", "optional_type",
-    "string", "type", "uint",
+    "bool",
+    "bytes",
+    "double",
+    "dyn",
+    "int",
+    "list",
+    "map",
+    "null_type",
+    "optional_type",
+    "string",
+    "type",
+    "uint",
 ];
 
 /// What compiling learns from a (rewritten) expression.
@@ -247,9 +263,8 @@ impl Analysis {
             Expr::Call(call) => {
                 if let Some(target) = &call.target {
                     // `optional.of(x)`, `math.greatest(..)`: a namespace, not a variable
-                    let namespace = segments(target).is_some_and(|s| {
-                        !bound.contains(&s[0]) && Root::parse(s[0]).is_none()
-                    });
+                    let namespace = segments(target)
+                        .is_some_and(|s| !bound.contains(&s[0]) && Root::parse(s[0]).is_none());
                     if !namespace {
                         self.walk(target, bound);
                     }
@@ -263,10 +278,10 @@ impl Analysis {
                     } else {
                         call.args.get(1)
                     };
-                    if let Some(Expr::Literal(LiteralValue::String(p))) = pattern.map(|p| &p.expr)
-                    {
+                    if let Some(Expr::Literal(LiteralValue::String(p))) = pattern.map(|p| &p.expr) {
                         if let Err(err) = regex(p.inner()) {
-                            self.errors.push(format!("invalid regex in regexReplace: {err}"));
+                            self.errors
+                                .push(format!("invalid regex in regexReplace: {err}"));
                         }
                     }
                 }
@@ -332,7 +347,8 @@ impl Analysis {
         self.reads_vars = true;
         if let Some(field) = chain.get(1) {
             if Var::parse(root, field).is_none() {
-                self.errors.push(format!("unknown variable '{first}.{field}'"));
+                self.errors
+                    .push(format!("unknown variable '{first}.{field}'"));
             }
         }
     }
@@ -394,7 +410,13 @@ pub(crate) fn coalesce_operands(e: &IdedExpr) -> Option<Vec<&IdedExpr>> {
     if call.func_name != DEFAULT && call.func_name != COALESCE {
         return None;
     }
-    Some(call.target.iter().map(|t| &**t).chain(call.args.iter()).collect())
+    Some(
+        call.target
+            .iter()
+            .map(|t| &**t)
+            .chain(call.args.iter())
+            .collect(),
+    )
 }
 
 /// The single argument of a top-level call to `name`, if `e` is one.

@@ -42,8 +42,7 @@ use std::sync::Arc;
 use cel::{Context, Env, IdedExpr, Value};
 
 use self::compile::{
-    coalesce_operands, rewrite, unary_call, Analysis, NativePath, FLATTEN, FLATTEN_RECURSIVE,
-    JSON,
+    coalesce_operands, rewrite, unary_call, Analysis, NativePath, FLATTEN, FLATTEN_RECURSIVE, JSON,
 };
 use self::out::{emit, from_val, KeyOrder, Mode, Out};
 use self::vars::Vars;
@@ -263,7 +262,9 @@ fn native(env: &Arc<Env>, operands: &[&IdedExpr]) -> Option<Vec<Operand>> {
             if analysis.reads_vars || !analysis.errors.is_empty() {
                 return None;
             }
-            eval_const(env, &expr, &analysis.order).ok().map(Operand::Const)
+            eval_const(env, &expr, &analysis.order)
+                .ok()
+                .map(Operand::Const)
         })
         .collect()
 }

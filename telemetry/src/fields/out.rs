@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 use cel::common::types::{
-    CelBool, CelBytes, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelOptional,
-    CelString, CelUInt, Kind,
+    CelBool, CelBytes, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelOptional, CelString,
+    CelUInt, Kind,
 };
 use cel::common::value::Val;
 
@@ -32,7 +32,10 @@ impl Out<'_> {
     /// Selects `field` on a map: `None` if this is no map or has no such key.
     pub(crate) fn select(self, field: &str) -> Option<Self> {
         match self {
-            Out::Map(entries) => entries.into_iter().find(|(k, _)| k == field).map(|(_, v)| v),
+            Out::Map(entries) => entries
+                .into_iter()
+                .find(|(k, _)| k == field)
+                .map(|(_, v)| v),
             Out::Json(serde_json::Value::Object(map)) => map.get(field).map(Out::Json),
             _ => None,
         }
@@ -122,13 +125,19 @@ pub(crate) fn from_val<'r>(v: &'r (dyn Val + '_), order: &KeyOrder) -> Result<Ou
                     .map(|item| from_val(item.as_ref(), order))
                     .collect::<Result<_, _>>()?,
             ),
-            None => Out::List(iterate(v)?.map(|item| from_val(item, order)).collect::<Result<_, _>>()?),
+            None => Out::List(
+                iterate(v)?
+                    .map(|item| from_val(item, order))
+                    .collect::<Result<_, _>>()?,
+            ),
         },
         Kind::Map => match v.downcast_ref::<CelMap>() {
             Some(map) => {
                 let mut entries = map.inner().iter().collect::<Vec<_>>();
                 entries.sort_by(|(a, _), (b, _)| {
-                    key_rank(a, order).cmp(&key_rank(b, order)).then_with(|| a.cmp(b))
+                    key_rank(a, order)
+                        .cmp(&key_rank(b, order))
+                        .then_with(|| a.cmp(b))
                 });
                 Out::Map(
                     entries
@@ -175,7 +184,10 @@ where
 fn iterate<'r, 'v>(
     v: &'r (dyn Val + 'v),
 ) -> Result<impl Iterator<Item = &'r (dyn Val + 'v)>, String> {
-    let mut it = v.as_iterable().ok_or("a collection that cannot be iterated")?.iter();
+    let mut it = v
+        .as_iterable()
+        .ok_or("a collection that cannot be iterated")?
+        .iter();
     Ok(std::iter::from_fn(move || it.next()))
 }
 
@@ -213,7 +225,7 @@ pub(crate) fn emit(key: &str, value: &Out<'_>, mode: Mode, dst: &mut Vec<(String
     match mode {
         Mode::Plain => plain(key.to_string(), value, dst),
         Mode::Json => {
-            let mut text = String::new();
+            let mut text = String::with_capacity(json_len_hint(value));
             write_json(&mut text, value);
             dst.push((key.to_string(), AttrValue::Str(text)));
         }
@@ -237,7 +249,7 @@ fn plain(key: String, value: &Out<'_>, dst: &mut Vec<(String, AttrValue)>) {
             _ => return,
         },
         Out::List(_) | Out::Map(_) | Out::Json(_) => {
-            let mut text = String::new();
+            let mut text = String::with_capacity(json_len_hint(value));
             write_json(&mut text, value);
             AttrValue::Str(text)
         }
@@ -363,8 +375,20 @@ fn write_float(buf: &mut String, f: f64) {
 fn write_str(buf: &mut String, s: &str) {
     buf.reserve(s.len() + 2);
     buf.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
+    let bytes = s.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        // eight bytes at a time while none needs escaping: prompts are long and mostly plain
+        if let Some(word) = bytes
+            .get(i..i + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        {
+            if !needs_escape(u64::from_le_bytes(word)) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
         let escape = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -374,18 +398,49 @@ fn write_str(buf: &mut String, s: &str) {
             0x08 => "\\b",
             0x0c => "\\f",
             0..=0x1f => "",
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
+        // an escaped byte is ASCII: `start..i` lies on character boundaries
         buf.push_str(&s[start..i]);
         if escape.is_empty() {
             let _ = write!(buf, "\\u{b:04x}");
         } else {
             buf.push_str(escape);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     buf.push_str(&s[start..]);
     buf.push('"');
+}
+
+/// Whether any of the eight bytes of `w` is a control character, `"` or `\`.
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // a byte below `n` (n <= 128) sets its high bit in `(w - n) & !w`
+    let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGH;
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    (below(w, 0x20) | below(quote, 1) | below(backslash, 1)) != 0
+}
+
+/// About how long `value`'s JSON text is, to size its buffer once.
+fn json_len_hint(value: &Out<'_>) -> usize {
+    match value {
+        Out::Str(s) => s.len() + 2,
+        Out::List(items) => 2 + items.iter().map(|v| json_len_hint(v) + 1).sum::<usize>(),
+        Out::Map(entries) => {
+            2 + entries
+                .iter()
+                .map(|(k, v)| k.len() + 4 + json_len_hint(v))
+                .sum::<usize>()
+        }
+        _ => 8,
+    }
 }
 
 /// JSON text of a CEL value, for the `json()` function inside an expression.

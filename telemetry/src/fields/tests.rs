@@ -99,14 +99,17 @@ fn one(expr: &str) -> AttrValue {
 }
 
 fn attrs(list: &[(&str, AttrValue)]) -> Vec<(String, AttrValue)> {
-    list.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 fn s(v: &str) -> AttrValue {
     Str(v.to_string())
 }
 
-const PROMPT_JSON: &str = r#"[{"role":"system","content":"You are terse."},{"role":"user","content":"Say \"hi\"\n"}]"#;
+const PROMPT_JSON: &str =
+    r#"[{"role":"system","content":"You are terse."},{"role":"user","content":"Say \"hi\"\n"}]"#;
 
 #[test]
 fn seed_default_recipe() {
@@ -321,13 +324,22 @@ fn every_variable() {
         s(r#"[{"id":"call_1","name":"lookup","arguments":"{\"q\":\"x\"}"}]"#)
     );
     assert_eq!(one("llm.completion"), s(r#"["Hi!"]"#));
-    assert_eq!(one("llm.params"), s(r#"{"temperature":0.2,"max_tokens":256}"#));
+    assert_eq!(
+        one("llm.params"),
+        s(r#"{"temperature":0.2,"max_tokens":256}"#)
+    );
     assert_eq!(one("request.method"), s("POST"));
     assert_eq!(one("request.path"), s("/openai/v1/chat/completions"));
     assert_eq!(one("request.host"), s("localhost"));
-    assert_eq!(one("request.headers.content_type.size() == 0 || true"), Bool(true));
+    assert_eq!(
+        one("request.headers.content_type.size() == 0 || true"),
+        Bool(true)
+    );
     assert_eq!(one(r#"request.headers["x-team"]"#), s("search, ads"));
-    assert_eq!(one("request.headers"), s(r#"{"content-type":"application/json","x-team":"search, ads"}"#));
+    assert_eq!(
+        one("request.headers"),
+        s(r#"{"content-type":"application/json","x-team":"search, ads"}"#)
+    );
     assert_eq!(one("response.status"), Int(200));
     assert_eq!(one("response.status + 1"), Int(201));
     assert_eq!(one("source.address"), s("127.0.0.1:49576"));
@@ -335,7 +347,10 @@ fn every_variable() {
     assert_eq!(one("llm.prompt.map(m, m)"), s(PROMPT_JSON));
     assert_eq!(one("size(llm.prompt)"), Int(2));
     assert_eq!(one("llm.prompt[1].content"), s("Say \"hi\"\n"));
-    assert_eq!(one("llm.inputTokens + llm.output_tokens == llm.totalTokens"), Bool(true));
+    assert_eq!(
+        one("llm.inputTokens + llm.output_tokens == llm.totalTokens"),
+        Bool(true)
+    );
 }
 
 #[test]
@@ -344,7 +359,10 @@ fn temperature_stays_the_double_it_was_sent_as() {
     assert_eq!(one(r#"llm.params["temperature"]"#), Float(0.2));
     assert_eq!(one("llm.params.max_tokens"), Int(256));
     assert_eq!(
-        run(&[("p", r#"flatten({"t": llm.params.temperature, "m": llm.params.max_tokens})"#)]),
+        run(&[(
+            "p",
+            r#"flatten({"t": llm.params.temperature, "m": llm.params.max_tokens})"#
+        )]),
         attrs(&[("p.t", Float(0.2)), ("p.m", Int(256))])
     );
     assert_eq!(
@@ -382,7 +400,10 @@ fn absent_facts_are_absent_keys() {
     ]);
     let (out, failed) = eval(&fields, &rec);
     assert_eq!(failed, 3);
-    assert_eq!(out, attrs(&[("d", Bool(false)), ("e", Bool(false)), ("f", s("openai"))]));
+    assert_eq!(
+        out,
+        attrs(&[("d", Bool(false)), ("e", Bool(false)), ("f", s("openai"))])
+    );
 
     // no LLM at all: `llm` is absent, the rest is there
     rec.llm = None;
@@ -395,7 +416,10 @@ fn absent_facts_are_absent_keys() {
     ]);
     let (out, failed) = eval(&fields, &rec);
     assert_eq!(failed, 2);
-    assert_eq!(out, attrs(&[("c", s("POST")), ("d", s("none")), ("e", s("none!"))]));
+    assert_eq!(
+        out,
+        attrs(&[("c", s("POST")), ("d", s("none")), ("e", s("none!"))])
+    );
 }
 
 #[test]
@@ -415,9 +439,15 @@ fn compile_errors_name_the_key() {
         ("bad.syntax".to_string(), "llm.provider +".to_string()),
         ("bad.field".to_string(), "llm.provder".to_string()),
         ("bad.var".to_string(), "jwt.sub".to_string()),
-        ("bad.regex".to_string(), r#"regexReplace(llm.provider, "(", "")"#.to_string()),
+        (
+            "bad.regex".to_string(),
+            r#"regexReplace(llm.provider, "(", "")"#.to_string(),
+        ),
         ("bad.const".to_string(), "1 / 0".to_string()),
-        ("bad.default".to_string(), "default(llm.provider)".to_string()),
+        (
+            "bad.default".to_string(),
+            "default(llm.provider)".to_string(),
+        ),
     ];
     let errors = match Fields::compile(&add) {
         Ok(_) => panic!("compiled"),
@@ -426,25 +456,45 @@ fn compile_errors_name_the_key() {
     let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(
         keys,
-        ["bad.syntax", "bad.field", "bad.var", "bad.regex", "bad.const", "bad.default"]
+        [
+            "bad.syntax",
+            "bad.field",
+            "bad.var",
+            "bad.regex",
+            "bad.const",
+            "bad.default"
+        ]
     );
     assert!(errors[1].message.contains("llm.provder"), "{}", errors[1]);
-    assert!(errors[2].to_string().starts_with("bad.var: "), "{}", errors[2]);
+    assert!(
+        errors[2].to_string().starts_with("bad.var: "),
+        "{}",
+        errors[2]
+    );
 }
 
 #[test]
 fn comprehension_variables_and_namespaces_are_no_unknown_variables() {
     assert_eq!(one("llm.prompt.exists(m, m.role == 'user')"), Bool(true));
-    assert_eq!(one("llm.prompt.map(x, x.role).filter(r, r != 'system')"), s(r#"["user"]"#));
+    assert_eq!(
+        one("llm.prompt.map(x, x.role).filter(r, r != 'system')"),
+        s(r#"["user"]"#)
+    );
     assert_eq!(one("optional.of(llm.provider).orValue('x')"), s("openai"));
-    assert_eq!(one("math.greatest(llm.input_tokens, llm.output_tokens)"), Int(34));
+    assert_eq!(
+        one("math.greatest(llm.input_tokens, llm.output_tokens)"),
+        Int(34)
+    );
     assert_eq!(one("type(llm.provider) == string"), Bool(true));
     assert_eq!(one("llm.provider.upperAscii()"), s("OPENAI"));
 }
 
 #[test]
 fn span_name_is_an_ordinary_attribute() {
-    assert_eq!(run(&[("span.name", r#""openai.chat""#)]), attrs(&[("span.name", s("openai.chat"))]));
+    assert_eq!(
+        run(&[("span.name", r#""openai.chat""#)]),
+        attrs(&[("span.name", s("openai.chat"))])
+    );
 }
 
 #[test]
@@ -453,10 +503,16 @@ fn json_function() {
     assert_eq!(one("json(llm.input_tokens)"), s("12"));
     assert_eq!(one("json(llm.prompt)"), s(PROMPT_JSON));
     // at the top, map literals keep their written key order
-    assert_eq!(one(r#"json({"b": 1, "a": [true, null, 1.5]})"#), s(r#"{"b":1,"a":[true,null,1.5]}"#));
+    assert_eq!(
+        one(r#"json({"b": 1, "a": [true, null, 1.5]})"#),
+        s(r#"{"b":1,"a":[true,null,1.5]}"#)
+    );
     // inside an expression, it is a string like any other
     assert_eq!(one(r#"json({"b": 1}) + "!""#), s(r#"{"b":1}!"#));
-    assert_eq!(one("json(llm.params)"), s(r#"{"temperature":0.2,"max_tokens":256}"#));
+    assert_eq!(
+        one("json(llm.params)"),
+        s(r#"{"temperature":0.2,"max_tokens":256}"#)
+    );
     assert_eq!(one("json(1.0)"), s("1.0"));
 }
 
@@ -510,7 +566,10 @@ fn coalesce_function() {
         ("a", "coalesce(llm.responseModel, llm.requestModel)"),
         ("b", r#"coalesce(llm.responseModel, null, "last")"#),
         ("c", "coalesce(llm.responseModel, llm.reasoning_tokens)"),
-        ("d", r#"coalesce(llm.responseModel, null, "x" + llm.provider)"#),
+        (
+            "d",
+            r#"coalesce(llm.responseModel, null, "x" + llm.provider)"#,
+        ),
         ("e", "coalesce(llm.provider)"),
     ]);
     let (out, failed) = eval(&fields, &rec);
@@ -529,21 +588,33 @@ fn coalesce_function() {
 
 #[test]
 fn regex_replace_function() {
-    assert_eq!(one(r#"regexReplace(llm.provider, "[aeiou]", "_")"#), s("_p_n__"));
+    assert_eq!(
+        one(r#"regexReplace(llm.provider, "[aeiou]", "_")"#),
+        s("_p_n__")
+    );
     assert_eq!(
         one(r#"llm.response_model.regexReplace("-(\\d{4})-\\d{2}-\\d{2}$", "@$1")"#),
         s("gpt-4o-mini@2024")
     );
     assert_eq!(one(r#"regexReplace(llm.provider, "x", "y")"#), s("openai"));
     // a pattern only known per request is compiled (and cached) then
-    assert_eq!(one(r#"regexReplace("a.b", llm.provider.substring(0, 0) + "\\.", "-")"#), s("a-b"));
-    let (out, failed) = eval(&compile(&[("k", r#"regexReplace("x", llm.provider + "(", "")"#)]), &record());
+    assert_eq!(
+        one(r#"regexReplace("a.b", llm.provider.substring(0, 0) + "\\.", "-")"#),
+        s("a-b")
+    );
+    let (out, failed) = eval(
+        &compile(&[("k", r#"regexReplace("x", llm.provider + "(", "")"#)]),
+        &record(),
+    );
     assert_eq!((out, failed), (vec![], 1));
 }
 
 #[test]
 fn flatten_lists_scalars_and_nested_values() {
-    assert_eq!(run(&[("c", "flatten(llm.completion)")]), attrs(&[("c.0", s("Hi!"))]));
+    assert_eq!(
+        run(&[("c", "flatten(llm.completion)")]),
+        attrs(&[("c.0", s("Hi!"))])
+    );
     // one level: a nested map stays JSON text
     assert_eq!(
         run(&[("p", "flatten(llm.prompt)")]),
@@ -559,10 +630,19 @@ fn flatten_lists_scalars_and_nested_values() {
             ("p.1", s(r#"{"role":"user","content":"Say \"hi\"\n"}"#)),
         ])
     );
-    assert_eq!(run(&[("s", "flatten(llm.provider)")]), attrs(&[("s", s("openai"))]));
-    assert_eq!(run(&[("e", "flatten([])"), ("f", "flatten_recursive({})")]), vec![]);
     assert_eq!(
-        run(&[("t", r#"flattenRecursive({"a": {"b": [1, {"c": 2.5}]}, "d": null})"#)]),
+        run(&[("s", "flatten(llm.provider)")]),
+        attrs(&[("s", s("openai"))])
+    );
+    assert_eq!(
+        run(&[("e", "flatten([])"), ("f", "flatten_recursive({})")]),
+        vec![]
+    );
+    assert_eq!(
+        run(&[(
+            "t",
+            r#"flattenRecursive({"a": {"b": [1, {"c": 2.5}]}, "d": null})"#
+        )]),
         attrs(&[("t.a.b.0", Int(1)), ("t.a.b.1.c", Float(2.5))])
     );
     // not at the top, flatten changes nothing
@@ -574,7 +654,10 @@ fn flatten_lists_scalars_and_nested_values() {
             ("r.method", s("POST")),
             ("r.path", s("/openai/v1/chat/completions")),
             ("r.host", s("localhost")),
-            ("r.headers", s(r#"{"content-type":"application/json","x-team":"search, ads"}"#)),
+            (
+                "r.headers",
+                s(r#"{"content-type":"application/json","x-team":"search, ads"}"#)
+            ),
         ])
     );
     assert_eq!(one("json(response)"), s(r#"{"status":200}"#));
@@ -590,7 +673,9 @@ fn plain_paths_and_constants_skip_the_interpreter() {
         ("d", "llm.completion.map(c, c)"),
         ("e", "1 + 2"),
     ]);
-    assert!(matches!(&fields.fields[0].source, Source::Const(a) if a == &attrs(&[("a", s("chat"))])));
+    assert!(
+        matches!(&fields.fields[0].source, Source::Const(a) if a == &attrs(&[("a", s("chat"))]))
+    );
     assert!(matches!(fields.fields[1].source, Source::Path(_)));
     assert!(matches!(fields.fields[2].source, Source::Path(_)));
     assert!(matches!(fields.fields[3].source, Source::Program(_)));
@@ -612,4 +697,37 @@ fn fields_are_shareable_and_default_to_empty() {
     let mut out2 = vec![("x".to_string(), Int(1))];
     fields.evaluate(&record(), &mut out2);
     assert_eq!(out2[1..], out[..], "appends");
+}
+
+#[test]
+fn json_text_matches_serde_json() {
+    let mut samples: Vec<String> = vec![
+        String::new(),
+        "plain ascii text that is long enough to take the eight-byte path".into(),
+        "quote\" backslash\\ newline\n tab\t cr\r bell\u{7} nul\0 del\u{7f} é ü 日本 🎉".into(),
+        "\"\"\"\"\"\"\"\"\\\\\\\\\\\\\\\\".into(),
+    ];
+    // every byte value below 0x80 at every offset of a word
+    for b in 0u8..0x80 {
+        for offset in 0..9 {
+            let mut s = "x".repeat(offset);
+            s.push(b as char);
+            s.push_str("yyyyyyyyy");
+            samples.push(s);
+        }
+    }
+    for sample in samples {
+        let mut ours = String::new();
+        out::write_json(&mut ours, &Out::Str(sample.as_str().into()));
+        assert_eq!(
+            ours,
+            serde_json::to_string(&sample).unwrap_or_default(),
+            "{sample:?}"
+        );
+    }
+    for f in [0.2, 1.0, -0.0, 1e21, 1.5e-7, 123.456] {
+        let mut ours = String::new();
+        out::write_json(&mut ours, &Out::Float(f));
+        assert_eq!(ours, serde_json::to_string(&f).unwrap_or_default());
+    }
 }

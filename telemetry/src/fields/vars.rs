@@ -334,7 +334,12 @@ fn string_map<'a>(entries: &[(&'a str, &'a str)]) -> Box<dyn Val + 'a> {
     Box::new(CelMap::from(
         entries
             .iter()
-            .map(|(k, v)| (CelMapKey::from(*k), Box::new(CelString::from(*v)) as Box<dyn Val>))
+            .map(|(k, v)| {
+                (
+                    CelMapKey::from(*k),
+                    Box::new(CelString::from(*v)) as Box<dyn Val>,
+                )
+            })
             .collect::<HashMap<_, _>>(),
     ))
 }
@@ -373,9 +378,12 @@ impl VariableResolver for Vars<'_> {
             None => (Root::parse(variable)?, None),
         };
         match field {
-            None => root
-                .present(self.rec)
-                .then(|| CowVal::owned(RootVal { root, rec: self.rec })),
+            None => root.present(self.rec).then(|| {
+                CowVal::owned(RootVal {
+                    root,
+                    rec: self.rec,
+                })
+            }),
             // `llm.params.temperature`: answered by selecting on `llm.params`
             Some(field) => Some(CowVal::Owned(Var::parse(root, field)?.to_val(self.rec)?)),
         }

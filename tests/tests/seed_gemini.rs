@@ -1,0 +1,307 @@
+//! The seed, end to end: the agentgateway tracing page's `/gemini` route with sluice in
+//! agentgateway's place. A mock Gemini upstream on port 0 and a real OTLP receiver; asserts on
+//! the translated upstream request, the client's response, the log line (every key, in order)
+//! and the span (every attribute, with its type).
+
+use std::time::Duration;
+
+use serde_json::json;
+use sluice_tests::http::post_json;
+use sluice_tests::otlp::AttrValue;
+use sluice_tests::{render, Gateway, MockUpstream, OtlpReceiver, Ports, Reply};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+const SEED_CONFIG: &str = r#"
+name: sluice
+config:
+  adminAddr: {{admin}}
+  tracing:
+    otlpEndpoint: {{otlp}}
+    otlpProtocol: {{protocol}}
+    headers:
+      Authorization: "Basic c2VjcmV0OnZhbHVl"
+    randomSampling: true
+    fields:
+      add:
+        gen_ai.operation.name: '"chat"'
+        gen_ai.system: "llm.provider"
+        gen_ai.request.model: "llm.requestModel"
+        gen_ai.response.model: "llm.responseModel"
+        gen_ai.usage.completion_tokens: "llm.outputTokens"
+        gen_ai.usage.prompt_tokens: "llm.inputTokens"
+listeners:
+  - name: http
+    bind: {{listener}}
+    routes:
+      - name: google
+        match: {pathPrefix: /gemini}
+        backend: google
+backends:
+  - name: google
+    provider: gemini
+    model: gemini-1.5-flash-latest
+    apiVersion: v1beta
+    apiKey: $GOOGLE_KEY
+    baseUrl: {{upstream}}
+"#;
+
+const GOOGLE_KEY: &str = "test-google-key-0123456789";
+
+fn gemini_answer() -> serde_json::Value {
+    json!({
+        "candidates": [{
+            "content": {"role": "model", "parts": [{"text": "Imagine teaching a dog a trick."}]},
+            "finishReason": "STOP",
+            "index": 0
+        }],
+        "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 205, "totalTokenCount": 213},
+        "modelVersion": "gemini-1.5-flash-latest",
+        "responseId": "aGLEaMjbLp6p_uMPopeAoAc"
+    })
+}
+
+fn seed_request() -> serde_json::Value {
+    json!({
+        "model": "",
+        "messages": [{"role": "user", "content": "Explain how AI works in simple terms."}]
+    })
+}
+
+async fn start(protocol: &str, otlp: &OtlpReceiver, upstream: &MockUpstream) -> Gateway {
+    let ports = Ports::new();
+    let yaml = render(
+        SEED_CONFIG,
+        &[
+            ("admin", &ports.admin_addr()),
+            ("listener", &ports.listener_addr()),
+            ("otlp", &otlp.endpoint()),
+            ("protocol", protocol),
+            ("upstream", &upstream.base_url()),
+        ],
+    );
+    Gateway::builder(&yaml)
+        .env("GOOGLE_KEY", GOOGLE_KEY)
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn seed_walkthrough_grpc() {
+    let otlp = OtlpReceiver::start_grpc().await;
+    let upstream = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
+    let gw = start("grpc", &otlp, &upstream).await;
+
+    let resp = post_json(
+        &format!("{}/gemini", gw.base_url()),
+        &seed_request(),
+        &[("authorization", "Bearer client-own-key")],
+    )
+    .await;
+
+    // The client's response: an OpenAI chat.completion, as in the seed.
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let body = resp.json();
+    assert_eq!(body["object"], "chat.completion");
+    assert_eq!(body["id"], "aGLEaMjbLp6p_uMPopeAoAc");
+    assert_eq!(body["model"], "gemini-1.5-flash-latest");
+    assert_eq!(body["choices"][0]["message"]["role"], "assistant");
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "Imagine teaching a dog a trick."
+    );
+    assert_eq!(body["choices"][0]["finish_reason"], "stop");
+    assert_eq!(body["usage"]["prompt_tokens"], 8);
+    assert_eq!(body["usage"]["completion_tokens"], 205);
+    assert_eq!(body["usage"]["total_tokens"], 213);
+
+    // The upstream request: translated to generateContent, the gateway's key, not the client's.
+    let reqs = upstream.wait_for_requests(1, WAIT).await;
+    let up = &reqs[0];
+    assert_eq!(up.method, "POST");
+    assert_eq!(
+        up.path,
+        "/v1beta/models/gemini-1.5-flash-latest:generateContent"
+    );
+    assert_eq!(up.header("x-goog-api-key"), Some(GOOGLE_KEY));
+    assert_eq!(
+        up.header("authorization"),
+        None,
+        "the client's key must not reach the provider"
+    );
+    assert_eq!(up.header("content-type"), Some("application/json"));
+    assert_eq!(
+        up.json(),
+        json!({"contents": [{"role": "user", "parts": [{"text": "Explain how AI works in simple terms."}]}]})
+    );
+
+    // The log line: the seed's keys, in the seed's order.
+    let logs = gw.wait_for_request_logs(1, WAIT).await;
+    let line = &logs[0];
+    assert_eq!(line.level, "info");
+    assert_eq!(line.message, "request");
+    let keys: Vec<&str> = line.keys();
+    assert_eq!(
+        keys,
+        [
+            "gateway",
+            "listener",
+            "route",
+            "endpoint",
+            "src.addr",
+            "http.method",
+            "http.host",
+            "http.path",
+            "http.version",
+            "http.status",
+            "trace.id",
+            "span.id",
+            "llm.provider",
+            "llm.request.model",
+            "llm.request.tokens",
+            "llm.response.model",
+            "llm.response.tokens",
+            "duration",
+        ]
+    );
+    let upstream_endpoint = format!("127.0.0.1:{}", upstream.addr().port());
+    assert_eq!(line.get("gateway"), Some("sluice"));
+    assert_eq!(line.get("listener"), Some("http"));
+    assert_eq!(line.get("route"), Some("google"));
+    assert_eq!(line.get("endpoint"), Some(upstream_endpoint.as_str()));
+    assert!(line.get("src.addr").unwrap().starts_with("127.0.0.1:"));
+    assert_eq!(line.get("http.method"), Some("POST"));
+    assert_eq!(line.get("http.host"), Some("127.0.0.1"));
+    assert_eq!(line.get("http.path"), Some("/gemini"));
+    assert_eq!(line.get("http.version"), Some("HTTP/1.1"));
+    assert_eq!(line.get("http.status"), Some("200"));
+    let trace_id = line.get("trace.id").unwrap().to_string();
+    let span_id = line.get("span.id").unwrap().to_string();
+    assert_eq!(trace_id.len(), 32);
+    assert!(trace_id.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(span_id.len(), 16);
+    assert_eq!(line.get("llm.provider"), Some("gemini"));
+    assert_eq!(line.get("llm.request.model"), Some(""));
+    assert_eq!(line.get("llm.request.tokens"), Some("8"));
+    assert_eq!(
+        line.get("llm.response.model"),
+        Some("gemini-1.5-flash-latest")
+    );
+    assert_eq!(line.get("llm.response.tokens"), Some("205"));
+    assert!(line.get("duration").unwrap().ends_with("ms"));
+
+    // The upstream saw our span as its parent.
+    let traceparent = up.header("traceparent").expect("upstream traceparent");
+    assert_eq!(traceparent, format!("00-{trace_id}-{span_id}-01"));
+
+    // The span: named after the route, kind Server, the log line's attributes typed, then
+    // url.scheme, network.protocol.version and the recipe's fields.
+    let span = otlp.wait_for_span_named("POST /gemini", WAIT).await;
+    assert!(span.is_server());
+    assert_eq!(span.trace_id, trace_id);
+    assert_eq!(span.span_id, span_id);
+    assert_eq!(span.parent_span_id, "");
+    let expected: Vec<(&str, AttrValue)> = vec![
+        ("gateway", AttrValue::Str("sluice".into())),
+        ("listener", AttrValue::Str("http".into())),
+        ("route", AttrValue::Str("google".into())),
+        ("endpoint", AttrValue::Str(upstream_endpoint.clone())),
+        (
+            "src.addr",
+            AttrValue::Str(line.get("src.addr").unwrap().into()),
+        ),
+        ("http.method", AttrValue::Str("POST".into())),
+        ("http.host", AttrValue::Str("127.0.0.1".into())),
+        ("http.path", AttrValue::Str("/gemini".into())),
+        ("http.version", AttrValue::Str("HTTP/1.1".into())),
+        ("http.status", AttrValue::Int(200)),
+        ("trace.id", AttrValue::Str(trace_id.clone())),
+        ("span.id", AttrValue::Str(span_id.clone())),
+        ("llm.provider", AttrValue::Str("gemini".into())),
+        ("llm.request.model", AttrValue::Str("".into())),
+        ("llm.request.tokens", AttrValue::Int(8)),
+        (
+            "llm.response.model",
+            AttrValue::Str("gemini-1.5-flash-latest".into()),
+        ),
+        ("llm.response.tokens", AttrValue::Int(205)),
+        (
+            "duration",
+            AttrValue::Str(line.get("duration").unwrap().into()),
+        ),
+        ("url.scheme", AttrValue::Str("http".into())),
+        ("network.protocol.version", AttrValue::Str("1.1".into())),
+        ("gen_ai.operation.name", AttrValue::Str("chat".into())),
+        ("gen_ai.system", AttrValue::Str("gemini".into())),
+        ("gen_ai.request.model", AttrValue::Str("".into())),
+        (
+            "gen_ai.response.model",
+            AttrValue::Str("gemini-1.5-flash-latest".into()),
+        ),
+        ("gen_ai.usage.completion_tokens", AttrValue::Int(205)),
+        ("gen_ai.usage.prompt_tokens", AttrValue::Int(8)),
+    ];
+    let got: Vec<(&str, AttrValue)> = span
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        span.resource_attr("service.name").and_then(|v| v.as_str()),
+        Some("sluice")
+    );
+    // gRPC metadata carries the configured headers.
+    let exports = otlp.exports();
+    assert_eq!(
+        exports[0].header("authorization"),
+        Some("Basic c2VjcmV0OnZhbHVl")
+    );
+
+    // The key never shows in the gateway's output.
+    assert!(!gw.log_lines().iter().any(|l| l.contains(GOOGLE_KEY)));
+}
+
+#[tokio::test]
+async fn seed_walkthrough_otlp_http_appends_v1_traces_and_sends_headers() {
+    let otlp = OtlpReceiver::start_http().await;
+    let upstream = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
+    let gw = start("http", &otlp, &upstream).await;
+
+    let resp = post_json(&format!("{}/gemini", gw.base_url()), &seed_request(), &[]).await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+
+    let span = otlp.wait_for_span_named("POST /gemini", WAIT).await;
+    assert_eq!(span.int_attr("llm.response.tokens"), Some(205));
+    assert_eq!(span.str_attr("gen_ai.system"), Some("gemini"));
+    let exports = otlp.wait_for_exports(1, WAIT).await;
+    assert_eq!(exports[0].path, "/v1/traces");
+    assert_eq!(
+        exports[0].header("authorization"),
+        Some("Basic c2VjcmV0OnZhbHVl")
+    );
+}
+
+#[tokio::test]
+async fn incoming_traceparent_continues_the_callers_trace() {
+    let otlp = OtlpReceiver::start_grpc().await;
+    let upstream = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
+    let gw = start("grpc", &otlp, &upstream).await;
+    let parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let resp = post_json(
+        &format!("{}/gemini/v1/chat/completions", gw.base_url()),
+        &seed_request(),
+        &[("traceparent", parent)],
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let span = otlp.wait_for_span_named("POST /gemini", WAIT).await;
+    assert_eq!(span.trace_id, "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(span.parent_span_id, "b7ad6b7169203331");
+    let up = &upstream.wait_for_requests(1, WAIT).await[0];
+    let tp = up.header("traceparent").unwrap();
+    assert_eq!(
+        tp,
+        format!("00-0af7651916cd43dd8448eb211c80319c-{}-01", span.span_id)
+    );
+}
