@@ -6,6 +6,8 @@ mod env;
 pub mod raw;
 pub mod runtime;
 mod secret;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 

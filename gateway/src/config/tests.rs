@@ -1,0 +1,166 @@
+//! Config errors: each names its YAML path; secrets never appear in them.
+
+use super::load_str;
+
+fn errors(yaml: &str) -> Vec<String> {
+    match load_str(yaml) {
+        Ok(_) => panic!("config should be rejected:\n{yaml}"),
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+const GOOD: &str = r#"
+name: edge
+config:
+  adminAddr: 127.0.0.1:15000
+  gracePeriod: 5s
+listeners:
+  - name: http
+    bind: 0.0.0.0:8080
+    routes:
+      - name: google
+        match: {pathPrefix: /gemini}
+        backend: google
+      - name: both
+        match: {path: /exact}
+        backends: [google, mock]
+backends:
+  - name: google
+    provider: gemini
+    model: gemini-1.5-flash-latest
+    apiVersion: v1beta
+    apiKey: inline-key
+  - name: mock
+    provider: mock
+"#;
+
+#[test]
+fn a_good_config_loads_into_resolved_types() {
+    let c = load_str(GOOD).unwrap();
+    assert_eq!(c.name, "edge");
+    assert_eq!(c.grace_period, std::time::Duration::from_secs(5));
+    let routes = &c.listeners[0].routes;
+    assert_eq!(routes[0].backends[0].name, "google");
+    assert_eq!(routes[1].backends.len(), 2);
+    let google = &routes[0].backends[0];
+    let up = google.upstream.as_ref().unwrap();
+    assert_eq!(
+        (up.host.as_str(), up.port, up.tls),
+        ("generativelanguage.googleapis.com", 443, true)
+    );
+    assert_eq!(google.api_key.as_ref().unwrap().expose(), "inline-key");
+    assert!(
+        routes[1].backends[1].upstream.is_none(),
+        "mock calls no upstream"
+    );
+    // Debug output of the whole config never shows the key.
+    assert!(!format!("{c:?}").contains("inline-key"));
+}
+
+#[test]
+fn unknown_keys_name_their_path() {
+    let e = errors("listeners:\n  - bind: 127.0.0.1:1\n    routes:\n      - match: {prefix: /x}\n        backend: b\n");
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with("listeners[0].routes[0].match.prefix: unknown field `prefix`"),
+        "{e:?}"
+    );
+    let e = errors(
+        "config:\n  tracing:\n    otlpEndpoint: http://x:1\n    sampling: 1\nlisteners: []\n",
+    );
+    assert!(
+        e[0].starts_with("config.tracing.sampling: unknown field"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn unknown_provider_lists_the_known_ones() {
+    let e =
+        errors("listeners:\n  - bind: 127.0.0.1:1\nbackends:\n  - name: g\n    provider: gemni\n");
+    assert_eq!(
+        e,
+        ["backends[0].provider: unknown provider \"gemni\"; expected one of openai, gemini, mock"]
+    );
+}
+
+#[test]
+fn unset_env_vars_are_reported_with_everything_else() {
+    let e = errors(
+        "listeners:\n  - bind: nowhere\n    routes:\n      - match: {pathPrefix: /a}\n        backend: missing\nbackends:\n  - name: g\n    provider: gemini\n    apiKey: ${SLUICE_TEST_SURELY_UNSET}\n  - name: h\n    provider: openai\n    apiKey: {env: SLUICE_TEST_ALSO_UNSET}\n",
+    );
+    assert!(
+        e.contains(
+            &"backends[0].apiKey: environment variable SLUICE_TEST_SURELY_UNSET is not set"
+                .to_string()
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.contains(
+            &"backends[1].apiKey.env: environment variable SLUICE_TEST_ALSO_UNSET is not set"
+                .to_string()
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.contains(
+            &"listeners[0].bind: \"nowhere\" is not an address like 0.0.0.0:8080".to_string()
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|l| l.starts_with("listeners[0].routes[0].backend: unknown backend \"missing\"")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn bad_values_name_their_paths() {
+    let e = errors(
+        "config:\n  adminAddr: localhost\n  gracePeriod: soon\n  tracing:\n    otlpEndpoint: grpc://x\n    otlpProtocol: udp\n    randomSampling: 2\n    fields:\n      add:\n        a: 'llm.(('\n        b: 3\n  logging:\n    format: xml\nlisteners:\n  - bind: 127.0.0.1:1\n    routes:\n      - match: {pathPrefix: /a, path: /b}\n        backend: x\nbackends:\n  - name: x\n    provider: openai\n    baseUrl: ftp://nope\n    apiVersion: v1\n  - name: x\n    provider: mock\n",
+    );
+    let starts = [
+        "config.adminAddr: ",
+        "config.gracePeriod: invalid duration",
+        "config.tracing.otlpEndpoint: ",
+        "config.tracing.otlpProtocol: unknown protocol \"udp\"",
+        "config.tracing.randomSampling: ratio 2 is not between",
+        "config.tracing.fields.add.a: invalid CEL expression",
+        "config.tracing.fields.add.b: expected a CEL expression",
+        "config.logging.format: unknown format \"xml\"",
+        "listeners[0].routes[0].match: expected exactly one of pathPrefix, path",
+        "backends[0].baseUrl: ",
+        "backends[0].apiVersion: not used by provider openai",
+        "backends[1].name: duplicate backend name \"x\"",
+    ];
+    for s in starts {
+        assert!(e.iter().any(|l| l.starts_with(s)), "missing {s:?} in {e:?}");
+    }
+}
+
+#[test]
+fn secrets_from_files_are_read_and_trimmed() {
+    let path = std::env::temp_dir().join(format!("sluice-key-{}", std::process::id()));
+    std::fs::write(&path, "file-key\n").unwrap();
+    let yaml = format!(
+        "listeners:\n  - bind: 127.0.0.1:1\nbackends:\n  - name: g\n    provider: gemini\n    apiKey: {{file: {}}}\n",
+        path.display()
+    );
+    let c = load_str(&yaml).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(c.backends[0].api_key.as_ref().unwrap().expose(), "file-key");
+    let e = errors("listeners:\n  - bind: 127.0.0.1:1\nbackends:\n  - name: g\n    provider: gemini\n    apiKey: {file: /nonexistent/key}\n");
+    assert!(
+        e[0].starts_with("backends[0].apiKey.file: cannot read /nonexistent/key"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn the_embedded_demo_is_valid() {
+    let c = load_str(super::DEMO_CONFIG).unwrap();
+    assert_eq!(c.listeners[0].bind, "127.0.0.1:8080");
+    assert_eq!(c.backends[0].provider, sluice_providers::ProviderKind::Mock);
+}
