@@ -11,6 +11,8 @@ for f in $(find conf -name '*.yaml' | sort); do
   GOOGLE_KEY="${GOOGLE_KEY:-placeholder-for-check}" LANGFUSE_AUTH="${LANGFUSE_AUTH:-cGxhY2Vob2xkZXI=}" ./target/debug/sluice check -c "$f"
 done
 echo "== tests"
+# The end-to-end tests run this binary (built above) rather than building their own.
+export SLUICE_BIN="$PWD/target/debug/sluice"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else

@@ -305,3 +305,19 @@ async fn incoming_traceparent_continues_the_callers_trace() {
         format!("00-0af7651916cd43dd8448eb211c80319c-{}-01", span.span_id)
     );
 }
+
+#[tokio::test]
+async fn sigterm_flushes_queued_spans_before_exit() {
+    let otlp = OtlpReceiver::start_grpc().await;
+    let upstream = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
+    let mut gw = start("grpc", &otlp, &upstream).await;
+    let resp = post_json(&format!("{}/gemini", gw.base_url()), &seed_request(), &[]).await;
+    assert_eq!(resp.status, 200);
+    // At once, before the exporter's batch interval: the drain must flush the span.
+    gw.send_signal(libc::SIGTERM);
+    let status = gw.wait_exit(WAIT).await.expect("gateway exited");
+    assert!(status.success());
+    let spans = otlp.spans();
+    assert_eq!(spans.len(), 1, "the queued span was flushed before exit");
+    assert_eq!(spans[0].name, "POST /gemini");
+}

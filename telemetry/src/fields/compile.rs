@@ -226,6 +226,9 @@ const TYPE_NAMES: [&str; 12] = [
     "uint",
 ];
 
+/// The function namespaces of the environment (`optional.of`, `math.greatest`, `strings.quote`).
+const NAMESPACES: [&str; 3] = ["optional", "math", "strings"];
+
 /// What compiling learns from a (rewritten) expression.
 #[derive(Debug, Default)]
 pub(crate) struct Analysis {
@@ -263,8 +266,9 @@ impl Analysis {
             Expr::Call(call) => {
                 if let Some(target) = &call.target {
                     // `optional.of(x)`, `math.greatest(..)`: a namespace, not a variable
-                    let namespace = segments(target)
-                        .is_some_and(|s| !bound.contains(&s[0]) && Root::parse(s[0]).is_none());
+                    let namespace = matches!(&target.expr,
+                        Expr::Ident(name) if NAMESPACES.contains(&name.as_str())
+                            && !bound.contains(&name.as_str()));
                     if !namespace {
                         self.walk(target, bound);
                     }
@@ -334,7 +338,9 @@ impl Analysis {
     /// A variable reference `a.b.c`: `a` must be bound by a comprehension, or a root whose
     /// field `b` exists.
     fn name(&mut self, chain: &[&str], bound: &[&str]) {
-        let first = chain[0];
+        let Some(&first) = chain.first() else {
+            return;
+        };
         if bound.contains(&first) {
             return;
         }
@@ -380,7 +386,7 @@ pub(crate) struct NativePath {
 impl NativePath {
     pub(crate) fn of(e: &IdedExpr) -> Option<NativePath> {
         let chain = segments(e)?;
-        let root = Root::parse(chain[0])?;
+        let root = Root::parse(chain.first()?)?;
         let var = match chain.get(1) {
             Some(field) => Some(Var::parse(root, field)?),
             None => None,

@@ -1,17 +1,30 @@
 //! CEL fields: the `fields.add` map of the tracing and logging config (attribute name → CEL
 //! expression), compiled once at config load into [`Fields`] and evaluated per request into
-//! `(attribute name, value)` pairs.
+//! `(attribute name, value)` pairs. This module owns the CEL side of telemetry: the variables
+//! an expression sees, the functions it may call, and how its result becomes attributes.
 //!
 //! # What an expression sees and gives
-//! Variables: `llm.*` (every name in camelCase and snake_case; absent when the request reached
-//! no LLM, an absent fact is an absent key), `request.method`, `request.path`, `request.host`,
-//! `request.headers`, `response.status`, `source.address` ([`vars`]). A string, int, double or
-//! bool result is one attribute of that type; a map or list is one attribute holding its JSON
-//! text; null or an error adds nothing and never fails the request. `flatten(x)` /
-//! `flatten_recursive(x)` (alias `flattenRecursive`) at the top of an expression spread `x` one
-//! level / every level into `key.<k>` attributes ([`out`]). Functions beyond the standard
-//! library and its `strings` and `math` extensions: `json(x)`, `default(x, fallback)`,
-//! `coalesce(a, b, ...)`, `regexReplace(s, pattern, replacement)` ([`compile`]).
+//! - Variables (`vars.rs`): `llm.*` (every name in camelCase and snake_case; `llm` is absent when
+//!   the request reached no LLM, and an absent fact, e.g. `llm.responseModel` before the
+//!   provider answered, is an absent key), `request.method`, `request.path`, `request.host`,
+//!   `request.headers` (lower-case names, repeated headers joined with `, `), `response.status`,
+//!   `source.address`.
+//! - Results (`out.rs`): a string, int (or uint), double or bool is one attribute of that type;
+//!   a map or list is one attribute holding its JSON text; null or an error adds nothing (an
+//!   error counts as a failure) and never fails the request. `flatten(x)` /
+//!   `flatten_recursive(x)` (alias `flattenRecursive`) at the top of an expression spread `x`
+//!   one level / every level into `key.<k>` and `key.<index>` attributes; elsewhere they return
+//!   `x` unchanged. JSON text of a CEL map, whose entries come unordered, lists the keys the
+//!   expression writes in map literals first, in the order written, then the facts' own keys
+//!   in their order (`role`, `content`; `id`, `name`, `arguments`), then the rest sorted;
+//!   maps read from the facts (`llm.params`, `request.headers`) keep their order.
+//! - Functions beyond the standard library and its `strings` and `math` extensions
+//!   (`compile.rs`): `json(x)` (JSON text), `default(x, fallback)`, `coalesce(a, b, ...)` (the
+//!   first that neither fails nor is null; rewritten at compile time into lazy conditionals,
+//!   as CEL evaluates arguments eagerly and a missing key is an error), and
+//!   `regexReplace(s, pattern, replacement)` (also `s.regexReplace(pattern, replacement)`;
+//!   Rust `regex` syntax, `$1` / `${name}` in the replacement; a literal pattern is checked
+//!   and compiled at config load).
 //!
 //! # Why this design: the cost is the activation, not the interpreter
 //! Measured with `cel` 0.15 on this project's machine (`/work/shared/NOTES.md`): building a
@@ -19,24 +32,30 @@
 //! 8 compiled programs on a ready context costs 1.9 µs (the default recipe's 6 scalar programs
 //! 0.8 µs). At 25k requests/s a naive per-request context eats half a core. So:
 //! - Each field is classified once, at compile time. A constant expression (`'"chat"'`) is
-//!   evaluated then and stored as its finished attributes. A plain path (`llm.provider`,
-//!   `llm.input_tokens`, `request.path`, also under `flatten`/`json` or as the operands of a
-//!   top-level `default`/`coalesce`) is read from the record by a `match` on the name, without
-//!   the interpreter. Only real expressions run in the interpreter.
-//! - Those share one `Context` per request whose variables are resolved lazily
-//!   ([`vars::Vars`]): an expression reading `llm.completion` builds that list (borrowing the
-//!   record's strings) and nothing else; there is no per-request map of facts.
+//!   evaluated then and kept as its finished attributes. A plain path (`llm.provider`,
+//!   `llm.input_tokens`, `request.path`, `llm.params.temperature`, also under a top-level
+//!   `flatten`/`json`, or as the operands of a top-level `default`/`coalesce`) is read from
+//!   the record by a `match` on the name, without the interpreter. Only real expressions run
+//!   in the interpreter.
+//! - Those share one `Context` per request, made only if one of them runs, whose variables are
+//!   resolved lazily by a `VariableResolver`: an expression reading `llm.completion` builds that
+//!   list (borrowing the record's strings) and nothing else; no map of facts is built.
 //! - Names are checked at compile time: an unknown variable or `llm` field is a config error
 //!   naming the attribute, not an attribute silently missing from every span.
 //!
-//! `benches/fields.rs` measures [`Fields::evaluate`] on the seed's default recipe and the
-//! Langfuse recipe.
+//! Result, `benches/fields.rs` (release, this 2-core machine, other builds running): the
+//! seed's default recipe (6 fields, no interpreter) takes ~0.45 µs per request, the Langfuse
+//! recipe (9 fields: one interpreted `map`, prompt and completion as JSON text) ~3.9 µs, the
+//! Phoenix recipe (two interpreted `flatten_recursive(...map(...))`) ~10 µs; compiling the
+//! Langfuse recipe ~0.23 ms, once.
+//! What remains is mostly allocation: the owned attribute names and values the caller gets.
 
 mod compile;
 mod out;
 mod vars;
 
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use cel::{Context, Env, IdedExpr, Value};
@@ -184,13 +203,16 @@ impl Fields {
                             c.set_variable_resolver(&vars);
                             c
                         });
-                        let result = Value::resolve_val(expr, ctx)
-                            .map_err(|e| e.to_string())
-                            .and_then(|v| {
-                                let value = from_val(v.as_ref(), &field.order)?;
-                                emit(&field.key, &value, field.mode, out);
-                                Ok(())
-                            });
+                        // the interpreter is a dependency: should it panic, the field fails,
+                        // not the request
+                        let run = AssertUnwindSafe(|| {
+                            let v = Value::resolve_val(expr, ctx).map_err(|e| e.to_string())?;
+                            let value = from_val(v.as_ref(), &field.order)?;
+                            emit(&field.key, &value, field.mode, out);
+                            Ok::<(), String>(())
+                        });
+                        let result = catch_unwind(run)
+                            .unwrap_or_else(|_| Err("the CEL interpreter panicked".into()));
                         if let Err(e) = &result {
                             log::debug!("CEL field {}: {e}", field.key);
                         }

@@ -229,8 +229,8 @@ pub(crate) fn emit(key: &str, value: &Out<'_>, mode: Mode, dst: &mut Vec<(String
             write_json(&mut text, value);
             dst.push((key.to_string(), AttrValue::Str(text)));
         }
-        Mode::Flatten => spread(key, value, false, dst),
-        Mode::FlattenRecursive => spread(key, value, true, dst),
+        Mode::Flatten => spread(&mut String::from(key), value, false, dst),
+        Mode::FlattenRecursive => spread(&mut String::from(key), value, true, dst),
     }
 }
 
@@ -257,38 +257,53 @@ fn plain(key: String, value: &Out<'_>, dst: &mut Vec<(String, AttrValue)>) {
     dst.push((key, attr));
 }
 
-fn spread(key: &str, value: &Out<'_>, recursive: bool, dst: &mut Vec<(String, AttrValue)>) {
-    let mut child = |segment: &dyn std::fmt::Display, v: &Out<'_>| {
-        let name = format!("{key}.{segment}");
-        if recursive {
-            spread(&name, v, true, dst);
-        } else {
-            plain(name, v, dst);
+/// Spreads `value` under the name in `path` (restored on return).
+fn spread(path: &mut String, value: &Out<'_>, recursive: bool, dst: &mut Vec<(String, AttrValue)>) {
+    let mut child = |segment: Segment<'_>, v: &Out<'_>| {
+        let len = path.len();
+        path.push('.');
+        match segment {
+            Segment::Index(i) if i < 10 => path.push(char::from(b'0' + i as u8)),
+            Segment::Index(i) => {
+                let _ = write!(path, "{i}");
+            }
+            Segment::Key(k) => path.push_str(k),
         }
+        if recursive {
+            spread(path, v, true, dst);
+        } else {
+            plain(path.clone(), v, dst);
+        }
+        path.truncate(len);
     };
     match value {
         Out::List(items) => {
             for (i, v) in items.iter().enumerate() {
-                child(&i, v);
+                child(Segment::Index(i), v);
             }
         }
         Out::Map(entries) => {
             for (k, v) in entries {
-                child(k, v);
+                child(Segment::Key(k), v);
             }
         }
         Out::Json(serde_json::Value::Array(items)) => {
             for (i, v) in items.iter().enumerate() {
-                child(&i, &Out::Json(v));
+                child(Segment::Index(i), &Out::Json(v));
             }
         }
         Out::Json(serde_json::Value::Object(map)) => {
             for (k, v) in map {
-                child(k, &Out::Json(v));
+                child(Segment::Key(k), &Out::Json(v));
             }
         }
-        scalar => plain(key.to_string(), scalar, dst),
+        scalar => plain(path.clone(), scalar, dst),
     }
+}
+
+enum Segment<'k> {
+    Index(usize),
+    Key(&'k str),
 }
 
 /// Appends `value` as JSON text (as `serde_json` writes it: no spaces, non-ASCII as is).

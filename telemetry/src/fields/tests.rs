@@ -439,6 +439,7 @@ fn compile_errors_name_the_key() {
         ("bad.syntax".to_string(), "llm.provider +".to_string()),
         ("bad.field".to_string(), "llm.provder".to_string()),
         ("bad.var".to_string(), "jwt.sub".to_string()),
+        ("bad.method".to_string(), "jwt.sub.upperAscii()".to_string()),
         (
             "bad.regex".to_string(),
             r#"regexReplace(llm.provider, "(", "")"#.to_string(),
@@ -460,6 +461,7 @@ fn compile_errors_name_the_key() {
             "bad.syntax",
             "bad.field",
             "bad.var",
+            "bad.method",
             "bad.regex",
             "bad.const",
             "bad.default"
@@ -645,6 +647,10 @@ fn flatten_lists_scalars_and_nested_values() {
         )]),
         attrs(&[("t.a.b.0", Int(1)), ("t.a.b.1.c", Float(2.5))])
     );
+    let eleven = run(&[("n", "flatten([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])")]);
+    assert_eq!(eleven.len(), 12);
+    assert_eq!(eleven[9], ("n.9".to_string(), Int(9)));
+    assert_eq!(eleven[11], ("n.11".to_string(), Int(11)));
     // not at the top, flatten changes nothing
     assert_eq!(one("size(flatten(llm.completion))"), Int(1));
     // whole roots
