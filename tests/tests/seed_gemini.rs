@@ -321,3 +321,46 @@ async fn sigterm_flushes_queued_spans_before_exit() {
     assert_eq!(spans.len(), 1, "the queued span was flushed before exit");
     assert_eq!(spans[0].name, "POST /gemini");
 }
+
+#[tokio::test]
+async fn upstream_connections_are_pooled_and_fields_remove_drops_attributes() {
+    let otlp = OtlpReceiver::start_grpc().await;
+    let upstream = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
+    let ports = Ports::new();
+    let yaml = render(
+        SEED_CONFIG,
+        &[
+            ("admin", &ports.admin_addr()),
+            ("listener", &ports.listener_addr()),
+            ("otlp", &otlp.endpoint()),
+            ("protocol", "grpc"),
+            ("upstream", &upstream.base_url()),
+        ],
+    )
+    .replace(
+        "        gen_ai.usage.prompt_tokens: \"llm.inputTokens\"\n",
+        "        gen_ai.usage.prompt_tokens: \"llm.inputTokens\"\n      remove: [src.addr, gen_ai.request.model]\n  logging:\n    fields:\n      add: {llm.total: 'llm.total_tokens'}\n      remove: [endpoint]\n",
+    );
+    let gw = Gateway::builder(&yaml)
+        .env("GOOGLE_KEY", GOOGLE_KEY)
+        .start()
+        .await;
+    for _ in 0..3 {
+        let r = post_json(&format!("{}/gemini", gw.base_url()), &seed_request(), &[]).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let reqs = upstream.wait_for_requests(3, WAIT).await;
+    assert!(
+        reqs.iter().all(|r| r.peer == reqs[0].peer),
+        "keep-alive: one pooled upstream connection, got peers {:?}",
+        reqs.iter().map(|r| r.peer).collect::<Vec<_>>()
+    );
+    let span = otlp.wait_for_span_named("POST /gemini", WAIT).await;
+    assert!(span.attr("src.addr").is_none());
+    assert!(span.attr("gen_ai.request.model").is_none());
+    assert_eq!(span.str_attr("gen_ai.system"), Some("gemini"));
+    let log = &gw.wait_for_request_logs(1, WAIT).await[0];
+    assert!(!log.has("endpoint"));
+    assert_eq!(log.get("llm.total"), Some("213"));
+    assert_eq!(log.keys().last(), Some(&"llm.total"));
+}
