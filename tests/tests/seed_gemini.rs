@@ -69,6 +69,16 @@ fn seed_request() -> serde_json::Value {
 }
 
 async fn start(protocol: &str, otlp: &OtlpReceiver, upstream: &MockUpstream) -> Gateway {
+    start_edited(protocol, otlp, upstream, |yaml| yaml).await
+}
+
+/// Starts the seed config after `edit` has changed its text.
+async fn start_edited(
+    protocol: &str,
+    otlp: &OtlpReceiver,
+    upstream: &MockUpstream,
+    edit: impl FnOnce(String) -> String,
+) -> Gateway {
     let ports = Ports::new();
     let yaml = render(
         SEED_CONFIG,
@@ -80,7 +90,7 @@ async fn start(protocol: &str, otlp: &OtlpReceiver, upstream: &MockUpstream) -> 
             ("upstream", &upstream.base_url()),
         ],
     );
-    Gateway::builder(&yaml)
+    Gateway::builder(&edit(yaml))
         .env("GOOGLE_KEY", GOOGLE_KEY)
         .start()
         .await
@@ -326,25 +336,13 @@ async fn sigterm_flushes_queued_spans_before_exit() {
 async fn upstream_connections_are_pooled_and_fields_remove_drops_attributes() {
     let otlp = OtlpReceiver::start_grpc().await;
     let upstream = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
-    let ports = Ports::new();
-    let yaml = render(
-        SEED_CONFIG,
-        &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
-            ("otlp", &otlp.endpoint()),
-            ("protocol", "grpc"),
-            ("upstream", &upstream.base_url()),
-        ],
-    )
-    .replace(
-        "        gen_ai.usage.prompt_tokens: \"llm.inputTokens\"\n",
-        "        gen_ai.usage.prompt_tokens: \"llm.inputTokens\"\n      remove: [src.addr, gen_ai.request.model]\n  logging:\n    fields:\n      add: {llm.total: 'llm.total_tokens'}\n      remove: [endpoint]\n",
-    );
-    let gw = Gateway::builder(&yaml)
-        .env("GOOGLE_KEY", GOOGLE_KEY)
-        .start()
-        .await;
+    let gw = start_edited("grpc", &otlp, &upstream, |yaml| {
+        yaml.replace(
+            "        gen_ai.usage.prompt_tokens: \"llm.inputTokens\"\n",
+            "        gen_ai.usage.prompt_tokens: \"llm.inputTokens\"\n      remove: [src.addr, gen_ai.request.model]\n  logging:\n    fields:\n      add: {llm.total: 'llm.total_tokens'}\n      remove: [endpoint]\n",
+        )
+    })
+    .await;
     for _ in 0..3 {
         let r = post_json(&format!("{}/gemini", gw.base_url()), &seed_request(), &[]).await;
         assert_eq!(r.status, 200, "{}", r.text());

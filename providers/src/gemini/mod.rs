@@ -23,8 +23,8 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{openai_error_body, openai_error_type};
 use crate::openai::{
-    completion_facts, ChatRequest, ChatResponse, ChatUsage, Choice, CompletionTokensDetails,
-    Content, ContentPart, FunctionCall, Message, PromptTokensDetails, ResponseMessage, ToolCall,
+    completion_facts, ChatRequest, ChatResponse, ChatUsage, Choice, Content, ContentPart,
+    FunctionCall, Message, ResponseMessage, ToolCall,
 };
 use crate::{Completion, RequestTarget, ResponseTarget, TranslateError, UpstreamRequest, Usage};
 
@@ -535,7 +535,7 @@ pub fn translate_response(
         usage: resp
             .usage_metadata
             .as_ref()
-            .map(|u| chat_usage(&usage_from(u))),
+            .map(|u| ChatUsage::from_usage(&usage_from(u))),
         ..ChatResponse::default()
     };
     let body =
@@ -604,25 +604,6 @@ fn usage_from(u: &UsageMetadata) -> Usage {
         cached_input_tokens: u.cached_content_token_count,
         reasoning_tokens: u.thoughts_token_count,
         estimated: false,
-    }
-}
-
-/// Like `ChatUsage::from_usage`, without its unchecked addition.
-fn chat_usage(u: &Usage) -> ChatUsage {
-    let input = u.input_tokens.unwrap_or(0);
-    let output = u.output_tokens.unwrap_or(0);
-    ChatUsage {
-        prompt_tokens: input,
-        completion_tokens: output,
-        total_tokens: u
-            .total_tokens
-            .unwrap_or_else(|| input.saturating_add(output)),
-        prompt_tokens_details: u.cached_input_tokens.map(|c| PromptTokensDetails {
-            cached_tokens: Some(c),
-        }),
-        completion_tokens_details: u.reasoning_tokens.map(|r| CompletionTokensDetails {
-            reasoning_tokens: Some(r),
-        }),
     }
 }
 

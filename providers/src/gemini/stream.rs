@@ -2,13 +2,14 @@
 //! no terminator) as an OpenAI `chat.completion.chunk` stream.
 
 use crate::openai::{
-    write_chunk_event, ChatChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta, DONE_EVENT,
+    write_chunk_event, ChatChunk, ChatUsage, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta,
+    DONE_EVENT,
 };
 use crate::sse::SseParser;
 use crate::{ResponseTarget, StreamFacts, StreamTranslator, ToolCallFact, TranslateError};
 
 use super::wire::GenerateContentResponse;
-use super::{call_arguments, call_id, chat_usage, error_body, finish_reason, usage_from};
+use super::{call_arguments, call_id, error_body, finish_reason, usage_from};
 
 /// The most choices a stream may have (Gemini's `candidateCount` allows up to 8).
 const MAX_CHOICES: u32 = 16;
@@ -75,7 +76,7 @@ impl StreamTranslator for GeminiStream {
         state.finished = true;
         if state.include_usage && state.usage_seen {
             let mut chunk = state.chunk(Vec::new());
-            chunk.usage = Some(chat_usage(&state.facts.usage));
+            chunk.usage = Some(ChatUsage::from_usage(&state.facts.usage));
             write_chunk_event(&chunk, out);
         }
         out.extend_from_slice(DONE_EVENT);
