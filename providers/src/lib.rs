@@ -11,6 +11,7 @@
 //! - `translate_error(status, &[u8]) -> Vec<u8>` (an OpenAI-shaped error body)
 #![forbid(unsafe_code)]
 
+pub mod anthropic_front;
 pub mod error;
 pub mod gemini;
 pub mod mock;
