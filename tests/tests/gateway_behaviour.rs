@@ -444,3 +444,65 @@ fn run_exits_2_when_the_address_is_taken() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot bind"));
 }
+
+#[tokio::test]
+async fn anthropic_messages_front_door_on_the_mock() {
+    let upstream = MockUpstream::start(Reply::text(500, "unused")).await;
+    let gw = start(&upstream, "").await;
+    let url = format!("{}/v1/messages", gw.base_url());
+    let body = json!({"model": "claude-x", "max_tokens": 64, "system": "be brief",
+        "messages": [{"role": "user", "content": "hello world"}]});
+    let r = post_json(&url, &body, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["type"], "message");
+    assert_eq!(v["role"], "assistant");
+    assert_eq!(v["stop_reason"], "end_turn");
+    let text = v["content"][0]["text"].as_str().unwrap().to_string();
+    assert!(text.ends_with("You said: hello world"), "{text}");
+    let output_tokens = v["usage"]["output_tokens"].as_u64().unwrap();
+    assert!(output_tokens > 5);
+
+    let mut sbody = body.clone();
+    sbody["stream"] = json!(true);
+    let s = post_json_streaming(&url, &sbody, &[]).await;
+    assert_eq!(s.status, 200);
+    let raw = sluice_tests::http::chunks_text(&s.collect_chunks().await);
+    let events = sluice_tests::http::parse_sse(&raw);
+    let names: Vec<&str> = events.iter().filter_map(|e| e.event.as_deref()).collect();
+    assert_eq!(names.first(), Some(&"message_start"));
+    assert_eq!(&names[names.len() - 2..], ["message_delta", "message_stop"]);
+    let streamed: String = events
+        .iter()
+        .filter(|e| e.event.as_deref() == Some("content_block_delta"))
+        .map(|e| serde_json::from_str::<serde_json::Value>(&e.data).unwrap())
+        .filter_map(|d| d["delta"]["text"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(streamed, text);
+    let delta: serde_json::Value = serde_json::from_str(
+        &events
+            .iter()
+            .find(|e| e.event.as_deref() == Some("message_delta"))
+            .unwrap()
+            .data,
+    )
+    .unwrap();
+    assert_eq!(
+        delta["usage"]["output_tokens"].as_u64(),
+        Some(output_tokens)
+    );
+
+    // Errors in Anthropic's shape.
+    let r = post_raw(&url, "{nope", &[("content-type", "application/json")]).await;
+    assert_eq!(r.status, 400);
+    let e = r.json();
+    assert_eq!(e["type"], "error");
+    assert_eq!(e["error"]["type"], "invalid_request_error");
+
+    let logs = gw.wait_for_request_logs(3, WAIT).await;
+    assert_eq!(logs[0].get("llm.request.model"), Some("claude-x"));
+    assert_eq!(
+        logs[1].get("llm.response.tokens"),
+        Some(output_tokens.to_string().as_str())
+    );
+}

@@ -9,8 +9,8 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::proxy::Session;
 use sluice_providers::openai::ChatRequest;
 use sluice_providers::{
-    gemini, mock, openai, tokens, Completion, ProviderKind, RequestTarget, ResponseTarget,
-    StreamFacts, StreamTranslator, UpstreamRequest, Usage,
+    anthropic_front, gemini, mock, openai, tokens, Completion, ProviderKind, RequestTarget,
+    ResponseTarget, StreamFacts, StreamTranslator, TranslateError, UpstreamRequest, Usage,
 };
 use sluice_telemetry::{LlmFacts, PromptMessage, ToolCall};
 
@@ -22,8 +22,13 @@ use crate::proxy::{LlmProxy, RequestCtx};
 /// Largest upstream response read whole (non-streamed answers and error bodies).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
-pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCtx, route: &Route) {
-    let format = ClientFormat::OpenAi;
+pub async fn handle(
+    proxy: &LlmProxy,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    route: &Route,
+    format: ClientFormat,
+) {
     if session.req_header().method != http::Method::POST {
         respond::error(session, ctx, format, 405, "chat completions take POST").await;
         return;
@@ -36,7 +41,11 @@ pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCt
             return;
         }
     };
-    let req = match ChatRequest::parse(&body) {
+    let parsed = match format {
+        ClientFormat::OpenAi => ChatRequest::parse(&body),
+        ClientFormat::Anthropic => anthropic_front::request_to_openai(&body),
+    };
+    let req = match parsed {
         Ok(r) => r,
         Err(e) => {
             respond::error(session, ctx, format, 400, &e.to_string()).await;
@@ -63,7 +72,7 @@ pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCt
         sluice_telemetry::facts::hex(&ctx.ids.span_id)
     );
     let Some(upstream) = backend.upstream.clone() else {
-        answer_mock(session, ctx, &req, &model, &id, created).await;
+        answer_mock(session, ctx, &req, &model, &id, created, format).await;
         return;
     };
     let target = RequestTarget {
@@ -114,17 +123,78 @@ pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCt
     };
     let status = call.status();
     if !(200..300).contains(&status) {
-        relay_error(session, ctx, &backend, &mut call, status).await;
+        relay_error(session, ctx, &backend, &mut call, status, format).await;
     } else if req.stream {
         let translator: Box<dyn StreamTranslator> = match backend.provider {
             ProviderKind::Gemini => Box::new(gemini::GeminiStream::new(&response_target, id)),
             _ => Box::new(openai::OpenAiStream::new(&response_target)),
         };
+        let translator = for_client(translator, format, &model);
         relay_stream(session, ctx, &mut call, translator, &req).await;
     } else {
-        relay_complete(session, ctx, &backend, &mut call, &response_target, &req).await;
+        relay_complete(
+            session,
+            ctx,
+            &backend,
+            &mut call,
+            &response_target,
+            &req,
+            format,
+        )
+        .await;
     }
     call.release(&state.connector).await;
+}
+
+/// Translates an OpenAI-format stream on to the client's format.
+struct Chained {
+    inner: Box<dyn StreamTranslator>,
+    outer: anthropic_front::AnthropicStream,
+    buf: Vec<u8>,
+}
+
+impl StreamTranslator for Chained {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), TranslateError> {
+        self.buf.clear();
+        self.inner.feed(chunk, &mut self.buf)?;
+        self.outer.feed(&self.buf, out)
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), TranslateError> {
+        self.buf.clear();
+        self.inner.finish(&mut self.buf)?;
+        self.outer.feed(&self.buf, out)?;
+        self.outer.finish(out)
+    }
+
+    fn facts(&self) -> &StreamFacts {
+        self.inner.facts()
+    }
+}
+
+/// The provider's stream translator, followed by the front door's when the client is not
+/// speaking OpenAI.
+fn for_client(
+    inner: Box<dyn StreamTranslator>,
+    format: ClientFormat,
+    model: &str,
+) -> Box<dyn StreamTranslator> {
+    match format {
+        ClientFormat::OpenAi => inner,
+        ClientFormat::Anthropic => Box::new(Chained {
+            inner,
+            outer: anthropic_front::AnthropicStream::new(model),
+            buf: Vec::with_capacity(4096),
+        }),
+    }
+}
+
+/// An OpenAI chat.completion body in the client's format.
+fn completion_for_client(body: Vec<u8>, format: ClientFormat) -> Result<Vec<u8>, TranslateError> {
+    match format {
+        ClientFormat::OpenAi => Ok(body),
+        ClientFormat::Anthropic => anthropic_front::response_from_openai(&body),
+    }
 }
 
 fn unreachable_mock() -> Result<UpstreamRequest, sluice_providers::TranslateError> {
@@ -233,28 +303,53 @@ async fn answer_mock(
     model: &str,
     id: &str,
     created: u64,
+    format: ClientFormat,
 ) {
     if req.stream {
         let (events, facts) = mock::stream(req, model, id, created);
         if !start_stream(session, ctx).await {
             return;
         }
-        let mut first = true;
+        let mut front = match format {
+            ClientFormat::OpenAi => None,
+            ClientFormat::Anthropic => Some(anthropic_front::AnthropicStream::new(model)),
+        };
+        set_ttft(ctx);
+        let mut clean = true;
         for event in events {
-            if first {
-                first = false;
-                set_ttft(ctx);
-            }
-            if !write_chunk(session, ctx, event).await {
+            let data = match front.as_mut() {
+                None => event,
+                Some(front) => {
+                    let mut out = Vec::new();
+                    if front.feed(&event, &mut out).is_err() {
+                        clean = false;
+                        break;
+                    }
+                    out
+                }
+            };
+            if !data.is_empty() && !write_chunk(session, ctx, data).await {
+                clean = false;
                 break;
             }
         }
-        end_stream(session, ctx).await;
+        if clean {
+            if let Some(front) = front.as_mut() {
+                let mut out = Vec::new();
+                if front.finish(&mut out).is_ok() && !out.is_empty() {
+                    write_chunk(session, ctx, out).await;
+                }
+            }
+            end_stream(session, ctx).await;
+        }
         apply_stream_facts(ctx, &facts, req);
     } else {
         let completion = mock::complete(req, model, id, created);
         apply_completion(ctx, &completion, req);
-        respond::json(session, ctx, 200, completion.body, &[]).await;
+        match completion_for_client(completion.body, format) {
+            Ok(body) => respond::json(session, ctx, 200, body, &[]).await,
+            Err(e) => respond::error(session, ctx, format, 500, &e.to_string()).await,
+        }
     }
 }
 
@@ -264,11 +359,16 @@ async fn relay_error(
     backend: &Backend,
     call: &mut OpenCall,
     status: u16,
+    format: ClientFormat,
 ) {
     let body = call.read_all(MAX_RESPONSE_BYTES).await.unwrap_or_default();
     let translated = match backend.provider {
         ProviderKind::Gemini => gemini::translate_error(status, &body),
         _ => openai::translate_error(status, &body),
+    };
+    let translated = match format {
+        ClientFormat::OpenAi => translated,
+        ClientFormat::Anthropic => anthropic_front::error_from_openai(status, &translated),
     };
     ctx.error = Some(format!("upstream returned status {status}"));
     let mut extra = Vec::new();
@@ -285,11 +385,12 @@ async fn relay_complete(
     call: &mut OpenCall,
     target: &ResponseTarget<'_>,
     req: &ChatRequest,
+    format: ClientFormat,
 ) {
     let body = match call.read_all(MAX_RESPONSE_BYTES).await {
         Ok(b) => b,
         Err(e) => {
-            respond::error(session, ctx, ClientFormat::OpenAi, e.status(), e.message()).await;
+            respond::error(session, ctx, format, e.status(), e.message()).await;
             return;
         }
     };
@@ -297,14 +398,15 @@ async fn relay_complete(
         ProviderKind::Gemini => gemini::translate_response(&body, target),
         _ => openai::translate_response(&body, target),
     };
+    let completion = completion.and_then(|c| {
+        apply_completion(ctx, &c, req);
+        completion_for_client(c.body, format)
+    });
     match completion {
-        Ok(completion) => {
-            apply_completion(ctx, &completion, req);
-            respond::json(session, ctx, 200, completion.body, &[]).await;
-        }
+        Ok(body) => respond::json(session, ctx, 200, body, &[]).await,
         Err(e) => {
             let msg = e.to_string();
-            respond::error(session, ctx, ClientFormat::OpenAi, 502, &msg).await;
+            respond::error(session, ctx, format, 502, &msg).await;
         }
     }
 }

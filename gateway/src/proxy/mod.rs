@@ -58,14 +58,18 @@ impl ProxyHttp for LlmProxy {
         ctx.route_path = route.matcher.as_str().to_string();
         match ApiKind::from_path(&rest) {
             Some(ApiKind::ChatCompletions) => {
-                chat::handle(self, session, ctx, route).await;
+                chat::handle(self, session, ctx, route, ClientFormat::OpenAi).await;
             }
-            Some(ApiKind::Messages) | Some(ApiKind::Embeddings) | Some(ApiKind::Models) => {
+            Some(ApiKind::Messages) => {
+                chat::handle(self, session, ctx, route, ClientFormat::Anthropic).await;
+            }
+            Some(ApiKind::Embeddings) | Some(ApiKind::Models) => {
                 let msg = format!("{path}: this API is not supported by sluice yet");
                 respond::error(session, ctx, format, 404, &msg).await;
             }
             None => {
-                let msg = format!("{path}: unknown API; expected .../chat/completions");
+                let msg =
+                    format!("{path}: unknown API; expected .../chat/completions or .../messages");
                 respond::error(session, ctx, format, 404, &msg).await;
             }
         }
