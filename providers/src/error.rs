@@ -42,3 +42,15 @@ pub fn openai_error_type(status: u16) -> &'static str {
         _ => "api_error",
     }
 }
+
+/// An OpenAI error body for an upstream error whose body has no shape we know: the body's
+/// text as the message (or the status, when it is empty).
+pub fn text_error_body(status: u16, body: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(body);
+    let message = if text.trim().is_empty() {
+        format!("upstream returned status {status}")
+    } else {
+        text.trim().to_string()
+    };
+    openai_error_body(&message, openai_error_type(status), None)
+}

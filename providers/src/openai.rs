@@ -6,9 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{
-    error::openai_error_body, error::openai_error_type, sse::SseParser, Completion, RequestTarget,
-    ResponseTarget, StreamFacts, StreamTranslator, ToolCallFact, TranslateError, UpstreamRequest,
-    Usage,
+    sse::SseParser, Completion, RequestTarget, ResponseTarget, StreamFacts, StreamTranslator,
+    ToolCallFact, TranslateError, UpstreamRequest, Usage,
 };
 
 /// A chat completions request. Known fields are typed; the rest pass through in `extra`.
@@ -482,13 +481,7 @@ pub fn translate_error(status: u16, body: &[u8]) -> Vec<u8> {
             return body.to_vec();
         }
     }
-    let text = String::from_utf8_lossy(body);
-    let message = if text.trim().is_empty() {
-        format!("upstream returned status {status}")
-    } else {
-        text.trim().to_string()
-    };
-    openai_error_body(&message, openai_error_type(status), None)
+    crate::error::text_error_body(status, body)
 }
 
 /// Passes an OpenAI stream through while gathering its facts; drops the usage-only chunk when

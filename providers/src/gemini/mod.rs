@@ -629,13 +629,7 @@ pub fn translate_error(status: u16, body: &[u8]) -> Vec<u8> {
     if let Some(error) = error.filter(|e| e.is_object()) {
         return error_body(status, error);
     }
-    let text = String::from_utf8_lossy(body);
-    let message = if text.trim().is_empty() {
-        format!("upstream returned status {status}")
-    } else {
-        text.trim().to_string()
-    };
-    openai_error_body(&message, openai_error_type(status), None)
+    crate::error::text_error_body(status, body)
 }
 
 /// The OpenAI error body for a Gemini `error` object.
