@@ -16,58 +16,13 @@ pub mod error;
 pub mod gemini;
 pub mod mock;
 pub mod openai;
+pub mod registry;
 pub mod sse;
 pub mod tokens;
 
-use std::fmt;
-
 pub use error::TranslateError;
 
-/// Providers sluice can call. Adding one is a module plus a line here.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ProviderKind {
-    OpenAi,
-    Gemini,
-    Mock,
-}
-
-impl ProviderKind {
-    /// Every provider name the config accepts, in the order error messages list them.
-    pub const NAMES: &'static [&'static str] = &["openai", "gemini", "mock"];
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "openai" => Some(Self::OpenAi),
-            "gemini" => Some(Self::Gemini),
-            "mock" => Some(Self::Mock),
-            _ => None,
-        }
-    }
-
-    /// The name reported as `llm.provider` (the seed's `gemini`, not `gcp.gemini`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::OpenAi => "openai",
-            Self::Gemini => "gemini",
-            Self::Mock => "mock",
-        }
-    }
-
-    /// The base URL used when a backend sets none.
-    pub fn default_base_url(self) -> Option<&'static str> {
-        match self {
-            Self::OpenAi => Some("https://api.openai.com"),
-            Self::Gemini => Some("https://generativelanguage.googleapis.com"),
-            Self::Mock => None,
-        }
-    }
-}
-
-impl fmt::Display for ProviderKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use registry::{Auth, Preset, ProviderKind};
 
 /// Which API a request speaks, told by the end of its path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

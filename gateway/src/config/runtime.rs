@@ -358,7 +358,24 @@ fn backend(i: usize, raw: &RawBackend, errors: &mut Vec<ConfigError>) -> Option<
             "the mock provider calls no upstream",
         ));
     }
-    if raw.api_version.is_some() && provider != ProviderKind::Gemini {
+    if provider.default_base_url().is_none()
+        && provider != ProviderKind::Mock
+        && raw.base_url.is_none()
+    {
+        errors.push(ConfigError::new(
+            format!("{path}.baseUrl"),
+            format!(
+                "provider {provider} needs a baseUrl (e.g. https://<resource>.openai.azure.com)"
+            ),
+        ));
+    }
+    if provider == ProviderKind::Azure && raw.model.is_none() {
+        errors.push(ConfigError::new(
+            format!("{path}.model"),
+            "provider azure needs the deployment name as model",
+        ));
+    }
+    if raw.api_version.is_some() && provider.default_api_version().is_none() {
         errors.push(ConfigError::new(
             format!("{path}.apiVersion"),
             format!("not used by provider {provider}"),

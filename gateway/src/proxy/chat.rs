@@ -9,8 +9,8 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::proxy::Session;
 use sluice_providers::openai::ChatRequest;
 use sluice_providers::{
-    anthropic_front, gemini, mock, openai, tokens, Completion, ProviderKind, RequestTarget,
-    ResponseTarget, StreamFacts, StreamTranslator, TranslateError, UpstreamRequest, Usage,
+    anthropic_front, mock, tokens, Auth, Completion, RequestTarget, ResponseTarget, StreamFacts,
+    StreamTranslator, TranslateError, UpstreamRequest, Usage,
 };
 use sluice_telemetry::{LlmFacts, PromptMessage, ToolCall};
 
@@ -56,7 +56,7 @@ pub async fn handle(
     let backend = route.backends[0].clone();
     ctx.llm = Some(request_facts(&req, &backend));
     let model = backend.model.clone().unwrap_or_else(|| req.model.clone());
-    if model.is_empty() && backend.provider != ProviderKind::Mock {
+    if model.is_empty() && !backend.provider.model_in_url() {
         let msg = format!(
             "the request names no model and backend {} pins none; set \"model\" in the request or `model:` on the backend",
             backend.name
@@ -79,12 +79,7 @@ pub async fn handle(
         model: &model,
         api_version: backend.api_version.as_deref(),
     };
-    let translated = match backend.provider {
-        ProviderKind::OpenAi => openai::translate_request(&req, &target),
-        ProviderKind::Gemini => gemini::translate_request(&req, &target),
-        ProviderKind::Mock => unreachable_mock(),
-    };
-    let translated = match translated {
+    let translated = match backend.provider.translate_request(&req, &target) {
         Ok(t) => t,
         Err(e) => {
             respond::error(session, ctx, format, 400, &e.to_string()).await;
@@ -125,10 +120,7 @@ pub async fn handle(
     if !(200..300).contains(&status) {
         relay_error(session, ctx, &backend, &mut call, status, format).await;
     } else if req.stream {
-        let translator: Box<dyn StreamTranslator> = match backend.provider {
-            ProviderKind::Gemini => Box::new(gemini::GeminiStream::new(&response_target, id)),
-            _ => Box::new(openai::OpenAiStream::new(&response_target)),
-        };
+        let translator = backend.provider.stream_translator(&response_target, id);
         let translator = for_client(translator, format, &model);
         relay_stream(session, ctx, &mut call, translator, &req).await;
     } else {
@@ -195,13 +187,6 @@ fn completion_for_client(body: Vec<u8>, format: ClientFormat) -> Result<Vec<u8>,
         ClientFormat::OpenAi => Ok(body),
         ClientFormat::Anthropic => anthropic_front::response_from_openai(&body),
     }
-}
-
-fn unreachable_mock() -> Result<UpstreamRequest, sluice_providers::TranslateError> {
-    // A mock backend has no upstream and is answered before translation.
-    Err(sluice_providers::TranslateError::Unsupported(
-        "the mock provider calls no upstream".to_string(),
-    ))
 }
 
 /// Reads the whole request body, refusing (413) a declared or actual size over `limit`.
@@ -276,11 +261,11 @@ fn upstream_header(
         h.insert_header("content-length", translated.body.len().to_string())?;
         h.insert_header("user-agent", concat!("sluice/", env!("CARGO_PKG_VERSION")))?;
         h.insert_header("traceparent", ctx.ids.traceparent())?;
-        match (&backend.api_key, backend.provider) {
-            (Some(key), ProviderKind::Gemini) => {
-                h.insert_header("x-goog-api-key", key.expose())?;
+        match (&backend.api_key, backend.provider.auth()) {
+            (Some(key), Auth::Header(name)) => {
+                h.insert_header(name, key.expose())?;
             }
-            (Some(key), _) => {
+            (Some(key), Auth::Bearer) => {
                 h.insert_header("authorization", format!("Bearer {}", key.expose()))?;
             }
             (None, _) => {
@@ -362,10 +347,7 @@ async fn relay_error(
     format: ClientFormat,
 ) {
     let body = call.read_all(MAX_RESPONSE_BYTES).await.unwrap_or_default();
-    let translated = match backend.provider {
-        ProviderKind::Gemini => gemini::translate_error(status, &body),
-        _ => openai::translate_error(status, &body),
-    };
+    let translated = backend.provider.translate_error(status, &body);
     let translated = match format {
         ClientFormat::OpenAi => translated,
         ClientFormat::Anthropic => anthropic_front::error_from_openai(status, &translated),
@@ -394,10 +376,7 @@ async fn relay_complete(
             return;
         }
     };
-    let completion = match backend.provider {
-        ProviderKind::Gemini => gemini::translate_response(&body, target),
-        _ => openai::translate_response(&body, target),
-    };
+    let completion = backend.provider.translate_response(&body, target);
     let completion = completion.and_then(|c| {
         apply_completion(ctx, &c, req);
         completion_for_client(c.body, format)

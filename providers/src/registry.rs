@@ -1,0 +1,257 @@
+//! The provider registry: which providers exist, their names, default base URLs, how they
+//! authenticate, and which module translates for them. Adding a provider is a module plus
+//! lines here; the gateway only calls these methods.
+
+use std::fmt;
+
+use crate::openai::ChatRequest;
+use crate::{
+    gemini, openai, Completion, RequestTarget, ResponseTarget, StreamTranslator, TranslateError,
+    UpstreamRequest,
+};
+
+/// OpenAI-compatible services known by name: OpenAI's wire format at their own base URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Preset {
+    Groq,
+    Mistral,
+    Deepseek,
+    Together,
+    Fireworks,
+    Openrouter,
+    Xai,
+    Ollama,
+    Vllm,
+}
+
+impl Preset {
+    pub const ALL: &'static [Preset] = &[
+        Preset::Groq,
+        Preset::Mistral,
+        Preset::Deepseek,
+        Preset::Together,
+        Preset::Fireworks,
+        Preset::Openrouter,
+        Preset::Xai,
+        Preset::Ollama,
+        Preset::Vllm,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Groq => "groq",
+            Preset::Mistral => "mistral",
+            Preset::Deepseek => "deepseek",
+            Preset::Together => "together",
+            Preset::Fireworks => "fireworks",
+            Preset::Openrouter => "openrouter",
+            Preset::Xai => "xai",
+            Preset::Ollama => "ollama",
+            Preset::Vllm => "vllm",
+        }
+    }
+
+    /// The base URL the preset's `/v1/chat/completions` hangs off.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            Preset::Groq => "https://api.groq.com/openai",
+            Preset::Mistral => "https://api.mistral.ai",
+            Preset::Deepseek => "https://api.deepseek.com",
+            Preset::Together => "https://api.together.xyz",
+            Preset::Fireworks => "https://api.fireworks.ai/inference",
+            Preset::Openrouter => "https://openrouter.ai/api",
+            Preset::Xai => "https://api.x.ai",
+            Preset::Ollama => "http://127.0.0.1:11434",
+            Preset::Vllm => "http://127.0.0.1:8000",
+        }
+    }
+}
+
+/// Providers sluice can call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    OpenAi,
+    Gemini,
+    /// Azure OpenAI: deployments URL with `api-version`, `api-key` header.
+    Azure,
+    /// Answers in-process; calls no upstream.
+    Mock,
+    Compatible(Preset),
+}
+
+/// How a provider takes its credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// The key in a header of its own (`x-goog-api-key`, `api-key`, `x-api-key`).
+    Header(&'static str),
+}
+
+impl ProviderKind {
+    /// Every provider name the config accepts, in the order error messages list them.
+    pub const NAMES: &'static [&'static str] = &[
+        "openai",
+        "gemini",
+        "azure",
+        "mock",
+        "groq",
+        "mistral",
+        "deepseek",
+        "together",
+        "fireworks",
+        "openrouter",
+        "xai",
+        "ollama",
+        "vllm",
+    ];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "openai" => Some(Self::OpenAi),
+            "gemini" => Some(Self::Gemini),
+            "azure" => Some(Self::Azure),
+            "mock" => Some(Self::Mock),
+            other => Preset::ALL
+                .iter()
+                .find(|p| p.name() == other)
+                .map(|p| Self::Compatible(*p)),
+        }
+    }
+
+    /// The name reported as `llm.provider` (the seed's `gemini`, not `gcp.gemini`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Gemini => "gemini",
+            Self::Azure => "azure",
+            Self::Mock => "mock",
+            Self::Compatible(p) => p.name(),
+        }
+    }
+
+    /// The base URL used when a backend sets none; `None` when one must be given (Azure's
+    /// is per resource) or none is used (mock).
+    pub fn default_base_url(self) -> Option<&'static str> {
+        match self {
+            Self::OpenAi => Some("https://api.openai.com"),
+            Self::Gemini => Some("https://generativelanguage.googleapis.com"),
+            Self::Azure | Self::Mock => None,
+            Self::Compatible(p) => Some(p.base_url()),
+        }
+    }
+
+    /// Whether the provider takes `apiVersion` (and what it defaults to).
+    pub fn default_api_version(self) -> Option<&'static str> {
+        match self {
+            Self::Gemini => Some("v1beta"),
+            Self::Azure => Some("2024-10-21"),
+            _ => None,
+        }
+    }
+
+    pub fn auth(self) -> Auth {
+        match self {
+            Self::Gemini => Auth::Header("x-goog-api-key"),
+            Self::Azure => Auth::Header("api-key"),
+            _ => Auth::Bearer,
+        }
+    }
+
+    /// Whether a request may leave the model out (the URL or the backend names it).
+    pub fn model_in_url(self) -> bool {
+        matches!(self, Self::Azure | Self::Mock)
+    }
+
+    pub fn translate_request(
+        self,
+        req: &ChatRequest,
+        target: &RequestTarget<'_>,
+    ) -> Result<UpstreamRequest, TranslateError> {
+        match self {
+            Self::Gemini => gemini::translate_request(req, target),
+            Self::Azure => {
+                let mut up = openai::translate_request(req, target)?;
+                let version = target
+                    .api_version
+                    .or(self.default_api_version())
+                    .unwrap_or_default();
+                up.path = format!(
+                    "/openai/deployments/{}/chat/completions?api-version={version}",
+                    target.model
+                );
+                Ok(up)
+            }
+            Self::OpenAi | Self::Compatible(_) | Self::Mock => {
+                openai::translate_request(req, target)
+            }
+        }
+    }
+
+    pub fn translate_response(
+        self,
+        body: &[u8],
+        target: &ResponseTarget<'_>,
+    ) -> Result<Completion, TranslateError> {
+        match self {
+            Self::Gemini => gemini::translate_response(body, target),
+            _ => openai::translate_response(body, target),
+        }
+    }
+
+    pub fn stream_translator(
+        self,
+        target: &ResponseTarget<'_>,
+        id: String,
+    ) -> Box<dyn StreamTranslator> {
+        match self {
+            Self::Gemini => Box::new(gemini::GeminiStream::new(target, id)),
+            _ => Box::new(openai::OpenAiStream::new(target)),
+        }
+    }
+
+    /// An upstream error body as an OpenAI error body.
+    pub fn translate_error(self, status: u16, body: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Gemini => gemini::translate_error(status, body),
+            _ => openai::translate_error(status, body),
+        }
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips() {
+        for name in ProviderKind::NAMES {
+            let kind = ProviderKind::from_name(name).unwrap();
+            assert_eq!(kind.name(), *name);
+        }
+        assert_eq!(ProviderKind::from_name("gemni"), None);
+    }
+
+    #[test]
+    fn azure_calls_the_deployment_with_its_api_version() {
+        let req = ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
+        let target = RequestTarget {
+            model: "my-gpt4o",
+            api_version: None,
+        };
+        let up = ProviderKind::Azure
+            .translate_request(&req, &target)
+            .unwrap();
+        assert_eq!(
+            up.path,
+            "/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21"
+        );
+        assert_eq!(ProviderKind::Azure.auth(), Auth::Header("api-key"));
+    }
+}
