@@ -79,6 +79,9 @@ pub struct RawRoute {
     pub matcher: RawMatch,
     pub backend: Option<String>,
     pub backends: Option<Vec<String>>,
+    /// Model aliases: the model a client names -> the model called (unless the backend pins one).
+    #[serde(default)]
+    pub models: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]

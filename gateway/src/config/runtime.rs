@@ -46,6 +46,22 @@ pub struct Route {
     pub matcher: PathMatch,
     /// Tried in order (a failover chain); never empty.
     pub backends: Vec<Arc<Backend>>,
+    /// Client model name -> model called, for backends that pin none.
+    pub aliases: HashMap<String, String>,
+}
+
+impl Route {
+    /// The model `backend` is called with for a request naming `requested`: the backend's
+    /// pinned model, else the route's alias for it, else the requested model itself.
+    pub fn model_for(&self, backend: &Backend, requested: &str) -> String {
+        if let Some(pinned) = &backend.model {
+            return pinned.clone();
+        }
+        self.aliases
+            .get(requested)
+            .cloned()
+            .unwrap_or_else(|| requested.to_string())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -479,6 +495,11 @@ fn listener(
             name: r.name.clone().unwrap_or_else(|| format!("route{j}")),
             matcher,
             backends: chain,
+            aliases: r
+                .models
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         });
     }
     Listener {

@@ -164,3 +164,16 @@ fn the_embedded_demo_is_valid() {
     assert_eq!(c.listeners[0].bind, "127.0.0.1:8080");
     assert_eq!(c.backends[0].provider, sluice_providers::ProviderKind::Mock);
 }
+
+#[test]
+fn route_aliases_apply_unless_the_backend_pins_a_model() {
+    let c = load_str(
+        "listeners:\n  - bind: 127.0.0.1:1\n    routes:\n      - match: {pathPrefix: /}\n        backends: [free, pinned]\n        models: {gpt-4o: gemini-2.0-flash}\nbackends:\n  - name: free\n    provider: gemini\n    apiKey: k\n  - name: pinned\n    provider: gemini\n    apiKey: k\n    model: gemini-1.5-pro\n",
+    )
+    .unwrap();
+    let route = &c.listeners[0].routes[0];
+    let (free, pinned) = (&route.backends[0], &route.backends[1]);
+    assert_eq!(route.model_for(free, "gpt-4o"), "gemini-2.0-flash");
+    assert_eq!(route.model_for(free, "other"), "other");
+    assert_eq!(route.model_for(pinned, "gpt-4o"), "gemini-1.5-pro");
+}

@@ -55,7 +55,7 @@ pub async fn handle(
     // Failover across a chain is the traffic-management issue's; the first backend serves.
     let backend = route.backends[0].clone();
     ctx.llm = Some(request_facts(&req, &backend));
-    let model = backend.model.clone().unwrap_or_else(|| req.model.clone());
+    let model = route.model_for(&backend, &req.model);
     if model.is_empty() && !backend.provider.model_in_url() {
         let msg = format!(
             "the request names no model and backend {} pins none; set \"model\" in the request or `model:` on the backend",
