@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod anthropic_front;
+pub mod embeddings;
 pub mod error;
 pub mod gemini;
 pub mod mock;

@@ -4,10 +4,11 @@
 
 use std::fmt;
 
+use crate::embeddings::{self, EmbeddingsRequest};
 use crate::openai::ChatRequest;
 use crate::{
     gemini, openai, Completion, RequestTarget, ResponseTarget, StreamTranslator, TranslateError,
-    UpstreamRequest,
+    UpstreamRequest, Usage,
 };
 
 /// OpenAI-compatible services known by name: OpenAI's wire format at their own base URL.
@@ -215,6 +216,54 @@ impl ProviderKind {
         match self {
             Self::Gemini => gemini::translate_error(status, body),
             _ => openai::translate_error(status, body),
+        }
+    }
+}
+
+impl ProviderKind {
+    /// The embeddings request for this provider; a 400 for providers that serve none.
+    pub fn translate_embeddings_request(
+        self,
+        req: &EmbeddingsRequest,
+        target: &RequestTarget<'_>,
+    ) -> Result<UpstreamRequest, TranslateError> {
+        match self {
+            Self::OpenAi | Self::Compatible(_) | Self::Mock => {
+                embeddings::openai_request(req, target.model)
+            }
+            Self::Azure => {
+                let mut up = embeddings::openai_request(req, target.model)?;
+                let version = target
+                    .api_version
+                    .or(self.default_api_version())
+                    .unwrap_or_default();
+                up.path = format!(
+                    "/openai/deployments/{}/embeddings?api-version={version}",
+                    target.model
+                );
+                Ok(up)
+            }
+            Self::Gemini => embeddings::gemini_request(
+                req,
+                target.model,
+                target
+                    .api_version
+                    .or(self.default_api_version())
+                    .unwrap_or("v1beta"),
+            ),
+        }
+    }
+
+    /// The client's OpenAI embeddings body and its usage.
+    pub fn translate_embeddings_response(
+        self,
+        body: &[u8],
+        req: &EmbeddingsRequest,
+        model: &str,
+    ) -> Result<(Vec<u8>, Usage), TranslateError> {
+        match self {
+            Self::Gemini => embeddings::gemini_response(body, req, model),
+            _ => Ok((body.to_vec(), embeddings::openai_usage(body)?)),
         }
     }
 }

@@ -190,7 +190,7 @@ fn completion_for_client(body: Vec<u8>, format: ClientFormat) -> Result<Vec<u8>,
 }
 
 /// Reads the whole request body, refusing (413) a declared or actual size over `limit`.
-async fn read_body(session: &mut Session, limit: u64) -> Result<Vec<u8>, (u16, String)> {
+pub(crate) async fn read_body(session: &mut Session, limit: u64) -> Result<Vec<u8>, (u16, String)> {
     let too_large = || (413, format!("request body larger than {limit} bytes"));
     let declared = session
         .get_header("content-length")
@@ -240,7 +240,7 @@ fn request_facts(req: &ChatRequest, backend: &Backend) -> LlmFacts {
 
 /// The upstream request header: path, host, JSON body length, the provider's credentials
 /// (the client's own only when the backend has none), and our span as `traceparent`.
-fn upstream_header(
+pub(crate) fn upstream_header(
     session: &Session,
     ctx: &RequestCtx,
     backend: &Backend,

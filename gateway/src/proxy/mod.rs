@@ -8,6 +8,8 @@
 pub mod chat;
 pub mod ctx;
 pub mod dns;
+pub mod embeddings;
+pub mod models;
 pub mod respond;
 pub mod upstream;
 
@@ -63,13 +65,15 @@ impl ProxyHttp for LlmProxy {
             Some(ApiKind::Messages) => {
                 chat::handle(self, session, ctx, route, ClientFormat::Anthropic).await;
             }
-            Some(ApiKind::Embeddings) | Some(ApiKind::Models) => {
-                let msg = format!("{path}: this API is not supported by sluice yet");
-                respond::error(session, ctx, format, 404, &msg).await;
+            Some(ApiKind::Embeddings) => {
+                embeddings::handle(self, session, ctx, route).await;
+            }
+            Some(ApiKind::Models) => {
+                models::handle(session, ctx, route).await;
             }
             None => {
                 let msg =
-                    format!("{path}: unknown API; expected .../chat/completions or .../messages");
+                    format!("{path}: unknown API; expected .../chat/completions, .../messages, .../embeddings or .../models");
                 respond::error(session, ctx, format, 404, &msg).await;
             }
         }

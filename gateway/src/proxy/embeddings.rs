@@ -1,0 +1,160 @@
+//! The embeddings flow (`.../embeddings`): read, translate for the route's backend, call,
+//! translate back; usage recorded like chat's (estimated where the provider reports none).
+
+use bytes::Bytes;
+use pingora::proxy::Session;
+use sluice_providers::embeddings::{self, EmbeddingsRequest};
+use sluice_providers::{ProviderKind, RequestTarget, TranslateError};
+use sluice_telemetry::LlmFacts;
+
+use crate::config::Route;
+use crate::proxy::chat::{read_body, upstream_header};
+use crate::proxy::respond::{self, ClientFormat};
+use crate::proxy::upstream;
+use crate::proxy::{LlmProxy, RequestCtx};
+
+const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+
+fn status_of(e: &TranslateError) -> u16 {
+    match e {
+        TranslateError::InvalidResponse(_) | TranslateError::LineTooLong(_) => 502,
+        _ => 400,
+    }
+}
+
+pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCtx, route: &Route) {
+    let format = ClientFormat::OpenAi;
+    if session.req_header().method != http::Method::POST {
+        respond::error(session, ctx, format, 405, "embeddings take POST").await;
+        return;
+    }
+    let limit = ctx.generation.config.max_request_body_bytes;
+    let body = match read_body(session, limit).await {
+        Ok(b) => b,
+        Err((status, msg)) => return respond::error(session, ctx, format, status, &msg).await,
+    };
+    let req = match EmbeddingsRequest::parse(&body) {
+        Ok(r) => r,
+        Err(e) => return respond::error(session, ctx, format, 400, &e.to_string()).await,
+    };
+    let backend = route.backends[0].clone();
+    let model = route.model_for(&backend, &req.model);
+    ctx.llm = Some(LlmFacts {
+        provider: backend.provider.name().to_string(),
+        request_model: req.model.clone(),
+        ..LlmFacts::default()
+    });
+    let answer = if backend.provider == ProviderKind::Mock {
+        match embeddings::mock_response(&req, &model) {
+            Ok(a) => Ok(a),
+            Err(e) => {
+                respond::error(session, ctx, format, status_of(&e), &e.to_string()).await;
+                Err(Answered)
+            }
+        }
+    } else {
+        call(proxy, session, ctx, &backend, &req, &model).await
+    };
+    match answer {
+        Ok((out, usage)) => {
+            if let Some(llm) = ctx.llm.as_mut() {
+                llm.response_model = Some(model.clone());
+                llm.input_tokens = usage.input_tokens;
+                llm.output_tokens = usage.output_tokens;
+                llm.total_tokens = usage.total();
+                llm.usage_estimated = usage.estimated;
+            }
+            respond::json(session, ctx, 200, out, &[]).await;
+        }
+        Err(Answered) => {}
+    }
+}
+
+/// The request was answered already (an error written to the client).
+struct Answered;
+
+async fn call(
+    proxy: &LlmProxy,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    backend: &crate::config::Backend,
+    req: &EmbeddingsRequest,
+    model: &str,
+) -> Result<(Vec<u8>, sluice_providers::Usage), Answered> {
+    let format = ClientFormat::OpenAi;
+    let fail = |e: TranslateError| (status_of(&e), e.to_string());
+    let target = RequestTarget {
+        model,
+        api_version: backend.api_version.as_deref(),
+    };
+    let Some(upstream) = backend.upstream.clone() else {
+        respond::error(session, ctx, format, 500, "backend has no upstream").await;
+        return Err(Answered);
+    };
+    let translated = match backend.provider.translate_embeddings_request(req, &target) {
+        Ok(t) => t,
+        Err(e) => {
+            let (status, msg) = fail(e);
+            respond::error(session, ctx, format, status, &msg).await;
+            return Err(Answered);
+        }
+    };
+    ctx.endpoint = upstream.endpoint();
+    let header = match upstream_header(session, ctx, backend, &upstream, &translated) {
+        Ok(h) => h,
+        Err(msg) => {
+            respond::error(session, ctx, format, 500, &msg).await;
+            return Err(Answered);
+        }
+    };
+    let state = &proxy.state;
+    let body = Bytes::from(translated.body);
+    let mut call = match upstream::call(
+        &state.connector,
+        &state.dns,
+        backend,
+        &upstream,
+        header,
+        body,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            respond::error(session, ctx, format, e.status(), e.message()).await;
+            return Err(Answered);
+        }
+    };
+    let status = call.status();
+    let read = call.read_all(MAX_RESPONSE_BYTES).await;
+    let retry_after = call.header("retry-after");
+    call.release(&state.connector).await;
+    let body = match read {
+        Ok(b) => b,
+        Err(e) => {
+            respond::error(session, ctx, format, e.status(), e.message()).await;
+            return Err(Answered);
+        }
+    };
+    if !(200..300).contains(&status) {
+        ctx.error = Some(format!("upstream returned status {status}"));
+        let out = backend.provider.translate_error(status, &body);
+        let extra: Vec<(&'static str, String)> = retry_after
+            .map(|r| ("retry-after", r))
+            .into_iter()
+            .collect();
+        respond::json(session, ctx, status, out, &extra).await;
+        return Err(Answered);
+    }
+    match backend
+        .provider
+        .translate_embeddings_response(&body, req, model)
+    {
+        Ok(answer) => Ok(answer),
+        Err(e) => {
+            let (status, msg) = fail(e);
+            respond::error(session, ctx, format, status.max(502), &msg).await;
+            Err(Answered)
+        }
+    }
+}

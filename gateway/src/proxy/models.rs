@@ -1,0 +1,45 @@
+//! `.../models`: the models a route can reach, in OpenAI's list shape: every alias the route
+//! defines and every model its backends pin. A route that pins nothing passes the client's
+//! model through, so its list is empty.
+
+use pingora::proxy::Session;
+use serde_json::json;
+
+use crate::config::Route;
+use crate::proxy::respond::{self, ClientFormat};
+use crate::proxy::RequestCtx;
+
+/// The model ids of `route` and who serves each, aliases first (sorted), then pinned models.
+pub fn route_models(route: &Route) -> Vec<(String, &'static str)> {
+    let mut aliases: Vec<&String> = route.aliases.keys().collect();
+    aliases.sort();
+    let owner = route
+        .backends
+        .first()
+        .map_or("sluice", |b| b.provider.name());
+    let mut out: Vec<(String, &'static str)> =
+        aliases.into_iter().map(|a| (a.clone(), owner)).collect();
+    for b in &route.backends {
+        if let Some(m) = &b.model {
+            if !out.iter().any(|(id, _)| id == m) {
+                out.push((m.clone(), b.provider.name()));
+            }
+        }
+    }
+    out
+}
+
+pub async fn handle(session: &mut Session, ctx: &mut RequestCtx, route: &Route) {
+    if session.req_header().method != http::Method::GET {
+        respond::error(session, ctx, ClientFormat::OpenAi, 405, "models takes GET").await;
+        return;
+    }
+    let data: Vec<serde_json::Value> = route_models(route)
+        .into_iter()
+        .map(|(id, owner)| json!({"id": id, "object": "model", "created": 0, "owned_by": owner}))
+        .collect();
+    let body = json!({"object": "list", "data": data})
+        .to_string()
+        .into_bytes();
+    respond::json(session, ctx, 200, body, &[]).await;
+}

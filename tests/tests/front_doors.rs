@@ -1,0 +1,158 @@
+//! Front doors beyond chat: embeddings (Gemini translated, mock, OpenAI pass-through with
+//! model aliases) and the models list.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sluice_tests::http::{get, post_json};
+use sluice_tests::{render, Gateway, MockUpstream, Ports, Reply};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+const CONFIG: &str = r#"
+config:
+  adminAddr: {{admin}}
+listeners:
+  - name: http
+    bind: {{listener}}
+    routes:
+      - name: gemini
+        match: {pathPrefix: /gemini}
+        backend: gemini
+      - name: openai
+        match: {pathPrefix: /openai}
+        backend: openai
+        models: {small: text-embedding-3-small, big: text-embedding-3-large}
+      - name: mock
+        match: {pathPrefix: /}
+        backend: mock
+backends:
+  - name: gemini
+    provider: gemini
+    model: text-embedding-004
+    apiKey: gkey
+    baseUrl: {{gemini}}
+  - name: openai
+    provider: openai
+    apiKey: okey
+    baseUrl: {{openai}}
+  - name: mock
+    provider: mock
+    model: mock-embed
+"#;
+
+#[tokio::test]
+async fn embeddings_and_models() {
+    let gemini = MockUpstream::start(Reply::json(
+        200,
+        &json!({"embeddings": [{"values": [0.25, -0.5]}, {"values": [1.0, 0.0]}]}),
+    ))
+    .await;
+    let openai = MockUpstream::start(Reply::json(
+        200,
+        &json!({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1]}],
+                "model": "text-embedding-3-small", "usage": {"prompt_tokens": 4, "total_tokens": 4}}),
+    ))
+    .await;
+    let ports = Ports::new();
+    let yaml = render(
+        CONFIG,
+        &[
+            ("admin", &ports.admin_addr()),
+            ("listener", &ports.listener_addr()),
+            ("gemini", &gemini.base_url()),
+            ("openai", &openai.base_url()),
+        ],
+    );
+    let gw = Gateway::start(&yaml).await;
+    let base = gw.base_url();
+
+    // Gemini: batchEmbedContents, translated back to an OpenAI list.
+    let r = post_json(
+        &format!("{base}/gemini/v1/embeddings"),
+        &json!({"model": "any", "input": ["hello world", "bye"]}),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["object"], "list");
+    assert_eq!(v["data"][0]["embedding"], json!([0.25, -0.5]));
+    assert_eq!(v["data"][1]["index"], 1);
+    assert_eq!(v["model"], "text-embedding-004");
+    assert!(v["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
+    let up = &gemini.wait_for_requests(1, WAIT).await[0];
+    assert_eq!(
+        up.path,
+        "/v1beta/models/text-embedding-004:batchEmbedContents"
+    );
+    assert_eq!(up.header("x-goog-api-key"), Some("gkey"));
+    assert_eq!(
+        up.json()["requests"][1]["content"]["parts"][0]["text"],
+        "bye"
+    );
+
+    // OpenAI: passes through, the alias resolved to the model called.
+    let r = post_json(
+        &format!("{base}/openai/v1/embeddings"),
+        &json!({"model": "small", "input": "hi"}),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["usage"]["prompt_tokens"], 4);
+    let up = &openai.wait_for_requests(1, WAIT).await[0];
+    assert_eq!(up.path, "/v1/embeddings");
+    assert_eq!(up.json()["model"], "text-embedding-3-small");
+
+    // Mock: deterministic vectors.
+    let a = post_json(
+        &format!("{base}/v1/embeddings"),
+        &json!({"input": "same"}),
+        &[],
+    )
+    .await
+    .json();
+    let b = post_json(
+        &format!("{base}/v1/embeddings"),
+        &json!({"input": "same"}),
+        &[],
+    )
+    .await
+    .json();
+    assert_eq!(a["data"][0]["embedding"], b["data"][0]["embedding"]);
+    assert_eq!(a["data"][0]["embedding"].as_array().unwrap().len(), 8);
+
+    // Bad input: 400 in OpenAI shape.
+    let r = post_json(
+        &format!("{base}/v1/embeddings"),
+        &json!({"model": "x"}),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("input"));
+
+    // Models: aliases then pinned models.
+    let r = get(&format!("{base}/openai/v1/models")).await;
+    assert_eq!(r.status, 200);
+    let ids: Vec<String> = r.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["big", "small"]);
+    let r = get(&format!("{base}/gemini/v1/models")).await;
+    assert_eq!(r.json()["data"][0]["id"], "text-embedding-004");
+    assert_eq!(r.json()["data"][0]["owned_by"], "gemini");
+
+    // Embedding requests are logged with their provider and tokens.
+    let logs = gw.wait_for_request_logs(7, WAIT).await;
+    assert_eq!(logs[0].get("llm.provider"), Some("gemini"));
+    assert!(logs[0].get_int("llm.request.tokens").unwrap() > 0);
+    assert_eq!(logs[1].get("llm.request.tokens"), Some("4"));
+}
