@@ -18,3 +18,10 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+echo "== python SDK end-to-end tests (tests/python)"
+# The official openai and anthropic Python SDKs as clients of the real binary (built above).
+if [ ! -x target/py-venv/bin/python ]; then
+  python3 -m venv target/py-venv
+fi
+target/py-venv/bin/pip install -q -r tests/python/requirements.txt
+PYTHONDONTWRITEBYTECODE=1 SLUICE_BIN="$PWD/target/debug/sluice" target/py-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
