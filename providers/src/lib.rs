@@ -11,7 +11,9 @@
 //! - `translate_error(status, &[u8]) -> Vec<u8>` (an OpenAI-shaped error body)
 #![forbid(unsafe_code)]
 
+pub mod anthropic;
 pub mod anthropic_front;
+pub mod bedrock;
 pub mod embeddings;
 pub mod error;
 pub mod gemini;

@@ -7,8 +7,8 @@ use std::fmt;
 use crate::embeddings::{self, EmbeddingsRequest};
 use crate::openai::ChatRequest;
 use crate::{
-    gemini, openai, Completion, RequestTarget, ResponseTarget, StreamTranslator, TranslateError,
-    UpstreamRequest, Usage,
+    anthropic, gemini, openai, Completion, RequestTarget, ResponseTarget, StreamTranslator,
+    TranslateError, UpstreamRequest, Usage,
 };
 
 /// OpenAI-compatible services known by name: OpenAI's wire format at their own base URL.
@@ -73,6 +73,7 @@ impl Preset {
 pub enum ProviderKind {
     OpenAi,
     Gemini,
+    Anthropic,
     /// Azure OpenAI: deployments URL with `api-version`, `api-key` header.
     Azure,
     /// Answers in-process; calls no upstream.
@@ -94,6 +95,7 @@ impl ProviderKind {
     pub const NAMES: &'static [&'static str] = &[
         "openai",
         "gemini",
+        "anthropic",
         "azure",
         "mock",
         "groq",
@@ -111,6 +113,7 @@ impl ProviderKind {
         match name {
             "openai" => Some(Self::OpenAi),
             "gemini" => Some(Self::Gemini),
+            "anthropic" => Some(Self::Anthropic),
             "azure" => Some(Self::Azure),
             "mock" => Some(Self::Mock),
             other => Preset::ALL
@@ -125,6 +128,7 @@ impl ProviderKind {
         match self {
             Self::OpenAi => "openai",
             Self::Gemini => "gemini",
+            Self::Anthropic => "anthropic",
             Self::Azure => "azure",
             Self::Mock => "mock",
             Self::Compatible(p) => p.name(),
@@ -137,6 +141,7 @@ impl ProviderKind {
         match self {
             Self::OpenAi => Some("https://api.openai.com"),
             Self::Gemini => Some("https://generativelanguage.googleapis.com"),
+            Self::Anthropic => Some("https://api.anthropic.com"),
             Self::Azure | Self::Mock => None,
             Self::Compatible(p) => Some(p.base_url()),
         }
@@ -155,7 +160,16 @@ impl ProviderKind {
         match self {
             Self::Gemini => Auth::Header("x-goog-api-key"),
             Self::Azure => Auth::Header("api-key"),
+            Self::Anthropic => Auth::Header("x-api-key"),
             _ => Auth::Bearer,
+        }
+    }
+
+    /// Headers every request to the provider carries, besides credentials.
+    pub fn fixed_headers(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::Anthropic => &[("anthropic-version", anthropic::ANTHROPIC_VERSION)],
+            _ => &[],
         }
     }
 
@@ -171,6 +185,7 @@ impl ProviderKind {
     ) -> Result<UpstreamRequest, TranslateError> {
         match self {
             Self::Gemini => gemini::translate_request(req, target),
+            Self::Anthropic => anthropic::translate_request(req, target),
             Self::Azure => {
                 let mut up = openai::translate_request(req, target)?;
                 let version = target
@@ -196,6 +211,7 @@ impl ProviderKind {
     ) -> Result<Completion, TranslateError> {
         match self {
             Self::Gemini => gemini::translate_response(body, target),
+            Self::Anthropic => anthropic::translate_response(body, target),
             _ => openai::translate_response(body, target),
         }
     }
@@ -207,6 +223,7 @@ impl ProviderKind {
     ) -> Box<dyn StreamTranslator> {
         match self {
             Self::Gemini => Box::new(gemini::GeminiStream::new(target, id)),
+            Self::Anthropic => Box::new(anthropic::AnthropicUpstreamStream::new(target, id)),
             _ => Box::new(openai::OpenAiStream::new(target)),
         }
     }
@@ -215,6 +232,7 @@ impl ProviderKind {
     pub fn translate_error(self, status: u16, body: &[u8]) -> Vec<u8> {
         match self {
             Self::Gemini => gemini::translate_error(status, body),
+            Self::Anthropic => anthropic::translate_error(status, body),
             _ => openai::translate_error(status, body),
         }
     }
@@ -243,6 +261,9 @@ impl ProviderKind {
                 );
                 Ok(up)
             }
+            Self::Anthropic => Err(TranslateError::Unsupported(
+                "provider anthropic serves no embeddings".to_string(),
+            )),
             Self::Gemini => embeddings::gemini_request(
                 req,
                 target.model,

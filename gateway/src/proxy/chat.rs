@@ -261,6 +261,9 @@ pub(crate) fn upstream_header(
         h.insert_header("content-length", translated.body.len().to_string())?;
         h.insert_header("user-agent", concat!("sluice/", env!("CARGO_PKG_VERSION")))?;
         h.insert_header("traceparent", ctx.ids.traceparent())?;
+        for (name, value) in backend.provider.fixed_headers() {
+            h.insert_header(*name, *value)?;
+        }
         match (&backend.api_key, backend.provider.auth()) {
             (Some(key), Auth::Header(name)) => {
                 h.insert_header(name, key.expose())?;

@@ -55,18 +55,16 @@ pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCt
     } else {
         call(proxy, session, ctx, &backend, &req, &model).await
     };
-    match answer {
-        Ok((out, usage)) => {
-            if let Some(llm) = ctx.llm.as_mut() {
-                llm.response_model = Some(model.clone());
-                llm.input_tokens = usage.input_tokens;
-                llm.output_tokens = usage.output_tokens;
-                llm.total_tokens = usage.total();
-                llm.usage_estimated = usage.estimated;
-            }
-            respond::json(session, ctx, 200, out, &[]).await;
+    // On Err the client has its error already.
+    if let Ok((out, usage)) = answer {
+        if let Some(llm) = ctx.llm.as_mut() {
+            llm.response_model = Some(model.clone());
+            llm.input_tokens = usage.input_tokens;
+            llm.output_tokens = usage.output_tokens;
+            llm.total_tokens = usage.total();
+            llm.usage_estimated = usage.estimated;
         }
-        Err(Answered) => {}
+        respond::json(session, ctx, 200, out, &[]).await;
     }
 }
 

@@ -1,0 +1,2 @@
+pub mod google;
+pub mod sigv4;

@@ -1,0 +1,131 @@
+//! Anthropic Messages API wire types: only the fields sluice writes or reads. Field names follow
+//! the API reference (`POST /v1/messages` request, `Message` response, stream events, `Usage`);
+//! unknown response fields are ignored. Content blocks sluice writes are built as JSON values
+//! in `mod.rs` (their shapes differ per block type).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The body of `POST /v1/messages`.
+#[derive(Debug, Default, Serialize)]
+pub struct MessagesRequest {
+    pub model: String,
+    pub max_tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    pub messages: Vec<Turn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stop_sequences: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<Tool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+}
+
+/// One turn: `role` is `user` or `assistant`; `content` a list of content blocks.
+#[derive(Debug, Serialize)]
+pub struct Turn {
+    pub role: &'static str,
+    pub content: Vec<Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Tool {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub input_schema: Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Metadata {
+    pub user_id: String,
+}
+
+/// A `Message` (the non-streamed response, and the `message` of `message_start`).
+#[derive(Debug, Default, Deserialize)]
+pub struct MessageResponse {
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Required in a response; empty in `message_start`.
+    #[serde(default)]
+    pub content: Option<Vec<ContentBlock>>,
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    #[serde(default)]
+    pub usage: Option<WireUsage>,
+}
+
+/// A response content block: `text`, `tool_use`, `thinking`, ... (only the fields read).
+#[derive(Debug, Default, Deserialize)]
+pub struct ContentBlock {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub input: Option<Value>,
+}
+
+/// Token counts. `input_tokens` excludes the cached parts, which come separately.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+pub struct WireUsage {
+    #[serde(default)]
+    pub input_tokens: Option<u64>,
+    #[serde(default)]
+    pub output_tokens: Option<u64>,
+    #[serde(default)]
+    pub cache_creation_input_tokens: Option<u64>,
+    #[serde(default)]
+    pub cache_read_input_tokens: Option<u64>,
+}
+
+/// One stream event's data: `message_start`, `content_block_start`, `content_block_delta`,
+/// `content_block_stop`, `message_delta`, `message_stop`, `ping` or `error`.
+#[derive(Debug, Default, Deserialize)]
+pub struct StreamEvent {
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub message: Option<MessageResponse>,
+    #[serde(default)]
+    pub index: Option<u64>,
+    #[serde(default)]
+    pub content_block: Option<ContentBlock>,
+    #[serde(default)]
+    pub delta: Option<EventDelta>,
+    #[serde(default)]
+    pub usage: Option<WireUsage>,
+    #[serde(default)]
+    pub error: Option<Value>,
+}
+
+/// The `delta` of `content_block_delta` (`text_delta`, `input_json_delta`, ...) or of
+/// `message_delta` (`stop_reason`).
+#[derive(Debug, Default, Deserialize)]
+pub struct EventDelta {
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub partial_json: Option<String>,
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+}

@@ -1,0 +1,874 @@
+//! Golden tests of the Anthropic provider translation, from the files in
+//! `tests/fixtures/anthropic/`:
+//! - `<case>.request.json` (OpenAI request) -> `<case>.upstream.json` (Anthropic body);
+//! - `tool_choice.cases.json`: `tool_choice` / `parallel_tool_calls` -> Anthropic `tool_choice`;
+//! - `<case>.anthropic-response.json` -> `<case>.openai-response.json`;
+//! - `<case>.anthropic.sse` -> `<case>.openai.sse`, also fed split at every size and at random;
+//! - `<case>.anthropic-error.{json,txt}` -> `<case>.openai-error.json`.
+//!
+//! JSON is compared as `serde_json::Value` (key order is free); SSE event by event.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use sluice_providers::anthropic::{self, AnthropicUpstreamStream};
+use sluice_providers::openai::ChatRequest;
+use sluice_providers::sse::SseParser;
+use sluice_providers::{
+    RequestTarget, ResponseTarget, StreamFacts, StreamTranslator, ToolCallFact, TranslateError,
+    Usage,
+};
+
+const CREATED: u64 = 1_700_000_000;
+const TARGET_MODEL: &str = "claude-sonnet-4-5";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/anthropic/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+fn json_fixture(name: &str) -> Value {
+    serde_json::from_slice(&fixture(name)).unwrap_or_else(|e| panic!("parsing {name}: {e}"))
+}
+
+fn response_target(include_usage: bool) -> ResponseTarget<'static> {
+    ResponseTarget {
+        model: TARGET_MODEL,
+        created: CREATED,
+        include_usage,
+    }
+}
+
+/// Tool call arguments are JSON text: compared as JSON, so key order does not matter.
+fn normalize(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if key == "arguments" {
+                    if let Some(parsed) = value.as_str().and_then(|s| serde_json::from_str(s).ok())
+                    {
+                        *value = parsed;
+                        continue;
+                    }
+                }
+                normalize(value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalize),
+        _ => {}
+    }
+}
+
+fn assert_json_eq(case: &str, got: &Value, want: &Value) {
+    assert_eq!(
+        got,
+        want,
+        "{case}\n got: {}\nwant: {}",
+        serde_json::to_string_pretty(got).unwrap_or_default(),
+        serde_json::to_string_pretty(want).unwrap_or_default()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+/// (case, target model)
+const REQUEST_CASES: &[(&str, &str)] = &[
+    ("basic", "claude-sonnet-4-5-20250929"),
+    ("system_and_params", "claude-opus-4-1"),
+    ("tools", "claude-sonnet-4-5"),
+    ("image", "claude-haiku-4-5"),
+];
+
+fn translate_request_fixture(case: &str, model: &str) -> (String, Vec<u8>) {
+    let req = ChatRequest::parse(&fixture(&format!("{case}.request.json")))
+        .unwrap_or_else(|e| panic!("{case}: {e}"));
+    let target = RequestTarget {
+        model,
+        api_version: None,
+    };
+    let up = anthropic::translate_request(&req, &target).unwrap_or_else(|e| panic!("{case}: {e}"));
+    (up.path, up.body)
+}
+
+#[test]
+fn request_goldens() {
+    for &(case, model) in REQUEST_CASES {
+        let (path, body) = translate_request_fixture(case, model);
+        assert_eq!(path, "/v1/messages", "{case}: path");
+        let got: Value = serde_json::from_slice(&body).expect("body is JSON");
+        assert_json_eq(case, &got, &json_fixture(&format!("{case}.upstream.json")));
+    }
+}
+
+#[test]
+fn basic_request_is_byte_exact() {
+    let (_, body) = translate_request_fixture("basic", "claude-sonnet-4-5-20250929");
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        r#"{"model":"claude-sonnet-4-5-20250929","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"Explain how AI works in simple terms."}]}]}"#
+    );
+    assert_eq!(anthropic::DEFAULT_MAX_TOKENS, 4096);
+    assert_eq!(anthropic::ANTHROPIC_VERSION, "2023-06-01");
+}
+
+#[test]
+fn floats_stay_as_sent() {
+    let (_, body) = translate_request_fixture("system_and_params", "claude-opus-4-1");
+    let body = String::from_utf8(body).unwrap();
+    for expected in [r#""temperature":0.2"#, r#""top_p":0.95"#] {
+        assert!(body.contains(expected), "{expected} missing in {body}");
+    }
+}
+
+fn translate_json(req: Value) -> Result<Value, TranslateError> {
+    let req: ChatRequest = serde_json::from_value(req).expect("valid ChatRequest");
+    let target = RequestTarget {
+        model: TARGET_MODEL,
+        api_version: None,
+    };
+    let up = anthropic::translate_request(&req, &target)?;
+    Ok(serde_json::from_slice(&up.body).expect("body is JSON"))
+}
+
+#[test]
+fn tool_choice_goldens() {
+    let cases = json_fixture("tool_choice.cases.json");
+    for case in cases.as_array().expect("a list of cases") {
+        let mut req = json!({
+            "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "get_weather"}}],
+        });
+        for key in ["tool_choice", "parallel_tool_calls"] {
+            if let Some(v) = case.get(key) {
+                req[key] = v.clone();
+            }
+        }
+        let body = translate_json(req).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let got = body.get("tool_choice").cloned().unwrap_or(Value::Null);
+        assert_json_eq(&case.to_string(), &got, &case["expected"]);
+    }
+    // Without tools no tool_choice is sent (Anthropic refuses one).
+    let body = translate_json(json!({
+        "messages": [{"role": "user", "content": "hi"}], "tool_choice": "none"
+    }))
+    .unwrap();
+    assert!(body.get("tool_choice").is_none() && body.get("tools").is_none());
+}
+
+#[test]
+fn tool_results_alternate_with_assistant_turns() {
+    let (_, body) = translate_request_fixture("tools", "claude-sonnet-4-5");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    let roles: Vec<&str> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user"]);
+    // A user text sent before the tool results still leaves the results first.
+    let body = translate_json(json!({"messages": [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "tool_calls": [
+            {"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}]},
+        {"role": "user", "content": "also this"},
+        {"role": "tool", "tool_call_id": "t1", "content": "r"},
+    ]}))
+    .unwrap();
+    assert_eq!(
+        body["messages"][2]["content"],
+        json!([
+            {"type": "tool_result", "tool_use_id": "t1", "content": "r"},
+            {"type": "text", "text": "also this"}
+        ])
+    );
+}
+
+#[test]
+fn invalid_requests_are_refused() {
+    let user = json!({"role": "user", "content": "hi"});
+    type Check = fn(&TranslateError) -> bool;
+    let invalid: Check = |e| matches!(e, TranslateError::InvalidRequest(_));
+    let unsupported: Check = |e| matches!(e, TranslateError::Unsupported(_));
+    let cases: Vec<(Value, Check)> = vec![
+        (
+            json!({"messages": [{"role": "wizard", "content": "hi"}]}),
+            invalid,
+        ),
+        (
+            json!({"messages": [user, {"role": "tool", "content": "x"}]}),
+            invalid,
+        ),
+        (
+            json!({"messages": [user], "tools": [{"type": "function", "function": {"name": "f"}}],
+                "tool_choice": "sometimes"}),
+            invalid,
+        ),
+        (
+            json!({"messages": [user], "tools": [{"type": "function", "function": {"name": "f"}}],
+                "tool_choice": 3}),
+            invalid,
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "ftp://example.com/a.png"}}]}]}),
+            unsupported,
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "data:image/png,rawbytes"}}]}]}),
+            unsupported,
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]}),
+            unsupported,
+        ),
+        (
+            json!({"messages": [{"role": "system", "content": [
+            {"type": "image_url", "image_url": {"url": "https://x/a.png"}}]}, user]}),
+            unsupported,
+        ),
+        (json!({"messages": [user], "n": 2}), unsupported),
+        (
+            json!({"messages": [user], "response_format": {"type": "json_object"}}),
+            unsupported,
+        ),
+        (
+            json!({"messages": [user], "tools": [{"type": "web_search", "function": {"name": "f"}}]}),
+            unsupported,
+        ),
+    ];
+    for (req, check) in cases {
+        let err = translate_json(req.clone()).expect_err(&format!("{req} accepted"));
+        assert!(check(&err), "{req}: unexpected error {err:?}");
+    }
+    let req = ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
+    let target = RequestTarget {
+        model: "",
+        api_version: None,
+    };
+    assert!(matches!(
+        anthropic::translate_request(&req, &target),
+        Err(TranslateError::InvalidRequest(_))
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+const RESPONSE_CASES: &[&str] = &[
+    "basic",
+    "tool_calls",
+    "tool_only",
+    "max_tokens",
+    "refusal",
+    "stop_sequence",
+];
+
+fn translate_response_fixture(case: &str) -> sluice_providers::Completion {
+    let body = fixture(&format!("{case}.anthropic-response.json"));
+    anthropic::translate_response(&body, &response_target(false))
+        .unwrap_or_else(|e| panic!("{case}: {e}"))
+}
+
+#[test]
+fn response_goldens() {
+    for &case in RESPONSE_CASES {
+        let completion = translate_response_fixture(case);
+        let mut got: Value = serde_json::from_slice(&completion.body).expect("body is JSON");
+        let mut want = json_fixture(&format!("{case}.openai-response.json"));
+        normalize(&mut got);
+        normalize(&mut want);
+        assert_json_eq(case, &got, &want);
+    }
+}
+
+#[test]
+fn response_facts() {
+    let c = translate_response_fixture("tool_calls");
+    assert_eq!(
+        c.response_model.as_deref(),
+        Some("claude-opus-4-1-20250805")
+    );
+    assert_eq!(c.finish_reasons, vec!["tool_calls"]);
+    assert_eq!(c.texts, vec!["Checking both cities."]);
+    assert_eq!(
+        c.usage,
+        Usage {
+            input_tokens: Some(370),
+            output_tokens: Some(90),
+            total_tokens: Some(460),
+            cached_input_tokens: Some(300),
+            reasoning_tokens: None,
+            estimated: false,
+        }
+    );
+    assert_eq!(
+        c.tool_calls,
+        vec![
+            ToolCallFact {
+                id: "toolu_01A09q90qw90lq917835lq9".into(),
+                name: "get_weather".into(),
+                arguments: r#"{"city":"Paris"}"#.into(),
+            },
+            ToolCallFact {
+                id: "toolu_01B".into(),
+                name: "get_weather".into(),
+                arguments: r#"{"city":"Tokyo","unit":"celsius"}"#.into(),
+            },
+        ]
+    );
+    let c = translate_response_fixture("max_tokens");
+    assert_eq!(c.response_model.as_deref(), Some(TARGET_MODEL));
+    assert_eq!(c.finish_reasons, vec!["length"]);
+    assert_eq!(c.usage.total(), Some(13));
+}
+
+#[test]
+fn invalid_response_is_an_error() {
+    for body in [
+        &b"not json"[..],
+        b"",
+        b"[1,2]",
+        b"{}",
+        b"{\"type\":\"message\",\"content\":3}",
+        b"{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"x\"}}",
+        b"{\"type\":\"message\",\"content\":[],\"usage\":{\"input_tokens\":-1}}",
+    ] {
+        assert!(
+            matches!(
+                anthropic::translate_response(body, &response_target(false)),
+                Err(TranslateError::InvalidResponse(_))
+            ),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streams
+
+/// (case, include_usage)
+const STREAM_CASES: &[(&str, bool)] = &[
+    ("stream_text", true),
+    ("stream_tools", true),
+    ("stream_error", true),
+    ("stream_truncated", true),
+];
+
+fn run_stream<'a>(
+    include_usage: bool,
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<(Vec<u8>, StreamFacts), TranslateError> {
+    let mut stream =
+        AnthropicUpstreamStream::new(&response_target(include_usage), "chatcmpl-test".into());
+    let mut out = Vec::new();
+    for chunk in chunks {
+        stream.feed(chunk, &mut out)?;
+    }
+    stream.finish(&mut out)?;
+    Ok((out, stream.facts().clone()))
+}
+
+fn sse_events(bytes: &[u8]) -> Vec<String> {
+    let mut parser = SseParser::default();
+    let mut events = Vec::new();
+    let mut push = |e: sluice_providers::sse::SseEvent| {
+        events.push(e.data);
+        Ok(())
+    };
+    parser.feed(bytes, &mut push).expect("output parses");
+    parser.finish(&mut push).expect("output parses");
+    events
+}
+
+fn assert_same_events(case: &str, got: &[u8], want: &[u8]) {
+    let (got, want) = (sse_events(got), sse_events(want));
+    assert_eq!(got.len(), want.len(), "{case}: event count\n got: {got:#?}");
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        if w == "[DONE]" {
+            assert_eq!(g, w, "{case}: event {i}");
+            continue;
+        }
+        let mut g: Value =
+            serde_json::from_str(g).unwrap_or_else(|e| panic!("{case} {i}: {e}: {g}"));
+        let mut w: Value =
+            serde_json::from_str(w).unwrap_or_else(|e| panic!("{case} {i}: {e}: {w}"));
+        normalize(&mut g);
+        normalize(&mut w);
+        assert_eq!(g, w, "{case}: event {i}");
+    }
+}
+
+#[test]
+fn stream_goldens() {
+    for &(case, include_usage) in STREAM_CASES {
+        let input = fixture(&format!("{case}.anthropic.sse"));
+        let (out, _) =
+            run_stream(include_usage, [&input[..]]).unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_same_events(case, &out, &fixture(&format!("{case}.openai.sse")));
+    }
+}
+
+#[test]
+fn stream_without_usage_request_has_no_usage_chunk() {
+    let input = fixture("stream_tools.anthropic.sse");
+    let (with, _) = run_stream(true, [&input[..]]).unwrap();
+    let (without, facts) = run_stream(false, [&input[..]]).unwrap();
+    let (with, without) = (sse_events(&with), sse_events(&without));
+    assert_eq!(without.len() + 1, with.len());
+    assert!(without.iter().all(|e| !e.contains("\"usage\"")));
+    assert_eq!(without.last().map(String::as_str), Some("[DONE]"));
+    // Usage is still known to telemetry.
+    assert_eq!(facts.usage.output_tokens, Some(89));
+}
+
+#[test]
+fn stream_output_does_not_depend_on_splits() {
+    let mut rng = StdRng::seed_from_u64(7);
+    for &(case, include_usage) in STREAM_CASES {
+        let input = fixture(&format!("{case}.anthropic.sse"));
+        let whole = run_stream(include_usage, [&input[..]]).unwrap();
+        for size in 1..=input.len() {
+            let split = run_stream(include_usage, input.chunks(size)).unwrap();
+            assert_eq!(split, whole, "{case}: chunks of {size}");
+        }
+        for _ in 0..200 {
+            let mut cuts: Vec<usize> = (0..rng.random_range(1..12))
+                .map(|_| rng.random_range(0..=input.len()))
+                .collect();
+            cuts.push(0);
+            cuts.push(input.len());
+            cuts.sort_unstable();
+            let pieces = cuts.windows(2).map(|w| &input[w[0]..w[1]]);
+            let split = run_stream(include_usage, pieces).unwrap();
+            assert_eq!(split, whole, "{case}: random cuts {cuts:?}");
+        }
+    }
+}
+
+#[test]
+fn stream_facts() {
+    let input = fixture("stream_text.anthropic.sse");
+    let (_, facts) = run_stream(true, [&input[..]]).unwrap();
+    assert_eq!(
+        facts,
+        StreamFacts {
+            usage: Usage {
+                input_tokens: Some(30),
+                output_tokens: Some(12),
+                total_tokens: Some(42),
+                cached_input_tokens: Some(5),
+                ..Usage::default()
+            },
+            response_model: Some("claude-sonnet-4-5-20250929".into()),
+            texts: vec!["AI learns patterns from data — then predicts. ✨".into()],
+            finish_reasons: vec!["stop".into()],
+            tool_calls: vec![],
+            first_token_seen: true,
+        }
+    );
+
+    let input = fixture("stream_tools.anthropic.sse");
+    let (_, facts) = run_stream(false, [&input[..]]).unwrap();
+    assert_eq!(facts.texts, vec!["Checking both cities."]);
+    assert_eq!(facts.finish_reasons, vec!["tool_calls"]);
+    assert_eq!(
+        facts.tool_calls,
+        vec![
+            ToolCallFact {
+                id: "toolu_01T1x1fJ34qAmk2tNTrN7Up6".into(),
+                name: "get_weather".into(),
+                arguments: r#"{"city": "Paris"}"#.into(),
+            },
+            ToolCallFact {
+                id: "toolu_02".into(),
+                name: "get_weather".into(),
+                arguments: r#"{"city":"Tokyo","unit":"celsius"}"#.into(),
+            },
+            ToolCallFact {
+                id: "toolu_03".into(),
+                name: "get_time".into(),
+                arguments: "{}".into(),
+            },
+        ]
+    );
+}
+
+/// `message_delta` usage is cumulative: the last one is the total, never a sum of them (nor
+/// of them and `message_start`'s `output_tokens`).
+#[test]
+fn stream_usage_is_the_last_message_delta_not_a_sum() {
+    let input = fixture("stream_tools.anthropic.sse");
+    let text = String::from_utf8(input.clone()).unwrap();
+    let last_delta: Value = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .rfind(|v| v["type"] == "message_delta")
+        .expect("a message_delta");
+    let last_output = last_delta["usage"]["output_tokens"].as_u64().unwrap();
+    assert_eq!(last_output, 89);
+
+    let (out, facts) = run_stream(true, [&input[..]]).unwrap();
+    assert_eq!(
+        facts.usage,
+        Usage {
+            input_tokens: Some(572),
+            output_tokens: Some(last_output),
+            total_tokens: Some(572 + last_output),
+            cached_input_tokens: Some(100),
+            ..Usage::default()
+        }
+    );
+    let events = sse_events(&out);
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+    let usage: Value = serde_json::from_str(&events[events.len() - 2]).unwrap();
+    assert_eq!(usage["choices"], json!([]));
+    assert_eq!(usage["usage"]["completion_tokens"], json!(last_output));
+    // One finish_reason although two message_deltas carried a stop_reason.
+    let finishes = events
+        .iter()
+        .filter(|e| e.contains("\"finish_reason\":\"tool_calls\""))
+        .count();
+    assert_eq!(finishes, 1);
+}
+
+#[test]
+fn first_token_waits_for_content() {
+    let input = fixture("stream_tools.anthropic.sse");
+    let text = String::from_utf8(input).unwrap();
+    let events: Vec<&str> = text.split_inclusive("\n\n").collect();
+    let mut stream = AnthropicUpstreamStream::new(&response_target(false), "id".into());
+    let mut out = Vec::new();
+    // message_start and the thinking block: the role chunk goes out, but no token yet.
+    for event in &events[..6] {
+        stream.feed(event.as_bytes(), &mut out).unwrap();
+    }
+    assert!(!out.is_empty());
+    assert!(!stream.facts().first_token_seen);
+    stream.feed(events[6].as_bytes(), &mut out).unwrap();
+    assert!(stream.facts().first_token_seen);
+}
+
+#[test]
+fn done_is_sent_exactly_once() {
+    for &(case, include_usage) in STREAM_CASES {
+        let input = fixture(&format!("{case}.anthropic.sse"));
+        let mut stream = AnthropicUpstreamStream::new(&response_target(include_usage), "id".into());
+        let mut out = Vec::new();
+        stream.feed(&input, &mut out).unwrap();
+        stream.finish(&mut out).unwrap();
+        stream.finish(&mut out).unwrap();
+        let dones = sse_events(&out).iter().filter(|e| *e == "[DONE]").count();
+        let want = usize::from(case != "stream_error");
+        assert_eq!(dones, want, "{case}");
+    }
+}
+
+#[test]
+fn empty_stream_still_ends() {
+    let (out, facts) = run_stream(true, []).unwrap();
+    assert_eq!(out, b"data: [DONE]\n\n");
+    assert!(!facts.first_token_seen);
+}
+
+#[test]
+fn stream_id_falls_back_to_the_given_one() {
+    let input =
+        b"data: {\"type\":\"message_start\",\"message\":{\"type\":\"message\",\"content\":[]}}\n\n";
+    let (out, facts) = run_stream(false, [&input[..]]).unwrap();
+    let events = sse_events(&out);
+    let first: Value = serde_json::from_str(&events[0]).unwrap();
+    assert_eq!(first["id"], "chatcmpl-test");
+    assert_eq!(first["model"], TARGET_MODEL);
+    assert_eq!(facts.response_model, None);
+}
+
+#[test]
+fn invalid_stream_event_is_an_error() {
+    assert!(matches!(
+        run_stream(false, [&b"data: {not json}\n\n"[..]]),
+        Err(TranslateError::InvalidResponse(_))
+    ));
+    // Also when the bad event is the unterminated last one.
+    assert!(matches!(
+        run_stream(false, [&b"data: {\"type\": \"message_st"[..]]),
+        Err(TranslateError::InvalidResponse(_))
+    ));
+}
+
+#[test]
+fn tool_calls_are_capped() {
+    let mut input = String::new();
+    for i in 0..200 {
+        input.push_str(&format!(
+            "data: {{\"type\":\"content_block_start\",\"index\":{i},\
+             \"content_block\":{{\"type\":\"tool_use\",\"id\":\"t{i}\",\"name\":\"f\",\"input\":{{}}}}}}\n\n"
+        ));
+    }
+    assert!(matches!(
+        run_stream(false, [input.as_bytes()]),
+        Err(TranslateError::InvalidResponse(_))
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// (case, input file extension, HTTP status)
+const ERROR_CASES: &[(&str, &str, u16)] = &[
+    ("invalid_request", "json", 400),
+    ("auth", "json", 401),
+    ("rate_limit", "json", 429),
+    ("overloaded", "json", 529),
+    ("html", "txt", 502),
+    ("empty", "txt", 503),
+];
+
+#[test]
+fn error_goldens() {
+    for &(case, ext, status) in ERROR_CASES {
+        let body =
+            anthropic::translate_error(status, &fixture(&format!("{case}.anthropic-error.{ext}")));
+        let got: Value = serde_json::from_slice(&body).expect("error body is JSON");
+        assert_json_eq(
+            case,
+            &got,
+            &json_fixture(&format!("{case}.openai-error.json")),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// No input makes the translation panic
+
+const KEYS: &[&str] = &[
+    "type",
+    "id",
+    "model",
+    "role",
+    "content",
+    "text",
+    "name",
+    "input",
+    "stop_reason",
+    "stop_sequence",
+    "usage",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "message",
+    "index",
+    "content_block",
+    "delta",
+    "partial_json",
+    "error",
+    "tool_use",
+    "text_delta",
+    "input_json_delta",
+];
+
+fn random_value(rng: &mut StdRng, depth: u32) -> Value {
+    match rng.random_range(0..if depth > 3 { 6 } else { 8 }) {
+        0 => Value::Null,
+        1 => Value::Bool(rng.random()),
+        2 => [
+            json!(0),
+            json!(1),
+            json!(u32::MAX),
+            json!(u64::MAX),
+            json!(-1),
+            json!(1.5),
+            json!(1e300),
+        ][rng.random_range(0..7)]
+        .clone(),
+        3 => json!(rng.random::<u64>()),
+        4 | 5 => json!(
+            [
+                "end_turn",
+                "tool_use",
+                "max_tokens",
+                "",
+                "x",
+                "é✨",
+                "{}",
+                "[DONE]"
+            ][rng.random_range(0..8)]
+        ),
+        6 => Value::Array(
+            (0..rng.random_range(0..4))
+                .map(|_| random_value(rng, depth + 1))
+                .collect(),
+        ),
+        _ => Value::Object(
+            (0..rng.random_range(0..5))
+                .map(|_| {
+                    let key = KEYS[rng.random_range(0..KEYS.len())].to_string();
+                    (key, random_value(rng, depth + 1))
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// Replaces random subtrees of `v` (and adds random keys) to explore near-valid shapes.
+fn mutate_value(v: &mut Value, rng: &mut StdRng, depth: u32) {
+    if rng.random_range(0..8) == 0 {
+        *v = random_value(rng, depth);
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            if rng.random_range(0..4) == 0 {
+                let key = KEYS[rng.random_range(0..KEYS.len())].to_string();
+                map.insert(key, random_value(rng, depth + 1));
+            }
+            for value in map.values_mut() {
+                mutate_value(value, rng, depth + 1);
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| mutate_value(item, rng, depth + 1)),
+        // Counts and indexes at the edges, where arithmetic overflows and vectors explode.
+        Value::Number(_) if rng.random_range(0..3) == 0 => {
+            *v = [
+                json!(u64::MAX),
+                json!(u64::MAX / 2 + 1),
+                json!(u32::MAX),
+                json!(-1),
+                json!(1e300),
+            ][rng.random_range(0..5)]
+            .clone();
+        }
+        _ => {}
+    }
+}
+
+fn mutate_bytes(input: &[u8], rng: &mut StdRng) -> Vec<u8> {
+    let mut out = input.to_vec();
+    for _ in 0..rng.random_range(1..8) {
+        if out.is_empty() {
+            break;
+        }
+        let at = rng.random_range(0..out.len());
+        match rng.random_range(0..3) {
+            0 => out[at] = rng.random(),
+            1 => out.truncate(at),
+            _ => out.insert(at, rng.random()),
+        }
+    }
+    out
+}
+
+fn stream_random_chunks(input: &[u8], include_usage: bool, rng: &mut StdRng) {
+    let mut stream = AnthropicUpstreamStream::new(&response_target(include_usage), "id".into());
+    let mut out = Vec::new();
+    let mut rest = input;
+    while !rest.is_empty() {
+        let n = rng.random_range(1..=rest.len().min(64));
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        if stream.feed(chunk, &mut out).is_err() {
+            return;
+        }
+    }
+    let _ = stream.finish(&mut out);
+}
+
+/// The JSON data of every event of a stream fixture.
+fn stream_events(input: &[u8]) -> Vec<Value> {
+    sse_events(input)
+        .iter()
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect()
+}
+
+#[test]
+fn random_input_never_panics() {
+    let mut rng = StdRng::seed_from_u64(0x05ee_da7c);
+    let responses: Vec<Value> = RESPONSE_CASES
+        .iter()
+        .map(|c| json_fixture(&format!("{c}.anthropic-response.json")))
+        .collect();
+    let streams: Vec<Vec<u8>> = STREAM_CASES
+        .iter()
+        .map(|(c, _)| fixture(&format!("{c}.anthropic.sse")))
+        .collect();
+    let events: Vec<Value> = streams.iter().flat_map(|s| stream_events(s)).collect();
+    for i in 0..3000 {
+        let input: Vec<u8> = match i % 6 {
+            0 => (0..rng.random_range(0..256))
+                .map(|_| rng.random())
+                .collect(),
+            1 => mutate_bytes(&streams[rng.random_range(0..streams.len())], &mut rng),
+            2 => random_value(&mut rng, 0).to_string().into_bytes(),
+            3 => {
+                let mut v = events[rng.random_range(0..events.len())].clone();
+                mutate_value(&mut v, &mut rng, 0);
+                v.to_string().into_bytes()
+            }
+            _ => {
+                let mut v = responses[rng.random_range(0..responses.len())].clone();
+                mutate_value(&mut v, &mut rng, 0);
+                v.to_string().into_bytes()
+            }
+        };
+        let _ = anthropic::translate_response(&input, &response_target(false));
+        let _ = anthropic::translate_error(rng.random(), &input);
+        stream_random_chunks(&input, rng.random(), &mut rng);
+        // The same bytes as a stream of SSE events.
+        let mut sse = Vec::new();
+        for _ in 0..rng.random_range(1..4) {
+            sse.extend_from_slice(b"data: ");
+            sse.extend_from_slice(&input);
+            sse.extend_from_slice(b"\n\n");
+        }
+        stream_random_chunks(&sse, rng.random(), &mut rng);
+    }
+    // Whole fixture streams with some events mutated.
+    for _ in 0..500 {
+        let base = &streams[rng.random_range(0..streams.len())];
+        let mut sse = Vec::new();
+        for mut event in stream_events(base) {
+            if rng.random_range(0..4) == 0 {
+                mutate_value(&mut event, &mut rng, 0);
+            }
+            sse.extend_from_slice(b"data: ");
+            sse.extend_from_slice(event.to_string().as_bytes());
+            sse.extend_from_slice(b"\n\n");
+        }
+        stream_random_chunks(&sse, rng.random(), &mut rng);
+    }
+}
+
+#[test]
+fn random_requests_never_panic() {
+    let mut rng = StdRng::seed_from_u64(0x07e9_0a7c);
+    let requests: Vec<Value> = REQUEST_CASES
+        .iter()
+        .map(|(c, _)| json_fixture(&format!("{c}.request.json")))
+        .collect();
+    let target = RequestTarget {
+        model: TARGET_MODEL,
+        api_version: None,
+    };
+    let mut translated = 0;
+    for _ in 0..3000 {
+        let mut v = requests[rng.random_range(0..requests.len())].clone();
+        mutate_value(&mut v, &mut rng, 0);
+        if let Ok(req) = serde_json::from_value::<ChatRequest>(v) {
+            if anthropic::translate_request(&req, &target).is_ok() {
+                translated += 1;
+            }
+        }
+    }
+    assert!(translated > 0);
+}
