@@ -20,6 +20,7 @@ fn target() -> RequestTarget<'static> {
     RequestTarget {
         model: "gemini-2.0-flash",
         api_version: Some("v1beta"),
+        vertex: None,
     }
 }
 

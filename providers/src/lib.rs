@@ -22,6 +22,7 @@ pub mod openai;
 pub mod registry;
 pub mod sse;
 pub mod tokens;
+pub mod vertex;
 
 pub use error::TranslateError;
 
@@ -62,6 +63,15 @@ pub struct RequestTarget<'a> {
     pub model: &'a str,
     /// Provider API version where the URL carries one (Gemini's `v1beta`).
     pub api_version: Option<&'a str>,
+    /// Where a Vertex AI backend's models live.
+    pub vertex: Option<VertexSite<'a>>,
+}
+
+/// A Google Cloud project and location (`us-central1`, `global`) serving Vertex AI models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VertexSite<'a> {
+    pub project: &'a str,
+    pub location: &'a str,
 }
 
 /// A translated request, ready to send: path (with query) on the provider's base URL, and body.

@@ -7,8 +7,8 @@ use std::fmt;
 use crate::embeddings::{self, EmbeddingsRequest};
 use crate::openai::ChatRequest;
 use crate::{
-    anthropic, gemini, openai, Completion, RequestTarget, ResponseTarget, StreamTranslator,
-    TranslateError, UpstreamRequest, Usage,
+    anthropic, bedrock, gemini, openai, vertex, Completion, RequestTarget, ResponseTarget,
+    StreamTranslator, TranslateError, UpstreamRequest, Usage,
 };
 
 /// OpenAI-compatible services known by name: OpenAI's wire format at their own base URL.
@@ -74,6 +74,10 @@ pub enum ProviderKind {
     OpenAi,
     Gemini,
     Anthropic,
+    /// Vertex AI (Gemini and Anthropic models in a Google Cloud project), OAuth tokens.
+    Vertex,
+    /// AWS Bedrock Converse, SigV4-signed.
+    Bedrock,
     /// Azure OpenAI: deployments URL with `api-version`, `api-key` header.
     Azure,
     /// Answers in-process; calls no upstream.
@@ -88,6 +92,10 @@ pub enum Auth {
     Bearer,
     /// The key in a header of its own (`x-goog-api-key`, `api-key`, `x-api-key`).
     Header(&'static str),
+    /// A Google OAuth access token as `Authorization: Bearer` (from a service account).
+    GoogleOAuth,
+    /// AWS Signature Version 4 for the named service.
+    SigV4(&'static str),
 }
 
 impl ProviderKind {
@@ -96,6 +104,8 @@ impl ProviderKind {
         "openai",
         "gemini",
         "anthropic",
+        "vertex",
+        "bedrock",
         "azure",
         "mock",
         "groq",
@@ -114,6 +124,8 @@ impl ProviderKind {
             "openai" => Some(Self::OpenAi),
             "gemini" => Some(Self::Gemini),
             "anthropic" => Some(Self::Anthropic),
+            "vertex" => Some(Self::Vertex),
+            "bedrock" => Some(Self::Bedrock),
             "azure" => Some(Self::Azure),
             "mock" => Some(Self::Mock),
             other => Preset::ALL
@@ -129,6 +141,8 @@ impl ProviderKind {
             Self::OpenAi => "openai",
             Self::Gemini => "gemini",
             Self::Anthropic => "anthropic",
+            Self::Vertex => "vertex",
+            Self::Bedrock => "bedrock",
             Self::Azure => "azure",
             Self::Mock => "mock",
             Self::Compatible(p) => p.name(),
@@ -142,7 +156,9 @@ impl ProviderKind {
             Self::OpenAi => Some("https://api.openai.com"),
             Self::Gemini => Some("https://generativelanguage.googleapis.com"),
             Self::Anthropic => Some("https://api.anthropic.com"),
-            Self::Azure | Self::Mock => None,
+            // Per location / region: the config builds them (`vertex::base_url`, Bedrock's
+            // `bedrock-runtime.{region}.amazonaws.com`); Azure's is per resource.
+            Self::Vertex | Self::Bedrock | Self::Azure | Self::Mock => None,
             Self::Compatible(p) => Some(p.base_url()),
         }
     }
@@ -161,6 +177,8 @@ impl ProviderKind {
             Self::Gemini => Auth::Header("x-goog-api-key"),
             Self::Azure => Auth::Header("api-key"),
             Self::Anthropic => Auth::Header("x-api-key"),
+            Self::Vertex => Auth::GoogleOAuth,
+            Self::Bedrock => Auth::SigV4("bedrock"),
             _ => Auth::Bearer,
         }
     }
@@ -186,6 +204,8 @@ impl ProviderKind {
         match self {
             Self::Gemini => gemini::translate_request(req, target),
             Self::Anthropic => anthropic::translate_request(req, target),
+            Self::Vertex => vertex::translate_request(req, target),
+            Self::Bedrock => bedrock::translate_request(req, target),
             Self::Azure => {
                 let mut up = openai::translate_request(req, target)?;
                 let version = target
@@ -212,6 +232,11 @@ impl ProviderKind {
         match self {
             Self::Gemini => gemini::translate_response(body, target),
             Self::Anthropic => anthropic::translate_response(body, target),
+            Self::Vertex if vertex::is_anthropic_model(target.model) => {
+                anthropic::translate_response(body, target)
+            }
+            Self::Vertex => gemini::translate_response(body, target),
+            Self::Bedrock => bedrock::translate_response(body, target),
             _ => openai::translate_response(body, target),
         }
     }
@@ -224,6 +249,11 @@ impl ProviderKind {
         match self {
             Self::Gemini => Box::new(gemini::GeminiStream::new(target, id)),
             Self::Anthropic => Box::new(anthropic::AnthropicUpstreamStream::new(target, id)),
+            Self::Vertex if vertex::is_anthropic_model(target.model) => {
+                Box::new(anthropic::AnthropicUpstreamStream::new(target, id))
+            }
+            Self::Vertex => Box::new(gemini::GeminiStream::new(target, id)),
+            Self::Bedrock => Box::new(bedrock::BedrockStream::new(target, id)),
             _ => Box::new(openai::OpenAiStream::new(target)),
         }
     }
@@ -233,6 +263,9 @@ impl ProviderKind {
         match self {
             Self::Gemini => gemini::translate_error(status, body),
             Self::Anthropic => anthropic::translate_error(status, body),
+            // Vertex answers errors in Google's shape, for Anthropic models too.
+            Self::Vertex => gemini::translate_error(status, body),
+            Self::Bedrock => bedrock::translate_error(status, body),
             _ => openai::translate_error(status, body),
         }
     }
@@ -261,8 +294,8 @@ impl ProviderKind {
                 );
                 Ok(up)
             }
-            Self::Anthropic => Err(TranslateError::Unsupported(
-                "provider anthropic serves no embeddings".to_string(),
+            Self::Anthropic | Self::Vertex | Self::Bedrock => Err(TranslateError::Unsupported(
+                format!("provider {self} serves no embeddings through sluice"),
             )),
             Self::Gemini => embeddings::gemini_request(
                 req,
@@ -314,6 +347,7 @@ mod tests {
         let target = RequestTarget {
             model: "my-gpt4o",
             api_version: None,
+            vertex: None,
         };
         let up = ProviderKind::Azure
             .translate_request(&req, &target)

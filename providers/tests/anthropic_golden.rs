@@ -89,6 +89,7 @@ fn translate_request_fixture(case: &str, model: &str) -> (String, Vec<u8>) {
     let target = RequestTarget {
         model,
         api_version: None,
+        vertex: None,
     };
     let up = anthropic::translate_request(&req, &target).unwrap_or_else(|e| panic!("{case}: {e}"));
     (up.path, up.body)
@@ -129,6 +130,7 @@ fn translate_json(req: Value) -> Result<Value, TranslateError> {
     let target = RequestTarget {
         model: TARGET_MODEL,
         api_version: None,
+        vertex: None,
     };
     let up = anthropic::translate_request(&req, &target)?;
     Ok(serde_json::from_slice(&up.body).expect("body is JSON"))
@@ -250,6 +252,7 @@ fn invalid_requests_are_refused() {
     let target = RequestTarget {
         model: "",
         api_version: None,
+        vertex: None,
     };
     assert!(matches!(
         anthropic::translate_request(&req, &target),
@@ -859,6 +862,7 @@ fn random_requests_never_panic() {
     let target = RequestTarget {
         model: TARGET_MODEL,
         api_version: None,
+        vertex: None,
     };
     let mut translated = 0;
     for _ in 0..3000 {

@@ -124,6 +124,7 @@ fn translate_request_fixture(case: &str, model: &str) -> (String, Vec<u8>) {
     let target = RequestTarget {
         model,
         api_version: None,
+        vertex: None,
     };
     let up = bedrock::translate_request(&req, &target).unwrap_or_else(|e| panic!("{case}: {e}"));
     (up.path, up.body)
@@ -161,6 +162,7 @@ fn translate_json(req: Value) -> Result<Value, TranslateError> {
     let target = RequestTarget {
         model: "amazon.nova-pro-v1:0",
         api_version: None,
+        vertex: None,
     };
     let up = bedrock::translate_request(&req, &target)?;
     Ok(serde_json::from_slice(&up.body).expect("body is JSON"))
@@ -270,6 +272,7 @@ fn invalid_requests_are_refused() {
     let target = RequestTarget {
         model: "",
         api_version: None,
+        vertex: None,
     };
     assert!(matches!(
         bedrock::translate_request(&req, &target),
@@ -779,6 +782,7 @@ fn random_requests_never_panic() {
     let target = RequestTarget {
         model: TARGET_MODEL,
         api_version: None,
+        vertex: None,
     };
     let mut translated = 0;
     for _ in 0..3000 {

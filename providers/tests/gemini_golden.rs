@@ -109,6 +109,7 @@ fn translate_request_fixture(case: &str, model: &str, version: Option<&str>) -> 
     let target = RequestTarget {
         model,
         api_version: version,
+        vertex: None,
     };
     let up = gemini::translate_request(&req, &target).unwrap_or_else(|e| panic!("{case}: {e}"));
     (up.path, up.body)
@@ -164,6 +165,7 @@ fn translate_json(req: Value, model: &str) -> Result<Value, TranslateError> {
     let target = RequestTarget {
         model,
         api_version: None,
+        vertex: None,
     };
     let up = gemini::translate_request(&req, &target)?;
     Ok(serde_json::from_slice(&up.body).expect("body is JSON"))
@@ -758,6 +760,7 @@ fn random_requests_never_panic() {
     let target = RequestTarget {
         model: "gemini-2.0-flash",
         api_version: None,
+        vertex: None,
     };
     let mut translated = 0;
     for _ in 0..3000 {

@@ -397,7 +397,7 @@ backends:
     assert!(
         lines.iter().any(|l| {
             l.starts_with(
-        "backends[0].provider: unknown provider \"gemni\"; expected one of openai, gemini, anthropic, azure, mock, groq, mistral, deepseek, together, fireworks, openrouter, xai, ollama, vllm"
+        "backends[0].provider: unknown provider \"gemni\"; expected one of openai, gemini, anthropic, vertex, bedrock, azure, mock, groq, mistral, deepseek, together, fireworks, openrouter, xai, ollama, vllm"
     )
         }),
         "{stderr}"

@@ -100,6 +100,14 @@ pub struct RawBackend {
     pub api_version: Option<String>,
     pub api_key: Option<RawSecret>,
     pub base_url: Option<String>,
+    /// AWS region (bedrock).
+    pub region: Option<String>,
+    /// Google Cloud project (vertex).
+    pub project: Option<String>,
+    /// Google Cloud location, e.g. `us-central1` or `global` (vertex).
+    pub location: Option<String>,
+    /// A Google service-account key (its JSON text, `{env}` or `{file}`) for vertex.
+    pub service_account: Option<RawSecret>,
     /// Connect timeout, e.g. `5s` (default 10s).
     pub connect_timeout: Option<String>,
     /// Longest wait for the upstream's response header, and between two body reads,

@@ -12,6 +12,8 @@ use sluice_telemetry::settings::{LogFormat as TelemetryLogFormat, OtlpProtocol};
 
 use super::raw::{RawBackend, RawConfig, RawFields, RawListener, RawSecret, RawTracing};
 use super::{ConfigError, Secret};
+use crate::auth::google::{GoogleAuth, CLOUD_PLATFORM_SCOPE};
+use crate::auth::sigv4::AwsCredentials;
 
 pub use sluice_telemetry::settings::LogFormat;
 
@@ -101,8 +103,36 @@ pub struct Backend {
     pub api_key: Option<Secret>,
     /// Where to send requests; `None` for `mock`, which answers in-process.
     pub upstream: Option<Upstream>,
+    /// Cloud credentials and placement for vertex and bedrock.
+    pub cloud: Option<Cloud>,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
+}
+
+impl Backend {
+    /// Where a vertex backend's models live.
+    pub fn vertex_site(&self) -> Option<sluice_providers::VertexSite<'_>> {
+        match &self.cloud {
+            Some(Cloud::Google {
+                project, location, ..
+            }) => Some(sluice_providers::VertexSite { project, location }),
+            _ => None,
+        }
+    }
+}
+
+/// Credentials and placement of a cloud-hosted backend.
+#[derive(Debug)]
+pub enum Cloud {
+    Aws {
+        region: String,
+        credentials: AwsCredentials,
+    },
+    Google {
+        project: String,
+        location: String,
+        auth: Arc<GoogleAuth>,
+    },
 }
 
 /// A parsed `baseUrl`.
@@ -116,6 +146,15 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// The `Host` header value: the port only when it is not the scheme's default.
+    pub fn host_header(&self) -> String {
+        if (self.tls && self.port == 443) || (!self.tls && self.port == 80) {
+            self.host.clone()
+        } else {
+            self.endpoint()
+        }
+    }
+
     /// `host:port`, as the log line's `endpoint`.
     pub fn endpoint(&self) -> String {
         format!("{}:{}", self.host, self.port)
@@ -337,6 +376,111 @@ fn resolve_secret(path: &str, raw: &RawSecret, errors: &mut Vec<ConfigError>) ->
     Some(Secret::new(value))
 }
 
+/// The cloud placement and credentials of vertex and bedrock backends; errors for keys that
+/// belong to another provider.
+fn cloud(
+    path: &str,
+    provider: ProviderKind,
+    raw: &RawBackend,
+    api_key: Option<Secret>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Cloud> {
+    let misplaced =
+        |key: &str, value: bool, wanted: ProviderKind, errors: &mut Vec<ConfigError>| {
+            if value && provider != wanted {
+                errors.push(ConfigError::new(
+                    format!("{path}.{key}"),
+                    format!("only for provider {wanted}"),
+                ));
+            }
+        };
+    misplaced(
+        "region",
+        raw.region.is_some(),
+        ProviderKind::Bedrock,
+        errors,
+    );
+    misplaced(
+        "project",
+        raw.project.is_some(),
+        ProviderKind::Vertex,
+        errors,
+    );
+    misplaced(
+        "location",
+        raw.location.is_some(),
+        ProviderKind::Vertex,
+        errors,
+    );
+    misplaced(
+        "serviceAccount",
+        raw.service_account.is_some(),
+        ProviderKind::Vertex,
+        errors,
+    );
+    match provider {
+        ProviderKind::Bedrock => {
+            let Some(region) = raw.region.clone() else {
+                errors.push(ConfigError::new(
+                    format!("{path}.region"),
+                    "provider bedrock needs an AWS region",
+                ));
+                return None;
+            };
+            let Some(credentials) = AwsCredentials::from_env() else {
+                errors.push(ConfigError::new(
+                    path,
+                    "provider bedrock needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)",
+                ));
+                return None;
+            };
+            Some(Cloud::Aws {
+                region,
+                credentials,
+            })
+        }
+        ProviderKind::Vertex => {
+            let (Some(project), Some(location)) = (raw.project.clone(), raw.location.clone())
+            else {
+                errors.push(ConfigError::new(
+                    path,
+                    "provider vertex needs project and location",
+                ));
+                return None;
+            };
+            let auth = match (&raw.service_account, api_key) {
+                (Some(sa), None) => {
+                    let json = resolve_secret(&format!("{path}.serviceAccount"), sa, errors)?;
+                    match GoogleAuth::service_account(json.expose(), CLOUD_PLATFORM_SCOPE) {
+                        Ok(a) => a,
+                        Err(e) => {
+                            errors.push(ConfigError::new(
+                                format!("{path}.serviceAccount"),
+                                e.to_string(),
+                            ));
+                            return None;
+                        }
+                    }
+                }
+                (None, Some(token)) => GoogleAuth::static_token(token.expose().to_string()),
+                _ => {
+                    errors.push(ConfigError::new(
+                        path,
+                        "provider vertex needs exactly one of serviceAccount (a key file) or apiKey (an access token)",
+                    ));
+                    return None;
+                }
+            };
+            Some(Cloud::Google {
+                project,
+                location,
+                auth: Arc::new(auth),
+            })
+        }
+        _ => None,
+    }
+}
+
 fn backend(i: usize, raw: &RawBackend, errors: &mut Vec<ConfigError>) -> Option<Backend> {
     let path = format!("backends[{i}]");
     let provider = match ProviderKind::from_name(&raw.provider) {
@@ -357,7 +501,15 @@ fn backend(i: usize, raw: &RawBackend, errors: &mut Vec<ConfigError>) -> Option<
         .api_key
         .as_ref()
         .and_then(|k| resolve_secret(&format!("{path}.apiKey"), k, errors));
-    let upstream = match (&raw.base_url, provider.default_base_url()) {
+    let cloud = cloud(&path, provider, raw, api_key.clone(), errors);
+    let computed_base = match &cloud {
+        Some(Cloud::Aws { region, .. }) => {
+            Some(format!("https://bedrock-runtime.{region}.amazonaws.com"))
+        }
+        Some(Cloud::Google { location, .. }) => Some(sluice_providers::vertex::base_url(location)),
+        None => provider.default_base_url().map(str::to_string),
+    };
+    let upstream = match (&raw.base_url, computed_base.as_deref()) {
         (Some(url), _) => match Upstream::parse(url) {
             Ok(u) => Some(u),
             Err(e) => {
@@ -404,6 +556,7 @@ fn backend(i: usize, raw: &RawBackend, errors: &mut Vec<ConfigError>) -> Option<
         api_version: raw.api_version.clone(),
         api_key,
         upstream,
+        cloud,
         connect_timeout: parse_duration(
             &format!("{path}.connectTimeout"),
             raw.connect_timeout.as_deref(),

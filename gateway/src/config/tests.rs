@@ -80,7 +80,7 @@ fn unknown_provider_lists_the_known_ones() {
         errors("listeners:\n  - bind: 127.0.0.1:1\nbackends:\n  - name: g\n    provider: gemni\n");
     assert_eq!(
         e,
-        ["backends[0].provider: unknown provider \"gemni\"; expected one of openai, gemini, anthropic, azure, mock, groq, mistral, deepseek, together, fireworks, openrouter, xai, ollama, vllm"]
+        ["backends[0].provider: unknown provider \"gemni\"; expected one of openai, gemini, anthropic, vertex, bedrock, azure, mock, groq, mistral, deepseek, together, fireworks, openrouter, xai, ollama, vllm"]
     );
 }
 

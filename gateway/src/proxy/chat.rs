@@ -9,7 +9,7 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::proxy::Session;
 use sluice_providers::openai::ChatRequest;
 use sluice_providers::{
-    anthropic_front, mock, tokens, Auth, Completion, RequestTarget, ResponseTarget, StreamFacts,
+    anthropic_front, mock, tokens, Completion, RequestTarget, ResponseTarget, StreamFacts,
     StreamTranslator, TranslateError, UpstreamRequest, Usage,
 };
 use sluice_telemetry::{LlmFacts, PromptMessage, ToolCall};
@@ -78,6 +78,7 @@ pub async fn handle(
     let target = RequestTarget {
         model: &model,
         api_version: backend.api_version.as_deref(),
+        vertex: backend.vertex_site(),
     };
     let translated = match backend.provider.translate_request(&req, &target) {
         Ok(t) => t,
@@ -87,7 +88,7 @@ pub async fn handle(
         }
     };
     ctx.endpoint = upstream.endpoint();
-    let header = match upstream_header(session, ctx, &backend, &upstream, &translated) {
+    let header = match upstream_header(session, ctx, &backend, &upstream, &translated).await {
         Ok(h) => h,
         Err(msg) => {
             respond::error(session, ctx, format, 500, &msg).await;
@@ -240,7 +241,7 @@ fn request_facts(req: &ChatRequest, backend: &Backend) -> LlmFacts {
 
 /// The upstream request header: path, host, JSON body length, the provider's credentials
 /// (the client's own only when the backend has none), and our span as `traceparent`.
-pub(crate) fn upstream_header(
+pub(crate) async fn upstream_header(
     session: &Session,
     ctx: &RequestCtx,
     backend: &Backend,
@@ -248,15 +249,11 @@ pub(crate) fn upstream_header(
     translated: &UpstreamRequest,
 ) -> Result<RequestHeader, String> {
     let path = upstream.join_path(&translated.path);
+    let credentials =
+        crate::auth::credential_headers(backend, upstream, &path, &translated.body).await?;
     let build = || -> pingora::Result<RequestHeader> {
         let mut h = RequestHeader::build("POST", path.as_bytes(), Some(8))?;
-        let host =
-            if (upstream.tls && upstream.port == 443) || (!upstream.tls && upstream.port == 80) {
-                upstream.host.clone()
-            } else {
-                upstream.endpoint()
-            };
-        h.insert_header("host", host)?;
+        h.insert_header("host", upstream.host_header())?;
         h.insert_header("content-type", "application/json")?;
         h.insert_header("content-length", translated.body.len().to_string())?;
         h.insert_header("user-agent", concat!("sluice/", env!("CARGO_PKG_VERSION")))?;
@@ -264,20 +261,15 @@ pub(crate) fn upstream_header(
         for (name, value) in backend.provider.fixed_headers() {
             h.insert_header(*name, *value)?;
         }
-        match (&backend.api_key, backend.provider.auth()) {
-            (Some(key), Auth::Header(name)) => {
-                h.insert_header(name, key.expose())?;
-            }
-            (Some(key), Auth::Bearer) => {
-                h.insert_header("authorization", format!("Bearer {}", key.expose()))?;
-            }
-            (None, _) => {
-                for name in ["authorization", "x-api-key", "x-goog-api-key", "api-key"] {
-                    if let Some(v) = session.get_header(name) {
-                        h.insert_header(name, v.clone())?;
-                    }
+        if credentials.is_empty() {
+            for name in ["authorization", "x-api-key", "x-goog-api-key", "api-key"] {
+                if let Some(v) = session.get_header(name) {
+                    h.insert_header(name, v.clone())?;
                 }
             }
+        }
+        for (name, value) in credentials {
+            h.insert_header(name, value)?;
         }
         Ok(h)
     };

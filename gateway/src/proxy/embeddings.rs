@@ -84,6 +84,7 @@ async fn call(
     let target = RequestTarget {
         model,
         api_version: backend.api_version.as_deref(),
+        vertex: backend.vertex_site(),
     };
     let Some(upstream) = backend.upstream.clone() else {
         respond::error(session, ctx, format, 500, "backend has no upstream").await;
@@ -98,7 +99,7 @@ async fn call(
         }
     };
     ctx.endpoint = upstream.endpoint();
-    let header = match upstream_header(session, ctx, backend, &upstream, &translated) {
+    let header = match upstream_header(session, ctx, backend, &upstream, &translated).await {
         Ok(h) => h,
         Err(msg) => {
             respond::error(session, ctx, format, 500, &msg).await;

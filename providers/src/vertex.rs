@@ -1,0 +1,146 @@
+//! Vertex AI: Gemini and Anthropic models served from a Google Cloud project. The bodies are
+//! the Gemini and Anthropic ones (translated by those modules); Vertex differs in the URL
+//! (`/v1/projects/{project}/locations/{location}/publishers/{google|anthropic}/models/...`),
+//! in Anthropic's `anthropic_version` moving into the body (and `model` out of it), and in
+//! OAuth bearer tokens instead of API keys (the gateway's concern).
+
+use serde_json::Value;
+
+use crate::openai::ChatRequest;
+use crate::{anthropic, gemini, RequestTarget, TranslateError, UpstreamRequest, VertexSite};
+
+/// The `anthropic_version` Vertex expects in Anthropic bodies.
+pub const ANTHROPIC_VERTEX_VERSION: &str = "vertex-2023-10-16";
+
+/// Which publisher serves `model` on Vertex: Anthropic's Claude models, else Google's.
+pub fn is_anthropic_model(model: &str) -> bool {
+    model.starts_with("claude")
+}
+
+/// The API host of a location (`global` has no regional prefix).
+pub fn base_url(location: &str) -> String {
+    if location == "global" {
+        "https://aiplatform.googleapis.com".to_string()
+    } else {
+        format!("https://{location}-aiplatform.googleapis.com")
+    }
+}
+
+fn model_path(
+    site: &VertexSite<'_>,
+    publisher: &str,
+    model: &str,
+) -> Result<String, TranslateError> {
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))
+    };
+    if !ok(model) {
+        return Err(TranslateError::InvalidRequest(format!(
+            "invalid model name \"{model}\""
+        )));
+    }
+    Ok(format!(
+        "/v1/projects/{}/locations/{}/publishers/{publisher}/models/{model}",
+        site.project, site.location
+    ))
+}
+
+pub fn translate_request(
+    req: &ChatRequest,
+    target: &RequestTarget<'_>,
+) -> Result<UpstreamRequest, TranslateError> {
+    let Some(site) = target.vertex else {
+        return Err(TranslateError::Unsupported(
+            "a vertex backend needs a project and a location".to_string(),
+        ));
+    };
+    if is_anthropic_model(target.model) {
+        let up = anthropic::translate_request(req, target)?;
+        let mut body: Value = serde_json::from_slice(&up.body)
+            .map_err(|e| TranslateError::InvalidRequest(e.to_string()))?;
+        if let Some(obj) = body.as_object_mut() {
+            obj.remove("model");
+            obj.insert(
+                "anthropic_version".to_string(),
+                ANTHROPIC_VERTEX_VERSION.into(),
+            );
+        }
+        let verb = if req.stream {
+            "streamRawPredict"
+        } else {
+            "rawPredict"
+        };
+        Ok(UpstreamRequest {
+            path: format!("{}:{verb}", model_path(&site, "anthropic", target.model)?),
+            body: body.to_string().into_bytes(),
+        })
+    } else {
+        let up = gemini::translate_request(req, target)?;
+        let verb = if req.stream {
+            "streamGenerateContent?alt=sse"
+        } else {
+            "generateContent"
+        };
+        Ok(UpstreamRequest {
+            path: format!("{}:{verb}", model_path(&site, "google", target.model)?),
+            body: up.body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(model: &str) -> RequestTarget<'_> {
+        RequestTarget {
+            model,
+            api_version: None,
+            vertex: Some(VertexSite {
+                project: "my-proj",
+                location: "us-east5",
+            }),
+        }
+    }
+
+    #[test]
+    fn gemini_models_go_to_google_publisher() {
+        let req =
+            ChatRequest::parse(br#"{"stream":true,"messages":[{"role":"user","content":"hi"}]}"#)
+                .unwrap();
+        let up = translate_request(&req, &target("gemini-2.0-flash")).unwrap();
+        assert_eq!(
+            up.path,
+            "/v1/projects/my-proj/locations/us-east5/publishers/google/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
+        );
+        let body: Value = serde_json::from_slice(&up.body).unwrap();
+        assert_eq!(body["contents"][0]["parts"][0]["text"], "hi");
+    }
+
+    #[test]
+    fn claude_models_go_to_anthropic_publisher_with_vertex_version() {
+        let req = ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
+        let up = translate_request(&req, &target("claude-sonnet-4@20250514")).unwrap();
+        assert_eq!(
+            up.path,
+            "/v1/projects/my-proj/locations/us-east5/publishers/anthropic/models/claude-sonnet-4@20250514:rawPredict"
+        );
+        let body: Value = serde_json::from_slice(&up.body).unwrap();
+        assert_eq!(body["anthropic_version"], ANTHROPIC_VERTEX_VERSION);
+        assert!(body.get("model").is_none());
+        assert_eq!(body["max_tokens"], anthropic::DEFAULT_MAX_TOKENS);
+        assert_eq!(base_url("global"), "https://aiplatform.googleapis.com");
+        assert_eq!(
+            base_url("us-east5"),
+            "https://us-east5-aiplatform.googleapis.com"
+        );
+    }
+
+    #[test]
+    fn model_names_cannot_escape_the_path() {
+        let req = ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
+        assert!(translate_request(&req, &target("gemini/../x")).is_err());
+    }
+}
