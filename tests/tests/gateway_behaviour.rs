@@ -506,3 +506,52 @@ async fn anthropic_messages_front_door_on_the_mock() {
         Some(output_tokens.to_string().as_str())
     );
 }
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_stream_still_gets_its_usage_logged() {
+    // A slow upstream stream that reports no usage: what was streamed is counted.
+    let chunks: Vec<String> = (0..40)
+        .map(|i| {
+            format!(
+                r#"{{"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-x","choices":[{{"index":0,"delta":{{"content":"word{i} "}},"finish_reason":null}}]}}"#
+            )
+        })
+        .collect();
+    let upstream = MockUpstream::start(Reply::sse(&chunks, Duration::from_millis(50))).await;
+    let gw = start(&upstream, "").await;
+    let mut body = chat("hi");
+    body["stream"] = json!(true);
+    let mut s = post_json_streaming(
+        &format!("{}/openai/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert_eq!(s.status, 200);
+    // Read a few chunks, then hang up.
+    let mut seen = 0;
+    while seen < 3 {
+        match s.next_chunk().await {
+            Some(Ok(_)) => seen += 1,
+            other => panic!("stream ended early: {other:?}"),
+        }
+    }
+    drop(s);
+    let log = &gw.wait_for_request_logs(1, WAIT).await[0];
+    assert_eq!(log.get("http.status"), Some("200"));
+    assert!(
+        log.get("error")
+            .unwrap_or("")
+            .contains("client disconnected"),
+        "{log:?}"
+    );
+    let out = log
+        .get_int("llm.response.tokens")
+        .expect("output tokens estimated");
+    assert!(out >= 2, "{out}");
+    assert!(log.get_int("llm.request.tokens").unwrap() > 0);
+    assert!(
+        log.get_int("llm.response.tokens").unwrap() < 80,
+        "only what was streamed is counted"
+    );
+}
