@@ -33,6 +33,8 @@ pub use registry::{Auth, Preset, ProviderKind};
 pub enum ApiKind {
     ChatCompletions,
     Messages,
+    /// Anthropic's `messages/count_tokens`.
+    CountTokens,
     Embeddings,
     Models,
 }
@@ -44,6 +46,8 @@ impl ApiKind {
         let rest = rest.split('?').next().unwrap_or("").trim_end_matches('/');
         if rest.is_empty() || rest.ends_with("/chat/completions") || rest == "chat/completions" {
             Some(Self::ChatCompletions)
+        } else if rest.ends_with("/messages/count_tokens") {
+            Some(Self::CountTokens)
         } else if rest.ends_with("/messages") {
             Some(Self::Messages)
         } else if rest.ends_with("/embeddings") {

@@ -555,3 +555,24 @@ async fn a_client_that_leaves_mid_stream_still_gets_its_usage_logged() {
         "only what was streamed is counted"
     );
 }
+
+#[tokio::test]
+async fn anthropic_count_tokens_is_answered_by_the_gateway() {
+    let upstream = MockUpstream::start(Reply::text(500, "unused")).await;
+    let gw = start(&upstream, "").await;
+    let url = format!("{}/v1/messages/count_tokens", gw.base_url());
+    let short = json!({"model": "claude-x", "messages": [{"role": "user", "content": "hi"}]});
+    let long = json!({"model": "claude-x", "system": "You are a careful assistant.",
+        "messages": [{"role": "user", "content": "Explain how AI works in simple terms, please."}]});
+    let a = post_json(&url, &short, &[]).await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let b = post_json(&url, &long, &[]).await;
+    let (a, b) = (
+        a.json()["input_tokens"].as_u64().unwrap(),
+        b.json()["input_tokens"].as_u64().unwrap(),
+    );
+    assert!(a > 0 && b > a + 10, "{a} {b}");
+    let bad = post_json(&url, &json!({"messages": "nope"}), &[]).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["type"], "error");
+}

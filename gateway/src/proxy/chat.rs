@@ -139,6 +139,24 @@ pub async fn handle(
     call.release(&state.connector).await;
 }
 
+/// Anthropic's `messages/count_tokens`, answered by the gateway (tiktoken estimate).
+pub async fn count_tokens(session: &mut Session, ctx: &mut RequestCtx) {
+    let format = ClientFormat::Anthropic;
+    if session.req_header().method != http::Method::POST {
+        respond::error(session, ctx, format, 405, "count_tokens takes POST").await;
+        return;
+    }
+    let limit = ctx.generation.config.max_request_body_bytes;
+    let answer = match read_body(session, limit).await {
+        Ok(body) => anthropic_front::count_tokens(&body).map_err(|e| (400, e.to_string())),
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok(body) => respond::json(session, ctx, 200, body, &[]).await,
+        Err((status, msg)) => respond::error(session, ctx, format, status, &msg).await,
+    }
+}
+
 /// Translates an OpenAI-format stream on to the client's format.
 struct Chained {
     inner: Box<dyn StreamTranslator>,

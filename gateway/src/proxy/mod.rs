@@ -65,6 +65,9 @@ impl ProxyHttp for LlmProxy {
             Some(ApiKind::Messages) => {
                 chat::handle(self, session, ctx, route, ClientFormat::Anthropic).await;
             }
+            Some(ApiKind::CountTokens) => {
+                chat::count_tokens(session, ctx).await;
+            }
             Some(ApiKind::Embeddings) => {
                 embeddings::handle(self, session, ctx, route).await;
             }

@@ -576,3 +576,24 @@ pub fn error_from_openai(status: u16, body: &[u8]) -> Vec<u8> {
     });
     error_body(error_type(status), &message)
 }
+
+/// `messages/count_tokens`: the request's input tokens, counted with tiktoken over the same
+/// messages, system prompt and tool definitions the hub request carries (an estimate: each
+/// provider tokenizes its own way).
+pub fn count_tokens(body: &[u8]) -> Result<Vec<u8>, TranslateError> {
+    let req = request_to_openai(body)?;
+    let prompt = req.prompt();
+    let mut n = crate::tokens::count_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())));
+    for tool in req.tools.iter().flatten() {
+        n += crate::tokens::count(&tool.function.name);
+        if let Some(d) = &tool.function.description {
+            n += crate::tokens::count(d);
+        }
+        if let Some(p) = &tool.function.parameters {
+            n += crate::tokens::count(&p.to_string());
+        }
+    }
+    Ok(serde_json::json!({ "input_tokens": n })
+        .to_string()
+        .into_bytes())
+}
