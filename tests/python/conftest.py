@@ -26,13 +26,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mock_upstreams import GeminiUpstream, OpenAIUpstream  # noqa: E402
+from mock_upstreams import AnthropicUpstream, GeminiUpstream, OpenAIUpstream  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 10.0
 
 UPSTREAM_OPENAI_KEY = "sk-upstream-openai-key"
 UPSTREAM_GOOGLE_KEY = "test-google-key-0123456789"
+UPSTREAM_ANTHROPIC_KEY = "sk-ant-test"
+ANTHROPIC_BACKEND_MODEL = "claude-sonnet-4-5"
 
 CONFIG = """\
 name: sluice
@@ -49,6 +51,9 @@ listeners:
       - name: gemini
         match: {{pathPrefix: /gemini}}
         backend: gemini
+      - name: anthropic
+        match: {{pathPrefix: /anthropic}}
+        backend: anthropic
       - name: mock
         match: {{pathPrefix: /mock}}
         backend: mock
@@ -63,6 +68,11 @@ backends:
     apiVersion: v1beta
     apiKey: {{env: PY_TEST_GOOGLE_KEY}}
     baseUrl: {gemini_base}
+  - name: anthropic
+    provider: anthropic
+    model: {anthropic_model}
+    apiKey: {anthropic_key}
+    baseUrl: {anthropic_base}
   - name: mock
     provider: mock
     model: mock-1
@@ -199,13 +209,23 @@ def gemini_upstream():
 
 
 @pytest.fixture(scope="module")
-def gateway(openai_upstream, gemini_upstream):
+def anthropic_upstream():
+    up = AnthropicUpstream()
+    yield up
+    up.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(openai_upstream, gemini_upstream, anthropic_upstream):
     listener, admin = free_port(), free_port()
     config = CONFIG.format(
         admin=admin,
         listener=listener,
         openai_base=openai_upstream.base_url,
         gemini_base=gemini_upstream.base_url,
+        anthropic_base=anthropic_upstream.base_url,
+        anthropic_model=ANTHROPIC_BACKEND_MODEL,
+        anthropic_key=UPSTREAM_ANTHROPIC_KEY,
     )
     gw = Gateway(
         sluice_bin(),

@@ -6,8 +6,13 @@
 - ``GeminiUpstream``: ``POST /v1beta/models/{model}:generateContent`` and
   ``:streamGenerateContent?alt=sse``, Gemini-shaped (candidates/content/parts, usageMetadata,
   ``functionCall`` parts when the request declares tools).
+- ``AnthropicUpstream``: ``POST /v1/messages``, a ``message`` (text, or a short text then a
+  ``tool_use`` block when the request has ``tools``) or, with ``"stream": true``, Anthropic's
+  full SSE event sequence (``event:`` lines, ``message_start``, ``ping``, content blocks with
+  ``text_delta`` / ``input_json_delta`` pieces, two ``message_delta`` events whose usage is
+  cumulative, ``message_stop``).
 
-Both record every request they get (method, path, headers, JSON body).
+All record every request they get (method, path, headers, JSON body).
 """
 
 from __future__ import annotations
@@ -29,6 +34,18 @@ OPENAI_USAGE = {"prompt_tokens": 11, "completion_tokens": 12, "total_tokens": 23
 GEMINI_TEXT = "Gemini says hi: streams arrive in parts."
 GEMINI_PIECES = ["Gemini says hi", ": streams arrive", " in parts."]
 GEMINI_USAGE = {"promptTokenCount": 9, "candidatesTokenCount": 10, "totalTokenCount": 19}
+
+ANTHROPIC_TEXT = "Claude here: this answer streams in four deltas."
+ANTHROPIC_PIECES = ["Claude here", ": this answer", " streams in four", " deltas."]
+# What the mock answers, whatever model the gateway asks for (the response's `model`).
+ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"
+ANTHROPIC_USAGE = {"input_tokens": 14, "output_tokens": 12}
+# Streaming: message_start reports output_tokens 1, then two message_delta events report the
+# running totals 5 and 12 (cumulative, so the stream's usage is the last one, 12; never a sum).
+ANTHROPIC_STREAM_OUTPUT_TOKENS = [1, 5, ANTHROPIC_USAGE["output_tokens"]]
+# The text block Claude puts before a tool_use block.
+ANTHROPIC_TOOL_PREAMBLE = "Let me look up the forecast."
+ANTHROPIC_TOOL_ID = "toolu_01A09q90qw90lq917835lq9"
 
 TOOL_NAME = "get_weather"
 TOOL_ARGS = {"city": "Paris", "unit": "celsius", "days": 3, "details": {"wind": True}}
@@ -282,3 +299,116 @@ class GeminiUpstream(MockServer):
                 model, [{"text": piece}], "STOP" if last else None,
                 dict(GEMINI_USAGE) if last else dict(partial))))
         return events
+
+
+class AnthropicUpstream(MockServer):
+    """Anthropic's Messages API (``POST /v1/messages``), streaming and not."""
+
+    def handle(self, h: _Handler, rec: Recorded) -> None:
+        if urlsplit(rec.path).path != "/v1/messages":
+            h.send_json(404, {"type": "error", "error": {"type": "not_found_error", "message": f"no such path {rec.path}"}})
+            return
+        body = rec.body if isinstance(rec.body, dict) else {}
+        if not body.get("max_tokens") or not body.get("messages"):
+            h.send_json(400, {"type": "error", "error": {
+                "type": "invalid_request_error", "message": "max_tokens and messages are required"}})
+            return
+        tools = bool(body.get("tools"))
+        if body.get("stream"):
+            self.send_events(h, self.stream_events(tools))
+        else:
+            h.send_json(200, self.message(tools))
+
+    @staticmethod
+    def _usage(input_tokens: int, output_tokens: int) -> dict:
+        return {
+            "input_tokens": input_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": output_tokens,
+            "service_tier": "standard",
+        }
+
+    @classmethod
+    def message(cls, tools: bool) -> dict:
+        if tools:
+            content = [
+                {"type": "text", "text": ANTHROPIC_TOOL_PREAMBLE},
+                {"type": "tool_use", "id": ANTHROPIC_TOOL_ID, "name": TOOL_NAME, "input": TOOL_ARGS},
+            ]
+            stop = "tool_use"
+        else:
+            content = [{"type": "text", "text": ANTHROPIC_TEXT}]
+            stop = "end_turn"
+        return {
+            "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+            "type": "message",
+            "role": "assistant",
+            "model": ANTHROPIC_MODEL,
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": cls._usage(ANTHROPIC_USAGE["input_tokens"], ANTHROPIC_USAGE["output_tokens"]),
+        }
+
+    @classmethod
+    def stream_events(cls, tools: bool) -> list[tuple[str, dict]]:
+        first, middle, last = ANTHROPIC_STREAM_OUTPUT_TOKENS
+        ev: list[tuple[str, dict]] = [
+            ("message_start", {"type": "message_start", "message": {
+                "id": "msg_01StreamMockAnthropic", "type": "message", "role": "assistant",
+                "model": ANTHROPIC_MODEL, "content": [], "stop_reason": None, "stop_sequence": None,
+                "usage": cls._usage(ANTHROPIC_USAGE["input_tokens"], first)}}),
+            ("ping", {"type": "ping"}),
+        ]
+
+        def text_block(index: int, pieces: list[str]) -> None:
+            ev.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                               "content_block": {"type": "text", "text": ""}}))
+            for p in pieces:
+                ev.append(("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                   "delta": {"type": "text_delta", "text": p}}))
+            ev.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+
+        if tools:
+            text_block(0, [ANTHROPIC_TOOL_PREAMBLE[:9], ANTHROPIC_TOOL_PREAMBLE[9:]])
+            ev.append(("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {
+                "type": "tool_use", "id": ANTHROPIC_TOOL_ID, "name": TOOL_NAME, "input": {}}}))
+            args = json.dumps(TOOL_ARGS)
+            third = len(args) // 3
+            # Claude's first input_json_delta is often empty.
+            for part in ("", args[:third], args[third:2 * third], args[2 * third:]):
+                ev.append(("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                                   "delta": {"type": "input_json_delta", "partial_json": part}}))
+            ev.append(("content_block_stop", {"type": "content_block_stop", "index": 1}))
+            stop = "tool_use"
+        else:
+            text_block(0, ANTHROPIC_PIECES)
+            stop = "end_turn"
+        # Running totals, not increments: 5, then 12 (the last one carries input_tokens too, as
+        # the API does now).
+        ev.append(("message_delta", {"type": "message_delta",
+                                     "delta": {"stop_reason": None, "stop_sequence": None},
+                                     "usage": {"output_tokens": middle}}))
+        ev.append(("message_delta", {"type": "message_delta",
+                                     "delta": {"stop_reason": stop, "stop_sequence": None},
+                                     "usage": {"input_tokens": ANTHROPIC_USAGE["input_tokens"],
+                                               "output_tokens": last}}))
+        ev.append(("message_stop", {"type": "message_stop"}))
+        return ev
+
+    @staticmethod
+    def send_events(h: _Handler, events: list[tuple[str, dict]]) -> None:
+        h.send_response(200)
+        h.send_header("content-type", "text/event-stream; charset=utf-8")
+        h.send_header("cache-control", "no-cache")
+        h.send_header("request-id", "req_mock_anthropic")
+        h.send_header("transfer-encoding", "chunked")
+        h.end_headers()
+        for name, data in events:
+            payload = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+            h.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+            h.wfile.flush()
+            time.sleep(STREAM_DELAY)
+        h.wfile.write(b"0\r\n\r\n")
+        h.wfile.flush()

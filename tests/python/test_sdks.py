@@ -1,7 +1,8 @@
 """sluice end to end with the official `openai` and `anthropic` Python SDKs as clients.
 
 One real gateway (this module's `gateway` fixture) routes `/openai` to an OpenAI-compatible
-mock, `/gemini` to a Gemini mock (model pinned to gemini-2.0-flash) and `/mock` to the
+mock, `/gemini` to a Gemini mock (model pinned to gemini-2.0-flash), `/anthropic` to an
+Anthropic Messages API mock (model pinned to claude-sonnet-4-5) and `/mock` to the
 in-process mock provider. Tests run in file order: the last two check the gateway's log lines
 for every request made above, then stop it with SIGTERM and expect exit status 0.
 """
@@ -15,8 +16,20 @@ import anthropic
 import openai
 import pytest
 
-from conftest import UPSTREAM_GOOGLE_KEY, UPSTREAM_OPENAI_KEY, WAIT
+from conftest import (
+    ANTHROPIC_BACKEND_MODEL,
+    UPSTREAM_ANTHROPIC_KEY,
+    UPSTREAM_GOOGLE_KEY,
+    UPSTREAM_OPENAI_KEY,
+    WAIT,
+)
 from mock_upstreams import (
+    ANTHROPIC_MODEL,
+    ANTHROPIC_STREAM_OUTPUT_TOKENS,
+    ANTHROPIC_TEXT,
+    ANTHROPIC_TOOL_ID,
+    ANTHROPIC_TOOL_PREAMBLE,
+    ANTHROPIC_USAGE,
     GEMINI_TEXT,
     GEMINI_USAGE,
     OPENAI_MODEL,
@@ -27,12 +40,16 @@ from mock_upstreams import (
 )
 
 PROMPT = "Explain how AI works in simple terms."
+# Sent on the /anthropic route, where it must reach the upstream as the top-level `system`.
+SYSTEM = "You are a terse assistant. Answer in one sentence."
 MOCK_TEXT = f"This is a mock response from sluice. You said: {PROMPT}"
 
 # route -> (expected text, expected (input, output) usage or None when only > 0 is known)
 ROUTES = {
     "openai": (OPENAI_TEXT, (OPENAI_USAGE["prompt_tokens"], OPENAI_USAGE["completion_tokens"])),
     "gemini": (GEMINI_TEXT, (GEMINI_USAGE["promptTokenCount"], GEMINI_USAGE["candidatesTokenCount"])),
+    # Streamed, the output count is the LAST cumulative message_delta's (12), not 1 + 5 + 12.
+    "anthropic": (ANTHROPIC_TEXT, (ANTHROPIC_USAGE["input_tokens"], ANTHROPIC_USAGE["output_tokens"])),
     "mock": (MOCK_TEXT, None),
 }
 
@@ -78,14 +95,34 @@ def anth(gateway, route: str) -> anthropic.Anthropic:
     )
 
 
-def messages():
-    return [{"role": "user", "content": PROMPT}]
+def messages(route: str = ""):
+    """The chat messages; on /anthropic with a system message first."""
+    user = [{"role": "user", "content": PROMPT}]
+    return [{"role": "system", "content": SYSTEM}, *user] if route == "anthropic" else user
 
 
-def check_upstream(route, openai_upstream, gemini_upstream, *, stream: bool, tools: bool = False):
+def system_kwargs(route: str) -> dict:
+    """The Anthropic SDK's top-level `system`, sent on the /anthropic route."""
+    return {"system": SYSTEM} if route == "anthropic" else {}
+
+
+@pytest.fixture
+def upstreams(openai_upstream, gemini_upstream, anthropic_upstream) -> dict:
+    return {"openai": openai_upstream, "gemini": gemini_upstream, "anthropic": anthropic_upstream}
+
+
+def _text_of(content) -> str:
+    """An Anthropic message `content`: a string or a list of text blocks."""
+    if isinstance(content, str):
+        return content
+    assert isinstance(content, list) and all(b.get("type") == "text" for b in content), content
+    return "".join(b["text"] for b in content)
+
+
+def check_upstream(route, upstreams, *, stream: bool, tools: bool = False, max_tokens: int | None = None):
     """The request the route's upstream got: path, the gateway's credentials, translated body."""
     if route == "openai":
-        up = openai_upstream.last()
+        up = upstreams["openai"].last()
         assert up.path == "/v1/chat/completions", up.path
         assert up.headers.get("authorization") == f"Bearer {UPSTREAM_OPENAI_KEY}"
         assert up.body["model"] == "gpt-4o-mini"
@@ -97,7 +134,7 @@ def check_upstream(route, openai_upstream, gemini_upstream, *, stream: bool, too
         if tools:
             assert up.body["tools"][0]["function"]["name"] == TOOL_NAME
     elif route == "gemini":
-        up = gemini_upstream.last()
+        up = upstreams["gemini"].last()
         method = "streamGenerateContent?alt=sse" if stream else "generateContent"
         assert up.path == f"/v1beta/models/gemini-2.0-flash:{method}", up.path
         assert up.headers.get("x-goog-api-key") == UPSTREAM_GOOGLE_KEY
@@ -107,14 +144,36 @@ def check_upstream(route, openai_upstream, gemini_upstream, *, stream: bool, too
         if tools:
             decls = [d for t in up.body["tools"] for d in t.get("functionDeclarations", [])]
             assert [d["name"] for d in decls] == [TOOL_NAME], up.body["tools"]
+    elif route == "anthropic":
+        up = upstreams["anthropic"].last()
+        assert up.path == "/v1/messages", up.path
+        assert up.headers.get("x-api-key") == UPSTREAM_ANTHROPIC_KEY, up.headers
+        assert "authorization" not in up.headers, "the client's key must not reach the provider"
+        assert up.headers.get("anthropic-version") == "2023-06-01", up.headers
+        body = up.body
+        assert isinstance(body, dict), body
+        assert body["model"] == ANTHROPIC_BACKEND_MODEL, body
+        assert isinstance(body.get("max_tokens"), int) and body["max_tokens"] > 0, body
+        if max_tokens is not None:
+            assert body["max_tokens"] == max_tokens, body
+        assert bool(body.get("stream")) == stream, body
+        # The system prompt is the top-level `system`, never a message.
+        assert _text_of(body.get("system")) == SYSTEM, body
+        assert [m["role"] for m in body["messages"]] == ["user"], body["messages"]
+        assert _text_of(body["messages"][0]["content"]) == PROMPT, body["messages"]
+        if tools:
+            assert [t["name"] for t in body["tools"]] == [TOOL_NAME], body["tools"]
+            assert body["tools"][0]["input_schema"] == OPENAI_TOOLS[0]["function"]["parameters"]
+        else:
+            assert not body.get("tools"), body
 
 
 # --- OpenAI SDK ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("route", ["openai", "gemini", "mock"])
-def test_openai_sdk_chat(gateway, openai_upstream, gemini_upstream, route):
+@pytest.mark.parametrize("route", ["openai", "gemini", "anthropic", "mock"])
+def test_openai_sdk_chat(gateway, upstreams, route):
     text, usage = ROUTES[route]
-    resp = oai(gateway, route).chat.completions.create(model="gpt-4o-mini", messages=messages())
+    resp = oai(gateway, route).chat.completions.create(model="gpt-4o-mini", messages=messages(route))
     assert resp.object == "chat.completion"
     assert len(resp.choices) == 1
     choice = resp.choices[0]
@@ -126,18 +185,20 @@ def test_openai_sdk_chat(gateway, openai_upstream, gemini_upstream, route):
     assert resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens
     if usage:
         assert (resp.usage.prompt_tokens, resp.usage.completion_tokens) == usage
-    expected_model = {"openai": OPENAI_MODEL, "gemini": "gemini-2.0-flash", "mock": "mock-1"}[route]
+    expected_model = {
+        "openai": OPENAI_MODEL, "gemini": "gemini-2.0-flash", "anthropic": ANTHROPIC_MODEL, "mock": "mock-1",
+    }[route]
     assert resp.model == expected_model
-    check_upstream(route, openai_upstream, gemini_upstream, stream=False)
+    check_upstream(route, upstreams, stream=False)
 
 
 @pytest.mark.parametrize("include_usage", [False, True], ids=["no-usage", "include-usage"])
-@pytest.mark.parametrize("route", ["openai", "gemini", "mock"])
-def test_openai_sdk_stream(gateway, openai_upstream, gemini_upstream, route, include_usage):
+@pytest.mark.parametrize("route", ["openai", "gemini", "anthropic", "mock"])
+def test_openai_sdk_stream(gateway, upstreams, route, include_usage):
     text, usage = ROUTES[route]
     kwargs = {"stream_options": {"include_usage": True}} if include_usage else {}
     with oai(gateway, route).chat.completions.create(
-        model="gpt-4o-mini", messages=messages(), stream=True, **kwargs
+        model="gpt-4o-mini", messages=messages(route), stream=True, **kwargs
     ) as stream:
         chunks = list(stream)
     assert chunks, "no chunks"
@@ -159,13 +220,40 @@ def test_openai_sdk_stream(gateway, openai_upstream, gemini_upstream, route, inc
     else:
         with_usage = [c for c in chunks if c.usage is not None]
         assert with_usage == [], f"usage not asked for but sent: {with_usage}"
-    check_upstream(route, openai_upstream, gemini_upstream, stream=True)
+    check_upstream(route, upstreams, stream=True)
 
 
-@pytest.mark.parametrize("route", ["openai", "gemini"])
-def test_openai_sdk_tools(gateway, openai_upstream, gemini_upstream, route):
+def test_openai_sdk_stream_anthropic_usage_is_last_message_delta(gateway, upstreams):
+    """Anthropic's message_delta usage is a running total: the stream's usage is the last one."""
+    with oai(gateway, "anthropic").chat.completions.create(
+        model="gpt-4o-mini", messages=messages("anthropic"), stream=True,
+        stream_options={"include_usage": True},
+    ) as stream:
+        chunks = list(stream)
+    usage = chunks[-1].usage
+    assert usage is not None, chunks[-1]
+    first, middle, last = ANTHROPIC_STREAM_OUTPUT_TOKENS
+    assert usage.completion_tokens == last, (
+        f"completion_tokens {usage.completion_tokens}: expected the last message_delta's {last} "
+        f"(not {middle + last} or {first + middle + last})"
+    )
+    assert usage.prompt_tokens == ANTHROPIC_USAGE["input_tokens"], usage
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    # Each chunk names the model the upstream answered with.
+    assert {c.model for c in chunks} == {ANTHROPIC_MODEL}
+    check_upstream("anthropic", upstreams, stream=True)
+    # The gateway's own accounting (its log line) agrees with what the client saw.
+    logs = gateway.wait_for_request_logs(len(gateway.responses))
+    mine = [l for l in logs if l.get("http.path") == "/anthropic/v1/chat/completions"]
+    assert mine, logs
+    assert int(mine[-1].get("llm.request.tokens") or 0) == ANTHROPIC_USAGE["input_tokens"], mine[-1]
+    assert int(mine[-1].get("llm.response.tokens") or 0) == last, mine[-1]
+
+
+@pytest.mark.parametrize("route", ["openai", "gemini", "anthropic"])
+def test_openai_sdk_tools(gateway, upstreams, route):
     resp = oai(gateway, route).chat.completions.create(
-        model="gpt-4o-mini", messages=messages(), tools=OPENAI_TOOLS
+        model="gpt-4o-mini", messages=messages(route), tools=OPENAI_TOOLS
     )
     choice = resp.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -177,20 +265,25 @@ def test_openai_sdk_tools(gateway, openai_upstream, gemini_upstream, route):
     assert call.function.name == TOOL_NAME
     assert json.loads(call.function.arguments) == TOOL_ARGS
     assert resp.usage.prompt_tokens > 0 and resp.usage.completion_tokens > 0
-    check_upstream(route, openai_upstream, gemini_upstream, stream=False, tools=True)
+    if route == "anthropic":
+        # Claude's text before the tool_use block stays the message's content.
+        assert choice.message.content == ANTHROPIC_TOOL_PREAMBLE
+        assert (resp.usage.prompt_tokens, resp.usage.completion_tokens) == ROUTES[route][1]
+    check_upstream(route, upstreams, stream=False, tools=True)
 
 
-@pytest.mark.parametrize("route", ["openai", "gemini"])
-def test_openai_sdk_tools_stream(gateway, openai_upstream, gemini_upstream, route):
+@pytest.mark.parametrize("route", ["openai", "gemini", "anthropic"])
+def test_openai_sdk_tools_stream(gateway, upstreams, route):
     with oai(gateway, route).chat.completions.create(
-        model="gpt-4o-mini", messages=messages(), tools=OPENAI_TOOLS, stream=True,
+        model="gpt-4o-mini", messages=messages(route), tools=OPENAI_TOOLS, stream=True,
         stream_options={"include_usage": True},
     ) as stream:
         chunks = list(stream)
-    name, args, ids = "", "", set()
+    name, args, ids, text = "", "", set(), ""
     for c in chunks:
         if not c.choices:
             continue
+        text += c.choices[0].delta.content or ""
         for tc in c.choices[0].delta.tool_calls or []:
             assert tc.index == 0
             if tc.id:
@@ -205,16 +298,20 @@ def test_openai_sdk_tools_stream(gateway, openai_upstream, gemini_upstream, rout
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
     assert finishes == ["tool_calls"]
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
-    check_upstream(route, openai_upstream, gemini_upstream, stream=True, tools=True)
+    if route == "anthropic":
+        assert text == ANTHROPIC_TOOL_PREAMBLE
+        assert ids == {ANTHROPIC_TOOL_ID}
+        assert chunks[-1].usage.completion_tokens == ANTHROPIC_STREAM_OUTPUT_TOKENS[-1]
+    check_upstream(route, upstreams, stream=True, tools=True)
 
 
 # --- Anthropic SDK ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("route", ["gemini", "mock"])
-def test_anthropic_sdk_create(gateway, openai_upstream, gemini_upstream, route):
+@pytest.mark.parametrize("route", ["gemini", "anthropic", "mock"])
+def test_anthropic_sdk_create(gateway, upstreams, route):
     text, usage = ROUTES[route]
     msg = anth(gateway, route).messages.create(
-        model="claude-x", max_tokens=200, messages=messages()
+        model="claude-x", max_tokens=200, messages=messages(), **system_kwargs(route)
     )
     assert msg.type == "message"
     assert msg.role == "assistant"
@@ -224,14 +321,14 @@ def test_anthropic_sdk_create(gateway, openai_upstream, gemini_upstream, route):
     assert msg.usage.input_tokens > 0 and msg.usage.output_tokens > 0
     if usage:
         assert (msg.usage.input_tokens, msg.usage.output_tokens) == usage
-    check_upstream(route, openai_upstream, gemini_upstream, stream=False)
+    check_upstream(route, upstreams, stream=False, max_tokens=200)
 
 
-@pytest.mark.parametrize("route", ["gemini", "mock"])
-def test_anthropic_sdk_stream(gateway, openai_upstream, gemini_upstream, route):
+@pytest.mark.parametrize("route", ["gemini", "anthropic", "mock"])
+def test_anthropic_sdk_stream(gateway, upstreams, route):
     text, usage = ROUTES[route]
     with anth(gateway, route).messages.stream(
-        model="claude-x", max_tokens=200, messages=messages()
+        model="claude-x", max_tokens=200, messages=messages(), **system_kwargs(route)
     ) as stream:
         pieces = list(stream.text_stream)
         final = stream.get_final_message()
@@ -243,12 +340,16 @@ def test_anthropic_sdk_stream(gateway, openai_upstream, gemini_upstream, route):
     assert final.usage.output_tokens > 0
     if usage:
         assert final.usage.output_tokens == usage[1]
-    check_upstream(route, openai_upstream, gemini_upstream, stream=True)
+    if route == "anthropic":
+        assert final.usage.input_tokens == usage[0]
+    check_upstream(route, upstreams, stream=True, max_tokens=200)
 
 
-def test_anthropic_sdk_tools_gemini(gateway, openai_upstream, gemini_upstream):
-    msg = anth(gateway, "gemini").messages.create(
-        model="claude-x", max_tokens=200, messages=messages(), tools=ANTHROPIC_TOOLS
+@pytest.mark.parametrize("route", ["gemini", "anthropic"])
+def test_anthropic_sdk_tools(gateway, upstreams, route):
+    msg = anth(gateway, route).messages.create(
+        model="claude-x", max_tokens=200, messages=messages(), tools=ANTHROPIC_TOOLS,
+        **system_kwargs(route),
     )
     assert msg.stop_reason == "tool_use"
     uses = [b for b in msg.content if b.type == "tool_use"]
@@ -257,12 +358,17 @@ def test_anthropic_sdk_tools_gemini(gateway, openai_upstream, gemini_upstream):
     assert uses[0].name == TOOL_NAME
     assert uses[0].input == TOOL_ARGS
     assert msg.usage.input_tokens > 0 and msg.usage.output_tokens > 0
-    check_upstream("gemini", openai_upstream, gemini_upstream, stream=False, tools=True)
+    if route == "anthropic":
+        assert [b.type for b in msg.content] == ["text", "tool_use"], msg.content
+        assert msg.content[0].text == ANTHROPIC_TOOL_PREAMBLE
+    check_upstream(route, upstreams, stream=False, tools=True, max_tokens=200)
 
 
-def test_anthropic_sdk_tools_stream_gemini(gateway, openai_upstream, gemini_upstream):
-    with anth(gateway, "gemini").messages.stream(
-        model="claude-x", max_tokens=200, messages=messages(), tools=ANTHROPIC_TOOLS
+@pytest.mark.parametrize("route", ["gemini", "anthropic"])
+def test_anthropic_sdk_tools_stream(gateway, upstreams, route):
+    with anth(gateway, route).messages.stream(
+        model="claude-x", max_tokens=200, messages=messages(), tools=ANTHROPIC_TOOLS,
+        **system_kwargs(route),
     ) as stream:
         final = stream.get_final_message()
     assert final.stop_reason == "tool_use"
@@ -271,7 +377,11 @@ def test_anthropic_sdk_tools_stream_gemini(gateway, openai_upstream, gemini_upst
     assert uses[0].name == TOOL_NAME
     assert uses[0].input == TOOL_ARGS
     assert final.usage.output_tokens > 0
-    check_upstream("gemini", openai_upstream, gemini_upstream, stream=True, tools=True)
+    if route == "anthropic":
+        assert [b.type for b in final.content] == ["text", "tool_use"], final.content
+        assert final.content[0].text == ANTHROPIC_TOOL_PREAMBLE
+        assert final.usage.output_tokens == ANTHROPIC_STREAM_OUTPUT_TOKENS[-1]
+    check_upstream(route, upstreams, stream=True, tools=True, max_tokens=200)
 
 
 # --- Errors -------------------------------------------------------------------------------

@@ -262,3 +262,38 @@ async fn vertex_gemini_and_claude_with_a_static_token() {
         Some("claude-sonnet-4@20250514")
     );
 }
+
+#[tokio::test]
+async fn azure_deployments_with_api_key_or_entra_token() {
+    let answer: Value =
+        serde_json::from_str(&fixture("gemini/basic.openai-response.json")).unwrap();
+    let upstream = MockUpstream::start(Reply::json(200, &answer)).await;
+    for (auth_yaml, header, value) in [
+        ("apiKey: azure-key", "api-key", "azure-key"),
+        (
+            "entraToken: eyJ0eXAi.entra",
+            "authorization",
+            "Bearer eyJ0eXAi.entra",
+        ),
+    ] {
+        upstream.clear_requests();
+        let backend = format!(
+            "  - name: b\n    provider: azure\n    model: my-gpt4o\n    apiVersion: 2024-10-21\n    {auth_yaml}\n    baseUrl: {}\n",
+            upstream.base_url()
+        );
+        let gw = gateway(&backend, &[]).await;
+        let r = post_json(
+            &format!("{}/v1/chat/completions", gw.base_url()),
+            &chat(false),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let up = &upstream.wait_for_requests(1, WAIT).await[0];
+        assert_eq!(
+            up.path,
+            "/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21"
+        );
+        assert_eq!(up.header(header), Some(value));
+    }
+}

@@ -51,6 +51,10 @@ pub async fn credential_headers(
             .await
             .map(|t| vec![("authorization".to_string(), format!("Bearer {t}"))])
             .map_err(|e| format!("getting a Google access token: {e}")),
+        (_, Some(Cloud::AzureEntra { token }), _) => Ok(vec![(
+            "authorization".to_string(),
+            format!("Bearer {}", token.expose()),
+        )]),
         (Auth::Bearer, _, Some(key)) => Ok(vec![(
             "authorization".to_string(),
             format!("Bearer {}", key.expose()),

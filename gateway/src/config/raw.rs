@@ -106,6 +106,8 @@ pub struct RawBackend {
     pub project: Option<String>,
     /// Google Cloud location, e.g. `us-central1` or `global` (vertex).
     pub location: Option<String>,
+    /// A Microsoft Entra ID access token for azure, sent as `Authorization: Bearer`.
+    pub entra_token: Option<RawSecret>,
     /// A Google service-account key (its JSON text, `{env}` or `{file}`) for vertex.
     pub service_account: Option<RawSecret>,
     /// Connect timeout, e.g. `5s` (default 10s).

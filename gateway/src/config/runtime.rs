@@ -133,6 +133,8 @@ pub enum Cloud {
         location: String,
         auth: Arc<GoogleAuth>,
     },
+    /// Azure with a Microsoft Entra ID token instead of an `api-key`.
+    AzureEntra { token: Secret },
 }
 
 /// A parsed `baseUrl`.
@@ -394,30 +396,20 @@ fn cloud(
                 ));
             }
         };
-    misplaced(
-        "region",
-        raw.region.is_some(),
-        ProviderKind::Bedrock,
-        errors,
-    );
-    misplaced(
-        "project",
-        raw.project.is_some(),
-        ProviderKind::Vertex,
-        errors,
-    );
-    misplaced(
-        "location",
-        raw.location.is_some(),
-        ProviderKind::Vertex,
-        errors,
-    );
-    misplaced(
-        "serviceAccount",
-        raw.service_account.is_some(),
-        ProviderKind::Vertex,
-        errors,
-    );
+    let placed: [(&str, bool, ProviderKind); 5] = [
+        ("region", raw.region.is_some(), ProviderKind::Bedrock),
+        ("project", raw.project.is_some(), ProviderKind::Vertex),
+        ("location", raw.location.is_some(), ProviderKind::Vertex),
+        (
+            "serviceAccount",
+            raw.service_account.is_some(),
+            ProviderKind::Vertex,
+        ),
+        ("entraToken", raw.entra_token.is_some(), ProviderKind::Azure),
+    ];
+    for (key, present, wanted) in placed {
+        misplaced(key, present, wanted, errors);
+    }
     match provider {
         ProviderKind::Bedrock => {
             let Some(region) = raw.region.clone() else {
@@ -477,6 +469,18 @@ fn cloud(
                 auth: Arc::new(auth),
             })
         }
+        ProviderKind::Azure => {
+            let token = raw.entra_token.as_ref()?;
+            if api_key.is_some() {
+                errors.push(ConfigError::new(
+                    path,
+                    "provider azure takes one of apiKey (api-key header) or entraToken (bearer token)",
+                ));
+                return None;
+            }
+            let token = resolve_secret(&format!("{path}.entraToken"), token, errors)?;
+            Some(Cloud::AzureEntra { token })
+        }
         _ => None,
     }
 }
@@ -507,7 +511,7 @@ fn backend(i: usize, raw: &RawBackend, errors: &mut Vec<ConfigError>) -> Option<
             Some(format!("https://bedrock-runtime.{region}.amazonaws.com"))
         }
         Some(Cloud::Google { location, .. }) => Some(sluice_providers::vertex::base_url(location)),
-        None => provider.default_base_url().map(str::to_string),
+        Some(Cloud::AzureEntra { .. }) | None => provider.default_base_url().map(str::to_string),
     };
     let upstream = match (&raw.base_url, computed_base.as_deref()) {
         (Some(url), _) => match Upstream::parse(url) {

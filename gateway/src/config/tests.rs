@@ -177,3 +177,38 @@ fn route_aliases_apply_unless_the_backend_pins_a_model() {
     assert_eq!(route.model_for(free, "other"), "other");
     assert_eq!(route.model_for(pinned, "gpt-4o"), "gemini-1.5-pro");
 }
+
+#[test]
+fn azure_takes_an_api_key_or_an_entra_token_not_both() {
+    let base = "listeners:\n  - bind: 127.0.0.1:1\nbackends:\n  - name: a\n    provider: azure\n    model: dep\n    baseUrl: https://r.openai.azure.com\n";
+    let c = load_str(&format!("{base}    entraToken: tok\n")).unwrap();
+    assert!(matches!(
+        c.backends[0].cloud,
+        Some(super::runtime::Cloud::AzureEntra { .. })
+    ));
+    let e = errors(&format!("{base}    entraToken: tok\n    apiKey: k\n"));
+    assert!(
+        e[0].starts_with("backends[0]: provider azure takes one of apiKey"),
+        "{e:?}"
+    );
+    let e = errors("listeners:\n  - bind: 127.0.0.1:1\nbackends:\n  - name: a\n    provider: azure\n    apiKey: k\n");
+    assert!(
+        e.iter()
+            .any(|l| l.starts_with("backends[0].baseUrl: provider azure needs a baseUrl")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|l| l.starts_with("backends[0].model: provider azure needs the deployment name")),
+        "{e:?}"
+    );
+    let e = errors("listeners:\n  - bind: 127.0.0.1:1\nbackends:\n  - name: g\n    provider: gemini\n    entraToken: t\n    region: x\n");
+    assert!(
+        e.contains(&"backends[0].entraToken: only for provider azure".to_string()),
+        "{e:?}"
+    );
+    assert!(
+        e.contains(&"backends[0].region: only for provider bedrock".to_string()),
+        "{e:?}"
+    );
+}
