@@ -2,12 +2,14 @@
 //! runtime types (`runtime`), where every cross-reference is resolved and every CEL
 //! expression compiled. Every error names its YAML path; no error carries a secret.
 
+mod backends;
 mod env;
 pub mod raw;
 pub mod runtime;
 mod secret;
 #[cfg(test)]
 mod tests;
+mod upstream;
 
 use std::fmt;
 

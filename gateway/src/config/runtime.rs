@@ -6,14 +6,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_providers::ProviderKind;
 use sluice_telemetry::fields::Fields;
 use sluice_telemetry::settings::{LogFormat as TelemetryLogFormat, OtlpProtocol};
 
-use super::raw::{RawBackend, RawConfig, RawFields, RawListener, RawSecret, RawTracing};
+use super::raw::{RawConfig, RawFields, RawListener, RawTracing};
 use super::{ConfigError, Secret};
-use crate::auth::google::{GoogleAuth, CLOUD_PLATFORM_SCOPE};
-use crate::auth::sigv4::AwsCredentials;
+
+use super::backends::backend;
+pub use super::backends::{Backend, Cloud};
+pub use super::upstream::Upstream;
 
 pub use sluice_telemetry::settings::LogFormat;
 
@@ -95,125 +96,6 @@ impl PathMatch {
 }
 
 #[derive(Debug)]
-pub struct Backend {
-    pub name: String,
-    pub provider: ProviderKind,
-    pub model: Option<String>,
-    pub api_version: Option<String>,
-    pub api_key: Option<Secret>,
-    /// Where to send requests; `None` for `mock`, which answers in-process.
-    pub upstream: Option<Upstream>,
-    /// Cloud credentials and placement for vertex and bedrock.
-    pub cloud: Option<Cloud>,
-    pub connect_timeout: Duration,
-    pub read_timeout: Duration,
-}
-
-impl Backend {
-    /// Where a vertex backend's models live.
-    pub fn vertex_site(&self) -> Option<sluice_providers::VertexSite<'_>> {
-        match &self.cloud {
-            Some(Cloud::Google {
-                project, location, ..
-            }) => Some(sluice_providers::VertexSite { project, location }),
-            _ => None,
-        }
-    }
-}
-
-/// Credentials and placement of a cloud-hosted backend.
-#[derive(Debug)]
-pub enum Cloud {
-    Aws {
-        region: String,
-        credentials: AwsCredentials,
-    },
-    Google {
-        project: String,
-        location: String,
-        auth: Arc<GoogleAuth>,
-    },
-    /// Azure with a Microsoft Entra ID token instead of an `api-key`.
-    AzureEntra { token: Secret },
-}
-
-/// A parsed `baseUrl`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Upstream {
-    pub tls: bool,
-    pub host: String,
-    pub port: u16,
-    /// Path prefix of the base URL, without a trailing slash (`""` or `/openai`).
-    pub base_path: String,
-}
-
-impl Upstream {
-    /// The `Host` header value: the port only when it is not the scheme's default.
-    pub fn host_header(&self) -> String {
-        if (self.tls && self.port == 443) || (!self.tls && self.port == 80) {
-            self.host.clone()
-        } else {
-            self.endpoint()
-        }
-    }
-
-    /// `host:port`, as the log line's `endpoint`.
-    pub fn endpoint(&self) -> String {
-        format!("{}:{}", self.host, self.port)
-    }
-
-    /// The base path joined with a provider path. A base URL that already ends in the
-    /// version segment the provider path starts with (`https://api.openai.com/v1`, as the
-    /// OpenAI SDKs write it) does not get it twice.
-    pub fn join_path(&self, path: &str) -> String {
-        if let Some((first, _)) = path.trim_start_matches('/').split_once('/') {
-            if self.base_path.ends_with(&format!("/{first}")) {
-                return format!(
-                    "{}{}",
-                    &self.base_path[..self.base_path.len() - first.len() - 1],
-                    path
-                );
-            }
-        }
-        format!("{}{}", self.base_path, path)
-    }
-
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
-            (true, r)
-        } else if let Some(r) = url.strip_prefix("http://") {
-            (false, r)
-        } else {
-            return Err(format!("\"{url}\" is not an http:// or https:// URL"));
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        if authority.is_empty() {
-            return Err(format!("\"{url}\" has no host"));
-        }
-        let default_port = if tls { 443 } else { 80 };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse() {
-                Ok(port) => (h, port),
-                Err(_) => return Err(format!("\"{url}\" has an invalid port")),
-            },
-            _ => (authority, default_port),
-        };
-        Ok(Upstream {
-            tls,
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-            port,
-            base_path: path.trim_end_matches('/').to_string(),
-        })
-    }
-}
-
-#[derive(Debug)]
 pub struct TracingConfig {
     pub endpoint: String,
     pub protocol: OtlpProtocol,
@@ -231,7 +113,7 @@ pub struct LoggingConfig {
     pub remove: Vec<String>,
 }
 
-fn parse_duration(
+pub(super) fn parse_duration(
     path: &str,
     text: Option<&str>,
     default: Duration,
@@ -336,244 +218,6 @@ fn tracing_config(raw: &RawTracing, errors: &mut Vec<ConfigError>) -> TracingCon
         fields: compile_fields(&format!("{base}.fields"), &raw.fields, errors),
         remove: raw.fields.remove.clone(),
     }
-}
-
-fn resolve_secret(path: &str, raw: &RawSecret, errors: &mut Vec<ConfigError>) -> Option<Secret> {
-    let value = match raw {
-        RawSecret::Inline(s) => s.clone(),
-        RawSecret::Source(src) => match (&src.env, &src.file) {
-            (Some(name), None) => match std::env::var(name) {
-                Ok(v) => v,
-                Err(_) => {
-                    errors.push(ConfigError::new(
-                        format!("{path}.env"),
-                        format!("environment variable {name} is not set"),
-                    ));
-                    return None;
-                }
-            },
-            (None, Some(file)) => match std::fs::read_to_string(file) {
-                Ok(v) => v.trim().to_string(),
-                Err(e) => {
-                    errors.push(ConfigError::new(
-                        format!("{path}.file"),
-                        format!("cannot read {file}: {e}"),
-                    ));
-                    return None;
-                }
-            },
-            _ => {
-                errors.push(ConfigError::new(
-                    path,
-                    "expected a string, {env: NAME} or {file: PATH}",
-                ));
-                return None;
-            }
-        },
-    };
-    if value.is_empty() {
-        errors.push(ConfigError::new(path, "is empty"));
-        return None;
-    }
-    Some(Secret::new(value))
-}
-
-/// The cloud placement and credentials of vertex and bedrock backends; errors for keys that
-/// belong to another provider.
-fn cloud(
-    path: &str,
-    provider: ProviderKind,
-    raw: &RawBackend,
-    api_key: Option<Secret>,
-    errors: &mut Vec<ConfigError>,
-) -> Option<Cloud> {
-    let misplaced =
-        |key: &str, value: bool, wanted: ProviderKind, errors: &mut Vec<ConfigError>| {
-            if value && provider != wanted {
-                errors.push(ConfigError::new(
-                    format!("{path}.{key}"),
-                    format!("only for provider {wanted}"),
-                ));
-            }
-        };
-    let placed: [(&str, bool, ProviderKind); 5] = [
-        ("region", raw.region.is_some(), ProviderKind::Bedrock),
-        ("project", raw.project.is_some(), ProviderKind::Vertex),
-        ("location", raw.location.is_some(), ProviderKind::Vertex),
-        (
-            "serviceAccount",
-            raw.service_account.is_some(),
-            ProviderKind::Vertex,
-        ),
-        ("entraToken", raw.entra_token.is_some(), ProviderKind::Azure),
-    ];
-    for (key, present, wanted) in placed {
-        misplaced(key, present, wanted, errors);
-    }
-    match provider {
-        ProviderKind::Bedrock => {
-            let Some(region) = raw.region.clone() else {
-                errors.push(ConfigError::new(
-                    format!("{path}.region"),
-                    "provider bedrock needs an AWS region",
-                ));
-                return None;
-            };
-            let Some(credentials) = AwsCredentials::from_env() else {
-                errors.push(ConfigError::new(
-                    path,
-                    "provider bedrock needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)",
-                ));
-                return None;
-            };
-            Some(Cloud::Aws {
-                region,
-                credentials,
-            })
-        }
-        ProviderKind::Vertex => {
-            let (Some(project), Some(location)) = (raw.project.clone(), raw.location.clone())
-            else {
-                errors.push(ConfigError::new(
-                    path,
-                    "provider vertex needs project and location",
-                ));
-                return None;
-            };
-            let auth = match (&raw.service_account, api_key) {
-                (Some(sa), None) => {
-                    let json = resolve_secret(&format!("{path}.serviceAccount"), sa, errors)?;
-                    match GoogleAuth::service_account(json.expose(), CLOUD_PLATFORM_SCOPE) {
-                        Ok(a) => a,
-                        Err(e) => {
-                            errors.push(ConfigError::new(
-                                format!("{path}.serviceAccount"),
-                                e.to_string(),
-                            ));
-                            return None;
-                        }
-                    }
-                }
-                (None, Some(token)) => GoogleAuth::static_token(token.expose().to_string()),
-                _ => {
-                    errors.push(ConfigError::new(
-                        path,
-                        "provider vertex needs exactly one of serviceAccount (a key file) or apiKey (an access token)",
-                    ));
-                    return None;
-                }
-            };
-            Some(Cloud::Google {
-                project,
-                location,
-                auth: Arc::new(auth),
-            })
-        }
-        ProviderKind::Azure => {
-            let token = raw.entra_token.as_ref()?;
-            if api_key.is_some() {
-                errors.push(ConfigError::new(
-                    path,
-                    "provider azure takes one of apiKey (api-key header) or entraToken (bearer token)",
-                ));
-                return None;
-            }
-            let token = resolve_secret(&format!("{path}.entraToken"), token, errors)?;
-            Some(Cloud::AzureEntra { token })
-        }
-        _ => None,
-    }
-}
-
-fn backend(i: usize, raw: &RawBackend, errors: &mut Vec<ConfigError>) -> Option<Backend> {
-    let path = format!("backends[{i}]");
-    let provider = match ProviderKind::from_name(&raw.provider) {
-        Some(p) => p,
-        None => {
-            errors.push(ConfigError::new(
-                format!("{path}.provider"),
-                format!(
-                    "unknown provider \"{}\"; expected one of {}",
-                    raw.provider,
-                    ProviderKind::NAMES.join(", ")
-                ),
-            ));
-            return None;
-        }
-    };
-    let api_key = raw
-        .api_key
-        .as_ref()
-        .and_then(|k| resolve_secret(&format!("{path}.apiKey"), k, errors));
-    let cloud = cloud(&path, provider, raw, api_key.clone(), errors);
-    let computed_base = match &cloud {
-        Some(Cloud::Aws { region, .. }) => {
-            Some(format!("https://bedrock-runtime.{region}.amazonaws.com"))
-        }
-        Some(Cloud::Google { location, .. }) => Some(sluice_providers::vertex::base_url(location)),
-        Some(Cloud::AzureEntra { .. }) | None => provider.default_base_url().map(str::to_string),
-    };
-    let upstream = match (&raw.base_url, computed_base.as_deref()) {
-        (Some(url), _) => match Upstream::parse(url) {
-            Ok(u) => Some(u),
-            Err(e) => {
-                errors.push(ConfigError::new(format!("{path}.baseUrl"), e));
-                None
-            }
-        },
-        (None, Some(default)) => Upstream::parse(default).ok(),
-        (None, None) => None,
-    };
-    if provider == ProviderKind::Mock && raw.base_url.is_some() {
-        errors.push(ConfigError::new(
-            format!("{path}.baseUrl"),
-            "the mock provider calls no upstream",
-        ));
-    }
-    if provider.default_base_url().is_none()
-        && provider != ProviderKind::Mock
-        && raw.base_url.is_none()
-    {
-        errors.push(ConfigError::new(
-            format!("{path}.baseUrl"),
-            format!(
-                "provider {provider} needs a baseUrl (e.g. https://<resource>.openai.azure.com)"
-            ),
-        ));
-    }
-    if provider == ProviderKind::Azure && raw.model.is_none() {
-        errors.push(ConfigError::new(
-            format!("{path}.model"),
-            "provider azure needs the deployment name as model",
-        ));
-    }
-    if raw.api_version.is_some() && provider.default_api_version().is_none() {
-        errors.push(ConfigError::new(
-            format!("{path}.apiVersion"),
-            format!("not used by provider {provider}"),
-        ));
-    }
-    Some(Backend {
-        name: raw.name.clone(),
-        provider,
-        model: raw.model.clone().filter(|m| !m.is_empty()),
-        api_version: raw.api_version.clone(),
-        api_key,
-        upstream,
-        cloud,
-        connect_timeout: parse_duration(
-            &format!("{path}.connectTimeout"),
-            raw.connect_timeout.as_deref(),
-            DEFAULT_CONNECT_TIMEOUT,
-            errors,
-        ),
-        read_timeout: parse_duration(
-            &format!("{path}.readTimeout"),
-            raw.read_timeout.as_deref(),
-            DEFAULT_READ_TIMEOUT,
-            errors,
-        ),
-    })
 }
 
 fn listener(
@@ -779,28 +423,5 @@ mod tests {
             Some("/v1/messages")
         );
         assert_eq!(PathMatch::Exact("/a".into()).strip("/a/b"), None);
-    }
-
-    #[test]
-    fn base_urls_parse_and_join() {
-        let u = Upstream::parse("https://api.openai.com/v1").unwrap();
-        assert_eq!(
-            (u.tls, u.host.as_str(), u.port, u.base_path.as_str()),
-            (true, "api.openai.com", 443, "/v1")
-        );
-        assert_eq!(u.join_path("/v1/chat/completions"), "/v1/chat/completions");
-        let u = Upstream::parse("http://127.0.0.1:9000/").unwrap();
-        assert_eq!((u.tls, u.port, u.base_path.as_str()), (false, 9000, ""));
-        assert_eq!(
-            u.join_path("/v1beta/models/x:generateContent"),
-            "/v1beta/models/x:generateContent"
-        );
-        let u = Upstream::parse("https://api.groq.com/openai").unwrap();
-        assert_eq!(
-            u.join_path("/v1/chat/completions"),
-            "/openai/v1/chat/completions"
-        );
-        assert!(Upstream::parse("ftp://x").is_err());
-        assert!(Upstream::parse("http://x:notaport").is_err());
     }
 }

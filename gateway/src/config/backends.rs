@@ -1,0 +1,298 @@
+//! Backends: provider, model, credentials (API keys, cloud accounts) and where to call, each
+//! resolved from its raw YAML with every problem named by path.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_providers::ProviderKind;
+
+use super::raw::{RawBackend, RawSecret};
+use super::runtime::{parse_duration, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
+use super::{ConfigError, Secret, Upstream};
+use crate::auth::google::{GoogleAuth, CLOUD_PLATFORM_SCOPE};
+use crate::auth::sigv4::AwsCredentials;
+
+#[derive(Debug)]
+pub struct Backend {
+    pub name: String,
+    pub provider: ProviderKind,
+    pub model: Option<String>,
+    pub api_version: Option<String>,
+    pub api_key: Option<Secret>,
+    /// Where to send requests; `None` for `mock`, which answers in-process.
+    pub upstream: Option<Upstream>,
+    /// Cloud credentials and placement for vertex and bedrock.
+    pub cloud: Option<Cloud>,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+}
+
+impl Backend {
+    /// Where a vertex backend's models live.
+    pub fn vertex_site(&self) -> Option<sluice_providers::VertexSite<'_>> {
+        match &self.cloud {
+            Some(Cloud::Google {
+                project, location, ..
+            }) => Some(sluice_providers::VertexSite { project, location }),
+            _ => None,
+        }
+    }
+}
+
+/// Credentials and placement of a cloud-hosted backend.
+#[derive(Debug)]
+pub enum Cloud {
+    Aws {
+        region: String,
+        credentials: AwsCredentials,
+    },
+    Google {
+        project: String,
+        location: String,
+        auth: Arc<GoogleAuth>,
+    },
+    /// Azure with a Microsoft Entra ID token instead of an `api-key`.
+    AzureEntra { token: Secret },
+}
+
+fn resolve_secret(path: &str, raw: &RawSecret, errors: &mut Vec<ConfigError>) -> Option<Secret> {
+    let value = match raw {
+        RawSecret::Inline(s) => s.clone(),
+        RawSecret::Source(src) => match (&src.env, &src.file) {
+            (Some(name), None) => match std::env::var(name) {
+                Ok(v) => v,
+                Err(_) => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.env"),
+                        format!("environment variable {name} is not set"),
+                    ));
+                    return None;
+                }
+            },
+            (None, Some(file)) => match std::fs::read_to_string(file) {
+                Ok(v) => v.trim().to_string(),
+                Err(e) => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.file"),
+                        format!("cannot read {file}: {e}"),
+                    ));
+                    return None;
+                }
+            },
+            _ => {
+                errors.push(ConfigError::new(
+                    path,
+                    "expected a string, {env: NAME} or {file: PATH}",
+                ));
+                return None;
+            }
+        },
+    };
+    if value.is_empty() {
+        errors.push(ConfigError::new(path, "is empty"));
+        return None;
+    }
+    Some(Secret::new(value))
+}
+
+/// The cloud placement and credentials of vertex and bedrock backends; errors for keys that
+/// belong to another provider.
+fn cloud(
+    path: &str,
+    provider: ProviderKind,
+    raw: &RawBackend,
+    api_key: Option<Secret>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Cloud> {
+    let misplaced =
+        |key: &str, value: bool, wanted: ProviderKind, errors: &mut Vec<ConfigError>| {
+            if value && provider != wanted {
+                errors.push(ConfigError::new(
+                    format!("{path}.{key}"),
+                    format!("only for provider {wanted}"),
+                ));
+            }
+        };
+    let placed: [(&str, bool, ProviderKind); 5] = [
+        ("region", raw.region.is_some(), ProviderKind::Bedrock),
+        ("project", raw.project.is_some(), ProviderKind::Vertex),
+        ("location", raw.location.is_some(), ProviderKind::Vertex),
+        (
+            "serviceAccount",
+            raw.service_account.is_some(),
+            ProviderKind::Vertex,
+        ),
+        ("entraToken", raw.entra_token.is_some(), ProviderKind::Azure),
+    ];
+    for (key, present, wanted) in placed {
+        misplaced(key, present, wanted, errors);
+    }
+    match provider {
+        ProviderKind::Bedrock => {
+            let Some(region) = raw.region.clone() else {
+                errors.push(ConfigError::new(
+                    format!("{path}.region"),
+                    "provider bedrock needs an AWS region",
+                ));
+                return None;
+            };
+            let Some(credentials) = AwsCredentials::from_env() else {
+                errors.push(ConfigError::new(
+                    path,
+                    "provider bedrock needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)",
+                ));
+                return None;
+            };
+            Some(Cloud::Aws {
+                region,
+                credentials,
+            })
+        }
+        ProviderKind::Vertex => {
+            let (Some(project), Some(location)) = (raw.project.clone(), raw.location.clone())
+            else {
+                errors.push(ConfigError::new(
+                    path,
+                    "provider vertex needs project and location",
+                ));
+                return None;
+            };
+            let auth = match (&raw.service_account, api_key) {
+                (Some(sa), None) => {
+                    let json = resolve_secret(&format!("{path}.serviceAccount"), sa, errors)?;
+                    match GoogleAuth::service_account(json.expose(), CLOUD_PLATFORM_SCOPE) {
+                        Ok(a) => a,
+                        Err(e) => {
+                            errors.push(ConfigError::new(
+                                format!("{path}.serviceAccount"),
+                                e.to_string(),
+                            ));
+                            return None;
+                        }
+                    }
+                }
+                (None, Some(token)) => GoogleAuth::static_token(token.expose().to_string()),
+                _ => {
+                    errors.push(ConfigError::new(
+                        path,
+                        "provider vertex needs exactly one of serviceAccount (a key file) or apiKey (an access token)",
+                    ));
+                    return None;
+                }
+            };
+            Some(Cloud::Google {
+                project,
+                location,
+                auth: Arc::new(auth),
+            })
+        }
+        ProviderKind::Azure => {
+            let token = raw.entra_token.as_ref()?;
+            if api_key.is_some() {
+                errors.push(ConfigError::new(
+                    path,
+                    "provider azure takes one of apiKey (api-key header) or entraToken (bearer token)",
+                ));
+                return None;
+            }
+            let token = resolve_secret(&format!("{path}.entraToken"), token, errors)?;
+            Some(Cloud::AzureEntra { token })
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn backend(
+    i: usize,
+    raw: &RawBackend,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Backend> {
+    let path = format!("backends[{i}]");
+    let provider = match ProviderKind::from_name(&raw.provider) {
+        Some(p) => p,
+        None => {
+            errors.push(ConfigError::new(
+                format!("{path}.provider"),
+                format!(
+                    "unknown provider \"{}\"; expected one of {}",
+                    raw.provider,
+                    ProviderKind::NAMES.join(", ")
+                ),
+            ));
+            return None;
+        }
+    };
+    let api_key = raw
+        .api_key
+        .as_ref()
+        .and_then(|k| resolve_secret(&format!("{path}.apiKey"), k, errors));
+    let cloud = cloud(&path, provider, raw, api_key.clone(), errors);
+    let computed_base = match &cloud {
+        Some(Cloud::Aws { region, .. }) => {
+            Some(format!("https://bedrock-runtime.{region}.amazonaws.com"))
+        }
+        Some(Cloud::Google { location, .. }) => Some(sluice_providers::vertex::base_url(location)),
+        Some(Cloud::AzureEntra { .. }) | None => provider.default_base_url().map(str::to_string),
+    };
+    let upstream = match (&raw.base_url, computed_base.as_deref()) {
+        (Some(url), _) => match Upstream::parse(url) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                errors.push(ConfigError::new(format!("{path}.baseUrl"), e));
+                None
+            }
+        },
+        (None, Some(default)) => Upstream::parse(default).ok(),
+        (None, None) => None,
+    };
+    if provider == ProviderKind::Mock && raw.base_url.is_some() {
+        errors.push(ConfigError::new(
+            format!("{path}.baseUrl"),
+            "the mock provider calls no upstream",
+        ));
+    }
+    if provider.default_base_url().is_none()
+        && provider != ProviderKind::Mock
+        && raw.base_url.is_none()
+    {
+        errors.push(ConfigError::new(
+            format!("{path}.baseUrl"),
+            format!(
+                "provider {provider} needs a baseUrl (e.g. https://<resource>.openai.azure.com)"
+            ),
+        ));
+    }
+    if provider == ProviderKind::Azure && raw.model.is_none() {
+        errors.push(ConfigError::new(
+            format!("{path}.model"),
+            "provider azure needs the deployment name as model",
+        ));
+    }
+    if raw.api_version.is_some() && provider.default_api_version().is_none() {
+        errors.push(ConfigError::new(
+            format!("{path}.apiVersion"),
+            format!("not used by provider {provider}"),
+        ));
+    }
+    Some(Backend {
+        name: raw.name.clone(),
+        provider,
+        model: raw.model.clone().filter(|m| !m.is_empty()),
+        api_version: raw.api_version.clone(),
+        api_key,
+        upstream,
+        cloud,
+        connect_timeout: parse_duration(
+            &format!("{path}.connectTimeout"),
+            raw.connect_timeout.as_deref(),
+            DEFAULT_CONNECT_TIMEOUT,
+            errors,
+        ),
+        read_timeout: parse_duration(
+            &format!("{path}.readTimeout"),
+            raw.read_timeout.as_deref(),
+            DEFAULT_READ_TIMEOUT,
+            errors,
+        ),
+    })
+}
