@@ -39,6 +39,10 @@ pub fn base_attributes(gateway: &str, rec: &RequestRecord, out: &mut Vec<(String
         }
     }
     push("duration", format!("{}ms", rec.duration.as_millis()).into());
+    if rec.llm.as_ref().is_some_and(|l| l.usage_estimated) {
+        // Counted by sluice (tiktoken) because the provider reported none or the client left.
+        push("llm.usage.estimated", true.into());
+    }
     if let Some(e) = &rec.error {
         push("error", e.as_str().into());
     }

@@ -576,3 +576,33 @@ async fn anthropic_count_tokens_is_answered_by_the_gateway() {
     assert_eq!(bad.status, 400);
     assert_eq!(bad.json()["type"], "error");
 }
+
+#[tokio::test]
+async fn estimated_usage_is_marked_and_streams_spans_carry_tokens() {
+    let otlp = sluice_tests::OtlpReceiver::start_grpc().await;
+    // An upstream stream without usage: sluice counts and marks it.
+    let chunks = [
+        r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-x","choices":[{"index":0,"delta":{"content":"Hello there, friend"},"finish_reason":"stop"}]}"#,
+        "[DONE]",
+    ];
+    let upstream = MockUpstream::start(Reply::sse(&chunks, Duration::from_millis(5))).await;
+    let tracing = format!("tracing: {{otlpEndpoint: '{}'}}", otlp.endpoint());
+    let gw = start(&upstream, &tracing).await;
+    let mut body = chat("hi");
+    body["stream"] = json!(true);
+    let s = post_json_streaming(
+        &format!("{}/openai/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert_eq!(s.status, 200);
+    let _ = s.collect_chunks().await;
+    let log = &gw.wait_for_request_logs(1, WAIT).await[0];
+    assert_eq!(log.get("llm.usage.estimated"), Some("true"));
+    assert_eq!(log.get("llm.response.tokens"), Some("4"));
+    let span = otlp.wait_for_span_named("POST /openai", WAIT).await;
+    assert_eq!(span.int_attr("llm.response.tokens"), Some(4));
+    assert!(span.int_attr("llm.request.tokens").unwrap() > 0);
+    assert_eq!(span.bool_attr("llm.usage.estimated"), Some(true));
+}
