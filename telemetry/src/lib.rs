@@ -149,6 +149,10 @@ impl Telemetry {
         rules: &FieldRules,
     ) -> SpanData {
         record::span_http_attributes(rec, &mut attrs);
+        if rules.fields.is_empty() {
+            // No recipe: the span follows the GenAI semantic conventions by itself.
+            record::genai_attributes(rec, &mut attrs);
+        }
         let mut extra = Vec::new();
         self.count_errors(rules.fields.evaluate(rec, &mut extra));
         record::merge_fields(&mut attrs, extra);
@@ -200,5 +204,11 @@ fn key_value(k: String, v: AttrValue) -> KeyValue {
         AttrValue::Int(i) => KeyValue::new(k, i),
         AttrValue::Float(f) => KeyValue::new(k, f),
         AttrValue::Bool(b) => KeyValue::new(k, b),
+        AttrValue::StrList(items) => KeyValue::new(
+            k,
+            opentelemetry::Value::Array(opentelemetry::Array::String(
+                items.into_iter().map(Into::into).collect(),
+            )),
+        ),
     }
 }

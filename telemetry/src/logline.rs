@@ -67,6 +67,7 @@ pub fn format_json(time: SystemTime, attrs: &[(String, AttrValue)], out: &mut Ve
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
             AttrValue::Bool(b) => (*b).into(),
+            AttrValue::StrList(items) => items.clone().into(),
         };
         map.insert(k.clone(), value);
     }

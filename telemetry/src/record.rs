@@ -55,6 +55,77 @@ pub fn span_http_attributes(rec: &RequestRecord, out: &mut Vec<(String, AttrValu
     out.push(("network.protocol.version".to_string(), version.into()));
 }
 
+/// `gen_ai.provider.name` of the OpenTelemetry GenAI conventions for a sluice provider name.
+pub fn semconv_provider(provider: &str) -> &str {
+    match provider {
+        "gemini" => "gcp.gemini",
+        "vertex" => "gcp.vertex_ai",
+        "bedrock" => "aws.bedrock",
+        "azure" => "azure.ai.openai",
+        "mistral" => "mistral_ai",
+        "xai" => "x_ai",
+        other => other,
+    }
+}
+
+/// The GenAI semantic-convention attributes of an LLM request (spans without `fields.add`).
+pub fn genai_attributes(rec: &RequestRecord, out: &mut Vec<(String, AttrValue)>) {
+    let Some(llm) = &rec.llm else {
+        return;
+    };
+    let mut push = |k: &str, v: AttrValue| out.push((k.to_string(), v));
+    let operation = if rec.path.trim_end_matches('/').ends_with("/embeddings") {
+        "embeddings"
+    } else {
+        "chat"
+    };
+    push("gen_ai.operation.name", operation.into());
+    push(
+        "gen_ai.provider.name",
+        semconv_provider(&llm.provider).into(),
+    );
+    push("gen_ai.request.model", llm.request_model.as_str().into());
+    if let Some(m) = &llm.response_model {
+        push("gen_ai.response.model", m.as_str().into());
+    }
+    if let Some(t) = llm.input_tokens {
+        push("gen_ai.usage.input_tokens", t.into());
+    }
+    if let Some(t) = llm.output_tokens {
+        push("gen_ai.usage.output_tokens", t.into());
+    }
+    if !llm.finish_reasons.is_empty() {
+        push(
+            "gen_ai.response.finish_reasons",
+            AttrValue::StrList(llm.finish_reasons.clone()),
+        );
+    }
+    for (name, value) in &llm.params {
+        let key = match name.as_str() {
+            "max_completion_tokens" => "max_tokens",
+            "stop" => "stop_sequences",
+            "n" => "choice.count",
+            other => other,
+        };
+        let value = match value {
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => AttrValue::Int(i),
+                None => AttrValue::Float(n.as_f64().unwrap_or_default()),
+            },
+            serde_json::Value::String(s) => AttrValue::StrList(vec![s.clone()]),
+            serde_json::Value::Array(items) => AttrValue::StrList(
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect(),
+            ),
+            serde_json::Value::Bool(b) => AttrValue::Bool(*b),
+            _ => continue,
+        };
+        push(&format!("gen_ai.request.{key}"), value);
+    }
+}
+
 /// Removes every attribute named in `remove`.
 pub fn apply_remove(attrs: &mut Vec<(String, AttrValue)>, remove: &[String]) {
     if !remove.is_empty() {

@@ -8,6 +8,8 @@ pub enum AttrValue {
     Int(i64),
     Float(f64),
     Bool(bool),
+    /// A list of strings (OTLP array), e.g. `gen_ai.response.finish_reasons`; JSON text in logs.
+    StrList(Vec<String>),
 }
 
 impl fmt::Display for AttrValue {
@@ -17,6 +19,9 @@ impl fmt::Display for AttrValue {
             AttrValue::Int(i) => write!(f, "{i}"),
             AttrValue::Float(x) => write!(f, "{x}"),
             AttrValue::Bool(b) => write!(f, "{b}"),
+            AttrValue::StrList(items) => {
+                f.write_str(&serde_json::Value::from(items.clone()).to_string())
+            }
         }
     }
 }

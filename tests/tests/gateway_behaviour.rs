@@ -605,4 +605,15 @@ async fn estimated_usage_is_marked_and_streams_spans_carry_tokens() {
     assert_eq!(span.int_attr("llm.response.tokens"), Some(4));
     assert!(span.int_attr("llm.request.tokens").unwrap() > 0);
     assert_eq!(span.bool_attr("llm.usage.estimated"), Some(true));
+    // No `fields.add`: the span carries the GenAI semantic conventions by itself.
+    assert_eq!(span.str_attr("gen_ai.operation.name"), Some("chat"));
+    assert_eq!(span.str_attr("gen_ai.provider.name"), Some("openai"));
+    assert_eq!(span.str_attr("gen_ai.request.model"), Some("gpt-4o-mini"));
+    assert_eq!(span.str_attr("gen_ai.response.model"), Some("gpt-x"));
+    assert_eq!(span.int_attr("gen_ai.usage.output_tokens"), Some(4));
+    assert_eq!(
+        span.attr("gen_ai.response.finish_reasons")
+            .map(|v| v.to_string()),
+        Some(r#"["stop"]"#.to_string())
+    );
 }
