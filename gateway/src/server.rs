@@ -79,6 +79,7 @@ pub fn run(config: Config, config_path: Option<String>) -> i32 {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.expose().to_string()))
                     .collect(),
+                gzip: t.gzip,
                 service_version: env!("CARGO_PKG_VERSION").to_string(),
             };
             let (q, e, f) = export::pipeline(settings, stats.clone());

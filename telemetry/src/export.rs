@@ -38,6 +38,7 @@ pub struct ExportSettings {
     pub endpoint: String,
     pub protocol: OtlpProtocol,
     pub headers: Vec<(String, String)>,
+    pub gzip: bool,
     pub service_version: String,
 }
 
@@ -146,6 +147,9 @@ fn build_otlp(settings: &ExportSettings) -> Result<opentelemetry_otlp::SpanExpor
                 .with_endpoint(settings.endpoint.clone())
                 .with_timeout(timeout)
                 .with_metadata(metadata);
+            if settings.gzip {
+                builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+            }
             if settings.endpoint.starts_with("https://") {
                 builder = builder
                     .with_tls_config(tonic::transport::ClientTlsConfig::new().with_webpki_roots());
@@ -155,12 +159,15 @@ fn build_otlp(settings: &ExportSettings) -> Result<opentelemetry_otlp::SpanExpor
         OtlpProtocol::Http => {
             let endpoint = format!("{}/v1/traces", settings.endpoint.trim_end_matches('/'));
             let headers: HashMap<String, String> = settings.headers.iter().cloned().collect();
-            opentelemetry_otlp::SpanExporter::builder()
+            let mut builder = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
                 .with_endpoint(endpoint)
                 .with_timeout(timeout)
-                .with_headers(headers)
-                .build()
+                .with_headers(headers);
+            if settings.gzip {
+                builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+            }
+            builder.build()
         }
     }
     .map_err(|e| e.to_string())?;

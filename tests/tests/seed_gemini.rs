@@ -362,3 +362,54 @@ async fn upstream_connections_are_pooled_and_fields_remove_drops_attributes() {
     assert_eq!(log.get("llm.total"), Some("213"));
     assert_eq!(log.keys().last(), Some(&"llm.total"));
 }
+
+#[tokio::test]
+async fn otel_env_endpoint_gzip_and_tracestate() {
+    let otlp = OtlpReceiver::start_http().await;
+    let upstream = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
+    let ports = Ports::new();
+    let yaml = render(
+        "config:\n  adminAddr: {{admin}}\n  tracing:\n    compression: gzip\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: google\n        match: {pathPrefix: /gemini}\n        backend: google\nbackends:\n  - name: google\n    provider: gemini\n    model: gemini-1.5-flash-latest\n    apiKey: k\n    baseUrl: {{upstream}}\n",
+        &[
+            ("admin", &ports.admin_addr()),
+            ("listener", &ports.listener_addr()),
+            ("upstream", &upstream.base_url()),
+        ],
+    );
+    let gw = Gateway::builder(&yaml)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.endpoint())
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        .env("OTEL_SERVICE_NAME", "edge-gateway")
+        .env("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
+        .start()
+        .await;
+    let resp = post_json(
+        &format!("{}/gemini", gw.base_url()),
+        &seed_request(),
+        &[
+            (
+                "traceparent",
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            ),
+            ("tracestate", "vendor=abc"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let span = otlp.wait_for_span_named("POST /gemini", WAIT).await;
+    assert_eq!(span.trace_id, "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(
+        span.resource_attr("service.name").and_then(|v| v.as_str()),
+        Some("edge-gateway")
+    );
+    assert_eq!(
+        span.resource_attr("deployment.environment")
+            .and_then(|v| v.as_str()),
+        Some("test")
+    );
+    let export = &otlp.wait_for_exports(1, WAIT).await[0];
+    assert_eq!(export.path, "/v1/traces");
+    assert_eq!(export.header("content-encoding"), Some("gzip"));
+    let up = &upstream.wait_for_requests(1, WAIT).await[0];
+    assert_eq!(up.header("tracestate"), Some("vendor=abc"));
+}

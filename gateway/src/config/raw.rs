@@ -35,8 +35,12 @@ pub struct RawGlobal {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawTracing {
-    pub otlp_endpoint: String,
+    /// Without it: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, then `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub otlp_endpoint: Option<String>,
+    /// Without it: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`, else grpc.
     pub otlp_protocol: Option<String>,
+    /// `gzip` or `none` (default; `OTEL_EXPORTER_OTLP_COMPRESSION` also applies).
+    pub compression: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub random_sampling: Option<Value>,

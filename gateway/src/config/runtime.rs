@@ -99,6 +99,7 @@ impl PathMatch {
 pub struct TracingConfig {
     pub endpoint: String,
     pub protocol: OtlpProtocol,
+    pub gzip: bool,
     /// Header name and value; values may be credentials and are never printed.
     pub headers: Vec<(String, Secret)>,
     pub sampling_ratio: f64,
@@ -170,7 +171,15 @@ fn one_line_cel_error(message: &str) -> String {
 
 fn tracing_config(raw: &RawTracing, errors: &mut Vec<ConfigError>) -> TracingConfig {
     let base = "config.tracing";
-    let protocol = match raw.otlp_protocol.as_deref() {
+    let from_env = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+    };
+    let protocol_text = raw.otlp_protocol.clone().or_else(|| {
+        from_env(&["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"])
+    });
+    let protocol = match protocol_text.as_deref() {
         None | Some("grpc") => OtlpProtocol::Grpc,
         Some("http") | Some("http/protobuf") => OtlpProtocol::Http,
         Some(other) => {
@@ -181,9 +190,40 @@ fn tracing_config(raw: &RawTracing, errors: &mut Vec<ConfigError>) -> TracingCon
             OtlpProtocol::Grpc
         }
     };
-    if let Err(e) = Upstream::parse(&raw.otlp_endpoint) {
-        errors.push(ConfigError::new(format!("{base}.otlpEndpoint"), e));
+    let endpoint = match raw.otlp_endpoint.clone() {
+        Some(e) => e,
+        None => match (
+            from_env(&["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]),
+            from_env(&["OTEL_EXPORTER_OTLP_ENDPOINT"]),
+        ) {
+            // The per-signal variable is the full URL; strip `/v1/traces` as sluice adds it.
+            (Some(traces), _) => traces.trim_end_matches("/v1/traces").to_string(),
+            (None, Some(all)) => all,
+            (None, None) => {
+                errors.push(ConfigError::new(
+                    format!("{base}.otlpEndpoint"),
+                    "missing (and neither OTEL_EXPORTER_OTLP_TRACES_ENDPOINT nor OTEL_EXPORTER_OTLP_ENDPOINT is set)",
+                ));
+                String::new()
+            }
+        },
+    };
+    if !endpoint.is_empty() {
+        if let Err(e) = Upstream::parse(&endpoint) {
+            errors.push(ConfigError::new(format!("{base}.otlpEndpoint"), e));
+        }
     }
+    let gzip = match raw.compression.as_deref() {
+        None | Some("none") => false,
+        Some("gzip") => true,
+        Some(other) => {
+            errors.push(ConfigError::new(
+                format!("{base}.compression"),
+                format!("unknown compression \"{other}\"; expected one of gzip, none"),
+            ));
+            false
+        }
+    };
     let sampling_ratio = match &raw.random_sampling {
         None => 1.0,
         Some(serde_json::Value::Bool(true)) => 1.0,
@@ -207,8 +247,9 @@ fn tracing_config(raw: &RawTracing, errors: &mut Vec<ConfigError>) -> TracingCon
         }
     };
     TracingConfig {
-        endpoint: raw.otlp_endpoint.clone(),
+        endpoint,
         protocol,
+        gzip,
         headers: raw
             .headers
             .iter()

@@ -276,6 +276,12 @@ pub(crate) async fn upstream_header(
         h.insert_header("content-length", translated.body.len().to_string())?;
         h.insert_header("user-agent", concat!("sluice/", env!("CARGO_PKG_VERSION")))?;
         h.insert_header("traceparent", ctx.ids.traceparent())?;
+        if let Some(state) = session.get_header("tracestate") {
+            // The caller's vendor trace state travels on with its trace.
+            if ctx.ids.parent_span_id.is_some() {
+                h.insert_header("tracestate", state.clone())?;
+            }
+        }
         for (name, value) in backend.provider.fixed_headers() {
             h.insert_header(*name, *value)?;
         }
