@@ -1,5 +1,6 @@
 //! The admin listener (`config.adminAddr`): `/healthz` (the process answers), `/readyz`
-//! (serving and not draining). Served by its own Pingora service, apart from traffic.
+//! (serving and not draining), `/metrics` (Prometheus, OpenMetrics text; see
+//! [`sluice_telemetry::metrics`]). Served by its own Pingora service, apart from traffic.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -16,10 +17,17 @@ pub struct AdminApp {
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Vec<u8>> {
-    let body = body.as_bytes().to_vec();
+    with_type(
+        status,
+        "text/plain; charset=utf-8",
+        body.as_bytes().to_vec(),
+    )
+}
+
+fn with_type(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
     Response::builder()
         .status(status)
-        .header("content-type", "text/plain; charset=utf-8")
+        .header("content-type", content_type)
         .header("content-length", body.len())
         .body(body)
         .unwrap_or_default()
@@ -37,9 +45,18 @@ impl ServeHttp for AdminApp {
                     text(StatusCode::OK, "ready\n")
                 }
             }
+            "/metrics" => {
+                let in_flight = self.state.inflight.load(Ordering::Relaxed) as u64;
+                let body = self.state.metrics.encode(in_flight);
+                with_type(
+                    StatusCode::OK,
+                    sluice_telemetry::metrics::CONTENT_TYPE,
+                    body.into_bytes(),
+                )
+            }
             _ => text(
                 StatusCode::NOT_FOUND,
-                "not found; try /healthz or /readyz\n",
+                "not found; try /healthz, /readyz or /metrics\n",
             ),
         }
     }

@@ -12,3 +12,4 @@ pub mod proxy;
 pub mod server;
 pub mod shutdown;
 pub mod state;
+pub mod watch;

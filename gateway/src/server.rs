@@ -11,7 +11,7 @@ use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownWatch};
 use pingora::services::background::{background_service, BackgroundService};
 use sluice_telemetry::export::{self, ExportSettings, SpanExporter};
-use sluice_telemetry::TelemetryStats;
+use sluice_telemetry::{Metrics, TelemetryStats};
 
 use crate::admin::AdminApp;
 use crate::cli::EXIT_RUNTIME;
@@ -69,6 +69,7 @@ pub fn run(config: Config, config_path: Option<String>) -> i32 {
     server.bootstrap();
 
     let stats = Arc::new(TelemetryStats::default());
+    let metrics = Arc::new(Metrics::new(stats.clone()));
     let (span_queue, exporter, flush) = match &config.tracing {
         Some(t) => {
             let settings = ExportSettings {
@@ -103,7 +104,7 @@ pub fn run(config: Config, config_path: Option<String>) -> i32 {
         .map(|l| (l.name.clone(), l.bind.clone()))
         .collect();
     let admin_addr = config.admin_addr.clone();
-    let generation = Generation::new(config, span_queue.clone(), stats.clone());
+    let generation = Generation::new(config, span_queue.clone(), stats.clone(), metrics.clone());
     let state = Arc::new(State {
         current: ArcSwap::from_pointee(generation),
         connector: Connector::new(None),
@@ -111,6 +112,7 @@ pub fn run(config: Config, config_path: Option<String>) -> i32 {
         inflight: AtomicUsize::new(0),
         draining: AtomicBool::new(false),
         stats,
+        metrics,
         span_queue,
         flush,
         config_path,
@@ -145,6 +147,14 @@ pub fn run(config: Config, config_path: Option<String>) -> i32 {
         server.add_service(background_service(
             "otlp export",
             ExportService(Mutex::new(Some(exporter))),
+        ));
+    }
+    if state.config_path.is_some() {
+        server.add_service(background_service(
+            "config watch",
+            crate::watch::ConfigWatch {
+                state: state.clone(),
+            },
         ));
     }
     server.run(RunArgs {

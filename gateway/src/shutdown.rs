@@ -110,7 +110,12 @@ pub fn reload(state: &State) {
             if config.tracing.is_some() && state.span_queue.is_none() {
                 log::warn!("config reload: tracing was added; it takes effect at restart");
             }
-            let generation = Generation::new(config, state.span_queue.clone(), state.stats.clone());
+            let generation = Generation::new(
+                config,
+                state.span_queue.clone(),
+                state.stats.clone(),
+                state.metrics.clone(),
+            );
             state.current.store(Arc::new(generation));
             log::info!("config reloaded from {path}");
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use pingora::connectors::http::Connector;
 use sluice_telemetry::export::{FlushHandle, SpanQueue};
-use sluice_telemetry::{FieldRules, Telemetry, TelemetryStats, TraceSink};
+use sluice_telemetry::{FieldRules, Metrics, Telemetry, TelemetryStats, TraceSink};
 
 use crate::config::Config;
 use crate::proxy::dns::DnsCache;
@@ -22,8 +22,14 @@ pub struct Generation {
 }
 
 impl Generation {
-    /// Builds the telemetry of `config`; spans go to `queue` when the config traces.
-    pub fn new(mut config: Config, queue: Option<SpanQueue>, stats: Arc<TelemetryStats>) -> Self {
+    /// Builds the telemetry of `config`; spans go to `queue` when the config traces. `stats`
+    /// and `metrics` are the process's own, shared by every generation.
+    pub fn new(
+        mut config: Config,
+        queue: Option<SpanQueue>,
+        stats: Arc<TelemetryStats>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let log_rules = FieldRules {
             fields: std::mem::take(&mut config.logging.fields),
             remove: std::mem::take(&mut config.logging.remove),
@@ -44,6 +50,7 @@ impl Generation {
             log_rules,
             trace,
             stats,
+            metrics,
         );
         Generation { config, telemetry }
     }
@@ -56,6 +63,8 @@ pub struct State {
     pub inflight: AtomicUsize,
     pub draining: AtomicBool,
     pub stats: Arc<TelemetryStats>,
+    /// Served at the admin listener's `/metrics`; kept across reloads.
+    pub metrics: Arc<Metrics>,
     pub span_queue: Option<SpanQueue>,
     pub flush: Option<FlushHandle>,
     /// The config file, for reloads; `None` when serving the embedded demo.

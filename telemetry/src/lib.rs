@@ -1,5 +1,5 @@
 //! Per-request telemetry: the facts of one finished request ([`RequestRecord`]) become CEL
-//! fields, an OTLP span and a log line.
+//! fields, an OTLP span, a log line and metrics ([`metrics::Metrics`]).
 //!
 //! On the request path only [`Telemetry::record`] runs: it formats the log line, builds the
 //! span's attributes and hands the span to a bounded queue ([`export::SpanQueue`]); export
@@ -11,6 +11,7 @@ pub mod export;
 pub mod facts;
 pub mod fields;
 pub mod logline;
+pub mod metrics;
 pub mod record;
 pub mod settings;
 pub mod trace_context;
@@ -29,6 +30,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 pub use export::TelemetryStats;
 pub use facts::{LlmFacts, PromptMessage, RequestRecord, ToolCall};
+pub use metrics::Metrics;
 pub use settings::{LogFormat, OtlpProtocol};
 pub use value::AttrValue;
 
@@ -56,6 +58,8 @@ pub struct Telemetry {
     pub log_rules: FieldRules,
     pub trace: Option<TraceSink>,
     pub stats: Arc<TelemetryStats>,
+    /// Shared by every generation, so metrics survive reloads.
+    pub metrics: Arc<Metrics>,
     scope: InstrumentationScope,
 }
 
@@ -66,6 +70,7 @@ impl Telemetry {
         log_rules: FieldRules,
         trace: Option<TraceSink>,
         stats: Arc<TelemetryStats>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let scope = InstrumentationScope::builder("sluice")
             .with_version(env!("CARGO_PKG_VERSION"))
@@ -76,6 +81,7 @@ impl Telemetry {
             log_rules,
             trace,
             stats,
+            metrics,
             scope,
         }
     }
@@ -94,10 +100,13 @@ impl Telemetry {
         self.trace.is_some()
     }
 
-    /// Writes the request's log line to stdout and queues its span (when sampled).
+    /// Writes the request's log line to stdout, records its metrics and queues its span (when
+    /// sampled).
     pub fn record(&self, rec: &RequestRecord) {
         let mut attrs = Vec::with_capacity(40);
         record::base_attributes(&self.gateway, rec, &mut attrs);
+        // Metrics first: once the log line is out, a scrape sees the request.
+        self.metrics.record(rec);
         let line = self.log_line(rec, &attrs);
         // A closed stdout must not take the gateway down; the line is lost, nothing else.
         let _ = std::io::stdout().lock().write_all(&line);

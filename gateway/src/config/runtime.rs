@@ -177,7 +177,10 @@ fn tracing_config(raw: &RawTracing, errors: &mut Vec<ConfigError>) -> TracingCon
             .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
     };
     let protocol_text = raw.otlp_protocol.clone().or_else(|| {
-        from_env(&["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"])
+        from_env(&[
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ])
     });
     let protocol = match protocol_text.as_deref() {
         None | Some("grpc") => OtlpProtocol::Grpc,

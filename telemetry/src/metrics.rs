@@ -1,0 +1,608 @@
+//! Prometheus metrics (OpenMetrics text at the admin listener's `/metrics`), after the
+//! OpenTelemetry GenAI semantic conventions and their advised bucket boundaries.
+//!
+//! Built on the maintained `prometheus-client` crate (the Prometheus project's Rust client):
+//! it is small (dtoa, itoa, parking_lot and a derive macro) and needs no runtime. Each metric
+//! family is a map behind a `parking_lot` read lock; a histogram or counter update takes that
+//! read lock, plus a short lock (histogram) or an atomic add (counter). Only a label set seen
+//! for the first time takes the map's write lock. [`Metrics::record`] is called once per
+//! finished request, from [`crate::Telemetry::record`].
+//!
+//! Exported:
+//! - `gen_ai_client_token_usage` histogram (tokens; `gen_ai_token_type` = input | output),
+//! - `gen_ai_client_operation_duration_seconds` histogram (+ `error_type` when it failed),
+//! - `gen_ai_server_time_to_first_token_seconds` histogram (when the first token was seen),
+//! - `gen_ai_server_time_per_output_token_seconds` histogram (streams, ≥ 2 output tokens),
+//!
+//!   all four with `gen_ai_provider_name`, `gen_ai_request_model`, `gen_ai_response_model`
+//!   and `route`;
+//! - `sluice_requests_total` by `route`, `status`, `gen_ai_provider_name`,
+//! - `sluice_upstream_errors_total` by `route`, `gen_ai_provider_name`, `kind`
+//!   (see [`upstream_error_kind`]), `sluice_client_disconnects_total` by `route`,
+//! - `sluice_otlp_spans_exported_total`, `sluice_otlp_spans_dropped_total`,
+//!   `sluice_otlp_export_failures_total`, `sluice_cel_errors_total` (read from
+//!   [`TelemetryStats`] at scrape time) and the `sluice_requests_in_flight` gauge.
+//!
+//! Cardinality: models come from clients, so every family carrying model labels holds at
+//! most [`MAX_LABEL_SETS`] label sets; a request whose label set would be a new one past that
+//! is recorded with both model labels set to `"other"` (those sets, bounded by routes ×
+//! providers × token types / error types, are admitted past the cap, and racing first-time
+//! inserts may overshoot it by a few). The other labels (route, provider, status, kind) are
+//! bounded by the config and by HTTP.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabel, EncodeLabelSet, EncodeMetric, LabelSetEncoder,
+};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::export::TelemetryStats;
+use crate::facts::RequestRecord;
+
+/// Label sets per model-carrying metric family at most; past it models become `"other"`.
+pub const MAX_LABEL_SETS: usize = 1000;
+
+/// The model label value used once a family is full.
+pub const OTHER_MODEL: &str = "other";
+
+/// `gen_ai.client.token.usage` buckets (semconv advice).
+pub const TOKEN_BUCKETS: [f64; 14] = [
+    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+    16777216.0, 67108864.0,
+];
+/// `gen_ai.client.operation.duration` buckets (semconv advice).
+pub const DURATION_BUCKETS: [f64; 14] = [
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+/// `gen_ai.server.time_to_first_token` buckets (semconv advice).
+pub const TTFT_BUCKETS: [f64; 16] = [
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+/// `gen_ai.server.time_per_output_token` buckets (semconv advice).
+pub const TPOT_BUCKETS: [f64; 13] = [
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+];
+
+/// The content type of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Provider, models and route: the labels shared by the GenAI histograms.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct ModelLabels {
+    pub provider: String,
+    pub request_model: String,
+    pub response_model: String,
+    pub route: String,
+}
+
+impl ModelLabels {
+    fn encode_into(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        ("gen_ai_provider_name", self.provider.as_str()).encode(encoder.encode_label())?;
+        ("gen_ai_request_model", self.request_model.as_str()).encode(encoder.encode_label())?;
+        ("gen_ai_response_model", self.response_model.as_str()).encode(encoder.encode_label())?;
+        ("route", self.route.as_str()).encode(encoder.encode_label())
+    }
+
+    fn make_other(&mut self) {
+        self.request_model = OTHER_MODEL.to_string();
+        self.response_model = OTHER_MODEL.to_string();
+    }
+}
+
+impl EncodeLabelSet for ModelLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        self.encode_into(encoder)
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct TokenLabels {
+    model: ModelLabels,
+    token_type: &'static str,
+}
+
+impl EncodeLabelSet for TokenLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        self.model.encode_into(encoder)?;
+        ("gen_ai_token_type", self.token_type).encode(encoder.encode_label())
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct DurationLabels {
+    model: ModelLabels,
+    /// Present only when the request failed.
+    error_type: Option<Cow<'static, str>>,
+}
+
+impl EncodeLabelSet for DurationLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        self.model.encode_into(encoder)?;
+        match &self.error_type {
+            Some(e) => ("error_type", e.as_ref()).encode(encoder.encode_label()),
+            None => Ok(()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct RequestLabels {
+    route: String,
+    status: u16,
+    provider: String,
+}
+
+impl EncodeLabelSet for RequestLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        ("route", self.route.as_str()).encode(encoder.encode_label())?;
+        ("status", self.status).encode(encoder.encode_label())?;
+        ("gen_ai_provider_name", self.provider.as_str()).encode(encoder.encode_label())
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct UpstreamErrorLabels {
+    route: String,
+    provider: String,
+    kind: &'static str,
+}
+
+impl EncodeLabelSet for UpstreamErrorLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        ("route", self.route.as_str()).encode(encoder.encode_label())?;
+        ("gen_ai_provider_name", self.provider.as_str()).encode(encoder.encode_label())?;
+        ("kind", self.kind).encode(encoder.encode_label())
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct RouteLabels {
+    route: String,
+}
+
+impl EncodeLabelSet for RouteLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        ("route", self.route.as_str()).encode(encoder.encode_label())
+    }
+}
+
+/// Makes a histogram with fixed buckets for a [`Family`].
+#[derive(Clone, Copy, Debug)]
+struct Buckets(&'static [f64]);
+
+impl MetricConstructor<Histogram> for Buckets {
+    fn new_metric(&self) -> Histogram {
+        Histogram::new(self.0.iter().copied())
+    }
+}
+
+type Histograms<S> = Family<S, Histogram, Buckets>;
+
+/// How a request ended, for the error counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// The client went away before the answer was written.
+    ClientDisconnected,
+    /// An upstream failure, by kind (see [`upstream_error_kind`]).
+    Upstream(&'static str),
+    /// Any other failure (a 4xx the gateway or the upstream answered, ...).
+    Failed,
+}
+
+/// Classifies `rec` from its status and the gateway's error text:
+/// - an error text starting `client disconnected` / `client gone`: the client left;
+/// - `upstream returned status N` (relayed): 429 → `rate_limited`, 5xx → `upstream_5xx`;
+/// - made by the gateway: 502 (unreachable, broken exchange, unreadable answer) →
+///   `connect`, 504 → `timeout`, 429 → `rate_limited`;
+/// - `upstream stream ...` after a 200 (the stream broke midway) → `stream`.
+pub fn upstream_error_kind(rec: &RequestRecord) -> Outcome {
+    let Some(err) = rec.error.as_deref() else {
+        return if rec.status >= 400 {
+            Outcome::Failed
+        } else {
+            Outcome::Ok
+        };
+    };
+    if err.starts_with("client disconnected") || err.starts_with("client gone") {
+        return Outcome::ClientDisconnected;
+    }
+    if err.starts_with("upstream returned status") {
+        return match rec.status {
+            429 => Outcome::Upstream("rate_limited"),
+            500..=599 => Outcome::Upstream("upstream_5xx"),
+            _ => Outcome::Failed,
+        };
+    }
+    match rec.status {
+        429 => Outcome::Upstream("rate_limited"),
+        502 => Outcome::Upstream("connect"),
+        504 => Outcome::Upstream("timeout"),
+        200..=299 if err.starts_with("upstream stream") => Outcome::Upstream("stream"),
+        _ => Outcome::Failed,
+    }
+}
+
+/// Reads [`TelemetryStats`] at scrape time.
+#[derive(Debug)]
+struct StatsCollector(Arc<TelemetryStats>);
+
+impl Collector for StatsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let s = &self.0;
+        let counters: [(&str, &str, u64); 4] = [
+            (
+                "sluice_otlp_spans_exported",
+                "Spans the OTLP collector accepted.",
+                s.spans_exported.load(Ordering::Relaxed),
+            ),
+            (
+                "sluice_otlp_spans_dropped",
+                "Spans dropped: queue full or export failed.",
+                s.spans_dropped.load(Ordering::Relaxed),
+            ),
+            (
+                "sluice_otlp_export_failures",
+                "OTLP export calls that failed.",
+                s.export_failures.load(Ordering::Relaxed),
+            ),
+            (
+                "sluice_cel_errors",
+                "CEL field evaluations that failed.",
+                s.cel_errors.load(Ordering::Relaxed),
+            ),
+        ];
+        for (name, help, value) in counters {
+            let counter = ConstCounter::new(value);
+            let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
+            counter.encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
+/// The gateway's metrics: one per process, shared by every config generation.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    token_usage: Capped<TokenLabels>,
+    duration: Capped<DurationLabels>,
+    ttft: Capped<ModelLabels>,
+    tpot: Capped<ModelLabels>,
+    requests: Family<RequestLabels, Counter>,
+    upstream_errors: Family<UpstreamErrorLabels, Counter>,
+    client_disconnects: Family<RouteLabels, Counter>,
+    in_flight: Gauge,
+}
+
+impl Metrics {
+    pub fn new(stats: Arc<TelemetryStats>) -> Self {
+        let token_usage = Capped::new(&TOKEN_BUCKETS);
+        let duration = Capped::new(&DURATION_BUCKETS);
+        let ttft = Capped::new(&TTFT_BUCKETS);
+        let tpot = Capped::new(&TPOT_BUCKETS);
+        let requests = Family::<RequestLabels, Counter>::default();
+        let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
+        let client_disconnects = Family::<RouteLabels, Counter>::default();
+        let in_flight = Gauge::default();
+
+        let mut registry = Registry::default();
+        registry.register(
+            "gen_ai_client_token_usage",
+            "Number of input and output tokens used.",
+            token_usage.family.clone(),
+        );
+        registry.register_with_unit(
+            "gen_ai_client_operation_duration",
+            "GenAI operation duration.",
+            Unit::Seconds,
+            duration.family.clone(),
+        );
+        registry.register_with_unit(
+            "gen_ai_server_time_to_first_token",
+            "Time to generate the first token, for streams.",
+            Unit::Seconds,
+            ttft.family.clone(),
+        );
+        registry.register_with_unit(
+            "gen_ai_server_time_per_output_token",
+            "Time per output token after the first, for streams.",
+            Unit::Seconds,
+            tpot.family.clone(),
+        );
+        registry.register(
+            "sluice_requests",
+            "Requests answered, by route, HTTP status and provider.",
+            requests.clone(),
+        );
+        registry.register(
+            "sluice_upstream_errors",
+            "Upstream failures, by kind: rate_limited, upstream_5xx, connect, timeout, stream.",
+            upstream_errors.clone(),
+        );
+        registry.register(
+            "sluice_client_disconnects",
+            "Requests whose client went away before the answer was written.",
+            client_disconnects.clone(),
+        );
+        registry.register(
+            "sluice_requests_in_flight",
+            "Requests being served.",
+            in_flight.clone(),
+        );
+        registry.register_collector(Box::new(StatsCollector(stats)));
+        Self {
+            registry,
+            token_usage,
+            duration,
+            ttft,
+            tpot,
+            requests,
+            upstream_errors,
+            client_disconnects,
+            in_flight,
+        }
+    }
+
+    /// Records one finished (or aborted) request.
+    pub fn record(&self, rec: &RequestRecord) {
+        let provider = rec.llm.as_ref().map_or("", |l| l.provider.as_str());
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: rec.route.clone(),
+                status: rec.status,
+                provider: provider.to_string(),
+            })
+            .inc();
+        let outcome = upstream_error_kind(rec);
+        match outcome {
+            Outcome::ClientDisconnected => {
+                self.client_disconnects
+                    .get_or_create(&RouteLabels {
+                        route: rec.route.clone(),
+                    })
+                    .inc();
+            }
+            Outcome::Upstream(kind) => {
+                self.upstream_errors
+                    .get_or_create(&UpstreamErrorLabels {
+                        route: rec.route.clone(),
+                        provider: provider.to_string(),
+                        kind,
+                    })
+                    .inc();
+            }
+            Outcome::Ok | Outcome::Failed => {}
+        }
+
+        let Some(llm) = &rec.llm else { return };
+        let model = ModelLabels {
+            provider: llm.provider.clone(),
+            request_model: llm.request_model.clone(),
+            response_model: llm.response_model.clone().unwrap_or_default(),
+            route: rec.route.clone(),
+        };
+        for (token_type, tokens) in [("input", llm.input_tokens), ("output", llm.output_tokens)] {
+            if let Some(n) = tokens {
+                self.token_usage.observe(
+                    TokenLabels {
+                        model: model.clone(),
+                        token_type,
+                    },
+                    |l| l.model.make_other(),
+                    n as f64,
+                );
+            }
+        }
+        let error_type: Option<Cow<'static, str>> = match outcome {
+            Outcome::Ok => None,
+            Outcome::ClientDisconnected => Some(Cow::Borrowed("client_disconnected")),
+            Outcome::Upstream(kind) => Some(Cow::Borrowed(kind)),
+            Outcome::Failed if rec.status >= 400 => Some(Cow::Owned(rec.status.to_string())),
+            Outcome::Failed => Some(Cow::Borrowed("_OTHER")),
+        };
+        self.duration.observe(
+            DurationLabels {
+                model: model.clone(),
+                error_type,
+            },
+            |l| l.model.make_other(),
+            rec.duration.as_secs_f64(),
+        );
+
+        if let Some(ttft) = llm.time_to_first_token {
+            self.ttft
+                .observe(model.clone(), ModelLabels::make_other, ttft.as_secs_f64());
+            let output = llm.output_tokens.unwrap_or(0);
+            if llm.streaming && output >= 2 {
+                let per_token =
+                    rec.duration.saturating_sub(ttft).as_secs_f64() / (output - 1) as f64;
+                self.tpot.observe(model, ModelLabels::make_other, per_token);
+            }
+        }
+    }
+
+    /// The metrics in the OpenMetrics text format ([`CONTENT_TYPE`]); `in_flight` is the
+    /// number of requests being served now.
+    pub fn encode(&self, in_flight: u64) -> String {
+        self.in_flight
+            .set(i64::try_from(in_flight).unwrap_or(i64::MAX));
+        let mut out = String::with_capacity(16 * 1024);
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// A histogram family holding at most about [`MAX_LABEL_SETS`] label sets.
+#[derive(Debug)]
+struct Capped<S> {
+    family: Histograms<S>,
+    /// Label sets created (racing first-time inserts of one set may count it twice, which
+    /// only makes the cap stricter).
+    sets: AtomicUsize,
+}
+
+impl<S: Clone + Hash + Eq> Capped<S> {
+    fn new(buckets: &'static [f64]) -> Self {
+        Self {
+            family: Family::new_with_constructor(Buckets(buckets)),
+            sets: AtomicUsize::new(0),
+        }
+    }
+
+    /// Observes `v` under `labels`, or under `labels` passed through `other` when the family
+    /// is full and `labels` would be a new set.
+    fn observe(&self, labels: S, other: impl FnOnce(&mut S), v: f64) {
+        if let Some(h) = self.family.get(&labels) {
+            h.observe(v);
+            return;
+        }
+        let mut labels = labels;
+        if self.sets.load(Ordering::Relaxed) >= MAX_LABEL_SETS {
+            other(&mut labels);
+        } else {
+            self.sets.fetch_add(1, Ordering::Relaxed);
+        }
+        self.family.get_or_create(&labels).observe(v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::facts::LlmFacts;
+
+    fn rec(status: u16, error: Option<&str>, llm: Option<LlmFacts>) -> RequestRecord {
+        RequestRecord {
+            listener: "main".into(),
+            route: "chat".into(),
+            route_path: "/v1".into(),
+            endpoint: String::new(),
+            source_address: String::new(),
+            method: "POST".into(),
+            host: "localhost".into(),
+            path: "/v1/chat/completions".into(),
+            version: "HTTP/1.1",
+            scheme: "http",
+            headers: Vec::new(),
+            status,
+            start: SystemTime::now(),
+            duration: Duration::from_millis(1500),
+            trace_id: [1; 16],
+            span_id: [1; 8],
+            parent_span_id: None,
+            sampled: false,
+            llm,
+            error: error.map(str::to_string),
+        }
+    }
+
+    fn facts(model: &str, input: u64, output: u64, stream: bool) -> LlmFacts {
+        LlmFacts {
+            provider: "openai".into(),
+            request_model: model.into(),
+            response_model: Some(format!("{model}-0613")),
+            input_tokens: Some(input),
+            output_tokens: Some(output),
+            streaming: stream,
+            time_to_first_token: stream.then(|| Duration::from_millis(500)),
+            ..LlmFacts::default()
+        }
+    }
+
+    #[test]
+    fn records_tokens_durations_and_counts() {
+        let stats = Arc::new(TelemetryStats::default());
+        stats.spans_dropped.store(3, Ordering::Relaxed);
+        let m = Metrics::new(stats);
+        m.record(&rec(200, None, Some(facts("gpt-4", 10, 5, false))));
+        m.record(&rec(200, None, Some(facts("gpt-4", 7, 11, true))));
+        m.record(&rec(
+            429,
+            Some("upstream returned status 429"),
+            Some(facts("gpt-4", 0, 0, false)),
+        ));
+        m.record(&rec(
+            200,
+            Some("client disconnected mid-stream: WriteError"),
+            None,
+        ));
+        let text = m.encode(2);
+        let labels = "gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-4\",\
+                      gen_ai_response_model=\"gpt-4-0613\",route=\"chat\"";
+        for line in [
+            format!("gen_ai_client_token_usage_sum{{{labels},gen_ai_token_type=\"input\"}} 17.0"),
+            format!("gen_ai_client_token_usage_count{{{labels},gen_ai_token_type=\"output\"}} 3"),
+            format!("gen_ai_client_operation_duration_seconds_count{{{labels}}} 2"),
+            format!(
+                "gen_ai_client_operation_duration_seconds_count{{{labels},error_type=\"rate_limited\"}} 1"
+            ),
+            format!("gen_ai_server_time_to_first_token_seconds_count{{{labels}}} 1"),
+            // (1.5 s - 0.5 s) / (11 - 1)
+            format!("gen_ai_server_time_per_output_token_seconds_sum{{{labels}}} 0.1"),
+            "sluice_requests_total{route=\"chat\",status=\"200\",gen_ai_provider_name=\"openai\"} 2"
+                .to_string(),
+            "sluice_upstream_errors_total{route=\"chat\",gen_ai_provider_name=\"openai\",kind=\"rate_limited\"} 1"
+                .to_string(),
+            "sluice_client_disconnects_total{route=\"chat\"} 1".to_string(),
+            "sluice_otlp_spans_dropped_total 3".to_string(),
+            "sluice_cel_errors_total 0".to_string(),
+            "sluice_requests_in_flight 2".to_string(),
+            "# TYPE gen_ai_client_token_usage histogram".to_string(),
+            "gen_ai_client_token_usage_bucket{".to_string(),
+        ] {
+            assert!(text.contains(&line), "missing {line:?} in\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn model_labels_are_capped() {
+        let m = Metrics::new(Arc::new(TelemetryStats::default()));
+        for i in 0..MAX_LABEL_SETS + 50 {
+            m.record(&rec(200, None, Some(facts(&format!("m{i}"), 1, 1, false))));
+        }
+        let text = m.encode(0);
+        let sets = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
+        // 1000 label sets of real models, then one per token type for "other".
+        assert_eq!(sets("gen_ai_client_token_usage_count{"), MAX_LABEL_SETS + 2);
+        assert_eq!(
+            sets("gen_ai_client_operation_duration_seconds_count{"),
+            MAX_LABEL_SETS + 1
+        );
+        assert!(text.contains("gen_ai_request_model=\"other\""));
+    }
+
+    #[test]
+    fn classifies_failures() {
+        let kind = |status, err: Option<&str>| upstream_error_kind(&rec(status, err, None));
+        assert_eq!(kind(200, None), Outcome::Ok);
+        assert_eq!(kind(404, Some("no route")), Outcome::Failed);
+        assert_eq!(
+            kind(503, Some("upstream returned status 503")),
+            Outcome::Upstream("upstream_5xx")
+        );
+        assert_eq!(
+            kind(502, Some("connect refused")),
+            Outcome::Upstream("connect")
+        );
+        assert_eq!(kind(504, Some("timed out")), Outcome::Upstream("timeout"));
+        assert_eq!(
+            kind(200, Some("client gone: WriteError")),
+            Outcome::ClientDisconnected
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! Live reload: a new config is swapped in on SIGHUP (and when the file changes) without
+//! dropping connections; an invalid one is reported and the running config keeps serving.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sluice_tests::http::post_json;
+use sluice_tests::{poll_until, render, Gateway, Ports};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+const CONFIG: &str = r#"
+config:
+  adminAddr: {{admin}}
+listeners:
+  - name: http
+    bind: {{listener}}
+    routes:
+      - name: {{route}}
+        match: {pathPrefix: /{{route}}}
+        backend: mock
+backends:
+  - name: mock
+    provider: mock
+    model: {{model}}
+"#;
+
+fn config(ports: &Ports, route: &str, model: &str) -> String {
+    render(
+        CONFIG,
+        &[
+            ("admin", &ports.admin_addr()),
+            ("listener", &ports.listener_addr()),
+            ("route", route),
+            ("model", model),
+        ],
+    )
+}
+
+fn chat() -> serde_json::Value {
+    json!({"messages": [{"role": "user", "content": "hi"}]})
+}
+
+async fn status(url: &str) -> u16 {
+    post_json(url, &chat(), &[]).await.status
+}
+
+#[tokio::test]
+async fn sighup_swaps_in_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
+    let ports = Ports::new();
+    let gw = Gateway::start(&config(&ports, "first", "model-a")).await;
+    let base = gw.base_url();
+    assert_eq!(
+        status(&format!("{base}/first/v1/chat/completions")).await,
+        200
+    );
+
+    // A good new config: its route serves, the old one is gone.
+    gw.write_config(&config(&ports, "second", "model-b"));
+    gw.send_signal(libc::SIGHUP);
+    let url = format!("{base}/second/v1/chat/completions");
+    let served = poll_until(WAIT, Duration::from_millis(50), || {
+        let url = url.clone();
+        async move { (status(&url).await == 200).then_some(()) }
+    })
+    .await;
+    assert!(
+        served.is_some(),
+        "new route never served:\n{}",
+        gw.output_report()
+    );
+    let r = post_json(&url, &chat(), &[]).await;
+    assert_eq!(r.json()["model"], "model-b");
+    assert_eq!(
+        status(&format!("{base}/first/v1/chat/completions")).await,
+        404
+    );
+
+    // A bad config: reported with its path, the running one keeps serving.
+    gw.write_config("listeners:\n  - bind: nowhere\n");
+    gw.send_signal(libc::SIGHUP);
+    let reported = gw
+        .wait_for_log_lines(
+            |l| l.contains("config reload") && l.contains("failed"),
+            1,
+            WAIT,
+        )
+        .await;
+    assert!(reported[0].contains("listeners[0].bind"), "{}", reported[0]);
+    assert_eq!(status(&url).await, 200);
+    let r = get_ready(&gw).await;
+    assert_eq!(r, 200, "still ready after a bad reload");
+}
+
+async fn get_ready(gw: &Gateway) -> u16 {
+    sluice_tests::http::get(&format!("{}/readyz", gw.admin_url()))
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn a_changed_config_file_is_reloaded_without_a_signal() {
+    let ports = Ports::new();
+    let gw = Gateway::start(&config(&ports, "first", "model-a")).await;
+    let base = gw.base_url();
+    gw.write_config(&config(&ports, "third", "model-c"));
+    let url = format!("{base}/third/v1/chat/completions");
+    let served = poll_until(WAIT, Duration::from_millis(100), || {
+        let url = url.clone();
+        async move { (status(&url).await == 200).then_some(()) }
+    })
+    .await;
+    assert!(
+        served.is_some(),
+        "file change not picked up:\n{}",
+        gw.output_report()
+    );
+    assert!(gw
+        .log_lines()
+        .iter()
+        .any(|l| l.starts_with("info config reloaded")));
+}
