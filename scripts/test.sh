@@ -10,6 +10,8 @@ echo "== sluice check conf/"
 for f in $(find conf -name '*.yaml' | sort); do
   GOOGLE_KEY="${GOOGLE_KEY:-placeholder-for-check}" LANGFUSE_AUTH="${LANGFUSE_AUTH:-cGxhY2Vob2xkZXI=}" ./target/debug/sluice check -c "$f"
 done
+echo "== deploy/ (systemd unit, Kubernetes manifests, Dockerfile; offline)"
+bash scripts/validate-deploy.sh
 echo "== tests"
 # The end-to-end tests run this binary (built above) rather than building their own.
 export SLUICE_BIN="$PWD/target/debug/sluice"

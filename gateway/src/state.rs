@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use pingora::connectors::http::Connector;
 use sluice_telemetry::export::{FlushHandle, SpanQueue};
-use sluice_telemetry::{FieldRules, Metrics, Telemetry, TelemetryStats, TraceSink};
+use sluice_telemetry::{FieldRules, LogFilter, Metrics, Telemetry, TelemetryStats, TraceSink};
 
 use crate::config::Config;
 use crate::proxy::dns::DnsCache;
@@ -51,7 +51,15 @@ impl Generation {
             trace,
             stats,
             metrics,
-        );
+        )
+        .with_log_filter(LogFilter {
+            enabled: config.logging.level >= log::LevelFilter::Info,
+            filter: std::mem::take(&mut config.logging.filter),
+        });
+        // The gateway's own messages follow the config's level (SLUICE_LOG when unset).
+        if config.logging.level != log::LevelFilter::Info {
+            log::set_max_level(config.logging.level);
+        }
         Generation { config, telemetry }
     }
 }

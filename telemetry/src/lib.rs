@@ -43,6 +43,44 @@ pub struct FieldRules {
     pub remove: Vec<String>,
 }
 
+/// Which requests get a log line: none when `enabled` is false (`logging.level` above info),
+/// else those for which the CEL `logging.filter` is true (all without one).
+#[derive(Debug)]
+pub struct LogFilter {
+    pub enabled: bool,
+    /// One compiled field named `filter`; empty when there is none.
+    pub filter: Fields,
+}
+
+impl Default for LogFilter {
+    fn default() -> Self {
+        LogFilter {
+            enabled: true,
+            filter: Fields::default(),
+        }
+    }
+}
+
+impl LogFilter {
+    fn allows(&self, rec: &RequestRecord, stats: &TelemetryStats) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        if self.filter.is_empty() {
+            return true;
+        }
+        let mut out = Vec::with_capacity(1);
+        let errors = self.filter.evaluate(rec, &mut out);
+        if errors > 0 {
+            stats
+                .cel_errors
+                .fetch_add(u64::from(errors), Ordering::Relaxed);
+        }
+        // An expression that fails or is not a bool logs the line: better noise than loss.
+        !matches!(out.first(), Some((_, AttrValue::Bool(false))))
+    }
+}
+
 /// The span side of the pipeline.
 #[derive(Debug)]
 pub struct TraceSink {
@@ -60,6 +98,8 @@ pub struct Telemetry {
     pub stats: Arc<TelemetryStats>,
     /// Shared by every generation, so metrics survive reloads.
     pub metrics: Arc<Metrics>,
+    /// Which requests get a log line (all, by default).
+    pub log_filter: LogFilter,
     scope: InstrumentationScope,
 }
 
@@ -82,8 +122,15 @@ impl Telemetry {
             trace,
             stats,
             metrics,
+            log_filter: LogFilter::default(),
             scope,
         }
+    }
+
+    /// Logs only the requests `filter` lets through.
+    pub fn with_log_filter(mut self, filter: LogFilter) -> Self {
+        self.log_filter = filter;
+        self
     }
 
     /// Whether any CEL field may read `request.headers` (only then are headers copied).
@@ -107,9 +154,11 @@ impl Telemetry {
         record::base_attributes(&self.gateway, rec, &mut attrs);
         // Metrics first: once the log line is out, a scrape sees the request.
         self.metrics.record(rec);
-        let line = self.log_line(rec, &attrs);
-        // A closed stdout must not take the gateway down; the line is lost, nothing else.
-        let _ = std::io::stdout().lock().write_all(&line);
+        if self.log_filter.allows(rec, &self.stats) {
+            let line = self.log_line(rec, &attrs);
+            // A closed stdout must not take the gateway down; the line is lost, nothing else.
+            let _ = std::io::stdout().lock().write_all(&line);
+        }
         if let Some(trace) = &self.trace {
             if rec.sampled {
                 let span = self.span(rec, attrs, &trace.rules);

@@ -617,3 +617,42 @@ async fn estimated_usage_is_marked_and_streams_spans_carry_tokens() {
         Some(r#"["stop"]"#.to_string())
     );
 }
+
+#[tokio::test]
+async fn logging_filter_and_level_choose_which_requests_are_logged() {
+    let upstream = MockUpstream::start(Reply::text(500, "unused")).await;
+    let gw = start(&upstream, "logging: {filter: 'response.status >= 400'}").await;
+    let base = gw.base_url();
+    assert_eq!(
+        post_json(&format!("{base}/v1/chat/completions"), &chat("ok"), &[])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        post_json(&format!("{base}/v1/nowhere"), &chat("x"), &[])
+            .await
+            .status,
+        404
+    );
+    let logs = gw.wait_for_request_logs(1, WAIT).await;
+    assert_eq!(logs[0].get("http.status"), Some("404"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(gw.request_logs().len(), 1, "the 200 must not be logged");
+
+    let quiet = start(&upstream, "logging: {level: warn}").await;
+    let r = post_json(
+        &format!("{}/v1/chat/completions", quiet.base_url()),
+        &chat("ok"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(quiet.request_logs().is_empty());
+    assert!(
+        !quiet.log_lines().iter().any(|l| l.starts_with("info ")),
+        "{:?}",
+        quiet.log_lines()
+    );
+}

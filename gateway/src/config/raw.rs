@@ -52,6 +52,11 @@ pub struct RawTracing {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawLogging {
     pub format: Option<String>,
+    /// `debug` | `info` (default) | `warn` | `error` | `off`: the gateway's own messages at or
+    /// above it; request lines (info) only at `info` or `debug`.
+    pub level: Option<String>,
+    /// A CEL expression: a request is logged only when it is true.
+    pub filter: Option<String>,
     #[serde(default)]
     pub fields: RawFields,
 }

@@ -110,6 +110,9 @@ pub struct TracingConfig {
 #[derive(Debug)]
 pub struct LoggingConfig {
     pub format: TelemetryLogFormat,
+    pub level: log::LevelFilter,
+    /// Compiled `logging.filter` (one field named `filter`); empty without one.
+    pub filter: Fields,
     pub fields: Fields,
     pub remove: Vec<String>,
 }
@@ -400,10 +403,41 @@ impl TryFrom<RawConfig> for Config {
         let logging = match &g.logging {
             None => LoggingConfig {
                 format: TelemetryLogFormat::Text,
+                level: log::LevelFilter::Info,
+                filter: Fields::default(),
                 fields: Fields::default(),
                 remove: Vec::new(),
             },
             Some(l) => LoggingConfig {
+                level: match l.level.as_deref() {
+                    None | Some("info") => log::LevelFilter::Info,
+                    Some("debug") => log::LevelFilter::Debug,
+                    Some("warn") => log::LevelFilter::Warn,
+                    Some("error") => log::LevelFilter::Error,
+                    Some("off") => log::LevelFilter::Off,
+                    Some(other) => {
+                        errors.push(ConfigError::new(
+                            "config.logging.level",
+                            format!("unknown level \"{other}\"; expected one of debug, info, warn, error, off"),
+                        ));
+                        log::LevelFilter::Info
+                    }
+                },
+                filter: match &l.filter {
+                    None => Fields::default(),
+                    Some(expr) => match Fields::compile(&[("filter".to_string(), expr.clone())]) {
+                        Ok(f) => f,
+                        Err(errs) => {
+                            for e in errs {
+                                errors.push(ConfigError::new(
+                                    "config.logging.filter",
+                                    one_line_cel_error(&e.message),
+                                ));
+                            }
+                            Fields::default()
+                        }
+                    },
+                },
                 format: match l.format.as_deref() {
                     None | Some("text") => TelemetryLogFormat::Text,
                     Some("json") => TelemetryLogFormat::Json,
