@@ -162,6 +162,44 @@ impl Content {
     }
 }
 
+/// Converts message content into a provider's blocks: a plain string becomes one block by
+/// `text`, each part of a list goes through `part`; `None`s are left out. Shared by every
+/// provider's request translation.
+pub fn content_blocks<T>(
+    content: Option<&Content>,
+    text: impl Fn(&str) -> Option<T>,
+    mut part: impl FnMut(&ContentPart) -> Result<Option<T>, TranslateError>,
+) -> Result<Vec<T>, TranslateError> {
+    match content {
+        None => Ok(Vec::new()),
+        Some(Content::Text(s)) => Ok(text(s).into_iter().collect()),
+        Some(Content::Parts(parts)) => {
+            let mut out = Vec::with_capacity(parts.len());
+            for p in parts {
+                out.extend(part(p)?);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// The text of a text part; `None` for other parts.
+pub fn part_text(p: &ContentPart) -> Option<&str> {
+    (p.kind == "text").then_some(p.text.as_deref()).flatten()
+}
+
+/// The text of a text part, refusing any other part where only text is allowed (`what`
+/// names the place, e.g. "Gemini system instructions").
+pub fn text_only<'a>(p: &'a ContentPart, what: &str) -> Result<Option<&'a str>, TranslateError> {
+    if p.kind != "text" {
+        return Err(TranslateError::Unsupported(format!(
+            "{what} take text only, not {:?} parts",
+            p.kind
+        )));
+    }
+    Ok(p.text.as_deref())
+}
+
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 pub struct ContentPart {
     #[serde(rename = "type")]

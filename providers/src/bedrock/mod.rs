@@ -28,8 +28,8 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{openai_error_body, openai_error_type};
 use crate::openai::{
-    completion_facts, ChatRequest, ChatResponse, ChatUsage, Choice, Content, ContentPart,
-    FunctionCall, Message, ResponseMessage, ToolCall,
+    completion_facts, content_blocks, part_text, text_only, ChatRequest, ChatResponse, ChatUsage,
+    Choice, Content, ContentPart, FunctionCall, Message, ResponseMessage, ToolCall,
 };
 use crate::{Completion, RequestTarget, ResponseTarget, TranslateError, UpstreamRequest, Usage};
 
@@ -170,49 +170,20 @@ fn text_block(text: &str) -> Option<Value> {
 }
 
 fn system_blocks(content: Option<&Content>) -> Result<Vec<Value>, TranslateError> {
-    match content {
-        None => Ok(Vec::new()),
-        Some(Content::Text(text)) => Ok(text_block(text).into_iter().collect()),
-        Some(Content::Parts(parts)) => {
-            let mut out = Vec::new();
-            for p in parts {
-                if p.kind != "text" {
-                    return Err(TranslateError::Unsupported(format!(
-                        "Bedrock system prompts take text only, not {:?} parts",
-                        p.kind
-                    )));
-                }
-                out.extend(p.text.as_deref().and_then(text_block));
-            }
-            Ok(out)
-        }
-    }
+    content_blocks(content, text_block, |p| {
+        Ok(text_only(p, "Bedrock system prompts")?.and_then(text_block))
+    })
 }
 
 fn assistant_text_blocks(content: Option<&Content>) -> Vec<Value> {
-    match content {
-        None => Vec::new(),
-        Some(Content::Text(text)) => text_block(text).into_iter().collect(),
-        Some(Content::Parts(parts)) => parts
-            .iter()
-            .filter(|p| p.kind == "text")
-            .filter_map(|p| p.text.as_deref().and_then(text_block))
-            .collect(),
-    }
+    content_blocks(content, text_block, |p| {
+        Ok(part_text(p).and_then(text_block))
+    })
+    .unwrap_or_default()
 }
 
 fn user_blocks(content: Option<&Content>) -> Result<Vec<Value>, TranslateError> {
-    match content {
-        None => Ok(Vec::new()),
-        Some(Content::Text(text)) => Ok(text_block(text).into_iter().collect()),
-        Some(Content::Parts(parts)) => {
-            let mut out = Vec::new();
-            for p in parts {
-                out.extend(user_block(p)?);
-            }
-            Ok(out)
-        }
-    }
+    content_blocks(content, text_block, user_block)
 }
 
 fn user_block(p: &ContentPart) -> Result<Option<Value>, TranslateError> {

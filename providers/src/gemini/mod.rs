@@ -23,8 +23,8 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{openai_error_body, openai_error_type};
 use crate::openai::{
-    completion_facts, ChatRequest, ChatResponse, ChatUsage, Choice, Content, ContentPart,
-    FunctionCall, Message, ResponseMessage, ToolCall,
+    completion_facts, content_blocks, part_text, text_only, ChatRequest, ChatResponse, ChatUsage,
+    Choice, Content, ContentPart, FunctionCall, Message, ResponseMessage, ToolCall,
 };
 use crate::{Completion, RequestTarget, ResponseTarget, TranslateError, UpstreamRequest, Usage};
 
@@ -153,49 +153,17 @@ fn text_part(text: &str) -> Option<Part> {
 }
 
 fn system_parts(content: Option<&Content>) -> Result<Vec<Part>, TranslateError> {
-    match content {
-        None => Ok(Vec::new()),
-        Some(Content::Text(text)) => Ok(text_part(text).into_iter().collect()),
-        Some(Content::Parts(parts)) => {
-            let mut out = Vec::new();
-            for p in parts {
-                if p.kind != "text" {
-                    return Err(TranslateError::Unsupported(format!(
-                        "Gemini system instructions take text only, not {:?} parts",
-                        p.kind
-                    )));
-                }
-                out.extend(p.text.as_deref().and_then(text_part));
-            }
-            Ok(out)
-        }
-    }
+    content_blocks(content, text_part, |p| {
+        Ok(text_only(p, "Gemini system instructions")?.and_then(text_part))
+    })
 }
 
 fn assistant_text_parts(content: Option<&Content>) -> Vec<Part> {
-    match content {
-        None => Vec::new(),
-        Some(Content::Text(text)) => text_part(text).into_iter().collect(),
-        Some(Content::Parts(parts)) => parts
-            .iter()
-            .filter(|p| p.kind == "text")
-            .filter_map(|p| p.text.as_deref().and_then(text_part))
-            .collect(),
-    }
+    content_blocks(content, text_part, |p| Ok(part_text(p).and_then(text_part))).unwrap_or_default()
 }
 
 fn user_parts(content: Option<&Content>) -> Result<Vec<Part>, TranslateError> {
-    match content {
-        None => Ok(Vec::new()),
-        Some(Content::Text(text)) => Ok(text_part(text).into_iter().collect()),
-        Some(Content::Parts(parts)) => {
-            let mut out = Vec::new();
-            for p in parts {
-                out.extend(user_part(p)?);
-            }
-            Ok(out)
-        }
-    }
+    content_blocks(content, text_part, user_part)
 }
 
 fn user_part(p: &ContentPart) -> Result<Option<Part>, TranslateError> {
