@@ -62,6 +62,10 @@ pub struct LlmFacts {
     pub tool_calls: Vec<ToolCall>,
     pub finish_reasons: Vec<String>,
     pub time_to_first_token: Option<Duration>,
+    /// Backends tried for this request (1 without failover; 0 when none was called).
+    pub attempts: u32,
+    /// Why each earlier backend of a failover chain was left (`google: status 503`).
+    pub fallback_reasons: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -39,6 +39,14 @@ pub fn base_attributes(gateway: &str, rec: &RequestRecord, out: &mut Vec<(String
         }
     }
     push("duration", format!("{}ms", rec.duration.as_millis()).into());
+    if let Some(llm) = rec.llm.as_ref().filter(|l| l.attempts > 1) {
+        // A failover chain was walked: how far, and why.
+        push("llm.attempts", i64::from(llm.attempts).into());
+        push(
+            "llm.fallback_reason",
+            llm.fallback_reasons.join("; ").into(),
+        );
+    }
     if rec.llm.as_ref().is_some_and(|l| l.usage_estimated) {
         // Counted by sluice (tiktoken) because the provider reported none or the client left.
         push("llm.usage.estimated", true.into());

@@ -52,18 +52,6 @@ pub async fn handle(
             return;
         }
     };
-    // Failover across a chain is the traffic-management issue's; the first backend serves.
-    let backend = route.backends[0].clone();
-    ctx.llm = Some(request_facts(&req, &backend));
-    let model = route.model_for(&backend, &req.model);
-    if model.is_empty() && !backend.provider.model_in_url() {
-        let msg = format!(
-            "the request names no model and backend {} pins none; set \"model\" in the request or `model:` on the backend",
-            backend.name
-        );
-        respond::error(session, ctx, format, 400, &msg).await;
-        return;
-    }
     let created = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -71,72 +59,143 @@ pub async fn handle(
         "chatcmpl-{}",
         sluice_telemetry::facts::hex(&ctx.ids.span_id)
     );
+    // A failover chain: each backend in order until one answers. Only failures before the
+    // first byte reaches the client move on (connect errors, timeouts, 429, 5xx), so the
+    // client always gets one clean answer in its own format.
+    let mut reasons: Vec<String> = Vec::new();
+    let last = route.backends.len().saturating_sub(1);
+    for (i, backend) in route.backends.iter().enumerate() {
+        let more = i < last;
+        let mut facts = request_facts(&req, backend);
+        facts.attempts = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        facts.fallback_reasons.clone_from(&reasons);
+        ctx.llm = Some(facts);
+        match attempt(
+            proxy, session, ctx, backend, route, &req, format, &id, created, more,
+        )
+        .await
+        {
+            Attempt::Done => return,
+            Attempt::FailOver(reason) => {
+                log::debug!("failing over from backend {}: {reason}", backend.name);
+                reasons.push(format!("{}: {reason}", backend.name));
+            }
+        }
+    }
+}
+
+/// How one backend of the chain went.
+enum Attempt {
+    /// The client has its answer (success or a final error).
+    Done,
+    /// This backend failed before anything reached the client; try the next.
+    FailOver(String),
+}
+
+/// Calls one backend; `more` says whether a later backend could take over on failure.
+#[allow(clippy::too_many_arguments)]
+async fn attempt(
+    proxy: &LlmProxy,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    backend: &Backend,
+    route: &Route,
+    req: &ChatRequest,
+    format: ClientFormat,
+    id: &str,
+    created: u64,
+    more: bool,
+) -> Attempt {
+    let model = route.model_for(backend, &req.model);
+    if model.is_empty() && !backend.provider.model_in_url() {
+        let msg = format!(
+            "the request names no model and backend {} pins none; set \"model\" in the request or `model:` on the backend",
+            backend.name
+        );
+        if more {
+            return Attempt::FailOver(msg);
+        }
+        respond::error(session, ctx, format, 400, &msg).await;
+        return Attempt::Done;
+    }
     let Some(upstream) = backend.upstream.clone() else {
-        answer_mock(session, ctx, &req, &model, &id, created, format).await;
-        return;
+        answer_mock(session, ctx, req, &model, id, created, format).await;
+        return Attempt::Done;
     };
     let target = RequestTarget {
         model: &model,
         api_version: backend.api_version.as_deref(),
         vertex: backend.vertex_site(),
     };
-    let translated = match backend.provider.translate_request(&req, &target) {
+    let translated = match backend.provider.translate_request(req, &target) {
         Ok(t) => t,
+        Err(e) if more => return Attempt::FailOver(e.to_string()),
         Err(e) => {
             respond::error(session, ctx, format, 400, &e.to_string()).await;
-            return;
+            return Attempt::Done;
         }
     };
     ctx.endpoint = upstream.endpoint();
-    let header = match upstream_header(session, ctx, &backend, &upstream, &translated).await {
+    let header = match upstream_header(session, ctx, backend, &upstream, &translated).await {
         Ok(h) => h,
+        Err(msg) if more => return Attempt::FailOver(msg),
         Err(msg) => {
             respond::error(session, ctx, format, 500, &msg).await;
-            return;
+            return Attempt::Done;
         }
     };
     let state = &proxy.state;
+    let body = Bytes::from(translated.body);
     let call = upstream::call(
         &state.connector,
         &state.dns,
-        &backend,
+        backend,
         &upstream,
         header,
-        Bytes::from(translated.body),
+        body,
     )
     .await;
     let mut call = match call {
         Ok(c) => c,
+        Err(e) if more => return Attempt::FailOver(e.message().to_string()),
         Err(e) => {
             respond::error(session, ctx, format, e.status(), e.message()).await;
-            return;
+            return Attempt::Done;
         }
     };
+    let status = call.status();
+    if more && (status == 429 || status >= 500) {
+        // The answer is not read; the connection is closed, not pooled.
+        call.release(&state.connector).await;
+        return Attempt::FailOver(format!("status {status}"));
+    }
     let response_target = ResponseTarget {
         model: &model,
         created,
         include_usage: req.include_usage(),
     };
-    let status = call.status();
     if !(200..300).contains(&status) {
-        relay_error(session, ctx, &backend, &mut call, status, format).await;
+        relay_error(session, ctx, backend, &mut call, status, format).await;
     } else if req.stream {
-        let translator = backend.provider.stream_translator(&response_target, id);
+        let translator = backend
+            .provider
+            .stream_translator(&response_target, id.to_string());
         let translator = for_client(translator, format, &model);
-        relay_stream(session, ctx, &mut call, translator, &req).await;
+        relay_stream(session, ctx, &mut call, translator, req).await;
     } else {
         relay_complete(
             session,
             ctx,
-            &backend,
+            backend,
             &mut call,
             &response_target,
-            &req,
+            req,
             format,
         )
         .await;
     }
     call.release(&state.connector).await;
+    Attempt::Done
 }
 
 /// Anthropic's `messages/count_tokens`, answered by the gateway (tiktoken estimate).

@@ -29,6 +29,8 @@ fn record() -> RequestRecord {
         parent_span_id: None,
         sampled: true,
         llm: Some(LlmFacts {
+            attempts: 1,
+            fallback_reasons: Vec::new(),
             provider: "openai".into(),
             request_model: "gpt-4o-mini".into(),
             response_model: Some("gpt-4o-mini-2024-07-18".into()),

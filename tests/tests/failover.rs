@@ -1,0 +1,153 @@
+//! Failover chains: a route's backends are tried in order; connect failures, 429 and 5xx move
+//! on before anything reaches the client, which gets one clean answer, translated for
+//! whichever provider finally served it. The log line says how far the chain was walked.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sluice_tests::http::{chunks_text, post_json, post_json_streaming, sse_data};
+use sluice_tests::{free_port, render, Gateway, MockUpstream, Ports, Reply};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+const CONFIG: &str = r#"
+config:
+  adminAddr: {{admin}}
+listeners:
+  - name: http
+    bind: {{listener}}
+    routes:
+      - name: chain
+        match: {pathPrefix: /}
+        backends: [refused, busy, gemini]
+backends:
+  - name: refused
+    provider: openai
+    apiKey: k1
+    baseUrl: http://127.0.0.1:{{dead}}
+    connectTimeout: 2s
+  - name: busy
+    provider: openai
+    model: gpt-4o
+    apiKey: k2
+    baseUrl: {{busy}}
+  - name: gemini
+    provider: gemini
+    model: gemini-2.0-flash
+    apiKey: k3
+    baseUrl: {{gemini}}
+"#;
+
+fn gemini_answer() -> serde_json::Value {
+    json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "from gemini"}]}, "finishReason": "STOP"}],
+           "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 2, "totalTokenCount": 7},
+           "modelVersion": "gemini-2.0-flash"})
+}
+
+#[tokio::test]
+async fn the_chain_is_walked_until_a_backend_answers() {
+    let busy = MockUpstream::start(
+        Reply::json(
+            429,
+            &json!({"error": {"message": "slow down", "type": "rate_limit_error"}}),
+        )
+        .with_header("retry-after", "3"),
+    )
+    .await;
+    busy.push_reply(Reply::json(
+        503,
+        &json!({"error": {"message": "overloaded"}}),
+    ));
+    let gemini = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
+    let ports = Ports::new();
+    let yaml = render(
+        CONFIG,
+        &[
+            ("admin", &ports.admin_addr()),
+            ("listener", &ports.listener_addr()),
+            ("dead", &free_port().to_string()),
+            ("busy", &busy.base_url()),
+            ("gemini", &gemini.base_url()),
+        ],
+    );
+    let gw = Gateway::start(&yaml).await;
+    let url = format!("{}/v1/chat/completions", gw.base_url());
+    let body = json!({"model": "anything", "messages": [{"role": "user", "content": "hi"}]});
+
+    // 1st: refused → 503 → gemini answers.
+    let r = post_json(&url, &body, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["choices"][0]["message"]["content"], "from gemini");
+    // 2nd: refused → 429 (retry-after) → gemini answers, streamed this time.
+    let mut sbody = body.clone();
+    sbody["stream"] = json!(true);
+    gemini.push_reply(Reply::sse(
+        &[gemini_answer().to_string()],
+        Duration::from_millis(1),
+    ));
+    let s = post_json_streaming(&url, &sbody, &[]).await;
+    assert_eq!(s.status, 200);
+    let text = chunks_text(&s.collect_chunks().await);
+    assert!(text.contains("from gemini"), "{text}");
+    assert_eq!(sse_data(&text).last().map(String::as_str), Some("[DONE]"));
+
+    // The busy backend was asked with its own model; gemini with its own.
+    let busy_reqs = busy.wait_for_requests(2, WAIT).await;
+    assert_eq!(busy_reqs[0].json()["model"], "gpt-4o");
+    let gemini_reqs = gemini.wait_for_requests(2, WAIT).await;
+    assert!(gemini_reqs[0]
+        .path
+        .contains("gemini-2.0-flash:generateContent"));
+    assert!(gemini_reqs[1].path.contains(":streamGenerateContent"));
+
+    let logs = gw.wait_for_request_logs(2, WAIT).await;
+    for (log, status) in logs.iter().zip(["503", "429"]) {
+        assert_eq!(log.get("http.status"), Some("200"));
+        assert_eq!(log.get("llm.provider"), Some("gemini"));
+        assert_eq!(log.get("llm.attempts"), Some("3"));
+        let reason = log.get("llm.fallback_reason").unwrap();
+        assert!(reason.starts_with("refused: "), "{reason}");
+        assert!(
+            reason.contains(&format!("busy: status {status}")),
+            "{reason}"
+        );
+        assert_eq!(log.get("llm.response.tokens"), Some("2"));
+    }
+}
+
+#[tokio::test]
+async fn the_last_backends_error_reaches_the_client() {
+    let busy = MockUpstream::start(Reply::json(
+        503,
+        &json!({"error": {"message": "overloaded", "type": "server_error"}}),
+    ))
+    .await;
+    let gemini = MockUpstream::start(Reply::json(
+        500,
+        &json!({"error": {"code": 500, "message": "internal", "status": "INTERNAL"}}),
+    ))
+    .await;
+    let ports = Ports::new();
+    let yaml = render(
+        CONFIG,
+        &[
+            ("admin", &ports.admin_addr()),
+            ("listener", &ports.listener_addr()),
+            ("dead", &free_port().to_string()),
+            ("busy", &busy.base_url()),
+            ("gemini", &gemini.base_url()),
+        ],
+    );
+    let gw = Gateway::start(&yaml).await;
+    let body = json!({"messages": [{"role": "user", "content": "hi"}]});
+    let r = post_json(
+        &format!("{}/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.json()["error"]["message"], "internal");
+    let log = &gw.wait_for_request_logs(1, WAIT).await[0];
+    assert_eq!(log.get("llm.attempts"), Some("3"));
+}
