@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod limits;
 pub mod logger;
 pub mod proxy;
 pub mod server;

@@ -107,6 +107,7 @@ pub fn run(config: Config, config_path: Option<String>) -> i32 {
     let generation = Generation::new(config, span_queue.clone(), stats.clone(), metrics.clone());
     let state = Arc::new(State {
         current: ArcSwap::from_pointee(generation),
+        limits: crate::limits::LimitState::default(),
         connector: Connector::new(None),
         dns: DnsCache::default(),
         inflight: AtomicUsize::new(0),

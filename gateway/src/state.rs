@@ -66,6 +66,8 @@ impl Generation {
 
 pub struct State {
     pub current: ArcSwap<Generation>,
+    /// Per-key and per-route limit windows (kept across reloads).
+    pub limits: crate::limits::LimitState,
     pub connector: Connector,
     pub dns: DnsCache,
     pub inflight: AtomicUsize,

@@ -55,7 +55,11 @@ pub enum Cloud {
     AzureEntra { token: Secret },
 }
 
-fn resolve_secret(path: &str, raw: &RawSecret, errors: &mut Vec<ConfigError>) -> Option<Secret> {
+pub(super) fn resolve_secret(
+    path: &str,
+    raw: &RawSecret,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Secret> {
     let value = match raw {
         RawSecret::Inline(s) => s.clone(),
         RawSecret::Source(src) => match (&src.env, &src.file) {

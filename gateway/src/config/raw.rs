@@ -76,6 +76,8 @@ pub struct RawFields {
 pub struct RawListener {
     pub name: Option<String>,
     pub bind: String,
+    /// Virtual API keys clients must (or may) present.
+    pub auth: Option<RawAuth>,
     #[serde(default)]
     pub routes: Vec<RawRoute>,
 }
@@ -88,6 +90,8 @@ pub struct RawRoute {
     pub matcher: RawMatch,
     pub backend: Option<String>,
     pub backends: Option<Vec<String>>,
+    /// Requests and tokens per minute for the whole route.
+    pub limits: Option<RawLimits>,
     /// Model aliases: the model a client names -> the model called (unless the backend pins one).
     #[serde(default)]
     pub models: BTreeMap<String, String>,
@@ -139,4 +143,32 @@ pub enum RawSecret {
 pub struct RawSecretSource {
     pub env: Option<String>,
     pub file: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawAuth {
+    /// Refuse requests without a valid key (default true).
+    pub required: Option<bool>,
+    #[serde(default)]
+    pub keys: Vec<RawClientKey>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawClientKey {
+    /// The team or application the key stands for (in logs and limits; never the key).
+    pub name: String,
+    /// The key itself (a string, `{env}` or `{file}`); hashed at load and then forgotten.
+    pub key: Option<RawSecret>,
+    /// Or its hash: `sha256:<hex>`.
+    pub key_hash: Option<String>,
+    pub limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawLimits {
+    pub requests_per_minute: Option<u64>,
+    pub tokens_per_minute: Option<u64>,
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 use sluice_telemetry::fields::Fields;
 use sluice_telemetry::settings::{LogFormat as TelemetryLogFormat, OtlpProtocol};
 
-use super::raw::{RawConfig, RawFields, RawListener, RawTracing};
+use super::raw::{RawAuth, RawConfig, RawFields, RawLimits, RawListener, RawTracing};
 use super::{ConfigError, Secret};
+use crate::limits::{ClientKey, Limits};
 
 use super::backends::backend;
 pub use super::backends::{Backend, Cloud};
@@ -41,6 +42,76 @@ pub struct Listener {
     pub name: String,
     pub bind: String,
     pub routes: Vec<Route>,
+    /// Virtual keys; `None` when the listener takes any client.
+    pub auth: Option<ListenerAuth>,
+}
+
+#[derive(Debug)]
+pub struct ListenerAuth {
+    pub required: bool,
+    pub keys: Vec<ClientKey>,
+}
+
+impl ListenerAuth {
+    /// The key whose hash matches `presented`.
+    pub fn find(&self, presented: &str) -> Option<&ClientKey> {
+        let hash = crate::limits::hash_key(presented);
+        self.keys.iter().find(|k| k.hash == hash)
+    }
+}
+
+fn limits(raw: Option<&RawLimits>) -> Limits {
+    raw.map_or_else(Limits::default, |l| Limits {
+        requests_per_minute: l.requests_per_minute,
+        tokens_per_minute: l.tokens_per_minute,
+    })
+}
+
+fn listener_auth(path: &str, raw: &RawAuth, errors: &mut Vec<ConfigError>) -> ListenerAuth {
+    let mut keys = Vec::new();
+    for (i, k) in raw.keys.iter().enumerate() {
+        let kpath = format!("{path}.keys[{i}]");
+        let hash = match (&k.key, &k.key_hash) {
+            (Some(secret), None) => {
+                super::backends::resolve_secret(&format!("{kpath}.key"), secret, errors)
+                    .map(|s| crate::limits::hash_key(s.expose()))
+            }
+            (None, Some(text)) => {
+                let parsed = crate::limits::parse_hash(text);
+                if parsed.is_none() {
+                    errors.push(ConfigError::new(
+                        format!("{kpath}.keyHash"),
+                        "expected sha256:<64 hex digits>",
+                    ));
+                }
+                parsed
+            }
+            _ => {
+                errors.push(ConfigError::new(
+                    kpath.clone(),
+                    "expected exactly one of key, keyHash",
+                ));
+                None
+            }
+        };
+        if let Some(hash) = hash {
+            if keys.iter().any(|k: &ClientKey| k.hash == hash) {
+                errors.push(ConfigError::new(
+                    kpath.clone(),
+                    "the same key is listed twice",
+                ));
+            }
+            keys.push(ClientKey {
+                name: k.name.clone(),
+                hash,
+                limits: limits(k.limits.as_ref()),
+            });
+        }
+    }
+    ListenerAuth {
+        required: raw.required.unwrap_or(true),
+        keys,
+    }
 }
 
 #[derive(Debug)]
@@ -51,6 +122,7 @@ pub struct Route {
     pub backends: Vec<Arc<Backend>>,
     /// Client model name -> model called, for backends that pin none.
     pub aliases: HashMap<String, String>,
+    pub limits: Limits,
 }
 
 impl Route {
@@ -348,12 +420,17 @@ fn listener(
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            limits: limits(r.limits.as_ref()),
         });
     }
     Listener {
         name: raw.name.clone().unwrap_or_else(|| format!("listener{i}")),
         bind: raw.bind.clone(),
         routes,
+        auth: raw
+            .auth
+            .as_ref()
+            .map(|a| listener_auth(&format!("{path}.auth"), a, errors)),
     }
 }
 

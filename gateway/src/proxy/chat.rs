@@ -52,6 +52,14 @@ pub async fn handle(
             return;
         }
     };
+    if let Err(refusal) = admit(proxy, ctx, route, &req) {
+        let retry = refusal.retry_after.as_secs().max(1).to_string();
+        let msg = format!("rate limit exceeded: {}", refusal.what);
+        ctx.error = Some(msg.clone());
+        let body = respond::error_body(format, 429, &msg);
+        respond::json(session, ctx, 429, body, &[("retry-after", retry)]).await;
+        return;
+    }
     let created = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -82,6 +90,35 @@ pub async fn handle(
             }
         }
     }
+}
+
+/// Counts the request against its key's and route's limits (prompt tokens estimated now,
+/// reconciled with the real usage when it ends), or says which limit refuses it.
+fn admit(
+    proxy: &LlmProxy,
+    ctx: &mut RequestCtx,
+    route: &Route,
+    req: &ChatRequest,
+) -> Result<(), crate::limits::Refusal> {
+    let key = ctx.client_key.as_ref().filter(|k| !k.limits.is_unlimited());
+    let route_limited = !route.limits.is_unlimited();
+    if key.is_none() && !route_limited {
+        return Ok(());
+    }
+    let prompt = req.prompt();
+    let estimate = tokens::count_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())));
+    let mut scopes = Vec::new();
+    if let Some(k) = key {
+        scopes.push((format!("key:{}", k.name), k.limits));
+    }
+    if route_limited {
+        scopes.push((format!("route:{}", route.name), route.limits));
+    }
+    for (scope, limits) in scopes {
+        proxy.state.limits.admit(&scope, &limits, estimate)?;
+        ctx.admitted.push((scope, estimate));
+    }
+    Ok(())
 }
 
 /// How one backend of the chain went.
@@ -344,7 +381,7 @@ pub(crate) async fn upstream_header(
         for (name, value) in backend.provider.fixed_headers() {
             h.insert_header(*name, *value)?;
         }
-        if credentials.is_empty() {
+        if credentials.is_empty() && !ctx.client_auth_consumed {
             for name in ["authorization", "x-api-key", "x-goog-api-key", "api-key"] {
                 if let Some(v) = session.get_header(name) {
                     h.insert_header(name, v.clone())?;

@@ -8,6 +8,7 @@ use pingora::proxy::Session;
 use sluice_telemetry::trace_context::{parse_traceparent, SpanIds};
 use sluice_telemetry::{LlmFacts, RequestRecord};
 
+use crate::limits::ClientKey;
 use crate::state::{Generation, InflightGuard, State};
 
 /// Request headers never copied into telemetry: they carry credentials.
@@ -38,6 +39,12 @@ pub struct RequestCtx {
     pub status: u16,
     /// An error the gateway answered with or met (client gone, upstream broke).
     pub error: Option<String>,
+    /// The virtual key the client presented, when the listener has keys.
+    pub client_key: Option<ClientKey>,
+    /// The client's credentials were meant for sluice (a keyed listener): never forward them.
+    pub client_auth_consumed: bool,
+    /// Limit scopes this request was counted in, with the tokens estimated at admission.
+    pub admitted: Vec<(String, u64)>,
 }
 
 impl RequestCtx {
@@ -55,6 +62,9 @@ impl RequestCtx {
             llm: None,
             status: 0,
             error: None,
+            client_key: None,
+            client_auth_consumed: false,
+            admitted: Vec::new(),
         }
     }
 

@@ -58,6 +58,25 @@ impl ProxyHttp for LlmProxy {
         };
         ctx.route = Some(route.name.clone());
         ctx.route_path = route.matcher.as_str().to_string();
+        if let Some(auth) = &listener.auth {
+            ctx.client_auth_consumed = true;
+            let presented = crate::limits::presented_key(|name| {
+                session.get_header(name).and_then(|v| v.to_str().ok())
+            });
+            match presented.and_then(|k| auth.find(k)) {
+                Some(key) => ctx.client_key = Some(key.clone()),
+                None if auth.required => {
+                    let msg = if presented.is_some() {
+                        "invalid API key"
+                    } else {
+                        "missing API key: send Authorization: Bearer <key> or x-api-key"
+                    };
+                    respond::error(session, ctx, format, 401, msg).await;
+                    return Ok(true);
+                }
+                None => {}
+            }
+        }
         match ApiKind::from_path(&rest) {
             Some(ApiKind::ChatCompletions) => {
                 chat::handle(self, session, ctx, route, ClientFormat::OpenAi).await;
@@ -96,6 +115,10 @@ impl ProxyHttp for LlmProxy {
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        let actual = ctx.llm.as_ref().and_then(|l| l.total()).unwrap_or(0);
+        for (scope, estimated) in ctx.admitted.drain(..) {
+            self.state.limits.reconcile(&scope, estimated, actual);
+        }
         let record = ctx.finish(session);
         ctx.generation.telemetry.record(&record);
     }
