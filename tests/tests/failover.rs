@@ -151,3 +151,47 @@ async fn the_last_backends_error_reaches_the_client() {
     let log = &gw.wait_for_request_logs(1, WAIT).await[0];
     assert_eq!(log.get("llm.attempts"), Some("3"));
 }
+
+#[tokio::test]
+async fn a_stream_broken_after_its_first_byte_ends_with_an_error_event() {
+    let chunk =
+        r#"{"candidates": [{"content": {"role": "model", "parts": [{"text": "partial "}]}}]}"#;
+    let gemini =
+        MockUpstream::start(Reply::sse(&[chunk, chunk], Duration::from_millis(20)).then_abort())
+            .await;
+    let ports = Ports::new();
+    let yaml = render(
+        "config:\n  adminAddr: {{admin}}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: g\n        match: {pathPrefix: /}\n        backend: gemini\nbackends:\n  - name: gemini\n    provider: gemini\n    model: gemini-2.0-flash\n    apiKey: k\n    baseUrl: {{gemini}}\n",
+        &[
+            ("admin", &ports.admin_addr()),
+            ("listener", &ports.listener_addr()),
+            ("gemini", &gemini.base_url()),
+        ],
+    );
+    let gw = Gateway::start(&yaml).await;
+    let body = json!({"stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let s = post_json_streaming(
+        &format!("{}/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert_eq!(s.status, 200);
+    // The response ends cleanly (chunked terminator), not by a reset or a hang.
+    let chunks = tokio::time::timeout(WAIT, s.collect_chunks())
+        .await
+        .expect("the stream ended");
+    let text = chunks_text(&chunks);
+    let data = sse_data(&text);
+    assert!(text.contains("partial"), "{text}");
+    let error: serde_json::Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
+    assert_eq!(error["error"]["type"], "api_error", "{text}");
+    assert!(error["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("upstream stream"));
+    assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
+    let log = &gw.wait_for_request_logs(1, WAIT).await[0];
+    assert!(log.get("error").unwrap().contains("upstream stream"));
+    assert!(log.get_int("llm.response.tokens").unwrap() > 0);
+}

@@ -218,7 +218,7 @@ async fn attempt(
             .provider
             .stream_translator(&response_target, id.to_string());
         let translator = for_client(translator, format, &model);
-        relay_stream(session, ctx, &mut call, translator, req).await;
+        relay_stream(session, ctx, &mut call, translator, req, format).await;
     } else {
         relay_complete(
             session,
@@ -511,40 +511,64 @@ async fn relay_stream(
     call: &mut OpenCall,
     mut translator: Box<dyn StreamTranslator>,
     req: &ChatRequest,
+    format: ClientFormat,
 ) {
     if !start_stream(session, ctx).await {
         return;
     }
     let mut out = Vec::with_capacity(4096);
+    // Why the upstream side ended early, if it did; the client is still there then.
+    let mut broke: Option<String> = None;
+    let mut client_gone = false;
     loop {
         let chunk = match call.read_chunk().await {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(e) => {
-                ctx.error = Some(format!("upstream stream broke: {}", e.message()));
+                broke = Some(format!("upstream stream broke: {}", e.message()));
                 break;
             }
         };
         let seen_before = translator.facts().first_token_seen;
         if let Err(e) = translator.feed(&chunk, &mut out) {
-            ctx.error = Some(format!("upstream stream: {e}"));
+            broke = Some(format!("upstream stream: {e}"));
             break;
         }
         if !seen_before && translator.facts().first_token_seen {
             set_ttft(ctx);
         }
         if !out.is_empty() && !write_chunk(session, ctx, std::mem::take(&mut out)).await {
+            client_gone = true;
             break;
         }
     }
-    if ctx.error.is_none() {
-        let _ = translator.finish(&mut out);
-        if !out.is_empty() {
-            write_chunk(session, ctx, out).await;
+    if !client_gone {
+        match &broke {
+            // The stream is already under way: end it with an error event in the client's
+            // format, then close it properly, rather than leave the client hanging.
+            Some(reason) => {
+                ctx.error = Some(reason.clone());
+                out.extend_from_slice(&stream_error_event(format, reason));
+            }
+            None => {
+                let _ = translator.finish(&mut out);
+            }
         }
-        end_stream(session, ctx).await;
+        if out.is_empty() || write_chunk(session, ctx, out).await {
+            end_stream(session, ctx).await;
+        }
     }
     apply_stream_facts(ctx, translator.facts(), req);
+}
+
+/// An error as a stream event: OpenAI's `data: {"error": ...}` then `[DONE]`, or Anthropic's
+/// `event: error`.
+fn stream_error_event(format: ClientFormat, message: &str) -> Vec<u8> {
+    let body = String::from_utf8_lossy(&respond::error_body(format, 502, message)).into_owned();
+    match format {
+        ClientFormat::OpenAi => format!("data: {body}\n\ndata: [DONE]\n\n").into_bytes(),
+        ClientFormat::Anthropic => format!("event: error\ndata: {body}\n\n").into_bytes(),
+    }
 }
 
 async fn start_stream(session: &mut Session, ctx: &mut RequestCtx) -> bool {
