@@ -195,3 +195,49 @@ async fn a_stream_broken_after_its_first_byte_ends_with_an_error_event() {
     assert!(log.get("error").unwrap().contains("upstream stream"));
     assert!(log.get_int("llm.response.tokens").unwrap() > 0);
 }
+
+#[tokio::test]
+async fn a_slow_backend_times_out_and_the_next_one_answers() {
+    let slow = MockUpstream::start(
+        Reply::json(200, &json!({"choices": []})).with_delay(Duration::from_secs(3)),
+    )
+    .await;
+    let gemini = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
+    let ports = Ports::new();
+    let yaml = render(
+        "config:\n  adminAddr: {{admin}}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: c\n        match: {pathPrefix: /c}\n        backends: [slow, gemini]\n      - name: s\n        match: {pathPrefix: /s}\n        backend: slow\nbackends:\n  - name: slow\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{slow}}\n    timeout: 300ms\n  - name: gemini\n    provider: gemini\n    model: gemini-2.0-flash\n    apiKey: k\n    baseUrl: {{gemini}}\n",
+        &[
+            ("admin", &ports.admin_addr()),
+            ("listener", &ports.listener_addr()),
+            ("slow", &slow.base_url()),
+            ("gemini", &gemini.base_url()),
+        ],
+    );
+    let gw = Gateway::start(&yaml).await;
+    let body = json!({"messages": [{"role": "user", "content": "hi"}]});
+    let t = std::time::Instant::now();
+    let r = post_json(
+        &format!("{}/c/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["choices"][0]["message"]["content"], "from gemini");
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    // Alone, the slow backend's timeout is a 504.
+    let t = std::time::Instant::now();
+    let r = post_json(
+        &format!("{}/s/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let logs = gw.wait_for_request_logs(2, WAIT).await;
+    assert!(logs[0]
+        .get("llm.fallback_reason")
+        .unwrap()
+        .contains("timeout"));
+}

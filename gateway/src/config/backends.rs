@@ -25,6 +25,8 @@ pub struct Backend {
     pub cloud: Option<Cloud>,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
+    /// The whole call's budget, streams included; `None` for no limit.
+    pub timeout: Option<Duration>,
 }
 
 impl Backend {
@@ -292,6 +294,10 @@ pub(super) fn backend(
             DEFAULT_CONNECT_TIMEOUT,
             errors,
         ),
+        timeout: raw
+            .timeout
+            .as_deref()
+            .map(|t| parse_duration(&format!("{path}.timeout"), Some(t), Duration::ZERO, errors)),
         read_timeout: parse_duration(
             &format!("{path}.readTimeout"),
             raw.read_timeout.as_deref(),

@@ -128,6 +128,8 @@ pub struct RawBackend {
     /// Longest wait for the upstream's response header, and between two body reads,
     /// e.g. `300s` (default 600s).
     pub read_timeout: Option<String>,
+    /// Longest a whole call may take, streams included, e.g. `120s` (default: none).
+    pub timeout: Option<String>,
 }
 
 /// `apiKey: $KEY` | `apiKey: {env: NAME}` | `apiKey: {file: /path}`.

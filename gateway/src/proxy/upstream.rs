@@ -64,6 +64,8 @@ fn classify(e: &pingora::Error, what: &str, endpoint: &str) -> CallError {
 pub struct OpenCall {
     pub session: HttpSession,
     pub peer: HttpPeer,
+    /// When the backend's total `timeout` runs out.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl OpenCall {
@@ -84,10 +86,20 @@ impl OpenCall {
 
     /// The next body chunk; `None` at the end.
     pub async fn read_chunk(&mut self) -> Result<Option<Bytes>, CallError> {
-        self.session
-            .read_response_body()
-            .await
-            .map_err(|e| classify(&e, "reading the response from", &self.peer.to_string()))
+        let read = self.session.read_response_body();
+        let result = match self.deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, read).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(CallError::Timeout(format!(
+                        "{} did not finish within the backend's timeout",
+                        self.peer
+                    )))
+                }
+            },
+            None => read.await,
+        };
+        result.map_err(|e| classify(&e, "reading the response from", &self.peer.to_string()))
     }
 
     /// Reads the rest of the body, up to `cap` bytes.
@@ -125,6 +137,33 @@ pub async fn call(
     header: RequestHeader,
     body: Bytes,
 ) -> Result<OpenCall, CallError> {
+    let deadline = backend.timeout.map(|t| tokio::time::Instant::now() + t);
+    let exchange = exchange(connector, dns, backend, upstream, header, body);
+    let mut call = match deadline {
+        Some(deadline) => match tokio::time::timeout_at(deadline, exchange).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(CallError::Timeout(format!(
+                    "{} did not answer within the backend's timeout",
+                    upstream.endpoint()
+                )))
+            }
+        },
+        None => exchange.await?,
+    };
+    call.deadline = deadline;
+    Ok(call)
+}
+
+/// Connects (or reuses a pooled connection), sends, and waits for the response header.
+async fn exchange(
+    connector: &Connector,
+    dns: &DnsCache,
+    backend: &Backend,
+    upstream: &Upstream,
+    header: RequestHeader,
+    body: Bytes,
+) -> Result<OpenCall, CallError> {
     let endpoint = upstream.endpoint();
     let addr = dns
         .resolve(&upstream.host, upstream.port)
@@ -154,7 +193,13 @@ pub async fn call(
         }
         .await;
         match sent {
-            Ok(()) => return Ok(OpenCall { session, peer }),
+            Ok(()) => {
+                return Ok(OpenCall {
+                    session,
+                    peer,
+                    deadline: None,
+                })
+            }
             Err(e) if reused && attempt == 0 && !matches!(e.etype(), ErrorType::ReadTimedout) => {
                 continue;
             }
