@@ -108,6 +108,7 @@ pub fn run(config: Config, config_path: Option<String>) -> i32 {
     let state = Arc::new(State {
         current: ArcSwap::from_pointee(generation),
         limits: crate::limits::LimitState::default(),
+        retry_budget: crate::limits::RetryBudget::default(),
         connector: Connector::new(None),
         dns: DnsCache::default(),
         inflight: AtomicUsize::new(0),

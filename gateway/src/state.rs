@@ -68,6 +68,7 @@ pub struct State {
     pub current: ArcSwap<Generation>,
     /// Per-key and per-route limit windows (kept across reloads).
     pub limits: crate::limits::LimitState,
+    pub retry_budget: crate::limits::RetryBudget,
     pub connector: Connector,
     pub dns: DnsCache,
     pub inflight: AtomicUsize,

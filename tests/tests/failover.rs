@@ -241,3 +241,69 @@ async fn a_slow_backend_times_out_and_the_next_one_answers() {
         .unwrap()
         .contains("timeout"));
 }
+
+#[tokio::test]
+async fn retries_back_off_and_honour_retry_after() {
+    let ok = json!({"id": "x", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}});
+    let upstream = MockUpstream::start(Reply::json(200, &ok)).await;
+    let ports = Ports::new();
+    let yaml = render(
+        "config:\n  adminAddr: {{admin}}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: r\n        match: {pathPrefix: /}\n        backend: flaky\nbackends:\n  - name: flaky\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{upstream}}\n    retries: 2\n",
+        &[
+            ("admin", &ports.admin_addr()),
+            ("listener", &ports.listener_addr()),
+            ("upstream", &upstream.base_url()),
+        ],
+    );
+    let gw = Gateway::start(&yaml).await;
+    let url = format!("{}/v1/chat/completions", gw.base_url());
+    let body = json!({"messages": [{"role": "user", "content": "hi"}]});
+
+    // 503 then 200: one retry after a short backoff.
+    upstream.push_reply(Reply::json(
+        503,
+        &json!({"error": {"message": "overloaded"}}),
+    ));
+    let r = post_json(&url, &body, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(upstream.wait_for_requests(2, WAIT).await.len(), 2);
+
+    // 429 with retry-after: 1 → waits about a second, then succeeds.
+    upstream.clear_requests();
+    upstream.push_reply(
+        Reply::json(429, &json!({"error": {"message": "slow down"}}))
+            .with_header("retry-after", "1"),
+    );
+    let t = std::time::Instant::now();
+    let r = post_json(&url, &body, &[]).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        t.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        t.elapsed()
+    );
+    let reqs = upstream.wait_for_requests(2, WAIT).await;
+    assert!(reqs[1].received_at.duration_since(reqs[0].received_at) >= Duration::from_millis(900));
+
+    // retry-after longer than a retry may wait: no retry, the client gets the 429 at once.
+    upstream.clear_requests();
+    upstream.push_reply(
+        Reply::json(429, &json!({"error": {"message": "slow down"}}))
+            .with_header("retry-after", "30"),
+    );
+    let t = std::time::Instant::now();
+    let r = post_json(&url, &body, &[]).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), Some("30"));
+    assert!(t.elapsed() < Duration::from_secs(1));
+    assert_eq!(upstream.requests().len(), 1);
+
+    let logs = gw.wait_for_request_logs(3, WAIT).await;
+    assert_eq!(logs[0].get("llm.attempts"), Some("2"));
+    assert_eq!(
+        logs[0].get("llm.fallback_reason"),
+        Some("flaky: status 503")
+    );
+}

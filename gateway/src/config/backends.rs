@@ -25,6 +25,8 @@ pub struct Backend {
     pub cloud: Option<Cloud>,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
+    /// Retries of this backend before moving on.
+    pub retries: u32,
     /// The whole call's budget, streams included; `None` for no limit.
     pub timeout: Option<Duration>,
 }
@@ -294,6 +296,7 @@ pub(super) fn backend(
             DEFAULT_CONNECT_TIMEOUT,
             errors,
         ),
+        retries: raw.retries.unwrap_or(0),
         timeout: raw
             .timeout
             .as_deref()

@@ -128,6 +128,9 @@ pub struct RawBackend {
     /// Longest wait for the upstream's response header, and between two body reads,
     /// e.g. `300s` (default 600s).
     pub read_timeout: Option<String>,
+    /// Retries of this backend (before the next in a chain) on connect failure, timeout,
+    /// 429 or 5xx, with backoff (default 0).
+    pub retries: Option<u32>,
     /// Longest a whole call may take, streams included, e.g. `120s` (default: none).
     pub timeout: Option<String>,
 }

@@ -2,7 +2,7 @@
 //! backend, call it (or answer in-process for `mock`), translate the answer back, streaming
 //! event by event, and gather the LLM facts for telemetry on the way.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use pingora::http::{RequestHeader, ResponseHeader};
@@ -72,24 +72,81 @@ pub async fn handle(
     // client always gets one clean answer in its own format.
     let mut reasons: Vec<String> = Vec::new();
     let last = route.backends.len().saturating_sub(1);
+    let budget = &proxy.state.retry_budget;
+    budget.deposit();
+    let mut attempts: u32 = 0;
     for (i, backend) in route.backends.iter().enumerate() {
-        let more = i < last;
-        let mut facts = request_facts(&req, backend);
-        facts.attempts = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        facts.fallback_reasons.clone_from(&reasons);
-        ctx.llm = Some(facts);
-        match attempt(
-            proxy, session, ctx, backend, route, &req, format, &id, created, more,
-        )
-        .await
-        {
-            Attempt::Done => return,
-            Attempt::FailOver(reason) => {
-                log::debug!("failing over from backend {}: {reason}", backend.name);
-                reasons.push(format!("{}: {reason}", backend.name));
+        let mut tries = 0;
+        loop {
+            attempts = attempts.saturating_add(1);
+            // A retry of this backend is possible only while the shared budget allows: a
+            // failing provider cannot turn every request into several.
+            let may_retry = tries < backend.retries && budget.take();
+            let more = i < last || may_retry;
+            let mut facts = request_facts(&req, backend);
+            facts.attempts = attempts;
+            facts.fallback_reasons.clone_from(&reasons);
+            ctx.llm = Some(facts);
+            let outcome = attempt(
+                proxy, session, ctx, backend, route, &req, format, &id, created, more,
+            )
+            .await;
+            match outcome {
+                Attempt::Done => {
+                    if may_retry {
+                        budget.give_back();
+                    }
+                    return;
+                }
+                Attempt::FailOver {
+                    reason,
+                    status,
+                    retry_after,
+                } => {
+                    log::debug!("backend {} failed: {reason}", backend.name);
+                    reasons.push(format!("{}: {reason}", backend.name));
+                    let wait = retry_wait(tries + 1, retry_after);
+                    match (may_retry, wait) {
+                        (true, Some(wait)) => {
+                            tries += 1;
+                            tokio::time::sleep(wait).await;
+                        }
+                        (true, None) if i == last => {
+                            // The provider asks for a longer pause than a retry may wait, and
+                            // no backend is left: pass its answer on in the client's shape.
+                            let after = retry_after.map_or(0, |d| d.as_secs());
+                            let msg = format!("{}: {reason}; retry after {after}s", backend.name);
+                            ctx.error = Some(msg.clone());
+                            let body = respond::error_body(format, status.max(429), &msg);
+                            let extra = [("retry-after", after.to_string())];
+                            respond::json(session, ctx, status.max(429), body, &extra).await;
+                            return;
+                        }
+                        (true, None) => {
+                            budget.give_back();
+                            break;
+                        }
+                        (false, _) => break,
+                    }
+                }
             }
         }
     }
+}
+
+/// Longest a retry waits, also for a provider's `retry-after`.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+
+/// How long to wait before retry number `n` (1-based): the provider's `retry-after` when it
+/// gave one (`None` if longer than [`MAX_RETRY_WAIT`]), else exponential backoff from 100 ms
+/// with ±50% jitter, at most 2 s.
+fn retry_wait(n: u32, retry_after: Option<Duration>) -> Option<Duration> {
+    if let Some(after) = retry_after {
+        return (after <= MAX_RETRY_WAIT).then_some(after);
+    }
+    let base = Duration::from_millis(100).saturating_mul(1 << n.saturating_sub(1).min(5));
+    let jitter = rand::random_range(0.5..1.5);
+    Some(base.mul_f64(jitter).min(Duration::from_secs(2)))
 }
 
 /// Counts the request against its key's and route's limits (prompt tokens estimated now,
@@ -125,8 +182,14 @@ fn admit(
 enum Attempt {
     /// The client has its answer (success or a final error).
     Done,
-    /// This backend failed before anything reached the client; try the next.
-    FailOver(String),
+    /// This backend failed before anything reached the client; try again or the next.
+    FailOver {
+        reason: String,
+        /// The provider's status (0 when it was never reached).
+        status: u16,
+        /// The provider's `retry-after`, when it sent one.
+        retry_after: Option<Duration>,
+    },
 }
 
 /// Calls one backend; `more` says whether a later backend could take over on failure.
@@ -150,7 +213,11 @@ async fn attempt(
             backend.name
         );
         if more {
-            return Attempt::FailOver(msg);
+            return Attempt::FailOver {
+                reason: msg,
+                status: 0,
+                retry_after: None,
+            };
         }
         respond::error(session, ctx, format, 400, &msg).await;
         return Attempt::Done;
@@ -166,7 +233,13 @@ async fn attempt(
     };
     let translated = match backend.provider.translate_request(req, &target) {
         Ok(t) => t,
-        Err(e) if more => return Attempt::FailOver(e.to_string()),
+        Err(e) if more => {
+            return Attempt::FailOver {
+                reason: e.to_string(),
+                status: 0,
+                retry_after: None,
+            }
+        }
         Err(e) => {
             respond::error(session, ctx, format, 400, &e.to_string()).await;
             return Attempt::Done;
@@ -175,7 +248,13 @@ async fn attempt(
     ctx.endpoint = upstream.endpoint();
     let header = match upstream_header(session, ctx, backend, &upstream, &translated).await {
         Ok(h) => h,
-        Err(msg) if more => return Attempt::FailOver(msg),
+        Err(msg) if more => {
+            return Attempt::FailOver {
+                reason: msg,
+                status: 0,
+                retry_after: None,
+            }
+        }
         Err(msg) => {
             respond::error(session, ctx, format, 500, &msg).await;
             return Attempt::Done;
@@ -194,7 +273,13 @@ async fn attempt(
     .await;
     let mut call = match call {
         Ok(c) => c,
-        Err(e) if more => return Attempt::FailOver(e.message().to_string()),
+        Err(e) if more => {
+            return Attempt::FailOver {
+                reason: e.message().to_string(),
+                status: 0,
+                retry_after: None,
+            }
+        }
         Err(e) => {
             respond::error(session, ctx, format, e.status(), e.message()).await;
             return Attempt::Done;
@@ -202,9 +287,17 @@ async fn attempt(
     };
     let status = call.status();
     if more && (status == 429 || status >= 500) {
+        let retry_after = call
+            .header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         // The answer is not read; the connection is closed, not pooled.
         call.release(&state.connector).await;
-        return Attempt::FailOver(format!("status {status}"));
+        return Attempt::FailOver {
+            reason: format!("status {status}"),
+            status,
+            retry_after,
+        };
     }
     let response_target = ResponseTarget {
         model: &model,
