@@ -54,9 +54,16 @@ impl ServeHttp for AdminApp {
                     body.into_bytes(),
                 )
             }
+            "/config" => {
+                // The running config as loaded, every credential replaced by `<redacted>`.
+                let generation = self.state.generation();
+                let body =
+                    serde_json::to_vec_pretty(&generation.config.redacted).unwrap_or_default();
+                with_type(StatusCode::OK, "application/json", body)
+            }
             _ => text(
                 StatusCode::NOT_FOUND,
-                "not found; try /healthz, /readyz or /metrics\n",
+                "not found; try /healthz, /readyz, /metrics or /config\n",
             ),
         }
     }

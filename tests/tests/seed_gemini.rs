@@ -268,8 +268,26 @@ async fn seed_walkthrough_grpc() {
         Some("Basic c2VjcmV0OnZhbHVl")
     );
 
-    // The key never shows in the gateway's output.
+    // The key never shows in the gateway's output, nor in /config.
     assert!(!gw.log_lines().iter().any(|l| l.contains(GOOGLE_KEY)));
+    let config = sluice_tests::http::get(&format!("{}/config", gw.admin_url())).await;
+    assert_eq!(config.status, 200);
+    let text = config.text();
+    assert!(
+        !text.contains(GOOGLE_KEY) && !text.contains("c2VjcmV0OnZhbHVl"),
+        "{text}"
+    );
+    let v = config.json();
+    assert_eq!(v["backends"][0]["apiKey"], "<redacted>");
+    assert_eq!(v["backends"][0]["model"], "gemini-1.5-flash-latest");
+    assert_eq!(
+        v["config"]["tracing"]["headers"]["Authorization"],
+        "<redacted>"
+    );
+    assert_eq!(
+        v["listeners"][0]["routes"][0]["match"]["pathPrefix"],
+        "/gemini"
+    );
 }
 
 #[tokio::test]

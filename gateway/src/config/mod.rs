@@ -75,6 +75,8 @@ pub fn load_str(text: &str) -> Result<Config, ConfigErrors> {
     // Unset variables are reported together with whatever else is wrong.
     let mut errors = Vec::new();
     env::expand_tree(&mut tree, &mut String::new(), &mut errors);
+    let mut redacted = tree.clone();
+    redact(&mut redacted, false);
     let raw: raw::RawConfig = match serde_path_to_error::deserialize(tree) {
         Ok(raw) => raw,
         Err(e) => {
@@ -85,7 +87,10 @@ pub fn load_str(text: &str) -> Result<Config, ConfigErrors> {
         }
     };
     match Config::try_from(raw) {
-        Ok(config) if errors.is_empty() => Ok(config),
+        Ok(mut config) if errors.is_empty() => {
+            config.redacted = redacted;
+            Ok(config)
+        }
         Ok(_) => Err(ConfigErrors(errors)),
         Err(more) => {
             for e in more {
@@ -107,6 +112,24 @@ pub fn load_file(path: &str) -> Result<Config, ConfigErrors> {
         )])
     })?;
     load_str(&text)
+}
+
+/// Keys whose values are credentials (and, under `headers`, every value).
+const SECRET_KEYS: &[&str] = &["apiKey", "key", "serviceAccount", "entraToken"];
+
+/// Replaces every credential in a config tree by `<redacted>`.
+fn redact(value: &mut serde_json::Value, secret: bool) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                let inner = secret || SECRET_KEYS.contains(&k.as_str()) || k == "headers";
+                redact(v, inner);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact(v, secret)),
+        other if secret => *other = serde_json::Value::from("<redacted>"),
+        _ => {}
+    }
 }
 
 /// serde-saphyr's errors carry a source snippet; one line is enough for `sluice check`.

@@ -35,6 +35,8 @@ pub struct Config {
     pub max_request_body_bytes: u64,
     pub grace_period: Duration,
     pub worker_threads: usize,
+    /// The config as loaded, secrets replaced by `<redacted>`: what `/config` shows.
+    pub redacted: serde_json::Value,
 }
 
 #[derive(Debug)]
@@ -547,6 +549,7 @@ impl TryFrom<RawConfig> for Config {
             return Err(errors);
         }
         Ok(Config {
+            redacted: serde_json::Value::Null,
             name: raw.name.unwrap_or_else(|| "sluice".to_string()),
             admin_addr: g.admin_addr.clone(),
             listeners,
