@@ -6,17 +6,16 @@ use std::io::Write;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
-struct StdoutLogger {
-    level: LevelFilter,
-}
+struct StdoutLogger;
 
 impl Log for StdoutLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        let level = log::max_level();
         let ours = metadata.target().starts_with("sluice");
-        let limit = if ours || self.level >= LevelFilter::Debug {
-            self.level
+        let limit = if ours || level >= LevelFilter::Debug {
+            level
         } else {
-            LevelFilter::Warn.min(self.level)
+            LevelFilter::Warn.min(level)
         };
         metadata.level() <= limit
     }
@@ -41,17 +40,22 @@ impl Log for StdoutLogger {
     }
 }
 
-/// Installs the logger once; later calls do nothing.
-pub fn init() {
-    let level = match std::env::var("SLUICE_LOG").as_deref() {
+/// The level `SLUICE_LOG` asks for (info when unset).
+pub fn env_level() -> LevelFilter {
+    match std::env::var("SLUICE_LOG").as_deref() {
         Ok("error") => LevelFilter::Error,
         Ok("warn") => LevelFilter::Warn,
         Ok("debug") => LevelFilter::Debug,
         Ok("trace") => LevelFilter::Trace,
         Ok("off") => LevelFilter::Off,
         _ => LevelFilter::Info,
-    };
-    if log::set_boxed_logger(Box::new(StdoutLogger { level })).is_ok() {
-        log::set_max_level(level);
+    }
+}
+
+/// Installs the logger once; later calls do nothing. `config.logging.level`, when a config
+/// sets it, replaces the level (see `state::Generation::new`).
+pub fn init() {
+    if log::set_boxed_logger(Box::new(StdoutLogger)).is_ok() {
+        log::set_max_level(env_level());
     }
 }

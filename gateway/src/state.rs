@@ -53,13 +53,20 @@ impl Generation {
             metrics,
         )
         .with_log_filter(LogFilter {
-            enabled: config.logging.level >= log::LevelFilter::Info,
+            enabled: config
+                .logging
+                .level
+                .is_none_or(|l| l >= log::LevelFilter::Info),
             filter: std::mem::take(&mut config.logging.filter),
         });
-        // The gateway's own messages follow the config's level (SLUICE_LOG when unset).
-        if config.logging.level != log::LevelFilter::Info {
-            log::set_max_level(config.logging.level);
-        }
+        // The gateway's own messages follow the config's level (SLUICE_LOG when unset); set on
+        // every generation so a reload can also lower or restore it.
+        log::set_max_level(
+            config
+                .logging
+                .level
+                .unwrap_or_else(crate::logger::env_level),
+        );
         Generation { config, telemetry }
     }
 }

@@ -184,7 +184,8 @@ pub struct TracingConfig {
 #[derive(Debug)]
 pub struct LoggingConfig {
     pub format: TelemetryLogFormat,
-    pub level: log::LevelFilter,
+    /// `None` when the config does not set it (`SLUICE_LOG` then decides).
+    pub level: Option<log::LevelFilter>,
     /// Compiled `logging.filter` (one field named `filter`); empty without one.
     pub filter: Fields,
     pub fields: Fields,
@@ -482,24 +483,25 @@ impl TryFrom<RawConfig> for Config {
         let logging = match &g.logging {
             None => LoggingConfig {
                 format: TelemetryLogFormat::Text,
-                level: log::LevelFilter::Info,
+                level: None,
                 filter: Fields::default(),
                 fields: Fields::default(),
                 remove: Vec::new(),
             },
             Some(l) => LoggingConfig {
                 level: match l.level.as_deref() {
-                    None | Some("info") => log::LevelFilter::Info,
-                    Some("debug") => log::LevelFilter::Debug,
-                    Some("warn") => log::LevelFilter::Warn,
-                    Some("error") => log::LevelFilter::Error,
-                    Some("off") => log::LevelFilter::Off,
+                    None => None,
+                    Some("info") => Some(log::LevelFilter::Info),
+                    Some("debug") => Some(log::LevelFilter::Debug),
+                    Some("warn") => Some(log::LevelFilter::Warn),
+                    Some("error") => Some(log::LevelFilter::Error),
+                    Some("off") => Some(log::LevelFilter::Off),
                     Some(other) => {
                         errors.push(ConfigError::new(
                             "config.logging.level",
                             format!("unknown level \"{other}\"; expected one of debug, info, warn, error, off"),
                         ));
-                        log::LevelFilter::Info
+                        None
                     }
                 },
                 filter: match &l.filter {
