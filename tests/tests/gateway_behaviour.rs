@@ -600,9 +600,12 @@ async fn estimated_usage_is_marked_and_streams_spans_carry_tokens() {
     let _ = s.collect_chunks().await;
     let log = &gw.wait_for_request_logs(1, WAIT).await[0];
     assert_eq!(log.get("llm.usage.estimated"), Some("true"));
-    assert_eq!(log.get("llm.response.tokens"), Some("4"));
+    // "Hello there, friend": 4 tokens by tiktoken, 5 by the bytes/4 estimate used while the
+    // tables are still loading in the background.
+    let tokens = log.get_int("llm.response.tokens").unwrap();
+    assert!((4..=5).contains(&tokens), "{tokens}");
     let span = otlp.wait_for_span_named("POST /openai", WAIT).await;
-    assert_eq!(span.int_attr("llm.response.tokens"), Some(4));
+    assert_eq!(span.int_attr("llm.response.tokens"), Some(tokens));
     assert!(span.int_attr("llm.request.tokens").unwrap() > 0);
     assert_eq!(span.bool_attr("llm.usage.estimated"), Some(true));
     // No `fields.add`: the span carries the GenAI semantic conventions by itself.
@@ -610,7 +613,7 @@ async fn estimated_usage_is_marked_and_streams_spans_carry_tokens() {
     assert_eq!(span.str_attr("gen_ai.provider.name"), Some("openai"));
     assert_eq!(span.str_attr("gen_ai.request.model"), Some("gpt-4o-mini"));
     assert_eq!(span.str_attr("gen_ai.response.model"), Some("gpt-x"));
-    assert_eq!(span.int_attr("gen_ai.usage.output_tokens"), Some(4));
+    assert_eq!(span.int_attr("gen_ai.usage.output_tokens"), Some(tokens));
     assert_eq!(
         span.attr("gen_ai.response.finish_reasons")
             .map(|v| v.to_string()),

@@ -163,7 +163,7 @@ fn admit(
         return Ok(());
     }
     let prompt = req.prompt();
-    let estimate = tokens::count_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())));
+    let estimate = tokens::estimate_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())));
     let mut scopes = Vec::new();
     if let Some(k) = key {
         scopes.push((format!("key:{}", k.name), k.limits));
@@ -726,11 +726,11 @@ fn usage_or_estimate(usage: Usage, texts: &[String], req: &ChatRequest) -> Usage
     }
     let prompt = req.prompt();
     let input = usage.input_tokens.unwrap_or_else(|| {
-        tokens::count_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())))
+        tokens::estimate_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())))
     });
     let output = usage
         .output_tokens
-        .unwrap_or_else(|| texts.iter().map(|t| tokens::count(t)).sum());
+        .unwrap_or_else(|| texts.iter().map(|t| tokens::estimate(t)).sum());
     Usage {
         input_tokens: Some(input),
         output_tokens: Some(output),

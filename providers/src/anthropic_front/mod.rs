@@ -583,14 +583,15 @@ pub fn error_from_openai(status: u16, body: &[u8]) -> Vec<u8> {
 pub fn count_tokens(body: &[u8]) -> Result<Vec<u8>, TranslateError> {
     let req = request_to_openai(body)?;
     let prompt = req.prompt();
-    let mut n = crate::tokens::count_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())));
+    let mut n =
+        crate::tokens::estimate_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())));
     for tool in req.tools.iter().flatten() {
-        n += crate::tokens::count(&tool.function.name);
+        n += crate::tokens::estimate(&tool.function.name);
         if let Some(d) = &tool.function.description {
-            n += crate::tokens::count(d);
+            n += crate::tokens::estimate(d);
         }
         if let Some(p) = &tool.function.parameters {
-            n += crate::tokens::count(&p.to_string());
+            n += crate::tokens::estimate(&p.to_string());
         }
     }
     Ok(serde_json::json!({ "input_tokens": n })
