@@ -11,11 +11,13 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use sluice_providers::gemini::{self, GeminiStream};
 use sluice_providers::openai::ChatRequest;
-use sluice_providers::sse::SseParser;
 use sluice_providers::{
     RequestTarget, ResponseTarget, StreamFacts, StreamTranslator, ToolCallFact, TranslateError,
     Usage,
 };
+
+mod common;
+use common::{assert_same_events, mutate_bytes, normalize, sse_events};
 
 const CREATED: u64 = 1_700_000_000;
 const TARGET_MODEL: &str = "gemini-1.5-pro";
@@ -37,26 +39,6 @@ fn response_target(include_usage: bool) -> ResponseTarget<'static> {
         model: TARGET_MODEL,
         created: CREATED,
         include_usage,
-    }
-}
-
-/// Tool call arguments are JSON text: compared as JSON, so key order does not matter.
-fn normalize(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            for (key, value) in map.iter_mut() {
-                if key == "arguments" {
-                    if let Some(parsed) = value.as_str().and_then(|s| serde_json::from_str(s).ok())
-                    {
-                        *value = parsed;
-                        continue;
-                    }
-                }
-                normalize(value);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(normalize),
-        _ => {}
     }
 }
 
@@ -366,35 +348,6 @@ fn run_stream<'a>(
     Ok((out, stream.facts().clone()))
 }
 
-fn sse_events(bytes: &[u8]) -> Vec<String> {
-    let mut parser = SseParser::default();
-    let mut events = Vec::new();
-    let mut push = |e: sluice_providers::sse::SseEvent| {
-        events.push(e.data);
-        Ok(())
-    };
-    parser.feed(bytes, &mut push).expect("output parses");
-    parser.finish(&mut push).expect("output parses");
-    events
-}
-
-fn assert_same_events(case: &str, got: &[u8], want: &[u8]) {
-    let (got, want) = (sse_events(got), sse_events(want));
-    assert_eq!(got.len(), want.len(), "{case}: event count\n got: {got:#?}");
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        if w == "[DONE]" {
-            assert_eq!(g, w, "{case}: event {i}");
-            continue;
-        }
-        let g: Value = serde_json::from_str(g).unwrap_or_else(|e| panic!("{case} {i}: {e}: {g}"));
-        let w: Value = serde_json::from_str(w).unwrap_or_else(|e| panic!("{case} {i}: {e}: {w}"));
-        let (mut g, mut w) = (g, w);
-        normalize(&mut g);
-        normalize(&mut w);
-        assert_eq!(g, w, "{case}: event {i}");
-    }
-}
-
 #[test]
 fn stream_goldens() {
     for &(case, include_usage) in STREAM_CASES {
@@ -679,22 +632,6 @@ fn mutate_value(v: &mut Value, rng: &mut StdRng, depth: u32) {
         }
         _ => {}
     }
-}
-
-fn mutate_bytes(input: &[u8], rng: &mut StdRng) -> Vec<u8> {
-    let mut out = input.to_vec();
-    for _ in 0..rng.random_range(1..8) {
-        if out.is_empty() {
-            break;
-        }
-        let at = rng.random_range(0..out.len());
-        match rng.random_range(0..3) {
-            0 => out[at] = rng.random(),
-            1 => out.truncate(at),
-            _ => out.insert(at, rng.random()),
-        }
-    }
-    out
 }
 
 fn stream_random_chunks(input: &[u8], include_usage: bool, rng: &mut StdRng) {
