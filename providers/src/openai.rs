@@ -183,6 +183,18 @@ pub fn content_blocks<T>(
     }
 }
 
+impl ContentPart {
+    /// The URL of an `image_url` part; an error for one that lacks it.
+    pub fn image_url_str(&self) -> Result<&str, TranslateError> {
+        self.image_url
+            .as_ref()
+            .map(|i| i.url.as_str())
+            .ok_or_else(|| {
+                TranslateError::InvalidRequest("image_url part without image_url".to_string())
+            })
+    }
+}
+
 /// The text of a text part; `None` for other parts.
 pub fn part_text(p: &ContentPart) -> Option<&str> {
     (p.kind == "text").then_some(p.text.as_deref()).flatten()

@@ -190,13 +190,7 @@ fn user_block(p: &ContentPart) -> Result<Option<Value>, TranslateError> {
     match p.kind.as_str() {
         "text" => Ok(p.text.as_deref().and_then(text_block)),
         "image_url" => {
-            let url = p
-                .image_url
-                .as_ref()
-                .map(|i| i.url.as_str())
-                .ok_or_else(|| {
-                    TranslateError::InvalidRequest("image_url part without image_url".to_string())
-                })?;
+            let url = p.image_url_str()?;
             image_block(url).map(Some)
         }
         other => Err(TranslateError::Unsupported(format!(

@@ -170,13 +170,7 @@ fn user_part(p: &ContentPart) -> Result<Option<Part>, TranslateError> {
     match p.kind.as_str() {
         "text" => Ok(p.text.as_deref().and_then(text_part)),
         "image_url" => {
-            let url = p
-                .image_url
-                .as_ref()
-                .map(|i| i.url.as_str())
-                .ok_or_else(|| {
-                    TranslateError::InvalidRequest("image_url part without image_url".to_string())
-                })?;
+            let url = p.image_url_str()?;
             media_part(url).map(Some)
         }
         "input_audio" => {
