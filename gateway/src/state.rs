@@ -19,6 +19,8 @@ use crate::proxy::dns::DnsCache;
 pub struct Generation {
     pub config: Config,
     pub telemetry: Telemetry,
+    /// Limit counters in Redis (`config.limits.redis`), shared by every replica.
+    pub shared_limits: Option<crate::limits::SharedLimits>,
 }
 
 impl Generation {
@@ -44,6 +46,10 @@ impl Generation {
             }),
             _ => None,
         };
+        let shared_limits = config
+            .limits_redis
+            .as_ref()
+            .and_then(|r| crate::limits::SharedLimits::new(r, metrics.clone()));
         let telemetry = Telemetry::new(
             config.name.clone(),
             config.logging.format,
@@ -67,7 +73,11 @@ impl Generation {
                 .level
                 .unwrap_or_else(crate::logger::env_level),
         );
-        Generation { config, telemetry }
+        Generation {
+            config,
+            telemetry,
+            shared_limits,
+        }
     }
 }
 

@@ -87,6 +87,7 @@ fn record() -> RequestRecord {
             time_to_first_token: Some(Duration::from_millis(312)),
         }),
         error: None,
+        limit: None,
     }
 }
 

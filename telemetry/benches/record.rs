@@ -92,6 +92,7 @@ fn record() -> RequestRecord {
             time_to_first_token: Some(Duration::from_millis(312)),
         }),
         error: None,
+        limit: None,
     }
 }
 

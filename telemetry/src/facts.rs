@@ -36,6 +36,17 @@ pub struct RequestRecord {
     pub llm: Option<LlmFacts>,
     /// The error the gateway answered with, if it made one itself.
     pub error: Option<String>,
+    /// The limit decision, when the request was subject to a limit.
+    pub limit: Option<LimitFacts>,
+}
+
+/// How a request subject to limits (per key or per route) was admitted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitFacts {
+    /// `allowed`, `refused`, `fail_open` or `fail_closed` (the shared store did not answer).
+    pub decision: &'static str,
+    /// The scopes it applies to (`key:team-a`, `route:chat`); on refusal, the one that refused.
+    pub scopes: Vec<String>,
 }
 
 /// The `llm.*` variables of the contract.

@@ -29,7 +29,7 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 pub use export::TelemetryStats;
-pub use facts::{LlmFacts, PromptMessage, RequestRecord, ToolCall};
+pub use facts::{LimitFacts, LlmFacts, PromptMessage, RequestRecord, ToolCall};
 pub use metrics::Metrics;
 pub use settings::{LogFormat, OtlpProtocol};
 pub use value::AttrValue;

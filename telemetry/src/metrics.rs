@@ -21,7 +21,9 @@
 //!   (see [`upstream_error_kind`]), `sluice_client_disconnects_total` by `route`,
 //! - `sluice_otlp_spans_exported_total`, `sluice_otlp_spans_dropped_total`,
 //!   `sluice_otlp_export_failures_total`, `sluice_cel_errors_total` (read from
-//!   [`TelemetryStats`] at scrape time) and the `sluice_requests_in_flight` gauge.
+//!   [`TelemetryStats`] at scrape time) and the `sluice_requests_in_flight` gauge,
+//! - `sluice_limit_decisions_total` by `scope` (`key:<name>`, `route:<name>`) and `decision`,
+//!   `sluice_limit_store_errors_total` (Redis calls that failed or timed out).
 //!
 //! Cardinality: models come from clients, so every family carrying model labels holds at
 //! most [`MAX_LABEL_SETS`] label sets; a request whose label set would be a new one past that
@@ -165,6 +167,21 @@ impl EncodeLabelSet for UpstreamErrorLabels {
     }
 }
 
+/// A limit decision: the scope (`key:team-a`, `route:chat`; names from the config, so
+/// bounded) and the decision (`allowed`, `refused`, `fail_open`, `fail_closed`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct LimitLabels {
+    scope: String,
+    decision: &'static str,
+}
+
+impl EncodeLabelSet for LimitLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        ("scope", self.scope.as_str()).encode(encoder.encode_label())?;
+        ("decision", self.decision).encode(encoder.encode_label())
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 struct RouteLabels {
     route: String,
@@ -283,6 +300,8 @@ pub struct Metrics {
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
     client_disconnects: Family<RouteLabels, Counter>,
     in_flight: Gauge,
+    limit_decisions: Family<LimitLabels, Counter>,
+    limit_store_errors: Counter,
 }
 
 impl Metrics {
@@ -295,6 +314,8 @@ impl Metrics {
         let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
         let client_disconnects = Family::<RouteLabels, Counter>::default();
         let in_flight = Gauge::default();
+        let limit_decisions = Family::<LimitLabels, Counter>::default();
+        let limit_store_errors = Counter::default();
 
         let mut registry = Registry::default();
         registry.register(
@@ -340,6 +361,16 @@ impl Metrics {
             "Requests being served.",
             in_flight.clone(),
         );
+        registry.register(
+            "sluice_limit_decisions",
+            "Admissions of requests subject to a limit, by scope and decision.",
+            limit_decisions.clone(),
+        );
+        registry.register(
+            "sluice_limit_store_errors",
+            "Calls to the shared limit store (Redis) that failed or timed out.",
+            limit_store_errors.clone(),
+        );
         registry.register_collector(Box::new(StatsCollector(stats)));
         Self {
             registry,
@@ -351,11 +382,28 @@ impl Metrics {
             upstream_errors,
             client_disconnects,
             in_flight,
+            limit_decisions,
+            limit_store_errors,
         }
+    }
+
+    /// Counts one failed or timed-out call to the shared limit store.
+    pub fn limit_store_error(&self) {
+        self.limit_store_errors.inc();
     }
 
     /// Records one finished (or aborted) request.
     pub fn record(&self, rec: &RequestRecord) {
+        if let Some(limit) = &rec.limit {
+            for scope in &limit.scopes {
+                self.limit_decisions
+                    .get_or_create(&LimitLabels {
+                        scope: scope.clone(),
+                        decision: limit.decision,
+                    })
+                    .inc();
+            }
+        }
         let provider = rec.llm.as_ref().map_or("", |l| l.provider.as_str());
         self.requests
             .get_or_create(&RequestLabels {
@@ -507,6 +555,7 @@ mod tests {
             sampled: false,
             llm,
             error: error.map(str::to_string),
+            limit: None,
         }
     }
 
@@ -584,6 +633,35 @@ mod tests {
             MAX_LABEL_SETS + 1
         );
         assert!(text.contains("gen_ai_request_model=\"other\""));
+    }
+
+    #[test]
+    fn counts_limit_decisions() {
+        let m = Metrics::new(Arc::new(TelemetryStats::default()));
+        let mut allowed = rec(200, None, None);
+        allowed.limit = Some(crate::facts::LimitFacts {
+            decision: "allowed",
+            scopes: vec!["key:team-a".into(), "route:chat".into()],
+        });
+        m.record(&allowed);
+        m.record(&allowed);
+        let mut refused = rec(429, Some("rate limit exceeded"), None);
+        refused.limit = Some(crate::facts::LimitFacts {
+            decision: "refused",
+            scopes: vec!["route:chat".into()],
+        });
+        m.record(&refused);
+        m.record(&rec(200, None, None));
+        m.limit_store_error();
+        let text = m.encode(0);
+        for line in [
+            "sluice_limit_decisions_total{scope=\"key:team-a\",decision=\"allowed\"} 2",
+            "sluice_limit_decisions_total{scope=\"route:chat\",decision=\"allowed\"} 2",
+            "sluice_limit_decisions_total{scope=\"route:chat\",decision=\"refused\"} 1",
+            "sluice_limit_store_errors_total 1",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
     }
 
     #[test]

@@ -51,6 +51,15 @@ pub fn base_attributes(gateway: &str, rec: &RequestRecord, out: &mut Vec<(String
         // Counted by sluice (tiktoken) because the provider reported none or the client left.
         push("llm.usage.estimated", true.into());
     }
+    if let Some(limit) = &rec.limit {
+        // Only requests subject to a limit carry the decision (and, refused, the scope).
+        push("llm.limit", limit.decision.into());
+        if limit.decision == "refused" {
+            if let Some(scope) = limit.scopes.first() {
+                push("llm.limit.scope", scope.as_str().into());
+            }
+        }
+    }
     if let Some(e) = &rec.error {
         push("error", e.as_str().into());
     }

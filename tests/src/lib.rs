@@ -9,6 +9,7 @@
 //! - [`setup`]: finding/building the binary, `sluice` CLI runs, free ports, config templates.
 //! - [`http`]: a small HTTP/1.1 client for tests, plus an SSE parser.
 //! - [`logline`]: a parser for the gateway's text (logfmt-style) request log line.
+//! - [`redis`]: a throwaway `redis-server` on a free port (shared-limits tests).
 //! - [`serve`]: the small hyper HTTP/1.1 server loop the mocks share.
 //!
 //! [`Recorder`] is the shared "append-only list + wait until n items" building block.
@@ -17,6 +18,7 @@ pub mod gateway;
 pub mod http;
 pub mod logline;
 pub mod otlp;
+pub mod redis;
 pub mod serve;
 pub mod setup;
 pub mod upstream;
@@ -24,6 +26,7 @@ pub mod upstream;
 pub use gateway::{free_port, render, run_cli, run_cli_env, sluice_bin, Gateway, Ports};
 pub use logline::{parse_log_line, LogLine};
 pub use otlp::{AttrValue, OtlpReceiver, ReceivedSpan};
+pub use redis::RedisServer;
 pub use upstream::{MockUpstream, RecordedRequest, Reply};
 
 use std::sync::{Arc, Mutex};

@@ -122,6 +122,10 @@ fn redact(value: &mut serde_json::Value, secret: bool) {
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map.iter_mut() {
+                if k == "redis" {
+                    redact_redis(v);
+                    continue;
+                }
                 let inner = secret || SECRET_KEYS.contains(&k.as_str()) || k == "headers";
                 redact(v, inner);
             }
@@ -129,6 +133,31 @@ fn redact(value: &mut serde_json::Value, secret: bool) {
         serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact(v, secret)),
         other if secret => *other = serde_json::Value::from("<redacted>"),
         _ => {}
+    }
+}
+
+/// `config.limits.redis`: the URL's credentials (`redis://user:password@host`) become
+/// `<redacted>`, the rest stays readable; a `{env}` / `{file}` source is shown as written.
+fn redact_redis(value: &mut serde_json::Value) {
+    let Some(url) = value.get_mut("url") else {
+        return;
+    };
+    if let Some(text) = url.as_str() {
+        *url = serde_json::Value::from(redact_url_credentials(text));
+    }
+}
+
+/// `redis://:pw@host:6379/0` → `redis://<redacted>@host:6379/0`; a URL without credentials
+/// is returned as is.
+fn redact_url_credentials(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return "<redacted>".to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}<redacted>{}", &url[..scheme_end], &rest[at..]),
+        None => url.to_string(),
     }
 }
 

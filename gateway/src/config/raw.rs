@@ -30,6 +30,14 @@ pub struct RawGlobal {
     pub grace_period: Option<String>,
     /// Worker threads of the proxy service (default 1, see README).
     pub worker_threads: Option<usize>,
+    /// Where limit counters live (default: in this process).
+    pub limits: Option<RawGlobalLimits>,
+    /// Most messages a chat request may carry (default 2048).
+    pub max_messages: Option<usize>,
+    /// Longest a streamed answer may run, e.g. `10m` (default).
+    pub max_stream_duration: Option<String>,
+    /// Longest a client may take to send its request body, e.g. `30s` (default).
+    pub request_read_timeout: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,4 +184,24 @@ pub struct RawClientKey {
 pub struct RawLimits {
     pub requests_per_minute: Option<u64>,
     pub tokens_per_minute: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawGlobalLimits {
+    /// Counters in Redis, shared by every replica.
+    pub redis: Option<RawRedisLimits>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRedisLimits {
+    /// `redis://[:password@]host:port/db` (a string, `{env}` or `{file}`); a secret.
+    pub url: RawSecret,
+    /// `open` (default: admit when Redis does not answer) | `closed` (refuse with 503).
+    pub fail_mode: Option<String>,
+    /// Prefix of every key (default `sluice:`).
+    pub prefix: Option<String>,
+    /// Longest wait for Redis per request, e.g. `50ms` (default).
+    pub timeout: Option<String>,
 }

@@ -23,6 +23,11 @@ pub const DEFAULT_MAX_BODY: u64 = 32 * 1024 * 1024;
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(600);
+pub const DEFAULT_MAX_MESSAGES: usize = 2048;
+pub const DEFAULT_MAX_STREAM_DURATION: Duration = Duration::from_secs(600);
+pub const DEFAULT_REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(50);
+pub const DEFAULT_REDIS_PREFIX: &str = "sluice:";
 
 #[derive(Debug)]
 pub struct Config {
@@ -35,8 +40,84 @@ pub struct Config {
     pub max_request_body_bytes: u64,
     pub grace_period: Duration,
     pub worker_threads: usize,
+    /// Limit counters in Redis, shared by every replica; `None`: in this process.
+    pub limits_redis: Option<RedisLimitsConfig>,
+    /// Most messages a chat request may carry.
+    pub max_messages: usize,
+    /// Longest a streamed answer may run before it is ended with an error event.
+    pub max_stream_duration: Duration,
+    /// Longest a client may take to send its whole request body (else 408).
+    pub request_read_timeout: Duration,
     /// The config as loaded, secrets replaced by `<redacted>`: what `/config` shows.
     pub redacted: serde_json::Value,
+}
+
+/// What a limited request meets when Redis does not answer in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailMode {
+    /// Admit it, uncounted.
+    Open,
+    /// Refuse it with 503.
+    Closed,
+}
+
+/// `config.limits.redis`.
+#[derive(Debug)]
+pub struct RedisLimitsConfig {
+    /// May carry a password.
+    pub url: Secret,
+    pub fail_mode: FailMode,
+    pub prefix: String,
+    pub timeout: Duration,
+}
+
+fn redis_limits(
+    raw: &super::raw::RawRedisLimits,
+    errors: &mut Vec<ConfigError>,
+) -> Option<RedisLimitsConfig> {
+    let base = "config.limits.redis";
+    let url = super::backends::resolve_secret(&format!("{base}.url"), &raw.url, errors)?;
+    if let Err(e) = redis::Client::open(url.expose()) {
+        // The error's text is about the URL's shape (static texts in the redis crate); the
+        // URL itself, which may hold a password, is never printed.
+        let detail = e.to_string();
+        errors.push(ConfigError::new(
+            format!("{base}.url"),
+            format!("not a usable Redis URL (expected redis://[:password@]host:port/db): {detail}"),
+        ));
+    }
+    let fail_mode = match raw.fail_mode.as_deref() {
+        None | Some("open") => FailMode::Open,
+        Some("closed") => FailMode::Closed,
+        Some(other) => {
+            errors.push(ConfigError::new(
+                format!("{base}.failMode"),
+                format!("unknown fail mode \"{other}\"; expected one of open, closed"),
+            ));
+            FailMode::Open
+        }
+    };
+    let timeout = parse_duration(
+        &format!("{base}.timeout"),
+        raw.timeout.as_deref(),
+        DEFAULT_REDIS_TIMEOUT,
+        errors,
+    );
+    if timeout.is_zero() {
+        errors.push(ConfigError::new(
+            format!("{base}.timeout"),
+            "must be more than 0",
+        ));
+    }
+    Some(RedisLimitsConfig {
+        url,
+        fail_mode,
+        prefix: raw
+            .prefix
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_string()),
+        timeout,
+    })
 }
 
 #[derive(Debug)]
@@ -540,6 +621,35 @@ impl TryFrom<RawConfig> for Config {
             DEFAULT_GRACE,
             &mut errors,
         );
+        let limits_redis = g
+            .limits
+            .as_ref()
+            .and_then(|l| l.redis.as_ref())
+            .and_then(|r| redis_limits(r, &mut errors));
+        let max_messages = g.max_messages.unwrap_or(DEFAULT_MAX_MESSAGES);
+        if max_messages == 0 {
+            errors.push(ConfigError::new("config.maxMessages", "must be at least 1"));
+        }
+        let max_stream_duration = parse_duration(
+            "config.maxStreamDuration",
+            g.max_stream_duration.as_deref(),
+            DEFAULT_MAX_STREAM_DURATION,
+            &mut errors,
+        );
+        let request_read_timeout = parse_duration(
+            "config.requestReadTimeout",
+            g.request_read_timeout.as_deref(),
+            DEFAULT_REQUEST_READ_TIMEOUT,
+            &mut errors,
+        );
+        for (path, d) in [
+            ("config.maxStreamDuration", max_stream_duration),
+            ("config.requestReadTimeout", request_read_timeout),
+        ] {
+            if d.is_zero() {
+                errors.push(ConfigError::new(path, "must be more than 0"));
+            }
+        }
         let worker_threads = g.worker_threads.unwrap_or(1);
         if worker_threads == 0 {
             errors.push(ConfigError::new(
@@ -561,6 +671,10 @@ impl TryFrom<RawConfig> for Config {
             max_request_body_bytes: g.max_request_body_bytes.unwrap_or(DEFAULT_MAX_BODY),
             grace_period,
             worker_threads,
+            limits_redis,
+            max_messages,
+            max_stream_duration,
+            request_read_timeout,
         })
     }
 }

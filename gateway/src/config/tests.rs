@@ -212,3 +212,85 @@ fn azure_takes_an_api_key_or_an_entra_token_not_both() {
         "{e:?}"
     );
 }
+
+const LIMITS: &str = r#"
+config:
+  maxMessages: 10
+  maxStreamDuration: 2m
+  requestReadTimeout: 5s
+  limits:
+    redis:
+      url: redis://:hunter2@127.0.0.1:6379/0
+      failMode: closed
+      timeout: 20ms
+listeners:
+  - bind: 127.0.0.1:8080
+    routes:
+      - match: {pathPrefix: /}
+        backend: mock
+backends:
+  - name: mock
+    provider: mock
+"#;
+
+#[test]
+fn redis_limits_and_input_limits_load() {
+    use super::runtime::FailMode;
+    let c = load_str(LIMITS).unwrap();
+    let r = c.limits_redis.as_ref().unwrap();
+    assert_eq!(r.fail_mode, FailMode::Closed);
+    assert_eq!(r.prefix, "sluice:");
+    assert_eq!(r.timeout, std::time::Duration::from_millis(20));
+    assert_eq!(c.max_messages, 10);
+    assert_eq!(c.max_stream_duration, std::time::Duration::from_secs(120));
+    assert_eq!(c.request_read_timeout, std::time::Duration::from_secs(5));
+    // The password shows nowhere: not in Debug, not in /config.
+    assert!(!format!("{c:?}").contains("hunter2"));
+    let shown = c.redacted.to_string();
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert_eq!(
+        c.redacted["config"]["limits"]["redis"]["url"],
+        "redis://<redacted>@127.0.0.1:6379/0"
+    );
+    // Defaults.
+    let d = load_str(GOOD).unwrap();
+    assert!(d.limits_redis.is_none());
+    assert_eq!(d.max_messages, 2048);
+    assert_eq!(d.max_stream_duration, std::time::Duration::from_secs(600));
+    assert_eq!(d.request_read_timeout, std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn redis_limit_errors_name_their_path_and_hide_the_url() {
+    let bad = LIMITS
+        .replace("failMode: closed", "failMode: sometimes")
+        .replace("timeout: 20ms", "timeout: soon")
+        .replace("redis://:hunter2@", "http://:hunter2@");
+    let errs = errors(&bad);
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("config.limits.redis.failMode: unknown fail mode")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("config.limits.redis.timeout: invalid duration")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("config.limits.redis.url:")),
+        "{errs:?}"
+    );
+    assert!(!errs.iter().any(|e| e.contains("hunter2")), "{errs:?}");
+    let unknown = LIMITS.replace("failMode: closed", "failmode: closed");
+    let errs = errors(&unknown);
+    assert!(
+        errs.iter().any(|e| e.starts_with("config.limits.redis")),
+        "{errs:?}"
+    );
+    let zero = LIMITS.replace("maxMessages: 10", "maxMessages: 0");
+    assert!(errors(&zero)
+        .iter()
+        .any(|e| e.starts_with("config.maxMessages:")));
+}

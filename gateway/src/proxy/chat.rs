@@ -12,9 +12,10 @@ use sluice_providers::{
     anthropic_front, mock, tokens, Completion, RequestTarget, ResponseTarget, StreamFacts,
     StreamTranslator, TranslateError, UpstreamRequest, Usage,
 };
-use sluice_telemetry::{LlmFacts, PromptMessage, ToolCall};
+use sluice_telemetry::{LimitFacts, LlmFacts, PromptMessage, ToolCall};
 
 use crate::config::{Backend, Route, Upstream};
+use crate::limits::{self, Scope, Verdict};
 use crate::proxy::respond::{self, ClientFormat};
 use crate::proxy::upstream::{self, OpenCall};
 use crate::proxy::{LlmProxy, RequestCtx};
@@ -33,8 +34,9 @@ pub async fn handle(
         respond::error(session, ctx, format, 405, "chat completions take POST").await;
         return;
     }
-    let limit = ctx.generation.config.max_request_body_bytes;
-    let body = match read_body(session, limit).await {
+    let config = &ctx.generation.config;
+    let (limit, read_timeout) = (config.max_request_body_bytes, config.request_read_timeout);
+    let body = match read_body_within(session, limit, read_timeout).await {
         Ok(b) => b,
         Err((status, msg)) => {
             respond::error(session, ctx, format, status, &msg).await;
@@ -52,12 +54,16 @@ pub async fn handle(
             return;
         }
     };
-    if let Err(refusal) = admit(proxy, ctx, route, &req) {
-        let retry = refusal.retry_after.as_secs().max(1).to_string();
-        let msg = format!("rate limit exceeded: {}", refusal.what);
-        ctx.error = Some(msg.clone());
-        let body = respond::error_body(format, 429, &msg);
-        respond::json(session, ctx, 429, body, &[("retry-after", retry)]).await;
+    let max_messages = ctx.generation.config.max_messages;
+    if req.messages.len() > max_messages {
+        let msg = format!(
+            "too many messages: {} (at most {max_messages}, config.maxMessages)",
+            req.messages.len()
+        );
+        respond::error(session, ctx, format, 400, &msg).await;
+        return;
+    }
+    if !admit(proxy, session, ctx, route, &req, format).await {
         return;
     }
     let created = SystemTime::now()
@@ -149,33 +155,88 @@ fn retry_wait(n: u32, retry_after: Option<Duration>) -> Option<Duration> {
     Some(base.mul_f64(jitter).min(Duration::from_secs(2)))
 }
 
-/// Counts the request against its key's and route's limits (prompt tokens estimated now,
-/// reconciled with the real usage when it ends), or says which limit refuses it.
-fn admit(
+/// Counts the request against its key's and route's limits, all or none (prompt tokens
+/// estimated now, reconciled with the real usage when it ends). False when it was refused:
+/// 429 with `retry-after`, or 503 when the shared store did not answer and fails closed.
+async fn admit(
     proxy: &LlmProxy,
+    session: &mut Session,
     ctx: &mut RequestCtx,
     route: &Route,
     req: &ChatRequest,
-) -> Result<(), crate::limits::Refusal> {
+    format: ClientFormat,
+) -> bool {
     let key = ctx.client_key.as_ref().filter(|k| !k.limits.is_unlimited());
     let route_limited = !route.limits.is_unlimited();
     if key.is_none() && !route_limited {
-        return Ok(());
+        return true;
     }
     let prompt = req.prompt();
     let estimate = tokens::estimate_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())));
-    let mut scopes = Vec::new();
+    let mut scopes = Vec::with_capacity(2);
     if let Some(k) = key {
-        scopes.push((format!("key:{}", k.name), k.limits));
+        scopes.push(Scope {
+            id: format!("key:{}", k.name),
+            limits: k.limits,
+        });
     }
     if route_limited {
-        scopes.push((format!("route:{}", route.name), route.limits));
+        scopes.push(Scope {
+            id: format!("route:{}", route.name),
+            limits: route.limits,
+        });
     }
-    for (scope, limits) in scopes {
-        proxy.state.limits.admit(&scope, &limits, estimate)?;
-        ctx.admitted.push((scope, estimate));
-    }
-    Ok(())
+    let ids: Vec<String> = scopes.iter().map(|s| s.id.clone()).collect();
+    let generation = ctx.generation.clone();
+    let shared = generation.shared_limits.as_ref();
+    let verdict = limits::admit(&proxy.state.limits, shared, scopes, estimate).await;
+    let decision = verdict.decision();
+    let (status, msg, retry) = match verdict {
+        Verdict::Allowed(admitted) => {
+            ctx.limit = Some(LimitFacts {
+                decision,
+                scopes: ids,
+            });
+            ctx.admitted = Some(admitted);
+            return true;
+        }
+        Verdict::FailOpen => {
+            ctx.limit = Some(LimitFacts {
+                decision,
+                scopes: ids,
+            });
+            return true;
+        }
+        Verdict::Refused(refusal) => {
+            let msg = format!("rate limit exceeded: {}", refusal.what);
+            ctx.limit = Some(LimitFacts {
+                decision,
+                scopes: vec![refusal.scope],
+            });
+            (429, msg, refusal.retry_after.as_secs().max(1))
+        }
+        Verdict::FailClosed(why) => {
+            ctx.limit = Some(LimitFacts {
+                decision,
+                scopes: ids,
+            });
+            let msg = format!(
+                "rate limits cannot be checked (limit store unavailable: {why}); refused because config.limits.redis.failMode is closed"
+            );
+            (503, msg, 1)
+        }
+    };
+    ctx.error = Some(msg.clone());
+    let body = respond::error_body(format, status, &msg);
+    respond::json(
+        session,
+        ctx,
+        status,
+        body,
+        &[("retry-after", retry.to_string())],
+    )
+    .await;
+    false
 }
 
 /// How one backend of the chain went.
@@ -335,8 +396,9 @@ pub async fn count_tokens(session: &mut Session, ctx: &mut RequestCtx) {
         respond::error(session, ctx, format, 405, "count_tokens takes POST").await;
         return;
     }
-    let limit = ctx.generation.config.max_request_body_bytes;
-    let answer = match read_body(session, limit).await {
+    let config = &ctx.generation.config;
+    let (limit, read_timeout) = (config.max_request_body_bytes, config.request_read_timeout);
+    let answer = match read_body_within(session, limit, read_timeout).await {
         Ok(body) => anthropic_front::count_tokens(&body).map_err(|e| (400, e.to_string())),
         Err(e) => Err(e),
     };
@@ -397,8 +459,30 @@ fn completion_for_client(body: Vec<u8>, format: ClientFormat) -> Result<Vec<u8>,
     }
 }
 
-/// Reads the whole request body, refusing (413) a declared or actual size over `limit`.
+/// Reads the whole request body, refusing (413) a declared or actual size over `limit`, with
+/// the default `config.requestReadTimeout`.
 pub(crate) async fn read_body(session: &mut Session, limit: u64) -> Result<Vec<u8>, (u16, String)> {
+    let timeout = crate::config::runtime::DEFAULT_REQUEST_READ_TIMEOUT;
+    read_body_within(session, limit, timeout).await
+}
+
+/// Reads the whole request body, refusing (413) a declared or actual size over `limit`, and
+/// answering 408 when the client takes longer than `timeout` to send it all (a slow client
+/// trickling its body does not hold the worker; the connection is closed after the answer).
+pub(crate) async fn read_body_within(
+    session: &mut Session,
+    limit: u64,
+    timeout: Duration,
+) -> Result<Vec<u8>, (u16, String)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let too_slow = || {
+        (
+            408,
+            format!(
+                "the request body was not received within {timeout:?} (config.requestReadTimeout)"
+            ),
+        )
+    };
     let too_large = || (413, format!("request body larger than {limit} bytes"));
     let declared = session
         .get_header("content-length")
@@ -409,7 +493,10 @@ pub(crate) async fn read_body(session: &mut Session, limit: u64) -> Result<Vec<u
     }
     let mut body = Vec::with_capacity(declared.unwrap_or(1024).min(limit) as usize);
     loop {
-        match session.read_request_body().await {
+        let Ok(read) = tokio::time::timeout_at(deadline, session.read_request_body()).await else {
+            return Err(too_slow());
+        };
+        match read {
             Ok(Some(chunk)) => {
                 if (body.len() + chunk.len()) as u64 > limit {
                     return Err(too_large());
@@ -417,6 +504,7 @@ pub(crate) async fn read_body(session: &mut Session, limit: u64) -> Result<Vec<u
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
+            Err(e) if e.etype() == &pingora::ErrorType::ReadTimedout => return Err(too_slow()),
             Err(e) => {
                 return Err((
                     400,
@@ -613,8 +701,18 @@ async fn relay_stream(
     // Why the upstream side ended early, if it did; the client is still there then.
     let mut broke: Option<String> = None;
     let mut client_gone = false;
+    // No stream runs longer than config.maxStreamDuration (a stuck or endless generation
+    // would hold the connection and the upstream call forever).
+    let max = ctx.generation.config.max_stream_duration;
+    let deadline = tokio::time::Instant::now() + max;
     loop {
-        let chunk = match call.read_chunk().await {
+        let Ok(read) = tokio::time::timeout_at(deadline, call.read_chunk()).await else {
+            broke = Some(format!(
+                "stream ended after {max:?}, the longest a stream may run (config.maxStreamDuration)"
+            ));
+            break;
+        };
+        let chunk = match read {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(e) => {

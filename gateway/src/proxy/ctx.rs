@@ -43,8 +43,10 @@ pub struct RequestCtx {
     pub client_key: Option<ClientKey>,
     /// The client's credentials were meant for sluice (a keyed listener): never forward them.
     pub client_auth_consumed: bool,
-    /// Limit scopes this request was counted in, with the tokens estimated at admission.
-    pub admitted: Vec<(String, u64)>,
+    /// The limits this request was counted against, to reconcile with its real usage.
+    pub admitted: Option<crate::limits::Admitted>,
+    /// The limit decision, when the request was subject to a limit.
+    pub limit: Option<sluice_telemetry::LimitFacts>,
 }
 
 impl RequestCtx {
@@ -64,7 +66,8 @@ impl RequestCtx {
             error: None,
             client_key: None,
             client_auth_consumed: false,
-            admitted: Vec::new(),
+            admitted: None,
+            limit: None,
         }
     }
 
@@ -151,6 +154,7 @@ impl RequestCtx {
             sampled: self.ids.sampled,
             llm: self.llm.take(),
             error: self.error.take(),
+            limit: self.limit.take(),
         }
     }
 }

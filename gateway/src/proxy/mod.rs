@@ -115,9 +115,12 @@ impl ProxyHttp for LlmProxy {
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
-        let actual = ctx.llm.as_ref().and_then(|l| l.total()).unwrap_or(0);
-        for (scope, estimated) in ctx.admitted.drain(..) {
-            self.state.limits.reconcile(&scope, estimated, actual);
+        if let Some(admitted) = ctx.admitted.take() {
+            // Awaited (bounded by the store's timeout) before the log line, so a request
+            // whose line is out has its real usage counted.
+            let actual = ctx.llm.as_ref().and_then(|l| l.total()).unwrap_or(0);
+            let shared = ctx.generation.shared_limits.as_ref();
+            crate::limits::reconcile(&self.state.limits, shared, &admitted, actual).await;
         }
         let record = ctx.finish(session);
         ctx.generation.telemetry.record(&record);

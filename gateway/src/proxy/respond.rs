@@ -44,6 +44,7 @@ pub fn error_body(format: ClientFormat, status: u16, message: &str) -> Vec<u8> {
         ClientFormat::OpenAi => {
             let code = match status {
                 404 => Some("not_found"),
+                408 => Some("request_timeout"),
                 413 => Some("request_too_large"),
                 502 => Some("upstream_unavailable"),
                 504 => Some("upstream_timeout"),

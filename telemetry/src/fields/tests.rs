@@ -65,6 +65,7 @@ fn record() -> RequestRecord {
             time_to_first_token: Some(Duration::from_micros(123_456)),
         }),
         error: None,
+        limit: None,
     }
 }
 
