@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks to build sluice: cmake (Pingora's zlib-ng build needs it).
-# Sourced by demo.sh and test.sh; safe to run again.
+# Installs what a fresh machine lacks to build sluice: cmake (Pingora's zlib-ng build needs it);
+# with the argument `test`, also redis-server (the shared-limits end-to-end tests run a real one).
+# Run by demo.sh and (with `test`) test.sh; safe to run again.
 set -euo pipefail
+missing=()
 if ! command -v cmake >/dev/null 2>&1; then
   echo "setup: installing cmake (needed by Pingora's zlib-ng build)" >&2
+  missing+=(cmake)
+fi
+if [ "${1:-}" = "test" ] && ! command -v redis-server >/dev/null 2>&1; then
+  echo "setup: installing redis-server (the shared-limits tests run one)" >&2
+  missing+=(redis-server)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
   SUDO=""
   if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq cmake >/dev/null
+  $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

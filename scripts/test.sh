@@ -3,7 +3,7 @@
 # installed, else cargo test), and `sluice check` on every config in conf/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh test
 echo "== build"
 cargo build --workspace --all-targets
 echo "== sluice check conf/"
