@@ -47,6 +47,11 @@ impl ServeHttp for AdminApp {
             }
             "/metrics" => {
                 let in_flight = self.state.inflight.load(Ordering::Relaxed) as u64;
+                // Ejections end with time: read every target's standing at scrape time.
+                crate::balance::publish_health(
+                    &self.state.generation().config,
+                    &self.state.metrics,
+                );
                 let body = self.state.metrics.encode(in_flight);
                 with_type(
                     StatusCode::OK,

@@ -5,8 +5,10 @@
 
 pub mod admin;
 pub mod auth;
+pub mod balance;
 pub mod cli;
 pub mod config;
+pub mod health;
 pub mod limits;
 pub mod logger;
 pub mod proxy;

@@ -151,6 +151,20 @@ pub fn run(config: Config, config_path: Option<String>) -> i32 {
             ExportService(Mutex::new(Some(exporter))),
         ));
     }
+    let health_checked = state.generation().config.backends.iter().any(|b| {
+        b.balancer
+            .as_ref()
+            .is_some_and(|b| b.health_check().is_some())
+    });
+    // A reload may add health checks, so the service runs whenever the config can change.
+    if health_checked || state.config_path.is_some() {
+        server.add_service(background_service(
+            "health checks",
+            crate::health::HealthChecks {
+                state: state.clone(),
+            },
+        ));
+    }
     if state.config_path.is_some() {
         server.add_service(background_service(
             "config watch",

@@ -23,7 +23,9 @@
 //!   `sluice_otlp_export_failures_total`, `sluice_cel_errors_total` (read from
 //!   [`TelemetryStats`] at scrape time) and the `sluice_requests_in_flight` gauge,
 //! - `sluice_limit_decisions_total` by `scope` (`key:<name>`, `route:<name>`) and `decision`,
-//!   `sluice_limit_store_errors_total` (Redis calls that failed or timed out).
+//!   `sluice_limit_store_errors_total` (Redis calls that failed or timed out),
+//! - `sluice_endpoint_ejections_total` and the `sluice_endpoint_healthy` gauge by `backend`,
+//!   `endpoint`, for backends with several targets (set by the gateway).
 //!
 //! Cardinality: models come from clients, so every family carrying model labels holds at
 //! most [`MAX_LABEL_SETS`] label sets; a request whose label set would be a new one past that
@@ -167,6 +169,20 @@ impl EncodeLabelSet for UpstreamErrorLabels {
     }
 }
 
+/// One target of a balanced backend: the backend's name and the target's (`host:port`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct EndpointLabels {
+    backend: String,
+    endpoint: String,
+}
+
+impl EncodeLabelSet for EndpointLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        ("backend", self.backend.as_str()).encode(encoder.encode_label())?;
+        ("endpoint", self.endpoint.as_str()).encode(encoder.encode_label())
+    }
+}
+
 /// A limit decision: the scope (`key:team-a`, `route:chat`; names from the config, so
 /// bounded) and the decision (`allowed`, `refused`, `fail_open`, `fail_closed`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
@@ -302,6 +318,8 @@ pub struct Metrics {
     in_flight: Gauge,
     limit_decisions: Family<LimitLabels, Counter>,
     limit_store_errors: Counter,
+    endpoint_ejections: Family<EndpointLabels, Counter>,
+    endpoint_healthy: Family<EndpointLabels, Gauge>,
 }
 
 impl Metrics {
@@ -316,6 +334,8 @@ impl Metrics {
         let in_flight = Gauge::default();
         let limit_decisions = Family::<LimitLabels, Counter>::default();
         let limit_store_errors = Counter::default();
+        let endpoint_ejections = Family::<EndpointLabels, Counter>::default();
+        let endpoint_healthy = Family::<EndpointLabels, Gauge>::default();
 
         let mut registry = Registry::default();
         registry.register(
@@ -362,6 +382,16 @@ impl Metrics {
             in_flight.clone(),
         );
         registry.register(
+            "sluice_endpoint_ejections",
+            "Targets of a balanced backend ejected after consecutive failures.",
+            endpoint_ejections.clone(),
+        );
+        registry.register(
+            "sluice_endpoint_healthy",
+            "1 when a target of a balanced backend takes traffic (health check passing, not ejected), else 0.",
+            endpoint_healthy.clone(),
+        );
+        registry.register(
             "sluice_limit_decisions",
             "Admissions of requests subject to a limit, by scope and decision.",
             limit_decisions.clone(),
@@ -384,6 +414,35 @@ impl Metrics {
             in_flight,
             limit_decisions,
             limit_store_errors,
+            endpoint_ejections,
+            endpoint_healthy,
+        }
+    }
+
+    /// Counts one ejection of `endpoint` (a target of `backend`).
+    pub fn endpoint_ejected(&self, backend: &str, endpoint: &str) {
+        self.endpoint_ejections
+            .get_or_create(&EndpointLabels {
+                backend: backend.to_string(),
+                endpoint: endpoint.to_string(),
+            })
+            .inc();
+    }
+
+    /// Replaces every `sluice_endpoint_healthy` value by `states` (backend, endpoint, healthy):
+    /// targets gone with a reload disappear.
+    pub fn set_endpoint_health<'a>(
+        &self,
+        states: impl IntoIterator<Item = (&'a str, &'a str, bool)>,
+    ) {
+        self.endpoint_healthy.clear();
+        for (backend, endpoint, healthy) in states {
+            self.endpoint_healthy
+                .get_or_create(&EndpointLabels {
+                    backend: backend.to_string(),
+                    endpoint: endpoint.to_string(),
+                })
+                .set(i64::from(healthy));
         }
     }
 
@@ -589,7 +648,12 @@ mod tests {
             Some("client disconnected mid-stream: WriteError"),
             None,
         ));
+        m.endpoint_ejected("pool", "a:443");
+        m.endpoint_ejected("pool", "a:443");
+        m.set_endpoint_health([("pool", "gone:443", true)]);
+        m.set_endpoint_health([("pool", "a:443", false), ("pool", "b:443", true)]);
         let text = m.encode(2);
+        assert!(!text.contains("gone:443"), "{text}");
         let labels = "gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-4\",\
                       gen_ai_response_model=\"gpt-4-0613\",route=\"chat\"";
         for line in [
@@ -610,6 +674,9 @@ mod tests {
             "sluice_otlp_spans_dropped_total 3".to_string(),
             "sluice_cel_errors_total 0".to_string(),
             "sluice_requests_in_flight 2".to_string(),
+            "sluice_endpoint_ejections_total{backend=\"pool\",endpoint=\"a:443\"} 2".to_string(),
+            "sluice_endpoint_healthy{backend=\"pool\",endpoint=\"a:443\"} 0".to_string(),
+            "sluice_endpoint_healthy{backend=\"pool\",endpoint=\"b:443\"} 1".to_string(),
             "# TYPE gen_ai_client_token_usage histogram".to_string(),
             "gen_ai_client_token_usage_bucket{".to_string(),
         ] {

@@ -11,15 +11,17 @@ use sluice_providers::Auth;
 use crate::config::runtime::Cloud;
 use crate::config::{Backend, Upstream};
 
-/// The headers that authenticate a request to `backend`; empty when the backend has no
-/// credentials (the client's own are forwarded then).
+/// The headers that authenticate a request to `backend` with `api_key` (the backend's, or
+/// the chosen target's); empty when there are no credentials (the client's own are
+/// forwarded then).
 pub async fn credential_headers(
     backend: &Backend,
     upstream: &Upstream,
+    api_key: Option<&crate::config::Secret>,
     path: &str,
     body: &[u8],
 ) -> Result<Vec<(String, String)>, String> {
-    match (backend.provider.auth(), &backend.cloud, &backend.api_key) {
+    match (backend.provider.auth(), &backend.cloud, api_key) {
         (
             Auth::SigV4(service),
             Some(Cloud::Aws {

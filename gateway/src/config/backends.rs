@@ -29,6 +29,9 @@ pub struct Backend {
     pub retries: u32,
     /// The whole call's budget, streams included; `None` for no limit.
     pub timeout: Option<Duration>,
+    /// Several targets (endpoints, keys), balanced and ejected; `None` calls `upstream` with
+    /// `api_key`, as a backend with one `baseUrl` does.
+    pub balancer: Option<crate::balance::Balancer>,
 }
 
 impl Backend {
@@ -259,9 +262,24 @@ pub(super) fn backend(
             "the mock provider calls no upstream",
         ));
     }
+    let balancer = super::balancing::balancer(
+        &path,
+        raw,
+        provider,
+        upstream.as_ref(),
+        api_key.as_ref(),
+        cloud.as_ref(),
+        errors,
+    );
+    // With `endpoints`, the first stands for the backend where one URL is expected.
+    let upstream = match (&raw.endpoints, &balancer) {
+        (Some(_), Some(b)) => b.targets().first().map(|t| t.upstream.clone()),
+        _ => upstream,
+    };
     if provider.default_base_url().is_none()
         && provider != ProviderKind::Mock
         && raw.base_url.is_none()
+        && raw.endpoints.is_none()
     {
         errors.push(ConfigError::new(
             format!("{path}.baseUrl"),
@@ -307,5 +325,6 @@ pub(super) fn backend(
             DEFAULT_READ_TIMEOUT,
             errors,
         ),
+        balancer,
     })
 }

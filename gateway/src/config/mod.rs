@@ -3,6 +3,7 @@
 //! expression compiled. Every error names its YAML path; no error carries a secret.
 
 mod backends;
+mod balancing;
 mod env;
 pub mod raw;
 pub mod runtime;
@@ -115,7 +116,7 @@ pub fn load_file(path: &str) -> Result<Config, ConfigErrors> {
 }
 
 /// Keys whose values are credentials (and, under `headers`, every value).
-const SECRET_KEYS: &[&str] = &["apiKey", "key", "serviceAccount", "entraToken"];
+const SECRET_KEYS: &[&str] = &["apiKey", "apiKeys", "key", "serviceAccount", "entraToken"];
 
 /// Replaces every credential in a config tree by `<redacted>`.
 fn redact(value: &mut serde_json::Value, secret: bool) {

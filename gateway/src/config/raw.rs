@@ -141,6 +141,49 @@ pub struct RawBackend {
     pub retries: Option<u32>,
     /// Longest a whole call may take, streams included, e.g. `120s` (default: none).
     pub timeout: Option<String>,
+    /// Several URLs instead of one `baseUrl`, balanced.
+    pub endpoints: Option<Vec<RawEndpoint>>,
+    /// Several keys instead of one `apiKey`: each is a target of its own on the same URL.
+    pub api_keys: Option<Vec<RawSecret>>,
+    /// `roundRobin` (default) | `weighted` | `leastRequests` | `ewma`.
+    pub load_balancing: Option<String>,
+    /// Active HTTP health check of every target (off by default).
+    pub health_check: Option<RawHealthCheck>,
+    /// Passive ejection of failing targets.
+    pub outlier_detection: Option<RawOutlierDetection>,
+}
+
+/// One entry of a backend's `endpoints`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawEndpoint {
+    pub url: String,
+    /// Share of traffic under `loadBalancing: weighted` (default 1).
+    pub weight: Option<u32>,
+    /// This endpoint's key, instead of the backend's.
+    pub api_key: Option<RawSecret>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawHealthCheck {
+    /// Path probed with GET, joined to each endpoint's base URL (e.g. `/v1/models`).
+    pub path: String,
+    /// Between two probes, e.g. `10s` (default).
+    pub interval: Option<String>,
+    /// Connect and answer timeout of one probe, e.g. `2s` (default).
+    pub timeout: Option<String>,
+    /// The status a healthy target answers (default 200).
+    pub expect_status: Option<u16>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawOutlierDetection {
+    /// Failures in a row that eject a target (default 5).
+    pub consecutive_failures: Option<u32>,
+    /// How long an ejected target is skipped, e.g. `30s` (default).
+    pub eject_for: Option<String>,
 }
 
 /// `apiKey: $KEY` | `apiKey: {env: NAME}` | `apiKey: {file: /path}`.

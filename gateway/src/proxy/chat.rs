@@ -14,7 +14,8 @@ use sluice_providers::{
 };
 use sluice_telemetry::{LimitFacts, LlmFacts, PromptMessage, ToolCall};
 
-use crate::config::{Backend, Route, Upstream};
+use crate::balance::Tried;
+use crate::config::{Backend, Route, Secret, Upstream};
 use crate::limits::{self, Scope, Verdict};
 use crate::proxy::respond::{self, ClientFormat};
 use crate::proxy::upstream::{self, OpenCall};
@@ -83,6 +84,8 @@ pub async fn handle(
     let mut attempts: u32 = 0;
     for (i, backend) in route.backends.iter().enumerate() {
         let mut tries = 0;
+        // Targets of a balanced backend already called (a retry starts over).
+        let mut tried = Tried::default();
         loop {
             attempts = attempts.saturating_add(1);
             // A retry of this backend is possible only while the shared budget allows: a
@@ -94,7 +97,7 @@ pub async fn handle(
             facts.fallback_reasons.clone_from(&reasons);
             ctx.llm = Some(facts);
             let outcome = attempt(
-                proxy, session, ctx, backend, route, &req, format, &id, created, more,
+                proxy, session, ctx, backend, route, &req, format, &id, created, more, &mut tried,
             )
             .await;
             match outcome {
@@ -103,6 +106,15 @@ pub async fn handle(
                         budget.give_back();
                     }
                     return;
+                }
+                Attempt::NextTarget { reason } => {
+                    // Another endpoint (or key) of the same backend, at once: no backoff,
+                    // no retry spent.
+                    log::debug!("backend {} failed: {reason}", backend.name);
+                    reasons.push(format!("{}: {reason}", backend.name));
+                    if may_retry {
+                        budget.give_back();
+                    }
                 }
                 Attempt::FailOver {
                     reason,
@@ -115,6 +127,7 @@ pub async fn handle(
                     match (may_retry, wait) {
                         (true, Some(wait)) => {
                             tries += 1;
+                            tried = Tried::default();
                             tokio::time::sleep(wait).await;
                         }
                         (true, None) if i == last => {
@@ -251,9 +264,13 @@ enum Attempt {
         /// The provider's `retry-after`, when it sent one.
         retry_after: Option<Duration>,
     },
+    /// This target of a balanced backend failed before anything reached the client, and
+    /// another target of the backend can take the call.
+    NextTarget { reason: String },
 }
 
-/// Calls one backend; `more` says whether a later backend could take over on failure.
+/// Calls one backend (one of its targets, when balanced, outside `tried`); `more` says
+/// whether a later backend or a retry could take over on failure.
 #[allow(clippy::too_many_arguments)]
 async fn attempt(
     proxy: &LlmProxy,
@@ -266,6 +283,7 @@ async fn attempt(
     id: &str,
     created: u64,
     more: bool,
+    tried: &mut Tried,
 ) -> Attempt {
     let model = route.model_for(backend, &req.model);
     if model.is_empty() && !backend.provider.model_in_url() {
@@ -283,9 +301,36 @@ async fn attempt(
         respond::error(session, ctx, format, 400, &msg).await;
         return Attempt::Done;
     }
-    let Some(upstream) = backend.upstream.clone() else {
+    let Some(upstream) = backend.upstream.as_ref() else {
         answer_mock(session, ctx, req, &model, id, created, format).await;
         return Attempt::Done;
+    };
+    let mut lease = match &backend.balancer {
+        None => None,
+        Some(balancer) => match balancer.select(tried) {
+            Some(lease) => Some(lease),
+            None => {
+                let reason = balancer.exhausted(*tried);
+                if more {
+                    return Attempt::FailOver {
+                        reason,
+                        status: 0,
+                        retry_after: None,
+                    };
+                }
+                respond::error(session, ctx, format, 503, &reason).await;
+                return Attempt::Done;
+            }
+        },
+    };
+    // Whether another target of this backend could take over if this one fails.
+    let spare = backend
+        .balancer
+        .as_ref()
+        .is_some_and(|b| b.has_spare(*tried));
+    let (upstream, api_key) = match &lease {
+        Some(l) => (&l.target().upstream, l.target().api_key.as_ref()),
+        None => (upstream, backend.api_key.as_ref()),
     };
     let target = RequestTarget {
         model: &model,
@@ -306,8 +351,12 @@ async fn attempt(
             return Attempt::Done;
         }
     };
-    ctx.endpoint = upstream.endpoint();
-    let header = match upstream_header(session, ctx, backend, &upstream, &translated).await {
+    ctx.endpoint = match &lease {
+        Some(l) => l.target().name.clone(),
+        None => upstream.endpoint(),
+    };
+    let header = match upstream_header(session, ctx, backend, upstream, api_key, &translated).await
+    {
         Ok(h) => h,
         Err(msg) if more => {
             return Attempt::FailOver {
@@ -327,13 +376,21 @@ async fn attempt(
         &state.connector,
         &state.dns,
         backend,
-        &upstream,
+        upstream,
         header,
         body,
     )
     .await;
+    if let (Some(lease), Err(_)) = (lease.as_mut(), &call) {
+        lease.failed(&state.metrics);
+    }
     let mut call = match call {
         Ok(c) => c,
+        Err(e) if spare => {
+            return Attempt::NextTarget {
+                reason: e.message().to_string(),
+            }
+        }
         Err(e) if more => {
             return Attempt::FailOver {
                 reason: e.message().to_string(),
@@ -347,6 +404,15 @@ async fn attempt(
         }
     };
     let status = call.status();
+    if let Some(lease) = lease.as_mut() {
+        lease.answered(status, &state.metrics);
+    }
+    if spare && (status == 429 || status >= 500) {
+        call.release(&state.connector).await;
+        return Attempt::NextTarget {
+            reason: format!("status {status} from {}", ctx.endpoint),
+        };
+    }
     if more && (status == 429 || status >= 500) {
         let retry_after = call
             .header("retry-after")
@@ -355,7 +421,10 @@ async fn attempt(
         // The answer is not read; the connection is closed, not pooled.
         call.release(&state.connector).await;
         return Attempt::FailOver {
-            reason: format!("status {status}"),
+            reason: match &lease {
+                Some(_) => format!("status {status} from {}", ctx.endpoint),
+                None => format!("status {status}"),
+            },
             status,
             retry_after,
         };
@@ -386,6 +455,7 @@ async fn attempt(
         .await;
     }
     call.release(&state.connector).await;
+    drop(lease);
     Attempt::Done
 }
 
@@ -535,17 +605,19 @@ fn request_facts(req: &ChatRequest, backend: &Backend) -> LlmFacts {
 }
 
 /// The upstream request header: path, host, JSON body length, the provider's credentials
-/// (the client's own only when the backend has none), and our span as `traceparent`.
+/// with `api_key` (the client's own only when there are none), and our span as `traceparent`.
 pub(crate) async fn upstream_header(
     session: &Session,
     ctx: &RequestCtx,
     backend: &Backend,
     upstream: &Upstream,
+    api_key: Option<&Secret>,
     translated: &UpstreamRequest,
 ) -> Result<RequestHeader, String> {
     let path = upstream.join_path(&translated.path);
     let credentials =
-        crate::auth::credential_headers(backend, upstream, &path, &translated.body).await?;
+        crate::auth::credential_headers(backend, upstream, api_key, &path, &translated.body)
+            .await?;
     let build = || -> pingora::Result<RequestHeader> {
         let mut h = RequestHeader::build("POST", path.as_bytes(), Some(8))?;
         h.insert_header("host", upstream.host_header())?;

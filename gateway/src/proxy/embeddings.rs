@@ -7,6 +7,7 @@ use sluice_providers::embeddings::{self, EmbeddingsRequest};
 use sluice_providers::{ProviderKind, RequestTarget, TranslateError};
 use sluice_telemetry::LlmFacts;
 
+use crate::balance::Tried;
 use crate::config::Route;
 use crate::proxy::chat::{read_body, upstream_header};
 use crate::proxy::respond::{self, ClientFormat};
@@ -79,6 +80,28 @@ async fn call(
     req: &EmbeddingsRequest,
     model: &str,
 ) -> Result<(Vec<u8>, sluice_providers::Usage), Answered> {
+    let mut tried = Tried::default();
+    loop {
+        // `None`: that target failed and another of the backend takes the call.
+        if let Some(outcome) =
+            call_target(proxy, session, ctx, backend, req, model, &mut tried).await
+        {
+            return outcome;
+        }
+    }
+}
+
+/// Calls the backend (one of its targets outside `tried`, when balanced); `None` when the
+/// target failed before answering and another target of the backend is left.
+async fn call_target(
+    proxy: &LlmProxy,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    backend: &crate::config::Backend,
+    req: &EmbeddingsRequest,
+    model: &str,
+    tried: &mut Tried,
+) -> Option<Result<(Vec<u8>, sluice_providers::Usage), Answered>> {
     let format = ClientFormat::OpenAi;
     let fail = |e: TranslateError| (status_of(&e), e.to_string());
     let target = RequestTarget {
@@ -86,45 +109,79 @@ async fn call(
         api_version: backend.api_version.as_deref(),
         vertex: backend.vertex_site(),
     };
-    let Some(upstream) = backend.upstream.clone() else {
+    let Some(upstream) = backend.upstream.as_ref() else {
         respond::error(session, ctx, format, 500, "backend has no upstream").await;
-        return Err(Answered);
+        return Some(Err(Answered));
+    };
+    let mut lease = match &backend.balancer {
+        None => None,
+        Some(balancer) => match balancer.select(tried) {
+            Some(lease) => Some(lease),
+            None => {
+                let reason = balancer.exhausted(*tried);
+                respond::error(session, ctx, format, 503, &reason).await;
+                return Some(Err(Answered));
+            }
+        },
+    };
+    let spare = backend
+        .balancer
+        .as_ref()
+        .is_some_and(|b| b.has_spare(*tried));
+    let (upstream, api_key) = match &lease {
+        Some(l) => (&l.target().upstream, l.target().api_key.as_ref()),
+        None => (upstream, backend.api_key.as_ref()),
     };
     let translated = match backend.provider.translate_embeddings_request(req, &target) {
         Ok(t) => t,
         Err(e) => {
             let (status, msg) = fail(e);
             respond::error(session, ctx, format, status, &msg).await;
-            return Err(Answered);
+            return Some(Err(Answered));
         }
     };
-    ctx.endpoint = upstream.endpoint();
-    let header = match upstream_header(session, ctx, backend, &upstream, &translated).await {
+    ctx.endpoint = match &lease {
+        Some(l) => l.target().name.clone(),
+        None => upstream.endpoint(),
+    };
+    let header = match upstream_header(session, ctx, backend, upstream, api_key, &translated).await
+    {
         Ok(h) => h,
         Err(msg) => {
             respond::error(session, ctx, format, 500, &msg).await;
-            return Err(Answered);
+            return Some(Err(Answered));
         }
     };
     let state = &proxy.state;
     let body = Bytes::from(translated.body);
-    let mut call = match upstream::call(
+    let call = upstream::call(
         &state.connector,
         &state.dns,
         backend,
-        &upstream,
+        upstream,
         header,
         body,
     )
-    .await
-    {
+    .await;
+    if let (Some(lease), Err(_)) = (lease.as_mut(), &call) {
+        lease.failed(&state.metrics);
+    }
+    let mut call = match call {
         Ok(c) => c,
+        Err(_) if spare => return None,
         Err(e) => {
             respond::error(session, ctx, format, e.status(), e.message()).await;
-            return Err(Answered);
+            return Some(Err(Answered));
         }
     };
     let status = call.status();
+    if let Some(lease) = lease.as_mut() {
+        lease.answered(status, &state.metrics);
+    }
+    if spare && (status == 429 || status >= 500) {
+        call.release(&state.connector).await;
+        return None;
+    }
     let read = call.read_all(MAX_RESPONSE_BYTES).await;
     let retry_after = call.header("retry-after");
     call.release(&state.connector).await;
@@ -132,7 +189,7 @@ async fn call(
         Ok(b) => b,
         Err(e) => {
             respond::error(session, ctx, format, e.status(), e.message()).await;
-            return Err(Answered);
+            return Some(Err(Answered));
         }
     };
     if !(200..300).contains(&status) {
@@ -143,17 +200,17 @@ async fn call(
             .into_iter()
             .collect();
         respond::json(session, ctx, status, out, &extra).await;
-        return Err(Answered);
+        return Some(Err(Answered));
     }
-    match backend
+    let answer = backend
         .provider
-        .translate_embeddings_response(&body, req, model)
-    {
+        .translate_embeddings_response(&body, req, model);
+    Some(match answer {
         Ok(answer) => Ok(answer),
         Err(e) => {
             let (status, msg) = fail(e);
             respond::error(session, ctx, format, status.max(502), &msg).await;
             Err(Answered)
         }
-    }
+    })
 }
