@@ -1,7 +1,7 @@
 //! The whole per-request telemetry cost on the request path, for one realistic record
 //! (3-message prompt, one choice) with the Langfuse recipe: the standard attributes
 //! (`record::base_attributes`), the text (and JSON) log line (`Telemetry::log_line`) and the
-//! span (`Telemetry::span`: HTTP attributes, the 9 recipe fields, `SpanData`). Spans are built,
+//! span (`Telemetry::span`: HTTP attributes, the 9 recipe fields, `SpanRecord`). Spans are built,
 //! not queued or exported (`Telemetry` is made without a trace sink; `span` takes the rules).
 //!
 //! `cargo bench -p sluice-telemetry --bench record -- --quick`
@@ -151,7 +151,7 @@ fn per_request(c: &mut Criterion) {
         assert!(span
             .attributes
             .iter()
-            .any(|kv| kv.key.as_str() == "gen_ai.request.temperature"));
+            .any(|(k, _)| k == "gen_ai.request.temperature"));
         assert_eq!(
             t.stats
                 .cel_errors

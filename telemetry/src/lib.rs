@@ -12,25 +12,20 @@ pub mod facts;
 pub mod fields;
 pub mod logline;
 pub mod metrics;
+pub mod otlp;
 pub mod record;
 pub mod settings;
 pub mod trace_context;
 pub mod value;
 
-use std::borrow::Cow;
 use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use opentelemetry::trace::{
-    SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
-};
-use opentelemetry::{InstrumentationScope, KeyValue};
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
-
 pub use export::TelemetryStats;
 pub use facts::{LimitFacts, LlmFacts, PromptMessage, RequestRecord, ToolCall};
 pub use metrics::Metrics;
+pub use otlp::SpanRecord;
 pub use settings::{LogFormat, OtlpProtocol};
 pub use value::AttrValue;
 
@@ -100,7 +95,6 @@ pub struct Telemetry {
     pub metrics: Arc<Metrics>,
     /// Which requests get a log line (all, by default).
     pub log_filter: LogFilter,
-    scope: InstrumentationScope,
 }
 
 impl Telemetry {
@@ -112,9 +106,6 @@ impl Telemetry {
         stats: Arc<TelemetryStats>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        let scope = InstrumentationScope::builder("sluice")
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build();
         Self {
             gateway,
             log_format,
@@ -123,7 +114,6 @@ impl Telemetry {
             stats,
             metrics,
             log_filter: LogFilter::default(),
-            scope,
         }
     }
 
@@ -205,7 +195,7 @@ impl Telemetry {
         rec: &RequestRecord,
         mut attrs: Vec<(String, AttrValue)>,
         rules: &FieldRules,
-    ) -> SpanData {
+    ) -> SpanRecord {
         record::span_http_attributes(rec, &mut attrs);
         if rules.fields.is_empty() {
             // No recipe: the span follows the GenAI semantic conventions by itself.
@@ -224,49 +214,15 @@ impl Telemetry {
             let (_, v) = attrs.remove(i);
             name = v.to_string();
         }
-        let status = if rec.status >= 500 {
-            Status::error(rec.error.clone().unwrap_or_default())
-        } else {
-            Status::Unset
-        };
-        SpanData {
-            span_context: SpanContext::new(
-                TraceId::from_bytes(rec.trace_id),
-                SpanId::from_bytes(rec.span_id),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
-            parent_span_id: rec
-                .parent_span_id
-                .map(SpanId::from_bytes)
-                .unwrap_or(SpanId::INVALID),
-            parent_span_is_remote: rec.parent_span_id.is_some(),
-            span_kind: SpanKind::Server,
-            name: Cow::Owned(name),
-            start_time: rec.start,
-            end_time: rec.start + rec.duration,
-            attributes: attrs.into_iter().map(|(k, v)| key_value(k, v)).collect(),
-            dropped_attributes_count: 0,
-            events: SpanEvents::default(),
-            links: SpanLinks::default(),
-            status,
-            instrumentation_scope: self.scope.clone(),
+        SpanRecord {
+            name,
+            trace_id: rec.trace_id,
+            span_id: rec.span_id,
+            parent_span_id: rec.parent_span_id,
+            start: rec.start,
+            end: rec.start + rec.duration,
+            attributes: attrs,
+            error: (rec.status >= 500).then(|| rec.error.clone().unwrap_or_default()),
         }
-    }
-}
-
-fn key_value(k: String, v: AttrValue) -> KeyValue {
-    match v {
-        AttrValue::Str(s) => KeyValue::new(k, s),
-        AttrValue::Int(i) => KeyValue::new(k, i),
-        AttrValue::Float(f) => KeyValue::new(k, f),
-        AttrValue::Bool(b) => KeyValue::new(k, b),
-        AttrValue::StrList(items) => KeyValue::new(
-            k,
-            opentelemetry::Value::Array(opentelemetry::Array::String(
-                items.into_iter().map(Into::into).collect(),
-            )),
-        ),
     }
 }
