@@ -16,11 +16,12 @@ const WAIT: Duration = Duration::from_secs(10);
 const CONFIG: &str = r#"
 config:
   adminAddr: {{admin}}
+  {{tracing}}
   limits:
     redis:
       url: {{redis}}
       failMode: {{fail_mode}}
-      timeout: 500ms
+      timeout: 2s
       prefix: "test:"
 listeners:
   - name: http
@@ -70,6 +71,16 @@ fn hundred_tokens() -> Reply {
 }
 
 async fn gateway(redis: &str, fail_mode: &str, upstream: &MockUpstream) -> Gateway {
+    traced_gateway(redis, fail_mode, upstream, "").await
+}
+
+/// As [`gateway`], with `tracing` as the config's tracing line.
+async fn traced_gateway(
+    redis: &str,
+    fail_mode: &str,
+    upstream: &MockUpstream,
+    tracing: &str,
+) -> Gateway {
     let ports = Ports::new();
     let yaml = render(
         CONFIG,
@@ -79,6 +90,7 @@ async fn gateway(redis: &str, fail_mode: &str, upstream: &MockUpstream) -> Gatew
             ("redis", redis),
             ("fail_mode", fail_mode),
             ("upstream", &upstream.base_url()),
+            ("tracing", tracing),
         ],
     );
     Gateway::start(&yaml).await
@@ -124,8 +136,10 @@ async fn two_gateways_share_one_budget() {
         return;
     };
     let upstream = MockUpstream::start(hundred_tokens()).await;
+    let otlp = sluice_tests::OtlpReceiver::start_grpc().await;
+    let tracing = format!("tracing: {{otlpEndpoint: '{}'}}", otlp.endpoint());
     let gws = [
-        gateway(&redis.url(), "open", &upstream).await,
+        traced_gateway(&redis.url(), "open", &upstream, &tracing).await,
         gateway(&redis.url(), "open", &upstream).await,
     ];
     let mut logged = [0usize; 2];
@@ -184,6 +198,20 @@ async fn two_gateways_share_one_budget() {
             .filter(|l| l.get("llm.limit") == Some("allowed"))
             .all(|l| !l.has("llm.limit.scope")));
     }
+    // The span carries it too.
+    let spans = otlp
+        .wait_for_spans_matching(5, WAIT, |s| s.str_attr("llm.limit").is_some())
+        .await;
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.str_attr("llm.limit") == Some("allowed")
+                && s.attr("llm.limit.scope").is_none())
+    );
+    assert!(spans
+        .iter()
+        .any(|s| s.str_attr("llm.limit") == Some("refused")
+            && s.str_attr("llm.limit.scope") == Some("key:team-a")));
     // And in /metrics, summed over both replicas.
     let mut allowed = 0.0;
     let mut refused = 0.0;
@@ -297,6 +325,20 @@ async fn the_shared_budget_holds_under_concurrency() {
     let upstream = MockUpstream::start(hundred_tokens()).await;
     let a = gateway(&redis.url(), "open", &upstream).await;
     let b = gateway(&redis.url(), "open", &upstream).await;
+    // Each replica connects to Redis on its first limited request: make that one before the
+    // burst (team-c has a budget of its own).
+    assert_eq!(
+        send(&a, "/v1/chat/completions", "sk-team-c", 1)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        send(&b, "/v1/chat/completions", "sk-team-c", 1)
+            .await
+            .status,
+        200
+    );
     early_in_a_minute().await;
     // 30 requests at once, half on each replica: the admission script is atomic, so exactly
     // 10 get through.
@@ -325,7 +367,19 @@ async fn the_shared_budget_holds_under_concurrency() {
             other => panic!("unexpected status {other}"),
         }
     }
-    assert_eq!((ok, limited), (10, 20));
+    let decisions = |gw: &Gateway| {
+        gw.request_logs()
+            .iter()
+            .map(|l| l.get("llm.limit").unwrap_or("-").to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        (ok, limited),
+        (10, 20),
+        "decisions: {:?} {:?}",
+        decisions(&a),
+        decisions(&b)
+    );
 }
 
 #[tokio::test]
