@@ -529,13 +529,6 @@ fn completion_for_client(body: Vec<u8>, format: ClientFormat) -> Result<Vec<u8>,
     }
 }
 
-/// Reads the whole request body, refusing (413) a declared or actual size over `limit`, with
-/// the default `config.requestReadTimeout`.
-pub(crate) async fn read_body(session: &mut Session, limit: u64) -> Result<Vec<u8>, (u16, String)> {
-    let timeout = crate::config::runtime::DEFAULT_REQUEST_READ_TIMEOUT;
-    read_body_within(session, limit, timeout).await
-}
-
 /// Reads the whole request body, refusing (413) a declared or actual size over `limit`, and
 /// answering 408 when the client takes longer than `timeout` to send it all (a slow client
 /// trickling its body does not hold the worker; the connection is closed after the answer).

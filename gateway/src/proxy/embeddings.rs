@@ -9,7 +9,7 @@ use sluice_telemetry::LlmFacts;
 
 use crate::balance::Tried;
 use crate::config::Route;
-use crate::proxy::chat::{read_body, upstream_header};
+use crate::proxy::chat::{read_body_within, upstream_header};
 use crate::proxy::respond::{self, ClientFormat};
 use crate::proxy::upstream;
 use crate::proxy::{LlmProxy, RequestCtx};
@@ -29,8 +29,9 @@ pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCt
         respond::error(session, ctx, format, 405, "embeddings take POST").await;
         return;
     }
-    let limit = ctx.generation.config.max_request_body_bytes;
-    let body = match read_body(session, limit).await {
+    let config = &ctx.generation.config;
+    let (limit, read_timeout) = (config.max_request_body_bytes, config.request_read_timeout);
+    let body = match read_body_within(session, limit, read_timeout).await {
         Ok(b) => b,
         Err((status, msg)) => return respond::error(session, ctx, format, status, &msg).await,
     };
