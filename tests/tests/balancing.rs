@@ -266,7 +266,7 @@ async fn an_ejected_endpoint_returns_after_its_cool_down() {
     flaky.push_reply(failure(503));
     let steady = MockUpstream::start(answer("steady")).await;
     let gw = gateway(
-        "    apiKey: k\n    endpoints:\n      - url: {{flaky}}\n      - url: {{steady}}\n    outlierDetection: {consecutiveFailures: 2, ejectFor: 600ms}\n",
+        "    apiKey: k\n    endpoints:\n      - url: {{flaky}}\n      - url: {{steady}}\n    outlierDetection: {consecutiveFailures: 2, ejectFor: 1s}\n",
         &[("flaky", &flaky.base_url()), ("steady", &steady.base_url())],
     )
     .await;
@@ -288,7 +288,7 @@ async fn an_ejected_endpoint_returns_after_its_cool_down() {
     }
     assert_eq!(chats(&flaky), 2, "a call reached the ejected endpoint");
     // After the cool-down: a trial call, which succeeds and restores it to its turn.
-    tokio::time::sleep(Duration::from_millis(700).saturating_sub(ejected_at.elapsed())).await;
+    tokio::time::sleep(Duration::from_millis(1200).saturating_sub(ejected_at.elapsed())).await;
     let before = gw.request_logs().len();
     let contents = chat(&gw, 6).await;
     assert_eq!(
@@ -398,4 +398,92 @@ async fn all_endpoints_ejected_fails_over_to_the_next_backend() {
         Some("pool: all endpoints of pool ejected or failing their health check")
     );
     assert_eq!(count_endpoint(&logs, &endpoint_of(&backup)), 3);
+}
+
+#[tokio::test]
+async fn embeddings_are_balanced_and_fail_over_within_the_backend() {
+    let embedding = Reply::json(
+        200,
+        &json!({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.5]}],
+                "model": "m", "usage": {"prompt_tokens": 2, "total_tokens": 2}}),
+    );
+    let bad = MockUpstream::start(failure(502)).await;
+    let good = MockUpstream::start(embedding).await;
+    let gw = gateway(
+        "    apiKey: k\n    endpoints:\n      - url: {{bad}}\n      - url: {{good}}\n        apiKey: key-of-good\n    outlierDetection: {consecutiveFailures: 2, ejectFor: 60s}\n",
+        &[("bad", &bad.base_url()), ("good", &good.base_url())],
+    )
+    .await;
+    let url = format!("{}/v1/embeddings", gw.base_url());
+    for _ in 0..4 {
+        let r = post_json(&url, &json!({"model": "m", "input": "hi"}), &[]).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["data"][0]["embedding"], json!([0.5]));
+    }
+    let calls = |m: &MockUpstream| {
+        m.requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/embeddings"))
+            .count()
+    };
+    assert_eq!((calls(&bad), calls(&good)), (2, 4));
+    assert!(good
+        .requests()
+        .iter()
+        .all(|r| r.header("authorization") == Some("Bearer key-of-good")));
+    let logs = gw.wait_for_request_logs(4, WAIT).await;
+    assert_eq!(count_endpoint(&logs, &endpoint_of(&good)), 4);
+    wait_metric(
+        &gw,
+        "sluice_endpoint_ejections_total",
+        &endpoint_of(&bad),
+        "1",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_reload_replaces_the_balancers_and_their_health_checks() {
+    let a = MockUpstream::start_with_handler(|req| {
+        if req.path == "/healthz" {
+            Reply::text(503, "")
+        } else {
+            answer("a")
+        }
+    })
+    .await;
+    let b = MockUpstream::start(answer("b")).await;
+    let ports = Ports::new();
+    let template = "config:\n  adminAddr: {{admin}}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: r\n        match: {pathPrefix: /}\n        backend: pool\nbackends:\n  - name: pool\n    provider: openai\n    model: m\n    apiKey: k\n    endpoints:\n      - url: {{a}}\n      - url: {{b}}\n";
+    let vars = [
+        ("admin", ports.admin_addr()),
+        ("listener", ports.listener_addr()),
+        ("a", a.base_url()),
+        ("b", b.base_url()),
+    ];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let checked = format!("{template}    healthCheck: {{path: /healthz, interval: 100ms}}\n");
+    let gw = Gateway::start(&render(&checked, &vars)).await;
+    let a_endpoint = endpoint_of(&a);
+    wait_metric(&gw, "sluice_endpoint_healthy", &a_endpoint, "0").await;
+    assert!(chat(&gw, 4).await.iter().all(|c| c == "b"));
+
+    // The new config has no health check: the old loop stops, and `a` takes its turn again.
+    gw.write_config(&render(template, &vars));
+    gw.send_signal(libc::SIGHUP);
+    gw.wait_for_log_lines(|l| l.contains("config reloaded"), 1, WAIT)
+        .await;
+    wait_metric(&gw, "sluice_endpoint_healthy", &a_endpoint, "1").await;
+    let contents = chat(&gw, 4).await;
+    assert_eq!(
+        contents.iter().filter(|c| *c == "a").count(),
+        2,
+        "{contents:?}"
+    );
+    // The old generation's probes stop (the service notices a new generation within 250 ms).
+    let probes = || a.requests().iter().filter(|r| r.path == "/healthz").count();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let before = probes();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(probes(), before, "probes go on after the reload");
 }
