@@ -1,4 +1,4 @@
-//! The command line: `sluice run [-c FILE]`, `sluice check -c FILE`, `--version`, `--help`.
+//! The command line: `sluice run [-c FILE] [--upgrade]`, `sluice check -c FILE`, `--version`, `--help`.
 //! Exit codes: 0 ok, 1 bad config, 2 cannot bind or runtime failure.
 
 use clap::{Parser, Subcommand};
@@ -23,6 +23,10 @@ enum Command {
         /// The config file (YAML).
         #[arg(short, long, value_name = "FILE")]
         config: Option<String>,
+        /// Take over the listening sockets of a running sluice (zero-downtime binary upgrade):
+        /// start the new binary with --upgrade, then send SIGQUIT to the old process.
+        #[arg(long)]
+        upgrade: bool,
     },
     /// Load and validate a config (YAML, env expansion, references, CEL), print every problem.
     Check {
@@ -58,13 +62,13 @@ pub fn main() -> i32 {
                 EXIT_BAD_CONFIG
             }
         },
-        Command::Run { config } => {
+        Command::Run { config, upgrade } => {
             let loaded = match &config {
                 Some(path) => config::load_file(path),
                 None => config::load_str(config::DEMO_CONFIG),
             };
             match loaded {
-                Ok(cfg) => crate::server::run(cfg, config),
+                Ok(cfg) => crate::server::run(cfg, config, upgrade),
                 Err(errors) => {
                     for e in &errors.0 {
                         eprintln!("{e}");

@@ -53,19 +53,27 @@ fn check_binds(config: &Config) -> Result<(), String> {
 }
 
 /// Serves `config` until a signal ends it; returns the exit code.
-pub fn run(config: Config, config_path: Option<String>) -> i32 {
+pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
     crate::logger::init();
-    if let Err(e) = check_binds(&config) {
-        eprintln!("{e}");
-        return EXIT_RUNTIME;
+    // An upgrading process gets its listening sockets from the old one: they are taken.
+    if !upgrade {
+        if let Err(e) = check_binds(&config) {
+            eprintln!("{e}");
+            return EXIT_RUNTIME;
+        }
     }
     let conf = ServerConf {
         threads: config.worker_threads,
+        upgrade_sock: config.upgrade_socket.clone(),
         grace_period_seconds: Some(config.grace_period.as_secs().max(1)),
         graceful_shutdown_timeout_seconds: Some(1),
         ..ServerConf::default()
     };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
+    let opt = pingora::server::configuration::Opt {
+        upgrade,
+        ..Default::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
     server.bootstrap();
 
     let stats = Arc::new(TelemetryStats::default());

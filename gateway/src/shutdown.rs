@@ -2,7 +2,9 @@
 //! soon as the last in-flight request (streams included) is done and telemetry is flushed;
 //! Pingora's grace period, set to `config.gracePeriod`, is only the upper bound (left alone,
 //! Pingora sleeps the whole period). SIGHUP: reload the config file; an invalid new config
-//! is reported and the old one keeps serving.
+//! is reported and the old one keeps serving. SIGQUIT: zero-downtime binary upgrade (Pingora's):
+//! the listening sockets go to the new process (`sluice run --upgrade`, waiting on the upgrade
+//! socket), this one keeps accepting for Pingora's 5 s hand-over, then drains like SIGTERM.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -21,22 +23,35 @@ pub struct SignalWatch {
 #[async_trait]
 impl ShutdownSignalWatch for SignalWatch {
     async fn recv(&self) -> ShutdownSignal {
-        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut quit)) = (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
             signal(SignalKind::hangup()),
+            signal(SignalKind::quit()),
         ) else {
             log::error!("cannot install signal handlers; shutting down");
             return ShutdownSignal::FastShutdown;
         };
-        loop {
+        let upgrade = loop {
             tokio::select! {
-                _ = term.recv() => break,
-                _ = int.recv() => break,
+                _ = term.recv() => break false,
+                _ = int.recv() => break false,
+                _ = quit.recv() => break true,
                 _ = hup.recv() => reload(&self.state),
             }
-        }
+        };
         self.state.draining.store(true, Ordering::SeqCst);
+        // On upgrade, Pingora hands the sockets over and keeps accepting for its 5 s close
+        // timeout (the new process accepts too); only then do the listeners close.
+        let hand_over = if upgrade {
+            log::info!(
+                "SIGQUIT: handing the listening sockets to the new process over {}",
+                self.state.generation().config.upgrade_socket
+            );
+            UPGRADE_HAND_OVER
+        } else {
+            Duration::ZERO
+        };
         let grace = self.state.generation().config.grace_period;
         log::info!(
             "shutting down: draining {} in-flight request(s), at most {}s",
@@ -46,17 +61,25 @@ impl ShutdownSignalWatch for SignalWatch {
         let state = self.state.clone();
         let spawned = std::thread::Builder::new()
             .name("sluice-drain".to_string())
-            .spawn(move || drain_then_exit(&state, grace));
+            .spawn(move || drain_then_exit(&state, hand_over, grace));
         if spawned.is_err() {
             log::error!("cannot start the drain thread; Pingora's grace period applies");
         }
-        ShutdownSignal::GracefulTerminate
+        if upgrade {
+            ShutdownSignal::GracefulUpgrade
+        } else {
+            ShutdownSignal::GracefulTerminate
+        }
     }
 }
 
-/// Waits for in-flight requests to finish (or the grace period to pass), flushes spans, and
-/// exits the process with status 0.
-fn drain_then_exit(state: &State, grace: Duration) {
+/// Pingora's close timeout after handing the sockets over (5 s), and a margin.
+const UPGRADE_HAND_OVER: Duration = Duration::from_millis(5500);
+
+/// Waits `hand_over`, then for in-flight requests to finish (or the grace period to pass),
+/// flushes spans, and exits the process with status 0.
+fn drain_then_exit(state: &State, hand_over: Duration, grace: Duration) {
+    std::thread::sleep(hand_over);
     let deadline = Instant::now() + grace;
     // Let Pingora's shutdown broadcast close the listeners first.
     std::thread::sleep(Duration::from_millis(50));

@@ -120,3 +120,89 @@ async fn a_changed_config_file_is_reloaded_without_a_signal() {
         .iter()
         .any(|l| l.starts_with("info config reloaded")));
 }
+
+#[tokio::test]
+async fn sigquit_hands_the_listening_socket_to_an_upgraded_process() {
+    let ports = Ports::new();
+    let socket = std::env::temp_dir().join(format!(
+        "sluice-upgrade-{}-{}.sock",
+        std::process::id(),
+        ports.listener_addr().replace(':', "-")
+    ));
+    let yaml = config(&ports, "chat", "model-a").replacen(
+        "config:\n",
+        &format!(
+            "config:\n  upgradeSocket: {}\n  gracePeriod: 10s\n",
+            socket.display()
+        ),
+        1,
+    );
+    let mut old = Gateway::start(&yaml).await;
+    let url = format!("{}/chat/v1/chat/completions", old.base_url());
+    assert_eq!(status(&url).await, 200);
+
+    // The new binary waits on the upgrade socket for the listening sockets.
+    let mut new = Gateway::builder(&yaml)
+        .arg("--upgrade")
+        .no_wait_ready()
+        .start()
+        .await;
+    let bound = poll_until(WAIT, Duration::from_millis(20), || {
+        let exists = socket.exists();
+        async move { exists.then_some(()) }
+    })
+    .await;
+    assert!(
+        bound.is_some(),
+        "no upgrade socket:\n{}",
+        new.output_report()
+    );
+
+    // A client keeps sending, one request at a time, across the hand-over.
+    let client_url = url.clone();
+    let client = tokio::spawn(async move {
+        let mut codes = Vec::new();
+        let until = tokio::time::Instant::now() + Duration::from_secs(8);
+        while tokio::time::Instant::now() < until {
+            let url = client_url.clone();
+            let code = tokio::spawn(async move { post_json(&url, &chat(), &[]).await.status })
+                .await
+                .unwrap_or(0);
+            codes.push(code);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        codes
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    old.send_signal(libc::SIGQUIT);
+    let exit = old.wait_exit(Duration::from_secs(20)).await;
+    assert!(
+        exit.is_some_and(|s| s.success()),
+        "old process: {exit:?}\n{}",
+        old.output_report()
+    );
+    let codes = client.await.unwrap();
+    let failed: Vec<_> = codes.iter().filter(|c| **c != 200).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed across the upgrade: {failed:?}\nold:\n{}\nnew:\n{}",
+        failed.len(),
+        codes.len(),
+        old.output_report(),
+        new.output_report()
+    );
+    assert!(codes.len() > 100, "only {} requests sent", codes.len());
+    // Both processes served: the old one until it closed its listeners, then the new one.
+    let (served_old, served_new) = (old.request_logs().len(), new.request_logs().len());
+    assert!(
+        served_old > 1 && served_new > 1,
+        "old served {served_old}, new {served_new}"
+    );
+    assert!(old
+        .stderr_lines()
+        .iter()
+        .chain(old.log_lines().iter())
+        .any(|l| l.contains("handing the listening sockets")));
+    assert_eq!(status(&url).await, 200, "the new process serves on");
+    new.wait_ready(WAIT).await;
+}

@@ -30,6 +30,9 @@ pub struct RawGlobal {
     pub grace_period: Option<String>,
     /// Worker threads of the proxy service (default 1, see README).
     pub worker_threads: Option<usize>,
+    /// Unix socket over which `sluice run --upgrade` takes the listening sockets of the
+    /// running process (default `/tmp/sluice_upgrade.sock`).
+    pub upgrade_socket: Option<String>,
     /// Where limit counters live (default: in this process).
     pub limits: Option<RawGlobalLimits>,
     /// Most messages a chat request may carry (default 2048).

@@ -21,6 +21,8 @@ pub use sluice_telemetry::settings::LogFormat;
 
 pub const DEFAULT_MAX_BODY: u64 = 32 * 1024 * 1024;
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+/// Pingora's upgrade socket, named for sluice.
+pub const DEFAULT_UPGRADE_SOCKET: &str = "/tmp/sluice_upgrade.sock";
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(600);
 pub const DEFAULT_MAX_MESSAGES: usize = 2048;
@@ -40,6 +42,8 @@ pub struct Config {
     pub max_request_body_bytes: u64,
     pub grace_period: Duration,
     pub worker_threads: usize,
+    /// Where a `sluice run --upgrade` process takes over the listening sockets.
+    pub upgrade_socket: String,
     /// Limit counters in Redis, shared by every replica; `None`: in this process.
     pub limits_redis: Option<RedisLimitsConfig>,
     /// Most messages a chat request may carry.
@@ -671,6 +675,10 @@ impl TryFrom<RawConfig> for Config {
             max_request_body_bytes: g.max_request_body_bytes.unwrap_or(DEFAULT_MAX_BODY),
             grace_period,
             worker_threads,
+            upgrade_socket: g
+                .upgrade_socket
+                .clone()
+                .unwrap_or_else(|| DEFAULT_UPGRADE_SOCKET.to_string()),
             limits_redis,
             max_messages,
             max_stream_duration,
