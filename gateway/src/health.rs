@@ -28,6 +28,8 @@ const RELOAD_POLL: Duration = Duration::from_millis(250);
 pub struct TargetProbes {
     backend: String,
     probes: Vec<Probe>,
+    /// Also bounds the name lookup, which Pingora's probe does not cover.
+    timeout: Duration,
 }
 
 struct Probe {
@@ -109,6 +111,7 @@ impl TargetProbes {
         Ok(TargetProbes {
             backend: backend.to_string(),
             probes,
+            timeout: settings.timeout,
         })
     }
 
@@ -124,9 +127,11 @@ impl HealthCheck for TargetProbes {
             return Error::e_explain(ErrorType::InternalError, "unknown target");
         };
         // The member's address is a placeholder: resolve the target's host for each probe.
-        let addr = tokio::net::lookup_host((probe.host.as_str(), probe.port))
+        let lookup = tokio::net::lookup_host((probe.host.as_str(), probe.port));
+        let addr = tokio::time::timeout(self.timeout, lookup)
             .await
             .ok()
+            .and_then(Result::ok)
             .and_then(|mut addrs| addrs.next());
         let Some(addr) = addr else {
             return Error::e_explain(
