@@ -54,7 +54,8 @@ while IFS= read -r want; do
   [ -z "$want" ] && continue
   grep -qxF -- "$want" "$UNIT" || missing="$missing\n  $want"
 done <<'EOF'
-Type=exec
+Type=notify
+NotifyAccess=all
 DynamicUser=yes
 NoNewPrivileges=yes
 ProtectSystem=strict
@@ -85,7 +86,6 @@ EnvironmentFile=-/etc/sluice/sluice.env
 ConfigurationDirectory=sluice
 EOF
 [ -z "$missing" ] || fail "$UNIT lacks:$(printf "$missing")"
-if grep -q '^Type=notify' "$UNIT"; then fail "$UNIT: sluice does not speak sd_notify; use Type=exec"; fi
 
 # verify wants the Exec binaries to exist: check a copy of the unit whose paths point at a
 # copy of the built binary. It exits 0 on unknown keys and unparsable values (it only warns),
@@ -96,6 +96,19 @@ cp "$SLUICE" "$TMP/bin/sluice"
 sed "s#/usr/local/bin/sluice#$TMP/bin/sluice#g" "$UNIT" > "$TMP/unit/sluice.service"
 out="$(systemd-analyze verify --man=no "$TMP/unit/sluice.service" 2>&1)" || fail "systemd-analyze verify: $out"
 [ -z "$out" ] || fail "systemd-analyze verify printed warnings:
+$out"
+# The binary-upgrade drop-in, applied to the unit (its ExecReload replaces the SIGHUP one).
+DROPIN=deploy/systemd/binary-upgrade.conf
+step "systemd-analyze verify $UNIT + $DROPIN"
+mkdir -p "$TMP/unit-upgrade"
+{
+  grep -v '^ExecReload=' "$UNIT" | sed '/^\[Install\]/,$d'
+  grep '^ExecReload=.' "$DROPIN"
+  sed -n '/^\[Install\]/,$p' "$UNIT"
+} | sed "s#/usr/local/bin/sluice#$TMP/bin/sluice#g" > "$TMP/unit-upgrade/sluice.service"
+grep -q -- '--upgrade' "$TMP/unit-upgrade/sluice.service" || fail "$DROPIN: no ExecReload with --upgrade"
+out="$(systemd-analyze verify --man=no "$TMP/unit-upgrade/sluice.service" 2>&1)" || fail "systemd-analyze verify (upgrade): $out"
+[ -z "$out" ] || fail "systemd-analyze verify (upgrade) printed warnings:
 $out"
 
 SYSTEMD_VERSION="$(systemd-analyze --version | awk 'NR==1 {print $2}')"

@@ -34,6 +34,44 @@ impl BackgroundService for ExportService {
     }
 }
 
+/// Tells systemd (`Type=notify`) that sluice is ready once every listener accepts, with this
+/// process as the service's main PID: after a binary upgrade the new process takes over.
+/// Without `NOTIFY_SOCKET` (not under systemd) it does nothing.
+struct ReadyNotifier {
+    binds: Vec<String>,
+}
+
+#[async_trait]
+impl BackgroundService for ReadyNotifier {
+    async fn start(&self, _shutdown: ShutdownWatch) {
+        if std::env::var_os("NOTIFY_SOCKET").is_none() {
+            return;
+        }
+        for bind in &self.binds {
+            // A wildcard bind is reached on loopback.
+            let addr = bind
+                .replacen("0.0.0.0:", "127.0.0.1:", 1)
+                .replacen("[::]:", "[::1]:", 1);
+            let mut tries = 0;
+            while tokio::net::TcpStream::connect(&addr).await.is_err() {
+                tries += 1;
+                if tries > 1000 {
+                    log::warn!("listener {bind} not accepting after 10s; not telling systemd");
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+        let pid = std::process::id();
+        if let Err(e) = sd_notify::notify(&[
+            sd_notify::NotifyState::MainPid(pid),
+            sd_notify::NotifyState::Ready,
+        ]) {
+            log::warn!("sd_notify READY failed: {e}");
+        }
+    }
+}
+
 /// Checks that every address can be bound before Pingora tries (it would panic in a thread).
 fn check_binds(config: &Config) -> Result<(), String> {
     let mut addrs: Vec<(&str, &str)> = config
@@ -181,6 +219,9 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
             },
         ));
     }
+    let mut binds: Vec<String> = listeners.iter().map(|(_, b)| b.clone()).collect();
+    binds.extend(admin_addr.iter().cloned());
+    server.add_service(background_service("systemd notify", ReadyNotifier { binds }));
     server.run(RunArgs {
         shutdown_signal: Box::new(SignalWatch { state }),
     });

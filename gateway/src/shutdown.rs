@@ -41,6 +41,10 @@ impl ShutdownSignalWatch for SignalWatch {
             }
         };
         self.state.draining.store(true, Ordering::SeqCst);
+        if !upgrade {
+            // After an upgrade the new process is the service; it has said READY already.
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+        }
         // On upgrade, Pingora hands the sockets over and keeps accepting for its 5 s close
         // timeout (the new process accepts too); only then do the listeners close.
         let hand_over = if upgrade {
