@@ -221,7 +221,10 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
     }
     let mut binds: Vec<String> = listeners.iter().map(|(_, b)| b.clone()).collect();
     binds.extend(admin_addr.iter().cloned());
-    server.add_service(background_service("systemd notify", ReadyNotifier { binds }));
+    server.add_service(background_service(
+        "systemd notify",
+        ReadyNotifier { binds },
+    ));
     server.run(RunArgs {
         shutdown_signal: Box::new(SignalWatch { state }),
     });
