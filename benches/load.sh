@@ -2,8 +2,14 @@
 # Load tests with oha: the direct upstream, a bare Pingora proxy, and sluice (telemetry off,
 # telemetry on, OpenAI → Gemini translation, streaming), each against the same mock upstream.
 #
-#   benches/load.sh                      # 8 s per run, 32 connections
+#   benches/load.sh                      # the table: 8 s per run, 32 connections
 #   DURATION=4s WARMUP=1s benches/load.sh
+#   benches/load.sh soak                 # 5 minutes at a fixed rate, RSS sampled every 10 s
+#   benches/load.sh faults               # oha while one of two upstream endpoints flaps
+#
+# (g) runs LiteLLM's proxy from PyPI (installed into target/litellm-venv the first time, a few
+# minutes); SKIP_LITELLM=1 leaves it out. Soak: SOAK_DURATION (300s), SOAK_RATE (1000 plain +
+# a tenth of it streamed). Faults: FAULT_DURATION (60s), FLAP (3: seconds down, then up).
 #
 # Environment: DURATION (8s), WARMUP (2s), CONNS (32), RATE (1000, the fixed-rate runs),
 # MOCK_THREADS (2, the mock upstream's tokio workers), OTLP (sink: OTLP/HTTP to a local mock
@@ -26,7 +32,9 @@ UP=127.0.0.1:19000
 SINK=127.0.0.1:19001
 GW=127.0.0.1:18080
 ADMIN=127.0.0.1:18081
-OUT="$ROOT/benches/results-$(date -u +%F).md"
+MODE=${1:-table}
+case "$MODE" in table|soak|faults) ;; *) echo "usage: $0 [table|soak|faults]" >&2; exit 2;; esac
+OUT="$ROOT/benches/results-$(date -u +%F)$([ "$MODE" = table ] || echo "-$MODE").md"
 # No OTLP from the environment: the configs below say everything.
 unset OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT OTEL_EXPORTER_OTLP_PROTOCOL \
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL OTEL_EXPORTER_OTLP_COMPRESSION SLUICE_LOG || true
@@ -217,6 +225,120 @@ URL_UP=http://$UP$PATHQ
 URL_GW=http://$GW$PATHQ
 OTLP_COUNTS=""
 
+# Resident memory of a process and all its descendants (LiteLLM runs worker processes), kB.
+tree_rss() {
+  local pids=("$1") i=0
+  while [ $i -lt ${#pids[@]} ]; do
+    for c in $(cat /proc/"${pids[$i]}"/task/*/children 2>/dev/null); do pids+=("$c"); done
+    i=$((i + 1))
+  done
+  for p in "${pids[@]}"; do kb "$p" VmRSS; done | awk '{s += $1} END {print s + 0}'
+}
+
+# Median time to the first byte (ms) of N streamed requests, one after another on one
+# connection (curl reuses it): the latency a streaming client feels before the first token.
+ttfb() { # ttfb URL N
+  local args=() i
+  for i in $(seq "$2"); do args+=(-o /dev/null "$1"); done
+  curl -s -w '%{time_starttransfer}\n' -H 'content-type: application/json' -d "$STREAM" "${args[@]}" \
+    | sort -n | awk '{a[NR] = $1} END {printf "%.3f", a[int(NR / 2) + 1] * 1000}'
+}
+
+soak() {
+  local dur=${SOAK_DURATION:-300s} rate=${SOAK_RATE:-1000}
+  local secs=${dur%s}
+  log "soak: sluice with the seed's tracing + log line, $rate req/s plain + $((rate / 10)) req/s streamed for $dur"
+  start_sluice on /dev/null
+  local samples=$WORK/soak.tsv
+  : > "$samples"
+  "$OHA" -z "$dur" -c "$CONNS" -q "$rate" --no-tui --output-format json -m POST -H 'content-type: application/json' -d "$CHAT" "$URL_GW" > "$WORK/soak-plain.json" 2>/dev/null &
+  local o1=$!
+  "$OHA" -z "$dur" -c 8 -q "$((rate / 10))" --no-tui --output-format json -m POST -H 'content-type: application/json' -d "$STREAM" "$URL_GW" > "$WORK/soak-stream.json" 2>/dev/null &
+  local o2=$!
+  local t=0
+  while [ "$t" -le "$secs" ]; do
+    printf '%s\t%s\n' "$t" "$(kb "$GW_PID" VmRSS)" >> "$samples"
+    sleep 10; t=$((t + 10))
+  done
+  wait "$o1" "$o2" || true
+  local hwm; hwm=$(kb "$GW_PID" VmHWM)
+  stop "$GW_PID" TERM
+  python3 - "$samples" "$WORK/soak-plain.json" "$WORK/soak-stream.json" "$hwm" > "$WORK/table.md" <<'PY'
+import json, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+warm = next((int(r[1]) for r in rows if int(r[0]) >= 30), int(rows[0][1]))
+end = int(rows[-1][1])
+for name, f in (("plain", sys.argv[2]), ("streamed", sys.argv[3])):
+    d = json.load(open(f))
+    codes = d.get("statusCodeDistribution", {})
+    ok = codes.get("200", 0); bad = sum(v for k, v in codes.items() if k != "200")
+    print("- %s: %d × 200, %d other, p50 %.3f ms, p99 %.3f ms" % (name, ok, bad, d["latencyPercentiles"]["p50"] * 1000, d["latencyPercentiles"]["p99"] * 1000))
+print()
+print("RSS after the 30 s warm-up %.1f MB, at the end %.1f MB: %+.1f%% (goal: within ±10%%); peak (VmHWM) %.1f MB." % (warm / 1024, end / 1024, 100 * (end - warm) / warm, int(sys.argv[4]) / 1024))
+print()
+print("| t (s) | " + " | ".join(r[0] for r in rows) + " |")
+print("|---|" + "---|" * len(rows))
+print("| RSS MB | " + " | ".join("%.1f" % (int(r[1]) / 1024) for r in rows) + " |")
+PY
+}
+
+faults() {
+  local dur=${FAULT_DURATION:-60s} flap=${FLAP:-3}
+  local up2=127.0.0.1:19002 up3=127.0.0.1:19003
+  "$BIN/mock_upstream" "${up3#*:}" 1 & local p3=$!; PIDS+=("$p3"); wait_port "$up3" "$p3"
+  { echo "name: sluice"; echo "config:"; echo "  adminAddr: $ADMIN"; echo "  logging: {level: 'off'}"; listener; cat <<YAML
+backends:
+  - name: up
+    provider: openai
+    apiKey: bench-key
+    retries: 1
+    endpoints:
+      - url: http://$up2
+      - url: http://$up3
+    outlierDetection: {consecutiveFailures: 3, ejectFor: 2s}
+YAML
+  } > "$WORK/faults.yaml"
+  "$BIN/sluice" check -c "$WORK/faults.yaml" >/dev/null
+  start_sluice faults /dev/null
+  log "faults: two endpoints, $up2 down ${flap}s / up ${flap}s for $dur, $up3 steady"
+  ( while :; do
+      "$BIN/mock_upstream" "${up2#*:}" 1 >/dev/null 2>&1 & p=$!
+      sleep "$flap"; kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; sleep "$flap"
+    done ) & local flapper=$!; PIDS+=("$flapper")
+  sleep 1
+  "$OHA" -z "$dur" -c "$CONNS" --no-tui --output-format json -m POST -H 'content-type: application/json' -d "$CHAT" "$URL_GW" > "$WORK/faults.json" 2>/dev/null || true
+  kill "$flapper" 2>/dev/null; pkill -9 -f "mock_upstream ${up2#*:}" 2>/dev/null || true
+  local ejections
+  ejections=$(curl -s -m 5 "http://$ADMIN/metrics" | awk '/^sluice_endpoint_ejections_total/ {s += $NF} END {print s + 0}')
+  stop "$GW_PID" TERM
+  python3 - "$WORK/faults.json" "$ejections" "$dur" "$flap" > "$WORK/table.md" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); codes = d.get("statusCodeDistribution", {})
+errs = sum(v for k, v in d.get("errorDistribution", {}).items() if "deadline" not in k.lower())
+ok = codes.get("200", 0); bad = sum(v for k, v in codes.items() if k != "200") + errs
+p = d["latencyPercentiles"]
+print("| requests/s (200s) | error rate | non-200 or failed | p50 ms | p99 ms | p99.9 ms | ejections |")
+print("|---|---|---|---|---|---|---|")
+print("| %.0f | %.3f%% | %d | %.3f | %.3f | %.3f | %s |" % (ok / d["summary"]["total"], 100 * bad / max(ok + bad, 1), bad, p["p50"] * 1000, p["p99"] * 1000, p["p99.9"] * 1000, sys.argv[2]))
+print()
+print("Backend `up`: endpoints A (killed with SIGKILL and restarted: %ss down, %ss up, for %s) and B (steady); `retries: 1`, `outlierDetection: {consecutiveFailures: 3, ejectFor: 2s}`." % (sys.argv[4], sys.argv[4], sys.argv[3]))
+PY
+}
+
+if [ "$MODE" != table ]; then
+  "$MODE"
+  {
+    echo "# Load test ($MODE), $(date -u '+%F %H:%M UTC')"
+    echo
+    echo "Machine: $(nproc) vCPU $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r), $("$OHA" --version), sluice $(git rev-parse --short HEAD 2>/dev/null || echo '?'). Command: \`benches/load.sh $MODE\`"
+    echo
+    cat "$WORK/table.md"
+  } > "$OUT"
+  cat "$OUT"
+  log "written to $OUT"
+  exit 0
+fi
+
 log "(a) upstream direct";               run load "(a) upstream direct" plain "" "$URL_UP" "$CHAT"
 log "(a) upstream direct, $RATE req/s";  run rate "(a) upstream direct" plain "" "$URL_UP" "$CHAT"
 log "(f) upstream direct, streaming";    run load "(f) upstream direct, streaming" stream "" "$URL_UP" "$STREAM"
@@ -243,6 +365,48 @@ stop "$GW_PID" TERM
 log "(e) sluice, OpenAI → Gemini"; start_sluice gemini "$WORK/gemini.out"
 run load "(e) sluice, OpenAI → Gemini translation" plain "$GW_PID" "$URL_GW" "$CHAT"
 stop "$GW_PID" TERM
+
+log "time to first byte, streamed, 200 sequential requests each"
+TTFB_DIRECT=$(ttfb "$URL_UP" 200)
+start_bare; TTFB_BARE=$(ttfb "$URL_GW" 200); stop "$GW_PID" INT
+start_sluice off "$WORK/off.out"; TTFB_SLUICE=$(ttfb "$URL_GW" 200); stop "$GW_PID" TERM
+TTFB_LINE="Time to first byte, streamed (median of 200 sequential requests on one connection, curl): direct $TTFB_DIRECT ms, bare proxy $TTFB_BARE ms, sluice $TTFB_SLUICE ms: added by sluice $(awk -v a="$TTFB_SLUICE" -v b="$TTFB_DIRECT" 'BEGIN {printf "%+.3f", a - b}') ms (goal ≤ 1 ms)."
+
+LITELLM_NOTE="(g) LiteLLM: skipped (SKIP_LITELLM=1)."
+if [ -z "${SKIP_LITELLM:-}" ]; then
+  VENV=$ROOT/target/litellm-venv
+  if [ ! -x "$VENV/bin/litellm" ]; then
+    log "installing LiteLLM's proxy into $VENV (pip install 'litellm[proxy]'; a few minutes)"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q "litellm[proxy]${LITELLM_VERSION:+==$LITELLM_VERSION}"
+  fi
+  cat > "$WORK/litellm.yaml" <<YAML
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: http://$UP/v1
+      api_key: bench-key
+YAML
+  LL=127.0.0.1:18082
+  log "(g) LiteLLM proxy, 2 workers (start-up takes a while)"
+  LITELLM_TELEMETRY=False LITELLM_LOG=ERROR "$VENV/bin/litellm" --config "$WORK/litellm.yaml" \
+    --host 127.0.0.1 --port "${LL#*:}" --num_workers 2 > "$WORK/litellm.log" 2>&1 & LL_PID=$!; PIDS+=("$LL_PID")
+  for _ in $(seq 600); do
+    curl -s -o /dev/null -m 2 "http://$LL/health/liveliness" && break
+    alive "$LL_PID" || break; sleep 0.2
+  done
+  if alive "$LL_PID"; then
+    run load "(g) LiteLLM proxy (2 workers)" plain "" "http://$LL$PATHQ" "$CHAT"
+    LL_RSS=$(tree_rss "$LL_PID")
+    LITELLM_NOTE="(g) LiteLLM $("$VENV/bin/pip" show litellm 2>/dev/null | awk '/^Version/ {print $2}'), \`litellm --config ... --num_workers 2\`, no callbacks: RSS of its processes after the run $(awk -v k="$LL_RSS" 'BEGIN {printf "%.0f", k / 1024}') MB."
+  else
+    echo "!! LiteLLM did not start: $(tail -5 "$WORK/litellm.log")" >&2
+    LITELLM_NOTE="(g) LiteLLM: did not start (see the script's output)."
+  fi
+  pkill -TERM -P "$LL_PID" 2>/dev/null || true
+  stop "$LL_PID" TERM
+fi
 
 STEAL=$(echo "$STEAL0 $(cpu_steal)" | awk '{printf "%.0f%%", 100 * ($3 - $1) / ($4 - $2)}')
 
@@ -289,6 +453,8 @@ sed -i "s/CONNS/$CONNS/; s/RATE/$RATE/" "$WORK/table.md"
   echo "Upstream: benches' mock_upstream ($MOCK_THREADS threads). bare proxy and sluice: one worker thread."
   echo "(d) telemetry: $OTLP_NOTE; request log lines to /dev/null. OTLP counters after the run: ${OTLP_COUNTS:-none read}"
   echo "(c), (e), (f): \`logging.level: off\`, no tracing. Streaming: 10 content chunks + finish + usage chunk + [DONE]."
+  echo "$LITELLM_NOTE"
+  echo "$TTFB_LINE"
   echo
   cat "$WORK/table.md"
 } > "$OUT"
