@@ -59,7 +59,7 @@ cleanup() {
   # SIGINT: Pingora's fast shutdown (and sluice's drain); the mocks, started in the background
   # of a non-interactive shell, ignore SIGINT, so they get SIGTERM.
   for pid in "${PIDS[@]}"; do
-    if [ "$pid" = "${UP_PID:-}" ] || [ "$pid" = "${SINK_PID:-}" ]; then stop "$pid" TERM; else stop "$pid" INT; fi
+    if [ "$pid" = "${UP_PID:-}" ] || [ "$pid" = "${SINK_PID:-}" ] || [ "$pid" = "${UP3_PID:-}" ]; then stop "$pid" TERM; else stop "$pid" INT; fi
   done
   rm -rf "$WORK"
 }
@@ -185,21 +185,25 @@ run() {
   [ -n "$pid" ] && { idle_rss=$(kb "$pid" VmRSS); c0=$(cpu_ticks "$pid"); }
   local extra=()
   [ "$group" = rate ] && extra=(-q "$RATE" --latency-correction)
-  local t0 t1
+  local t0 t1 sampler=""
+  rm -f "$WORK/mid"
+  # RSS halfway through: the steady state, before the clients go away at the deadline.
+  [ -n "$pid" ] && { (sleep "$(awk -v d="${DURATION%s}" 'BEGIN {print d / 2}')"; kb "$pid" VmRSS > "$WORK/mid") & sampler=$!; }
   t0=$(date +%s.%N)
   if ! timeout 120 "$OHA" -z "$DURATION" "${args[@]}" "${extra[@]}" --output-format json "$url" > "$WORK/oha.json"; then
     echo "!! $name: oha failed" >&2
     printf '%s\t%s\t%s\tFAILED\n' "$group" "$name" "$kind" >> "$ROWS"; return
   fi
   t1=$(date +%s.%N)
-  local cpu="" hwm="" rss=""
+  local cpu="" hwm="" rss="" mid=""
+  [ -n "$sampler" ] && { wait "$sampler" 2>/dev/null || true; mid=$(cat "$WORK/mid" 2>/dev/null || true); }
   if [ -n "$pid" ]; then
     cpu=$(awk -v a="$c0" -v b="$(cpu_ticks "$pid")" -v t="$TICK" -v s="$t0" -v e="$t1" 'BEGIN {printf "%.2f", (b - a) / t / (e - s)}')
     hwm=$(kb "$pid" VmHWM); rss=$(kb "$pid" VmRSS)
   fi
-  python3 - "$WORK/oha.json" "$group" "$name" "$kind" "$cpu" "$idle_rss" "$rss" "$hwm" >> "$ROWS" <<'PY'
+  python3 - "$WORK/oha.json" "$group" "$name" "$kind" "$cpu" "$idle_rss" "$mid" "$rss" "$hwm" >> "$ROWS" <<'PY'
 import json, sys
-f, group, name, kind, cpu, idle, rss, hwm = sys.argv[1:]
+f, group, name, kind, cpu, idle, mid, rss, hwm = sys.argv[1:]
 d = json.load(open(f))
 p = d["latencyPercentiles"]
 codes = d.get("statusCodeDistribution", {})
@@ -211,9 +215,9 @@ ms = lambda k: "%.3f" % (p[k] * 1000) if p.get(k) is not None else ""
 mb = lambda v: "%.1f" % (int(v) / 1024) if v else ""
 rps = ok / d["summary"]["total"] if d["summary"]["total"] else 0
 print("\t".join([group, name, kind, "%.0f" % rps, ms("p50"), ms("p99"), ms("p99.9"),
-                 str(bad + errs), cpu, mb(idle), mb(rss), mb(hwm)]))
+                 str(bad + errs), cpu, mb(idle), mb(mid), mb(rss), mb(hwm)]))
 PY
-  tail -n1 "$ROWS" | awk -F'\t' '{printf "   %s %s: %s req/s, p50 %s ms, p99 %s ms, p99.9 %s ms, errors %s, cpu %s, rss %s MB (peak %s)\n", $1, $2, $4, $5, $6, $7, $8, $9, $11, $12}' >&2
+  tail -n1 "$ROWS" | awk -F'\t' '{printf "   %s %s: %s req/s, p50 %s ms, p99 %s ms, p99.9 %s ms, errors %s, cpu %s, rss mid-run %s, after %s MB (peak %s)\n", $1, $2, $4, $5, $6, $7, $8, $9, $11, $12, $13}' >&2
 }
 
 start_bare() { "$BIN/bare_proxy" "$GW" "$UP" >"$WORK/bare.log" 2>&1 & GW_PID=$!; PIDS+=("$GW_PID"); wait_port "$GW" "$GW_PID"; }
@@ -256,14 +260,16 @@ soak() {
   "$OHA" -z "$dur" -c 8 -q "$((rate / 10))" --no-tui --output-format json -m POST -H 'content-type: application/json' -d "$STREAM" "$URL_GW" > "$WORK/soak-stream.json" 2>/dev/null &
   local o2=$!
   local t=0
-  while [ "$t" -le "$secs" ]; do
+  while [ "$t" -lt "$secs" ]; do
     printf '%s\t%s\n' "$t" "$(kb "$GW_PID" VmRSS)" >> "$samples"
     sleep 10; t=$((t + 10))
   done
   wait "$o1" "$o2" || true
-  local hwm; hwm=$(kb "$GW_PID" VmHWM)
+  # oha drops its open streams at the deadline: sluice estimates their usage (tiktoken).
+  sleep 2
+  local hwm after; hwm=$(kb "$GW_PID" VmHWM); after=$(kb "$GW_PID" VmRSS)
   stop "$GW_PID" TERM
-  python3 - "$samples" "$WORK/soak-plain.json" "$WORK/soak-stream.json" "$hwm" > "$WORK/table.md" <<'PY'
+  python3 - "$samples" "$WORK/soak-plain.json" "$WORK/soak-stream.json" "$hwm" "$after" > "$WORK/table.md" <<'PY'
 import json, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 warm = next((int(r[1]) for r in rows if int(r[0]) >= 30), int(rows[0][1]))
@@ -274,7 +280,7 @@ for name, f in (("plain", sys.argv[2]), ("streamed", sys.argv[3])):
     ok = codes.get("200", 0); bad = sum(v for k, v in codes.items() if k != "200")
     print("- %s: %d × 200, %d other, p50 %.3f ms, p99 %.3f ms" % (name, ok, bad, d["latencyPercentiles"]["p50"] * 1000, d["latencyPercentiles"]["p99"] * 1000))
 print()
-print("RSS after the 30 s warm-up %.1f MB, at the end %.1f MB: %+.1f%% (goal: within ±10%%); peak (VmHWM) %.1f MB." % (warm / 1024, end / 1024, 100 * (end - warm) / warm, int(sys.argv[4]) / 1024))
+print("RSS under load: after the 30 s warm-up %.1f MB, at the last sample under load %.1f MB: %+.1f%% (goal: within ±10%%). After the clients left (their open streams cut, usage estimated with tiktoken): %.1f MB; peak (VmHWM) %.1f MB." % (warm / 1024, end / 1024, 100 * (end - warm) / warm, int(sys.argv[5]) / 1024, int(sys.argv[4]) / 1024))
 print()
 print("| t (s) | " + " | ".join(r[0] for r in rows) + " |")
 print("|---|" + "---|" * len(rows))
@@ -285,7 +291,7 @@ PY
 faults() {
   local dur=${FAULT_DURATION:-60s} flap=${FLAP:-3}
   local up2=127.0.0.1:19002 up3=127.0.0.1:19003
-  "$BIN/mock_upstream" "${up3#*:}" 1 & local p3=$!; PIDS+=("$p3"); wait_port "$up3" "$p3"
+  "$BIN/mock_upstream" "${up3#*:}" 1 & UP3_PID=$!; PIDS+=("$UP3_PID"); wait_port "$up3" "$UP3_PID"
   { echo "name: sluice"; echo "config:"; echo "  adminAddr: $ADMIN"; echo "  logging: {level: 'off'}"; listener; cat <<YAML
 backends:
   - name: up
@@ -301,13 +307,13 @@ YAML
   "$BIN/sluice" check -c "$WORK/faults.yaml" >/dev/null
   start_sluice faults /dev/null
   log "faults: two endpoints, $up2 down ${flap}s / up ${flap}s for $dur, $up3 steady"
-  ( while :; do
-      "$BIN/mock_upstream" "${up2#*:}" 1 >/dev/null 2>&1 & p=$!
-      sleep "$flap"; kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; sleep "$flap"
-    done ) & local flapper=$!; PIDS+=("$flapper")
+  # A shell of its own (no inherited traps): endpoint A up for FLAP s, killed, down FLAP s.
+  bash -c 'trap "kill -9 \$p 2>/dev/null; exit 0" TERM
+    while :; do "$0" "$1" 1 >/dev/null 2>&1 & p=$!; sleep "$2"; kill -9 "$p"; wait "$p"; sleep "$2"; done' \
+    "$BIN/mock_upstream" "${up2#*:}" "$flap" 2>/dev/null & local flapper=$!
   sleep 1
   "$OHA" -z "$dur" -c "$CONNS" --no-tui --output-format json -m POST -H 'content-type: application/json' -d "$CHAT" "$URL_GW" > "$WORK/faults.json" 2>/dev/null || true
-  kill "$flapper" 2>/dev/null; pkill -9 -f "mock_upstream ${up2#*:}" 2>/dev/null || true
+  kill "$flapper" 2>/dev/null || true; wait "$flapper" 2>/dev/null || true
   local ejections
   ejections=$(curl -s -m 5 "http://$ADMIN/metrics" | awk '/^sluice_endpoint_ejections_total/ {s += $NF} END {print s + 0}')
   stop "$GW_PID" TERM
@@ -390,7 +396,8 @@ model_list:
 YAML
   LL=127.0.0.1:18082
   log "(g) LiteLLM proxy, 2 workers (start-up takes a while)"
-  LITELLM_TELEMETRY=False LITELLM_LOG=ERROR "$VENV/bin/litellm" --config "$WORK/litellm.yaml" \
+  # No master key (the benchmark sends none): LiteLLM refuses to start without this.
+  LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY=true LITELLM_TELEMETRY=False LITELLM_LOG=ERROR "$VENV/bin/litellm" --config "$WORK/litellm.yaml" \
     --host 127.0.0.1 --port "${LL#*:}" --num_workers 2 > "$WORK/litellm.log" 2>&1 & LL_PID=$!; PIDS+=("$LL_PID")
   for _ in $(seq 600); do
     curl -s -o /dev/null -m 2 "http://$LL/health/liveliness" && break
@@ -417,16 +424,16 @@ rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 bare = {r[2]: float(r[3]) for r in rows if r[0] == "load" and "bare" in r[1] and r[3] != "FAILED"}
 print("### Throughput: %s connections, as fast as possible" % "CONNS")
 print()
-print("| scenario | requests/s | % of bare proxy | p50 ms | p99 ms | p99.9 ms | errors | gateway CPU (cores) | RSS idle MB | RSS after MB | peak RSS (VmHWM) MB |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| scenario | requests/s | % of bare proxy | p50 ms | p99 ms | p99.9 ms | errors | gateway CPU (cores) | RSS idle MB | RSS mid-run MB | RSS after MB | peak RSS (VmHWM) MB |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     if r[0] != "load":
         continue
     if r[3] == "FAILED":
-        print("| %s | failed (see the script's output) |||||||||| " % r[1]); continue
+        print("| %s | failed (see the script's output) ||||||||||| " % r[1]); continue
     pct = "%.0f%%" % (100 * float(r[3]) / bare[r[2]]) if r[2] in bare and "upstream direct" not in r[1] else "–"
     d = lambda v: v if v else "–"
-    print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (r[1], r[3], pct, r[4], r[5], r[6], r[7], d(r[8]), d(r[9]), d(r[10]), d(r[11])))
+    print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (r[1], r[3], pct, r[4], r[5], r[6], r[7], d(r[8]), d(r[9]), d(r[10]), d(r[11]), d(r[12])))
 print()
 print("### Latency at a fixed rate: RATE requests/s, CONNS connections, latency-corrected")
 print()
