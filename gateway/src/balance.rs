@@ -446,6 +446,43 @@ impl Balancer {
     }
 }
 
+/// Where one call of a backend goes: a leased target of its balancer, or its own `baseUrl`.
+pub struct Pick<'a> {
+    pub lease: Option<Lease<'a>>,
+    pub upstream: &'a Upstream,
+    pub api_key: Option<&'a Secret>,
+    /// Whether another target of the backend could take over if this one fails.
+    pub spare: bool,
+}
+
+/// Picks where a call of `backend` (whose `baseUrl` is `upstream`) goes, outside `tried`;
+/// the reason when every target is ejected, failing its health check or tried already.
+pub fn pick<'a>(
+    backend: &'a crate::config::Backend,
+    upstream: &'a Upstream,
+    tried: &mut Tried,
+) -> Result<Pick<'a>, String> {
+    let Some(balancer) = &backend.balancer else {
+        return Ok(Pick {
+            lease: None,
+            upstream,
+            api_key: backend.api_key.as_ref(),
+            spare: false,
+        });
+    };
+    let lease = balancer
+        .select(tried)
+        .ok_or_else(|| balancer.exhausted(*tried))?;
+    let target = lease.target();
+    Ok(Pick {
+        upstream: &target.upstream,
+        // The targets were built with the backend's keys already.
+        api_key: target.api_key.as_ref(),
+        spare: balancer.has_spare(*tried),
+        lease: Some(lease),
+    })
+}
+
 /// One call's hold on a target: counted in flight until dropped. Report how the call went
 /// with [`Lease::answered`] or [`Lease::failed`].
 pub struct Lease<'a> {

@@ -14,7 +14,7 @@ use sluice_providers::{
 };
 use sluice_telemetry::{LimitFacts, LlmFacts, PromptMessage, ToolCall};
 
-use crate::balance::Tried;
+use crate::balance::{Pick, Tried};
 use crate::config::{Backend, Route, Secret, Upstream};
 use crate::limits::{self, Scope, Verdict};
 use crate::proxy::respond::{self, ClientFormat};
@@ -305,32 +305,24 @@ async fn attempt(
         answer_mock(session, ctx, req, &model, id, created, format).await;
         return Attempt::Done;
     };
-    let mut lease = match &backend.balancer {
-        None => None,
-        Some(balancer) => match balancer.select(tried) {
-            Some(lease) => Some(lease),
-            None => {
-                let reason = balancer.exhausted(*tried);
-                if more {
-                    return Attempt::FailOver {
-                        reason,
-                        status: 0,
-                        retry_after: None,
-                    };
-                }
-                respond::error(session, ctx, format, 503, &reason).await;
-                return Attempt::Done;
+    let Pick {
+        mut lease,
+        upstream,
+        api_key,
+        spare,
+    } = match crate::balance::pick(backend, upstream, tried) {
+        Ok(p) => p,
+        Err(reason) if more => {
+            return Attempt::FailOver {
+                reason,
+                status: 0,
+                retry_after: None,
             }
-        },
-    };
-    // Whether another target of this backend could take over if this one fails.
-    let spare = backend
-        .balancer
-        .as_ref()
-        .is_some_and(|b| b.has_spare(*tried));
-    let (upstream, api_key) = match &lease {
-        Some(l) => (&l.target().upstream, l.target().api_key.as_ref()),
-        None => (upstream, backend.api_key.as_ref()),
+        }
+        Err(reason) => {
+            respond::error(session, ctx, format, 503, &reason).await;
+            return Attempt::Done;
+        }
     };
     let target = RequestTarget {
         model: &model,

@@ -7,7 +7,7 @@ use sluice_providers::embeddings::{self, EmbeddingsRequest};
 use sluice_providers::{ProviderKind, RequestTarget, TranslateError};
 use sluice_telemetry::LlmFacts;
 
-use crate::balance::Tried;
+use crate::balance::{Pick, Tried};
 use crate::config::Route;
 use crate::proxy::chat::{read_body_within, upstream_header};
 use crate::proxy::respond::{self, ClientFormat};
@@ -114,24 +114,17 @@ async fn call_target(
         respond::error(session, ctx, format, 500, "backend has no upstream").await;
         return Some(Err(Answered));
     };
-    let mut lease = match &backend.balancer {
-        None => None,
-        Some(balancer) => match balancer.select(tried) {
-            Some(lease) => Some(lease),
-            None => {
-                let reason = balancer.exhausted(*tried);
-                respond::error(session, ctx, format, 503, &reason).await;
-                return Some(Err(Answered));
-            }
-        },
-    };
-    let spare = backend
-        .balancer
-        .as_ref()
-        .is_some_and(|b| b.has_spare(*tried));
-    let (upstream, api_key) = match &lease {
-        Some(l) => (&l.target().upstream, l.target().api_key.as_ref()),
-        None => (upstream, backend.api_key.as_ref()),
+    let Pick {
+        mut lease,
+        upstream,
+        api_key,
+        spare,
+    } = match crate::balance::pick(backend, upstream, tried) {
+        Ok(p) => p,
+        Err(reason) => {
+            respond::error(session, ctx, format, 503, &reason).await;
+            return Some(Err(Answered));
+        }
     };
     let translated = match backend.provider.translate_embeddings_request(req, &target) {
         Ok(t) => t,
