@@ -495,7 +495,12 @@ pub fn translate_response(
             c.finish_reason.as_deref(),
         )
     });
-    Ok(facts(&view.model, view.usage.as_ref(), choices, body.to_vec()))
+    Ok(facts(
+        &view.model,
+        view.usage.as_ref(),
+        choices,
+        body.to_vec(),
+    ))
 }
 
 /// The part of an OpenAI chat completion that telemetry reads, for answers passed through
