@@ -41,6 +41,8 @@ impl ServeHttp for AdminApp {
             "/readyz" => {
                 if self.state.draining.load(Ordering::SeqCst) {
                     text(StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+                } else if !self.state.listening.load(Ordering::SeqCst) {
+                    text(StatusCode::SERVICE_UNAVAILABLE, "starting\n")
                 } else {
                     text(StatusCode::OK, "ready\n")
                 }

@@ -1,7 +1,7 @@
 //! Builds and runs the Pingora server: one proxy service per listener, the admin service,
 //! the OTLP exporter as a background service, and our signal handling.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -34,19 +34,17 @@ impl BackgroundService for ExportService {
     }
 }
 
-/// Tells systemd (`Type=notify`) that sluice is ready once every listener accepts, with this
-/// process as the service's main PID: after a binary upgrade the new process takes over.
-/// Without `NOTIFY_SOCKET` (not under systemd) it does nothing.
+/// Marks sluice ready (`/readyz`) once every listener accepts, and tells systemd
+/// (`Type=notify`, when `NOTIFY_SOCKET` is set) with this process as the service's main PID:
+/// after a binary upgrade the new process takes over.
 struct ReadyNotifier {
     binds: Vec<String>,
+    state: Arc<State>,
 }
 
 #[async_trait]
 impl BackgroundService for ReadyNotifier {
     async fn start(&self, _shutdown: ShutdownWatch) {
-        if std::env::var_os("NOTIFY_SOCKET").is_none() {
-            return;
-        }
         for bind in &self.binds {
             // A wildcard bind is reached on loopback.
             let addr = bind
@@ -56,11 +54,15 @@ impl BackgroundService for ReadyNotifier {
             while tokio::net::TcpStream::connect(&addr).await.is_err() {
                 tries += 1;
                 if tries > 1000 {
-                    log::warn!("listener {bind} not accepting after 10s; not telling systemd");
+                    log::warn!("listener {bind} not accepting after 10s; /readyz stays 503");
                     return;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
+        }
+        self.state.listening.store(true, Ordering::SeqCst);
+        if std::env::var_os("NOTIFY_SOCKET").is_none() {
+            return;
         }
         let pid = std::process::id();
         if let Err(e) = sd_notify::notify(&[
@@ -159,6 +161,7 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
         dns: DnsCache::default(),
         inflight: AtomicUsize::new(0),
         draining: AtomicBool::new(false),
+        listening: AtomicBool::new(false),
         stats,
         metrics,
         span_queue,
@@ -222,8 +225,11 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
     let mut binds: Vec<String> = listeners.iter().map(|(_, b)| b.clone()).collect();
     binds.extend(admin_addr.iter().cloned());
     server.add_service(background_service(
-        "systemd notify",
-        ReadyNotifier { binds },
+        "readiness",
+        ReadyNotifier {
+            binds,
+            state: state.clone(),
+        },
     ));
     server.run(RunArgs {
         shutdown_signal: Box::new(SignalWatch { state }),

@@ -90,6 +90,9 @@ pub struct State {
     pub dns: DnsCache,
     pub inflight: AtomicUsize,
     pub draining: AtomicBool,
+    /// Every listener accepts connections (Pingora binds them as its services start, the
+    /// admin listener possibly first): until then `/readyz` says "starting".
+    pub listening: AtomicBool,
     pub stats: Arc<TelemetryStats>,
     /// Served at the admin listener's `/metrics`; kept across reloads.
     pub metrics: Arc<Metrics>,
