@@ -240,6 +240,14 @@ pub enum Outcome {
 ///   `connect`, 504 → `timeout`, 429 → `rate_limited`;
 /// - `upstream stream ...` after a 200 (the stream broke midway) → `stream`.
 pub fn upstream_error_kind(rec: &RequestRecord) -> Outcome {
+    if rec
+        .limit
+        .as_ref()
+        .is_some_and(|l| matches!(l.decision, "refused" | "fail_closed"))
+    {
+        // Refused by sluice's own limits, not by a provider: `sluice_limit_decisions_total`.
+        return Outcome::Failed;
+    }
     let Some(err) = rec.error.as_deref() else {
         return if rec.status >= 400 {
             Outcome::Failed
@@ -729,6 +737,8 @@ mod tests {
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }
+        // A refusal of sluice's own is not an upstream error.
+        assert!(!text.contains("kind=\"rate_limited\""), "{text}");
     }
 
     #[test]
