@@ -364,7 +364,7 @@ stop "$GW_PID" TERM
 log "(d) sluice, seed default tracing recipe + text log line"; start_sluice on /dev/null
 run load "(d) sluice, tracing + log line" plain "$GW_PID" "$URL_GW" "$CHAT"
 run rate "(d) sluice, tracing + log line" plain "$GW_PID" "$URL_GW" "$CHAT"
-sleep 6 # let the batch span processor flush (5 s schedule) before reading its counters
+sleep 1 # the exporter sends every 200 ms (or per 512 spans): let the last batch go
 OTLP_COUNTS=$(curl -s -m 5 "http://$ADMIN/metrics" | grep -E '^sluice_otlp_' | tr '\n' ' ' || true)
 stop "$GW_PID" TERM
 
