@@ -320,12 +320,6 @@ impl tonic::codec::Decoder for RawCodec {
     }
 }
 
-/// A batch being filled: spans encoded as they arrive.
-struct Batch {
-    encoder: Encoder,
-    spans: u64,
-}
-
 impl SpanExporter {
     /// Exports until the queue's senders are all gone. Export errors are counted and logged
     /// (at most one line every 10 s), never retried: a dead collector costs memory only up
@@ -342,10 +336,7 @@ impl SpanExporter {
             }
         };
         let resource = resource(&self.settings.service_version);
-        let mut batch = Batch {
-            encoder: Encoder::new(&resource, "sluice", env!("CARGO_PKG_VERSION")),
-            spans: 0,
-        };
+        let mut batch = Encoder::new(&resource, "sluice", env!("CARGO_PKG_VERSION"));
         let mut tick = tokio::time::interval(EXPORT_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_error_log: Option<tokio::time::Instant> = None;
@@ -373,16 +364,15 @@ impl SpanExporter {
     async fn drain(
         &mut self,
         transport: &mut Transport,
-        batch: &mut Batch,
+        batch: &mut Encoder,
         last_error_log: &mut Option<tokio::time::Instant>,
     ) -> bool {
         let mut open = true;
         loop {
             match self.rx.try_recv() {
                 Ok(span) => {
-                    batch.encoder.push(&span);
-                    batch.spans += 1;
-                    if batch.spans >= MAX_BATCH as u64 {
+                    batch.push(&span);
+                    if batch.len() >= MAX_BATCH {
                         self.export(transport, batch, last_error_log).await;
                     }
                 }
@@ -400,14 +390,14 @@ impl SpanExporter {
     async fn export(
         &self,
         transport: &mut Transport,
-        batch: &mut Batch,
+        batch: &mut Encoder,
         last_error_log: &mut Option<tokio::time::Instant>,
     ) {
-        if batch.encoder.is_empty() {
+        if batch.is_empty() {
             return;
         }
-        let body = batch.encoder.finish();
-        let n = std::mem::take(&mut batch.spans);
+        let n = batch.len() as u64;
+        let body = batch.finish();
         match transport.send(body).await {
             Ok(()) => {
                 self.stats.spans_exported.fetch_add(n, Ordering::Relaxed);

@@ -50,6 +50,8 @@ pub struct Encoder {
     spans: Vec<u8>,
     /// One span's body, before its length is known.
     scratch: Vec<u8>,
+    /// Spans in `spans`.
+    count: usize,
 }
 
 impl Encoder {
@@ -67,6 +69,7 @@ impl Encoder {
             scope: s,
             spans: Vec::with_capacity(64 * 1024),
             scratch: Vec::with_capacity(2048),
+            count: 0,
         }
     }
 
@@ -101,11 +104,17 @@ impl Encoder {
         encode_key(16, WireType::ThirtyTwoBit, b);
         b.extend_from_slice(&(FLAG_SAMPLED | FLAG_HAS_IS_REMOTE | remote).to_le_bytes());
         put_bytes(&mut self.spans, 2, &self.scratch);
+        self.count += 1;
+    }
+
+    /// Spans pushed since the last [`Encoder::finish`].
+    pub fn len(&self) -> usize {
+        self.count
     }
 
     /// Whether no span was pushed since the last [`Encoder::finish`].
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.count == 0
     }
 
     /// The `ExportTraceServiceRequest` of the spans pushed so far; starts a new batch.
@@ -122,6 +131,7 @@ impl Encoder {
         put_bytes(&mut out, 1, &self.scope);
         out.extend_from_slice(&self.spans);
         self.spans.clear();
+        self.count = 0;
         out
     }
 }
@@ -262,6 +272,7 @@ mod tests {
         for s in &spans {
             enc.push(s);
         }
+        assert_eq!(enc.len(), 2);
         let bytes = enc.finish();
         assert!(enc.is_empty(), "finish starts a new batch");
         let req = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
