@@ -41,20 +41,19 @@ impl ShutdownSignalWatch for SignalWatch {
             }
         };
         self.state.draining.store(true, Ordering::SeqCst);
-        if !upgrade {
-            // After an upgrade the new process is the service; it has said READY already.
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
-        }
         // On upgrade, Pingora hands the sockets over and keeps accepting for its 5 s close
         // timeout (the new process accepts too); only then do the listeners close.
-        let hand_over = if upgrade {
+        let (hand_over, shutdown) = if upgrade {
             log::info!(
                 "SIGQUIT: handing the listening sockets to the new process over {}",
                 self.state.generation().config.upgrade_socket
             );
-            UPGRADE_HAND_OVER
+            (UPGRADE_HAND_OVER, ShutdownSignal::GracefulUpgrade)
         } else {
-            Duration::ZERO
+            // After an upgrade the new process is the service and has said READY: only a
+            // real stop is announced.
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+            (Duration::ZERO, ShutdownSignal::GracefulTerminate)
         };
         let grace = self.state.generation().config.grace_period;
         log::info!(
@@ -69,11 +68,7 @@ impl ShutdownSignalWatch for SignalWatch {
         if spawned.is_err() {
             log::error!("cannot start the drain thread; Pingora's grace period applies");
         }
-        if upgrade {
-            ShutdownSignal::GracefulUpgrade
-        } else {
-            ShutdownSignal::GracefulTerminate
-        }
+        shutdown
     }
 }
 
