@@ -62,7 +62,7 @@ impl TargetProbes {
             let mut req = RequestHeader::build("GET", path.as_bytes(), None)
                 .map_err(|_| format!("\"{path}\" is not a valid request path"))?;
             let mut headers: Vec<(&str, String)> = vec![
-                ("host", up.host_header()),
+                ("host", up.host_header().to_string()),
                 (
                     "user-agent",
                     concat!("sluice/", env!("CARGO_PKG_VERSION")).to_string(),

@@ -10,6 +10,9 @@ use crate::{
     ToolCallFact, TranslateError, UpstreamRequest, Usage,
 };
 
+/// The chat completions path on an OpenAI base URL.
+pub const CHAT_COMPLETIONS_PATH: &str = "/v1/chat/completions";
+
 /// A chat completions request. Known fields are typed; the rest pass through in `extra`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 pub struct ChatRequest {
@@ -475,7 +478,7 @@ pub fn translate_request(
     let body =
         serde_json::to_vec(&req).map_err(|e| TranslateError::InvalidRequest(e.to_string()))?;
     Ok(UpstreamRequest {
-        path: "/v1/chat/completions".to_string(),
+        path: CHAT_COMPLETIONS_PATH.to_string(),
         body,
     })
 }

@@ -140,20 +140,23 @@ impl Telemetry {
     /// Writes the request's log line to stdout, records its metrics and queues its span (when
     /// sampled).
     pub fn record(&self, rec: &RequestRecord) {
-        let mut attrs = Vec::with_capacity(40);
-        record::base_attributes(&self.gateway, rec, &mut attrs);
         // Metrics first: once the log line is out, a scrape sees the request.
         self.metrics.record(rec);
-        if self.log_filter.allows(rec, &self.stats) {
+        let log = self.log_filter.allows(rec, &self.stats);
+        let trace = self.trace.as_ref().filter(|_| rec.sampled);
+        if !log && trace.is_none() {
+            return;
+        }
+        let mut attrs = Vec::with_capacity(40);
+        record::base_attributes(&self.gateway, rec, &mut attrs);
+        if log {
             let line = self.log_line(rec, &attrs);
             // A closed stdout must not take the gateway down; the line is lost, nothing else.
             let _ = std::io::stdout().lock().write_all(&line);
         }
-        if let Some(trace) = &self.trace {
-            if rec.sampled {
-                let span = self.span(rec, attrs, &trace.rules);
-                trace.queue.push(span);
-            }
+        if let Some(trace) = trace {
+            let span = self.span(rec, attrs, &trace.rules);
+            trace.queue.push(span);
         }
     }
 

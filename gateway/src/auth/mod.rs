@@ -33,10 +33,7 @@ pub async fn credential_headers(
             let host = upstream.host_header();
             let scheme = if upstream.tls { "https" } else { "http" };
             let url = format!("{scheme}://{host}{path}");
-            let headers = [
-                ("host", host.as_str()),
-                ("content-type", "application/json"),
-            ];
+            let headers = [("host", host), ("content-type", "application/json")];
             sigv4::sign(
                 credentials,
                 region,

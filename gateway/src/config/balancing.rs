@@ -158,7 +158,7 @@ pub(super) fn balancer(
         };
         for api_key in keys {
             targets.push(Target {
-                name: upstream.endpoint(),
+                name: upstream.endpoint().to_string(),
                 upstream: upstream.clone(),
                 api_key,
                 weight,

@@ -8,37 +8,36 @@ pub struct Upstream {
     pub port: u16,
     /// Path prefix of the base URL, without a trailing slash (`""` or `/openai`).
     pub base_path: String,
+    /// Worked out once here, read on every request.
+    host_header: String,
+    endpoint: String,
 }
 
 impl Upstream {
     /// The `Host` header value: the port only when it is not the scheme's default.
-    pub fn host_header(&self) -> String {
-        if (self.tls && self.port == 443) || (!self.tls && self.port == 80) {
-            self.host.clone()
-        } else {
-            self.endpoint()
-        }
+    pub fn host_header(&self) -> &str {
+        &self.host_header
     }
 
     /// `host:port`, as the log line's `endpoint`.
-    pub fn endpoint(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// The base path joined with a provider path. A base URL that already ends in the
     /// version segment the provider path starts with (`https://api.openai.com/v1`, as the
     /// OpenAI SDKs write it) does not get it twice.
     pub fn join_path(&self, path: &str) -> String {
+        let mut base = self.base_path.as_str();
         if let Some((first, _)) = path.trim_start_matches('/').split_once('/') {
-            if self.base_path.ends_with(&format!("/{first}")) {
-                return format!(
-                    "{}{}",
-                    &self.base_path[..self.base_path.len() - first.len() - 1],
-                    path
-                );
+            if let Some(stripped) = base.strip_suffix(first).and_then(|b| b.strip_suffix('/')) {
+                base = stripped;
             }
         }
-        format!("{}{}", self.base_path, path)
+        let mut joined = String::with_capacity(base.len() + path.len());
+        joined.push_str(base);
+        joined.push_str(path);
+        joined
     }
 
     pub fn parse(url: &str) -> Result<Self, String> {
@@ -64,14 +63,20 @@ impl Upstream {
             },
             _ => (authority, default_port),
         };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let endpoint = format!("{host}:{port}");
+        let host_header = if port == default_port {
+            host.to_string()
+        } else {
+            endpoint.clone()
+        };
         Ok(Upstream {
             tls,
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
+            host: host.to_string(),
             port,
             base_path: path.trim_end_matches('/').to_string(),
+            host_header,
+            endpoint,
         })
     }
 }

@@ -97,7 +97,20 @@ pub async fn handle(
             facts.fallback_reasons.clone_from(&reasons);
             ctx.llm = Some(facts);
             let outcome = attempt(
-                proxy, session, ctx, backend, route, &req, format, &id, created, more, &mut tried,
+                proxy,
+                session,
+                ctx,
+                backend,
+                route,
+                Incoming {
+                    req: &req,
+                    body: (format == ClientFormat::OpenAi).then_some(body.as_slice()),
+                },
+                format,
+                &id,
+                created,
+                more,
+                &mut tried,
             )
             .await;
             match outcome {
@@ -269,6 +282,14 @@ enum Attempt {
     NextTarget { reason: String },
 }
 
+/// The client's request: parsed, and its OpenAI body as sent (`None` for the Anthropic front
+/// door), which goes upstream unchanged when nothing in it needs translating.
+#[derive(Clone, Copy)]
+struct Incoming<'a> {
+    req: &'a ChatRequest,
+    body: Option<&'a [u8]>,
+}
+
 /// Calls one backend (one of its targets, when balanced, outside `tried`); `more` says
 /// whether a later backend or a retry could take over on failure.
 #[allow(clippy::too_many_arguments)]
@@ -278,13 +299,14 @@ async fn attempt(
     ctx: &mut RequestCtx,
     backend: &Backend,
     route: &Route,
-    req: &ChatRequest,
+    incoming: Incoming<'_>,
     format: ClientFormat,
     id: &str,
     created: u64,
     more: bool,
     tried: &mut Tried,
 ) -> Attempt {
+    let req = incoming.req;
     let model = route.model_for(backend, &req.model);
     if model.is_empty() && !backend.provider.model_in_url() {
         let msg = format!(
@@ -329,7 +351,10 @@ async fn attempt(
         api_version: backend.api_version.as_deref(),
         vertex: backend.vertex_site(),
     };
-    let translated = match backend.provider.translate_request(req, &target) {
+    let translated = match backend
+        .provider
+        .translate_request_reusing(req, incoming.body, &target)
+    {
         Ok(t) => t,
         Err(e) if more => {
             return Attempt::FailOver {
@@ -345,7 +370,7 @@ async fn attempt(
     };
     ctx.endpoint = match &lease {
         Some(l) => l.target().name.clone(),
-        None => upstream.endpoint(),
+        None => upstream.endpoint().to_string(),
     };
     let header = match upstream_header(session, ctx, backend, upstream, api_key, &translated).await
     {
@@ -604,25 +629,28 @@ pub(crate) async fn upstream_header(
         crate::auth::credential_headers(backend, upstream, api_key, &path, &translated.body)
             .await?;
     let build = || -> pingora::Result<RequestHeader> {
-        let mut h = RequestHeader::build("POST", path.as_bytes(), Some(8))?;
-        h.insert_header("host", upstream.host_header())?;
-        h.insert_header("content-type", "application/json")?;
-        h.insert_header("content-length", translated.body.len().to_string())?;
-        h.insert_header("user-agent", concat!("sluice/", env!("CARGO_PKG_VERSION")))?;
-        h.insert_header("traceparent", ctx.ids.traceparent())?;
+        // Lower-case names, no case map to keep (`build_no_case`), and `append_header`: the
+        // names below are distinct, so nothing needs replacing. Credentials go in last with
+        // `insert_header`, so they win over anything before.
+        let mut h = RequestHeader::build_no_case("POST", path.as_bytes(), Some(10))?;
+        h.append_header("host", upstream.host_header())?;
+        h.append_header("content-type", "application/json")?;
+        h.append_header("content-length", translated.body.len())?;
+        h.append_header("user-agent", concat!("sluice/", env!("CARGO_PKG_VERSION")))?;
+        h.append_header("traceparent", ctx.ids.traceparent())?;
         if let Some(state) = session.get_header("tracestate") {
             // The caller's vendor trace state travels on with its trace.
             if ctx.ids.parent_span_id.is_some() {
-                h.insert_header("tracestate", state.clone())?;
+                h.append_header("tracestate", state.clone())?;
             }
         }
         for (name, value) in backend.provider.fixed_headers() {
-            h.insert_header(*name, *value)?;
+            h.append_header(*name, *value)?;
         }
         if credentials.is_empty() && !ctx.client_auth_consumed {
             for name in ["authorization", "x-api-key", "x-goog-api-key", "api-key"] {
                 if let Some(v) = session.get_header(name) {
-                    h.insert_header(name, v.clone())?;
+                    h.append_header(name, v.clone())?;
                 }
             }
         }
@@ -821,10 +849,10 @@ fn stream_error_event(format: ClientFormat, message: &str) -> Vec<u8> {
 
 async fn start_stream(session: &mut Session, ctx: &mut RequestCtx) -> bool {
     ctx.status = 200;
-    let header = ResponseHeader::build(200, Some(4)).and_then(|mut h| {
-        h.insert_header("content-type", "text/event-stream")?;
-        h.insert_header("cache-control", "no-cache")?;
-        h.insert_header("transfer-encoding", "chunked")?;
+    let header = ResponseHeader::build_no_case(200, Some(4)).and_then(|mut h| {
+        h.append_header("content-type", "text/event-stream")?;
+        h.append_header("cache-control", "no-cache")?;
+        h.append_header("transfer-encoding", "chunked")?;
         Ok(h)
     });
     match header {

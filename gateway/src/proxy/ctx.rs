@@ -88,7 +88,8 @@ impl RequestCtx {
         self.ids = SpanIds::new(parent, ratio);
     }
 
-    /// The record telemetry turns into a log line and a span.
+    /// The record telemetry turns into a log line and a span. Called once, at the end: the
+    /// request's route and endpoint move into it.
     pub fn finish(&mut self, session: &Session) -> RequestRecord {
         let req = session.req_header();
         let host = req
@@ -132,9 +133,10 @@ impl RequestCtx {
         };
         RequestRecord {
             listener,
-            route: self.route.clone().unwrap_or_default(),
-            route_path: self.route_path.clone(),
-            endpoint: self.endpoint.clone(),
+            // The request is over: its strings move to the record.
+            route: self.route.take().unwrap_or_default(),
+            route_path: std::mem::take(&mut self.route_path),
+            endpoint: std::mem::take(&mut self.endpoint),
             source_address: session
                 .client_addr()
                 .map(|a| a.to_string())

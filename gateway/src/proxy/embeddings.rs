@@ -136,7 +136,7 @@ async fn call_target(
     };
     ctx.endpoint = match &lease {
         Some(l) => l.target().name.clone(),
-        None => upstream.endpoint(),
+        None => upstream.endpoint().to_string(),
     };
     let header = match upstream_header(session, ctx, backend, upstream, api_key, &translated).await
     {

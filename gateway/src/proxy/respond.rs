@@ -70,14 +70,16 @@ pub async fn json(
     extra_headers: &[(&'static str, String)],
 ) {
     ctx.status = status;
-    let header = ResponseHeader::build(status, Some(3 + extra_headers.len())).and_then(|mut h| {
-        h.insert_header("content-type", "application/json")?;
-        h.insert_header("content-length", body.len().to_string())?;
-        for (k, v) in extra_headers {
-            h.insert_header(*k, v.as_str())?;
-        }
-        Ok(h)
-    });
+    // Lower-case names, no case map (`build_no_case`), distinct names (`append_header`).
+    let header =
+        ResponseHeader::build_no_case(status, Some(3 + extra_headers.len())).and_then(|mut h| {
+            h.append_header("content-type", "application/json")?;
+            h.append_header("content-length", body.len())?;
+            for (k, v) in extra_headers {
+                h.append_header(*k, v.as_str())?;
+            }
+            Ok(h)
+        });
     let header = match header {
         Ok(h) => h,
         Err(e) => {

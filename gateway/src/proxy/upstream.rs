@@ -182,7 +182,7 @@ async fn exchange(
         let (mut session, reused) = connector
             .get_http_session(&peer)
             .await
-            .map_err(|e| classify(&e, "connecting to", &endpoint))?;
+            .map_err(|e| classify(&e, "connecting to", endpoint))?;
         let sent = async {
             session
                 .write_request_header(Box::new(header.clone()))
@@ -203,7 +203,7 @@ async fn exchange(
             Err(e) if reused && attempt == 0 && !matches!(e.etype(), ErrorType::ReadTimedout) => {
                 continue;
             }
-            Err(e) => return Err(classify(&e, "calling", &endpoint)),
+            Err(e) => return Err(classify(&e, "calling", endpoint)),
         }
     }
     Err(CallError::Broken(format!(
