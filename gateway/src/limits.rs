@@ -254,7 +254,9 @@ pub async fn admit(
             Err(refusal) => Verdict::Refused(refusal),
         };
     };
-    match store.admit(&scopes, estimate).await {
+    // The Redis futures are boxed: large, and only awaited when a store is configured, so
+    // they stay out of every request's future.
+    match Box::pin(store.admit(&scopes, estimate)).await {
         SharedOutcome::Admitted(window) => Verdict::Allowed(Admitted {
             scopes,
             window,
@@ -284,9 +286,7 @@ pub async fn reconcile(
             let delta = i64::try_from(actual)
                 .unwrap_or(i64::MAX)
                 .saturating_sub(i64::try_from(admitted.estimate).unwrap_or(i64::MAX));
-            store
-                .reconcile(&admitted.scopes, admitted.window, delta)
-                .await;
+            Box::pin(store.reconcile(&admitted.scopes, admitted.window, delta)).await;
         }
         Some(_) => {}
         None => memory.reconcile(&admitted.scopes, admitted.window, admitted.estimate, actual),

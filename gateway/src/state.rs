@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use pingora::connectors::http::Connector;
+use pingora::connectors::http::v1::Connector;
 use sluice_telemetry::export::{FlushHandle, SpanQueue};
 use sluice_telemetry::{FieldRules, LogFilter, Metrics, Telemetry, TelemetryStats, TraceSink};
 

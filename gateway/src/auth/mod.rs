@@ -45,8 +45,9 @@ pub async fn credential_headers(
                 SystemTime::now(),
             )
         }
-        (Auth::GoogleOAuth, Some(Cloud::Google { auth, .. }), _) => auth
-            .token()
+        // Boxed: the token fetch (an HTTP call when the cached token is stale) is a large
+        // future that other providers' requests need not carry.
+        (Auth::GoogleOAuth, Some(Cloud::Google { auth, .. }), _) => Box::pin(auth.token())
             .await
             .map(|t| vec![("authorization".to_string(), format!("Bearer {t}"))])
             .map_err(|e| format!("getting a Google access token: {e}")),

@@ -10,7 +10,8 @@ const TTL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Default)]
 pub struct DnsCache {
-    entries: Mutex<HashMap<(String, u16), (Instant, SocketAddr)>>,
+    /// Host name → its address and when it was looked up (the port is the caller's).
+    entries: Mutex<HashMap<String, (Instant, IpAddr)>>,
 }
 
 impl DnsCache {
@@ -18,20 +19,21 @@ impl DnsCache {
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(SocketAddr::new(ip, port));
         }
-        let key = (host.to_string(), port);
         if let Ok(entries) = self.entries.lock() {
-            if let Some((at, addr)) = entries.get(&key) {
+            if let Some((at, ip)) = entries.get(host) {
                 if at.elapsed() < TTL {
-                    return Ok(*addr);
+                    return Ok(SocketAddr::new(*ip, port));
                 }
             }
         }
-        let addr = tokio::net::lookup_host((host, port))
+        // Boxed: the lookup's future is large and runs once per host every 30 s, so it stays
+        // out of every request's future.
+        let addr = Box::pin(tokio::net::lookup_host((host, port)))
             .await?
             .next()
             .ok_or_else(|| std::io::Error::other(format!("{host} has no address")))?;
         if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(key, (Instant::now(), addr));
+            entries.insert(host.to_string(), (Instant::now(), addr.ip()));
         }
         Ok(addr)
     }

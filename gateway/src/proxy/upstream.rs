@@ -1,11 +1,11 @@
-//! Calling a provider with Pingora's own HTTP client (`Connector`): pooled, keep-alive
+//! Calling a provider with Pingora's own HTTP/1 client (`v1::Connector`): pooled, keep-alive
 //! connections, TLS by rustls. The body is known before the call (read first, translated),
 //! so the request goes out whole; see NOTES in the README for why not the proxy loop.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use pingora::connectors::http::Connector;
+use pingora::connectors::http::v1::Connector;
 use pingora::http::RequestHeader;
 use pingora::protocols::http::client::HttpSession;
 use pingora::upstreams::peer::HttpPeer;
@@ -118,12 +118,12 @@ impl OpenCall {
 
     /// Gives the connection back to the pool when the response was read to its end.
     pub async fn release(mut self, connector: &Connector) {
-        if self.session.response_done() {
-            connector
-                .release_http_session(self.session, &self.peer, Some(POOL_IDLE))
-                .await;
-        } else {
+        if !self.session.response_done() {
             self.session.shutdown().await;
+        } else if let HttpSession::H1(h1) = self.session {
+            connector
+                .release_http_session(h1, &self.peer, Some(POOL_IDLE))
+                .await;
         }
     }
 }
@@ -179,10 +179,15 @@ async fn exchange(
     // read then fails at once. Such a request never reached the upstream, so try once more on
     // a fresh connection.
     for attempt in 0..2 {
-        let (mut session, reused) = connector
-            .get_http_session(&peer)
-            .await
-            .map_err(|e| classify(&e, "connecting to", endpoint))?;
+        let (h1, reused) = match connector.reused_http_session(&peer).await {
+            Some(pooled) => (pooled, true),
+            // Connecting (TCP, maybe TLS) is a large future: boxed here, when it runs, rather
+            // than inline in every request's future, which Pingora boxes (copies) per request.
+            None => Box::pin(connector.get_http_session(&peer))
+                .await
+                .map_err(|e| classify(&e, "connecting to", endpoint))?,
+        };
+        let mut session = HttpSession::H1(h1);
         let sent = async {
             session
                 .write_request_header(Box::new(header.clone()))
