@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::otlp::{Encoder, SpanRecord};
 use crate::settings::OtlpProtocol;
-use crate::AttrValue;
+use crate::{Attr, AttrValue};
 
 /// Spans waiting for export at most; more are dropped (and counted).
 pub const QUEUE_CAPACITY: usize = 8192;
@@ -126,11 +126,11 @@ pub fn pipeline(
 /// The resource's attributes: `OTEL_RESOURCE_ATTRIBUTES` (`k=v,k2=v2`, values
 /// percent-decoded), then `service.name` (`OTEL_SERVICE_NAME`, else `sluice`) and
 /// `service.version`, which win over the same keys from the environment.
-fn resource(version: &str) -> Vec<(String, AttrValue)> {
-    let mut attrs: Vec<(String, AttrValue)> = Vec::new();
+fn resource(version: &str) -> Vec<Attr> {
+    let mut attrs: Vec<Attr> = Vec::new();
     let mut set = |k: &str, v: String| match attrs.iter_mut().find(|(key, _)| key == k) {
         Some(slot) => slot.1 = AttrValue::Str(v),
-        None => attrs.push((k.to_string(), AttrValue::Str(v))),
+        None => attrs.push((k.to_string().into(), AttrValue::Str(v))),
     };
     if let Ok(list) = std::env::var("OTEL_RESOURCE_ATTRIBUTES") {
         for (k, v) in list.split_terminator(',').filter_map(|e| e.split_once('=')) {

@@ -27,7 +27,7 @@ pub use facts::{LimitFacts, LlmFacts, PromptMessage, RequestRecord, ToolCall};
 pub use metrics::Metrics;
 pub use otlp::SpanRecord;
 pub use settings::{LogFormat, OtlpProtocol};
-pub use value::AttrValue;
+pub use value::{Attr, AttrKey, AttrValue};
 
 use fields::Fields;
 
@@ -161,7 +161,7 @@ impl Telemetry {
     }
 
     /// The log line (with its newline) for `rec`, given its standard attributes.
-    pub fn log_line(&self, rec: &RequestRecord, base: &[(String, AttrValue)]) -> Vec<u8> {
+    pub fn log_line(&self, rec: &RequestRecord, base: &[Attr]) -> Vec<u8> {
         let mut line = Vec::with_capacity(512);
         let rules = &self.log_rules;
         if rules.fields.is_empty() && rules.remove.is_empty() {
@@ -177,7 +177,7 @@ impl Telemetry {
         line
     }
 
-    fn format(&self, rec: &RequestRecord, attrs: &[(String, AttrValue)], out: &mut Vec<u8>) {
+    fn format(&self, rec: &RequestRecord, attrs: &[Attr], out: &mut Vec<u8>) {
         match self.log_format {
             LogFormat::Text => logline::format_text(attrs, out),
             LogFormat::Json => logline::format_json(rec.start + rec.duration, attrs, out),
@@ -196,7 +196,7 @@ impl Telemetry {
     pub fn span(
         &self,
         rec: &RequestRecord,
-        mut attrs: Vec<(String, AttrValue)>,
+        mut attrs: Vec<Attr>,
         rules: &FieldRules,
     ) -> SpanRecord {
         record::span_http_attributes(rec, &mut attrs);

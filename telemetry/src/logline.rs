@@ -3,10 +3,10 @@
 use std::io::Write;
 use std::time::SystemTime;
 
-use crate::AttrValue;
+use crate::{Attr, AttrValue};
 
 /// `info request k=v k=v ...`, values quoted only when they need it.
-pub fn format_text(attrs: &[(String, AttrValue)], out: &mut Vec<u8>) {
+pub fn format_text(attrs: &[Attr], out: &mut Vec<u8>) {
     out.extend_from_slice(b"info request");
     for (k, v) in attrs {
         out.push(b' ');
@@ -51,7 +51,7 @@ fn write_text_value(s: &str, out: &mut Vec<u8>) {
 }
 
 /// `{"time":..., "level":"info", "msg":"request", k: v, ...}` on one line.
-pub fn format_json(time: SystemTime, attrs: &[(String, AttrValue)], out: &mut Vec<u8>) {
+pub fn format_json(time: SystemTime, attrs: &[Attr], out: &mut Vec<u8>) {
     let mut map = serde_json::Map::with_capacity(attrs.len() + 3);
     map.insert(
         "time".to_string(),
@@ -69,7 +69,7 @@ pub fn format_json(time: SystemTime, attrs: &[(String, AttrValue)], out: &mut Ve
             AttrValue::Bool(b) => (*b).into(),
             AttrValue::StrList(items) => items.clone().into(),
         };
-        map.insert(k.clone(), value);
+        map.insert(k.to_string(), value);
     }
     let _ = serde_json::to_writer(&mut *out, &map);
     out.push(b'\n');
@@ -82,10 +82,10 @@ mod tests {
     #[test]
     fn text_line_quotes_only_when_needed() {
         let attrs = vec![
-            ("gateway".to_string(), AttrValue::from("sluice")),
-            ("llm.request.model".to_string(), AttrValue::from("")),
-            ("http.status".to_string(), AttrValue::Int(200)),
-            ("error".to_string(), AttrValue::from("no route for \"/x\"")),
+            ("gateway".into(), AttrValue::from("sluice")),
+            ("llm.request.model".into(), AttrValue::from("")),
+            ("http.status".into(), AttrValue::Int(200)),
+            ("error".into(), AttrValue::from("no route for \"/x\"")),
         ];
         let mut out = Vec::new();
         format_text(&attrs, &mut out);
@@ -98,8 +98,8 @@ mod tests {
     #[test]
     fn json_line_keeps_types() {
         let attrs = vec![
-            ("http.status".to_string(), AttrValue::Int(200)),
-            ("x".to_string(), AttrValue::Float(0.2)),
+            ("http.status".into(), AttrValue::Int(200)),
+            ("x".into(), AttrValue::Float(0.2)),
         ];
         let mut out = Vec::new();
         format_json(SystemTime::UNIX_EPOCH, &attrs, &mut out);

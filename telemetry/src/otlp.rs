@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
 
-use crate::AttrValue;
+use crate::{Attr, AttrValue};
 
 /// One finished request's span, as queued for export.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,7 +25,7 @@ pub struct SpanRecord {
     pub parent_span_id: Option<[u8; 8]>,
     pub start: SystemTime,
     pub end: SystemTime,
-    pub attributes: Vec<(String, AttrValue)>,
+    pub attributes: Vec<Attr>,
     /// Status `ERROR` with this message; `None` leaves the status unset.
     pub error: Option<String>,
 }
@@ -56,7 +56,7 @@ pub struct Encoder {
 
 impl Encoder {
     /// `resource`: the resource's attributes (`service.name`, ...); the scope is sluice's.
-    pub fn new(resource: &[(String, AttrValue)], scope_name: &str, scope_version: &str) -> Self {
+    pub fn new(resource: &[Attr], scope_name: &str, scope_version: &str) -> Self {
         let mut r = Vec::new();
         for (k, v) in resource {
             put_key_value(&mut r, 1, k, v);
@@ -263,8 +263,8 @@ mod tests {
     #[test]
     fn batches_decode_with_the_official_types() {
         let resource = vec![
-            ("service.name".to_string(), AttrValue::Str("sluice".into())),
-            ("deployment".to_string(), AttrValue::Str("prod".into())),
+            ("service.name".into(), AttrValue::Str("sluice".into())),
+            ("deployment".into(), AttrValue::Str("prod".into())),
         ];
         let mut enc = Encoder::new(&resource, "sluice", "0.1.0");
         assert!(enc.is_empty());

@@ -1,14 +1,16 @@
 //! The standard attributes of a request, in the seed's order: the log line's keys, and the
 //! span's attributes before `url.scheme`, `network.protocol.version` and the CEL fields.
 
+use std::borrow::Cow;
+
 use crate::facts::{hex, RequestRecord};
-use crate::AttrValue;
+use crate::{Attr, AttrValue};
 
 /// The log line's keys, in order, with typed values. Keys without a value (no route, no
 /// tokens reported) are left out rather than printed empty, except `llm.request.model`,
 /// which the seed prints empty when the client sent `"model": ""`.
-pub fn base_attributes(gateway: &str, rec: &RequestRecord, out: &mut Vec<(String, AttrValue)>) {
-    let mut push = |k: &str, v: AttrValue| out.push((k.to_string(), v));
+pub fn base_attributes(gateway: &str, rec: &RequestRecord, out: &mut Vec<Attr>) {
+    let mut push = |k: &'static str, v: AttrValue| out.push((Cow::Borrowed(k), v));
     push("gateway", gateway.into());
     push("listener", rec.listener.as_str().into());
     if !rec.route.is_empty() {
@@ -66,10 +68,10 @@ pub fn base_attributes(gateway: &str, rec: &RequestRecord, out: &mut Vec<(String
 }
 
 /// The span's extra HTTP attributes (OpenTelemetry HTTP conventions).
-pub fn span_http_attributes(rec: &RequestRecord, out: &mut Vec<(String, AttrValue)>) {
-    out.push(("url.scheme".to_string(), rec.scheme.into()));
+pub fn span_http_attributes(rec: &RequestRecord, out: &mut Vec<Attr>) {
+    out.push((Cow::Borrowed("url.scheme"), rec.scheme.into()));
     let version = rec.version.strip_prefix("HTTP/").unwrap_or(rec.version);
-    out.push(("network.protocol.version".to_string(), version.into()));
+    out.push((Cow::Borrowed("network.protocol.version"), version.into()));
 }
 
 /// `gen_ai.provider.name` of the OpenTelemetry GenAI conventions for a sluice provider name.
@@ -86,11 +88,11 @@ pub fn semconv_provider(provider: &str) -> &str {
 }
 
 /// The GenAI semantic-convention attributes of an LLM request (spans without `fields.add`).
-pub fn genai_attributes(rec: &RequestRecord, out: &mut Vec<(String, AttrValue)>) {
+pub fn genai_attributes(rec: &RequestRecord, out: &mut Vec<Attr>) {
     let Some(llm) = &rec.llm else {
         return;
     };
-    let mut push = |k: &str, v: AttrValue| out.push((k.to_string(), v));
+    let mut push = |k: &'static str, v: AttrValue| out.push((Cow::Borrowed(k), v));
     let operation = if rec.path.trim_end_matches('/').ends_with("/embeddings") {
         "embeddings"
     } else {
@@ -139,12 +141,12 @@ pub fn genai_attributes(rec: &RequestRecord, out: &mut Vec<(String, AttrValue)>)
             serde_json::Value::Bool(b) => AttrValue::Bool(*b),
             _ => continue,
         };
-        push(&format!("gen_ai.request.{key}"), value);
+        out.push((Cow::Owned(format!("gen_ai.request.{key}")), value));
     }
 }
 
 /// Removes every attribute named in `remove`.
-pub fn apply_remove(attrs: &mut Vec<(String, AttrValue)>, remove: &[String]) {
+pub fn apply_remove(attrs: &mut Vec<Attr>, remove: &[String]) {
     if !remove.is_empty() {
         attrs.retain(|(k, _)| !remove.iter().any(|r| r == k));
     }
@@ -152,7 +154,7 @@ pub fn apply_remove(attrs: &mut Vec<(String, AttrValue)>, remove: &[String]) {
 
 /// Appends `fields` (CEL results) to `attrs`; a field with the name of a standard attribute
 /// replaces it in place.
-pub fn merge_fields(attrs: &mut Vec<(String, AttrValue)>, fields: Vec<(String, AttrValue)>) {
+pub fn merge_fields(attrs: &mut Vec<Attr>, fields: Vec<Attr>) {
     for (k, v) in fields {
         match attrs.iter_mut().find(|(existing, _)| *existing == k) {
             Some(slot) => slot.1 = v,

@@ -1,6 +1,14 @@
 //! Attribute values: what a log key or span attribute holds, typed as OTLP types them.
 
+use std::borrow::Cow;
 use std::fmt;
+
+/// An attribute's key: the standard names are `&'static str`, so most cost no allocation;
+/// keys from the config's `fields` are owned.
+pub type AttrKey = Cow<'static, str>;
+
+/// One attribute of a log line or span: key and typed value.
+pub type Attr = (AttrKey, AttrValue);
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum AttrValue {

@@ -66,7 +66,7 @@ use self::compile::{
 use self::out::{emit, from_val, KeyOrder, Mode, Out};
 use self::vars::Vars;
 use crate::facts::RequestRecord;
-use crate::value::AttrValue;
+use crate::value::Attr;
 
 /// A `fields.add` entry that does not compile.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,7 +103,7 @@ struct Field {
 
 enum Source {
     /// Evaluated at compile time: the finished attributes.
-    Const(Vec<(String, AttrValue)>),
+    Const(Vec<Attr>),
     /// Read from the record without the interpreter.
     Path(NativePath),
     /// A top-level `default`/`coalesce` of plain paths and constants.
@@ -171,7 +171,7 @@ impl Fields {
     /// Evaluates every field for one request, appending (attribute name, value) pairs to `out`
     /// in config order (flattened fields expand in place). Returns how many fields failed to
     /// evaluate (an error or null adds nothing; it never panics, never fails the request).
-    pub fn evaluate(&self, rec: &RequestRecord, out: &mut Vec<(String, AttrValue)>) -> u32 {
+    pub fn evaluate(&self, rec: &RequestRecord, out: &mut Vec<Attr>) -> u32 {
         let vars = Vars { rec };
         let mut ctx: Option<Context<'_, '_>> = None;
         let mut failed = 0;

@@ -11,7 +11,7 @@ use cel::common::types::{
 };
 use cel::common::value::Val;
 
-use crate::value::AttrValue;
+use crate::value::{Attr, AttrValue};
 
 /// A value to emit. Strings borrow the record or the CEL result where they can.
 #[derive(Clone, Debug, PartialEq)]
@@ -221,20 +221,20 @@ pub(crate) enum Mode {
 }
 
 /// Appends the attributes `value` makes under `key`.
-pub(crate) fn emit(key: &str, value: &Out<'_>, mode: Mode, dst: &mut Vec<(String, AttrValue)>) {
+pub(crate) fn emit(key: &str, value: &Out<'_>, mode: Mode, dst: &mut Vec<Attr>) {
     match mode {
         Mode::Plain => plain(key.to_string(), value, dst),
         Mode::Json => {
             let mut text = String::with_capacity(json_len_hint(value));
             write_json(&mut text, value);
-            dst.push((key.to_string(), AttrValue::Str(text)));
+            dst.push((key.to_string().into(), AttrValue::Str(text)));
         }
         Mode::Flatten => spread(&mut String::from(key), value, false, dst),
         Mode::FlattenRecursive => spread(&mut String::from(key), value, true, dst),
     }
 }
 
-fn plain(key: String, value: &Out<'_>, dst: &mut Vec<(String, AttrValue)>) {
+fn plain(key: String, value: &Out<'_>, dst: &mut Vec<Attr>) {
     let attr = match value {
         Out::Null | Out::Json(serde_json::Value::Null) => return,
         Out::Bool(b) => AttrValue::Bool(*b),
@@ -254,11 +254,11 @@ fn plain(key: String, value: &Out<'_>, dst: &mut Vec<(String, AttrValue)>) {
             AttrValue::Str(text)
         }
     };
-    dst.push((key, attr));
+    dst.push((key.into(), attr));
 }
 
 /// Spreads `value` under the name in `path` (restored on return).
-fn spread(path: &mut String, value: &Out<'_>, recursive: bool, dst: &mut Vec<(String, AttrValue)>) {
+fn spread(path: &mut String, value: &Out<'_>, recursive: bool, dst: &mut Vec<Attr>) {
     let mut child = |segment: Segment<'_>, v: &Out<'_>| {
         let len = path.len();
         path.push('.');

@@ -2,6 +2,7 @@ use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::facts::{LlmFacts, PromptMessage, ToolCall};
+use crate::AttrValue;
 use AttrValue::{Bool, Float, Int, Str};
 
 fn record() -> RequestRecord {
@@ -80,14 +81,14 @@ fn compile(add: &[(&str, &str)]) -> Fields {
     }
 }
 
-fn eval(fields: &Fields, rec: &RequestRecord) -> (Vec<(String, AttrValue)>, u32) {
+fn eval(fields: &Fields, rec: &RequestRecord) -> (Vec<Attr>, u32) {
     let mut out = Vec::new();
     let failed = fields.evaluate(rec, &mut out);
     (out, failed)
 }
 
 /// `fields.add` evaluated on [`record`]: the attributes, and no failure.
-fn run(add: &[(&str, &str)]) -> Vec<(String, AttrValue)> {
+fn run(add: &[(&str, &str)]) -> Vec<Attr> {
     let (out, failed) = eval(&compile(add), &record());
     assert_eq!(failed, 0, "{out:?}");
     out
@@ -101,9 +102,9 @@ fn one(expr: &str) -> AttrValue {
     out[0].1.clone()
 }
 
-fn attrs(list: &[(&str, AttrValue)]) -> Vec<(String, AttrValue)> {
+fn attrs(list: &[(&str, AttrValue)]) -> Vec<Attr> {
     list.iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
+        .map(|(k, v)| (k.to_string().into(), v.clone()))
         .collect()
 }
 
@@ -652,8 +653,8 @@ fn flatten_lists_scalars_and_nested_values() {
     );
     let eleven = run(&[("n", "flatten([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])")]);
     assert_eq!(eleven.len(), 12);
-    assert_eq!(eleven[9], ("n.9".to_string(), Int(9)));
-    assert_eq!(eleven[11], ("n.11".to_string(), Int(11)));
+    assert_eq!(eleven[9], ("n.9".into(), Int(9)));
+    assert_eq!(eleven[11], ("n.11".into(), Int(11)));
     // not at the top, flatten changes nothing
     assert_eq!(one("size(flatten(llm.completion))"), Int(1));
     // whole roots
@@ -703,7 +704,7 @@ fn fields_are_shareable_and_default_to_empty() {
     assert!(!fields.is_empty());
     assert_eq!(format!("{fields:?}"), r#"{"a": "llm.provider"}"#);
     let (out, _) = eval(&fields, &record());
-    let mut out2 = vec![("x".to_string(), Int(1))];
+    let mut out2: Vec<Attr> = vec![("x".into(), Int(1))];
     fields.evaluate(&record(), &mut out2);
     assert_eq!(out2[1..], out[..], "appends");
 }
