@@ -501,22 +501,22 @@ impl Metrics {
         }
 
         let Some(llm) = &rec.llm else { return };
-        let model = ModelLabels {
-            provider: llm.provider.clone(),
-            request_model: llm.request_model.clone(),
-            response_model: llm.response_model.clone().unwrap_or_default(),
-            route: rec.route.clone(),
+        // One set of model labels, built once and moved from label set to label set: a
+        // lookup that finds its series allocates nothing more.
+        let mut tokens = TokenLabels {
+            model: ModelLabels {
+                provider: llm.provider.clone(),
+                request_model: llm.request_model.clone(),
+                response_model: llm.response_model.clone().unwrap_or_default(),
+                route: rec.route.clone(),
+            },
+            token_type: "input",
         };
-        for (token_type, tokens) in [("input", llm.input_tokens), ("output", llm.output_tokens)] {
-            if let Some(n) = tokens {
-                self.token_usage.observe(
-                    TokenLabels {
-                        model: model.clone(),
-                        token_type,
-                    },
-                    |l| l.model.make_other(),
-                    n as f64,
-                );
+        for (token_type, count) in [("input", llm.input_tokens), ("output", llm.output_tokens)] {
+            if let Some(n) = count {
+                tokens.token_type = token_type;
+                self.token_usage
+                    .observe(&tokens, |l| l.model.make_other(), n as f64);
             }
         }
         let error_type: Option<Cow<'static, str>> = match outcome {
@@ -526,18 +526,20 @@ impl Metrics {
             Outcome::Failed if rec.status >= 400 => Some(Cow::Owned(rec.status.to_string())),
             Outcome::Failed => Some(Cow::Borrowed("_OTHER")),
         };
+        let duration = DurationLabels {
+            model: tokens.model,
+            error_type,
+        };
         self.duration.observe(
-            DurationLabels {
-                model: model.clone(),
-                error_type,
-            },
+            &duration,
             |l| l.model.make_other(),
             rec.duration.as_secs_f64(),
         );
 
         if let Some(ttft) = llm.time_to_first_token {
+            let model = &duration.model;
             self.ttft
-                .observe(model.clone(), ModelLabels::make_other, ttft.as_secs_f64());
+                .observe(model, ModelLabels::make_other, ttft.as_secs_f64());
             let output = llm.output_tokens.unwrap_or(0);
             if llm.streaming && output >= 2 {
                 let per_token =
@@ -577,13 +579,13 @@ impl<S: Clone + Hash + Eq> Capped<S> {
     }
 
     /// Observes `v` under `labels`, or under `labels` passed through `other` when the family
-    /// is full and `labels` would be a new set.
-    fn observe(&self, labels: S, other: impl FnOnce(&mut S), v: f64) {
-        if let Some(h) = self.family.get(&labels) {
+    /// is full and `labels` would be a new set. Only a new set clones `labels`.
+    fn observe(&self, labels: &S, other: impl FnOnce(&mut S), v: f64) {
+        if let Some(h) = self.family.get(labels) {
             h.observe(v);
             return;
         }
-        let mut labels = labels;
+        let mut labels = labels.clone();
         if self.sets.load(Ordering::Relaxed) >= MAX_LABEL_SETS {
             other(&mut labels);
         } else {
