@@ -18,6 +18,7 @@ pub mod embeddings;
 pub mod error;
 pub mod gemini;
 pub mod mock;
+mod open_object;
 pub mod openai;
 pub mod registry;
 pub mod sse;

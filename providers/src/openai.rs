@@ -2,8 +2,11 @@
 //! `openai` provider, which is a pass-through: credentials injected, model pinned, stream usage
 //! requested so telemetry always has it.
 
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+use crate::open_object::open_object;
 
 use crate::{
     sse::SseParser, Completion, RequestTarget, ResponseTarget, StreamFacts, StreamTranslator,
@@ -14,7 +17,7 @@ use crate::{
 pub const CHAT_COMPLETIONS_PATH: &str = "/v1/chat/completions";
 
 /// A chat completions request. Known fields are typed; the rest pass through in `extra`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct ChatRequest {
     #[serde(default)]
     pub model: String,
@@ -49,6 +52,87 @@ pub struct ChatRequest {
     pub response_format: Option<Value>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+// The request side is parsed on every request: read key by key (see `open_object`), not
+// through `#[serde(flatten)]`.
+open_object!(ChatRequest, "a chat completions request (a JSON object)",
+    required { "messages" => messages }
+    optional {
+        "model" => model, "stream" => stream, "stream_options" => stream_options,
+        "temperature" => temperature, "top_p" => top_p, "max_tokens" => max_tokens,
+        "max_completion_tokens" => max_completion_tokens, "n" => n, "stop" => stop,
+        "presence_penalty" => presence_penalty, "frequency_penalty" => frequency_penalty,
+        "seed" => seed, "tools" => tools, "tool_choice" => tool_choice,
+        "response_format" => response_format,
+    }
+);
+open_object!(StreamOptions, "stream options (a JSON object)",
+    required {}
+    optional { "include_usage" => include_usage }
+);
+open_object!(Message, "a message (a JSON object)",
+    required { "role" => role }
+    optional {
+        "content" => content, "name" => name, "tool_calls" => tool_calls,
+        "tool_call_id" => tool_call_id,
+    }
+);
+open_object!(ContentPart, "a content part (a JSON object)",
+    required { "type" => kind }
+    optional { "text" => text, "image_url" => image_url }
+);
+open_object!(FunctionDef, "a function definition (a JSON object)",
+    required { "name" => name }
+    optional { "description" => description, "parameters" => parameters }
+);
+
+/// A string, or a list of `T`: the shape of `content` and `stop`, read without serde's
+/// untagged-enum buffering.
+struct OneOrList<T, F>(fn(String) -> F, fn(Vec<T>) -> F, &'static str);
+
+impl<'de, T: Deserialize<'de>, F> Visitor<'de> for OneOrList<T, F> {
+    type Value = F;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.2)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<F, E> {
+        Ok((self.0)(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<F, E> {
+        Ok((self.0)(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<F, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok((self.1)(items))
+    }
+}
+
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(OneOrList(
+            Content::Text,
+            Content::Parts,
+            "a string or a list of content parts",
+        ))
+    }
+}
+
+impl<'de> Deserialize<'de> for Stop {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(OneOrList(
+            Stop::One,
+            Stop::Many,
+            "a string or a list of strings",
+        ))
+    }
 }
 
 impl ChatRequest {
@@ -105,7 +189,7 @@ impl ChatRequest {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct StreamOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_usage: Option<bool>,
@@ -113,7 +197,7 @@ pub struct StreamOptions {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum Stop {
     One(String),
@@ -129,7 +213,7 @@ impl Stop {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Message {
     pub role: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,7 +229,7 @@ pub struct Message {
 }
 
 /// Message content: a string, or a list of typed parts.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum Content {
     Text(String),
@@ -215,7 +299,7 @@ pub fn text_only<'a>(p: &'a ContentPart, what: &str) -> Result<Option<&'a str>, 
     Ok(p.text.as_deref())
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct ContentPart {
     #[serde(rename = "type")]
     pub kind: String,
@@ -245,7 +329,7 @@ fn function_type() -> String {
     "function".to_string()
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct FunctionDef {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
