@@ -52,12 +52,23 @@ impl Visitor<'_> for KeySeed {
     }
 }
 
-/// `impl Deserialize` for a struct with `Default` and an `extra: Map<String, Value>` field:
-/// `required` keys must be present (else serde's "missing field" error), `optional` ones may
-/// be, every other key goes to `extra`. A repeated key keeps its last value.
+/// `impl Deserialize` for a struct with an `extra: Map<String, Value>` field, starting from
+/// `init` (default: `Default::default()`): `required` keys must be present (else serde's
+/// "missing field" error), `optional` ones may be, every other key goes to `extra`. A repeated
+/// key keeps its last value.
 macro_rules! open_object {
     (
         $ty:ident, $expecting:literal,
+        required { $($rkey:literal => $rfield:ident),* $(,)? }
+        optional { $($okey:literal => $ofield:ident),* $(,)? }
+    ) => {
+        $crate::open_object::open_object!($ty, $expecting, init <$ty>::default(),
+            required { $($rkey => $rfield),* }
+            optional { $($okey => $ofield),* }
+        );
+    };
+    (
+        $ty:ident, $expecting:literal, init $init:expr,
         required { $($rkey:literal => $rfield:ident),* $(,)? }
         optional { $($okey:literal => $ofield:ident),* $(,)? }
     ) => {
@@ -77,7 +88,7 @@ macro_rules! open_object {
                     ) -> Result<$ty, A::Error> {
                         use $crate::open_object::{Key, KeySeed};
                         const KNOWN: &[&str] = &[$($rkey,)* $($okey,)*];
-                        let mut out = $ty::default();
+                        let mut out: $ty = $init;
                         $(let mut $rfield = false;)*
                         while let Some(key) = map.next_key_seed(KeySeed(KNOWN))? {
                             match key {
@@ -112,7 +123,7 @@ pub(crate) use open_object;
 mod tests {
     use serde_json::{json, Value};
 
-    use crate::openai::{ChatRequest, Content, Stop};
+    use crate::openai::{ChatChunk, ChatRequest, Content, Stop};
 
     #[test]
     fn known_keys_are_typed_and_the_rest_kept_in_order() {
@@ -163,5 +174,22 @@ mod tests {
         assert!(err(br#"{"messages":[{"role":"user","content":7}]}"#)
             .contains("expected a string or a list of content parts"));
         assert!(err(b"[1]").contains("expected a chat completions request"));
+    }
+
+    #[test]
+    fn a_chunk_starts_from_its_own_defaults() {
+        let chunk: ChatChunk = serde_json::from_str(
+            r#"{"id":"c1","choices":[{"index":0,"delta":{"content":"Hi","refusal":null},
+                "logprobs":null}],"system_fingerprint":"fp"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            chunk.object, "chat.completion.chunk",
+            "absent: the init value"
+        );
+        assert_eq!(chunk.choices[0].delta.content.as_deref(), Some("Hi"));
+        assert_eq!(chunk.extra["system_fingerprint"], "fp");
+        assert!(chunk.choices[0].extra.contains_key("logprobs"));
+        assert!(chunk.choices[0].delta.extra.contains_key("refusal"));
     }
 }

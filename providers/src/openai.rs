@@ -465,7 +465,7 @@ impl ChatUsage {
 }
 
 /// One `chat.completion.chunk` of a stream.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct ChatChunk {
     #[serde(default)]
     pub id: String,
@@ -487,7 +487,26 @@ fn chunk_object() -> String {
     "chat.completion.chunk".to_string()
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+// Read for every event of every stream: key by key (see `open_object`), not through
+// `#[serde(flatten)]`.
+open_object!(ChatChunk, "a chat completion chunk (a JSON object)",
+    init ChatChunk { object: chunk_object(), ..ChatChunk::default() },
+    required {}
+    optional {
+        "id" => id, "object" => object, "created" => created, "model" => model,
+        "choices" => choices, "usage" => usage,
+    }
+);
+open_object!(ChunkChoice, "a chunk choice (a JSON object)",
+    required {}
+    optional { "index" => index, "delta" => delta, "finish_reason" => finish_reason }
+);
+open_object!(Delta, "a delta (a JSON object)",
+    required {}
+    optional { "role" => role, "content" => content, "tool_calls" => tool_calls }
+);
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct ChunkChoice {
     #[serde(default)]
     pub index: u32,
@@ -499,7 +518,7 @@ pub struct ChunkChoice {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Delta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
