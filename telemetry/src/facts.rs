@@ -79,6 +79,31 @@ pub struct LlmFacts {
     pub fallback_reasons: Vec<String>,
 }
 
+/// The facts only some configs read, each a copy of request or response text the gateway
+/// makes per request only when a log or span field reads it (or, for `params`, the default
+/// GenAI span attributes). The rest of [`LlmFacts`] is small and always filled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub prompt: bool,
+    pub completion: bool,
+    pub params: bool,
+    pub tool_calls: bool,
+    /// `request.headers`.
+    pub headers: bool,
+}
+
+impl Needs {
+    pub fn union(self, other: Needs) -> Needs {
+        Needs {
+            prompt: self.prompt || other.prompt,
+            completion: self.completion || other.completion,
+            params: self.params || other.params,
+            tool_calls: self.tool_calls || other.tool_calls,
+            headers: self.headers || other.headers,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PromptMessage {
     pub role: String,

@@ -23,7 +23,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub use export::TelemetryStats;
-pub use facts::{LimitFacts, LlmFacts, PromptMessage, RequestRecord, ToolCall};
+pub use facts::{LimitFacts, LlmFacts, Needs, PromptMessage, RequestRecord, ToolCall};
 pub use metrics::Metrics;
 pub use otlp::SpanRecord;
 pub use settings::{LogFormat, OtlpProtocol};
@@ -123,13 +123,23 @@ impl Telemetry {
         self
     }
 
-    /// Whether any CEL field may read `request.headers` (only then are headers copied).
+    /// The copied facts this generation's log and span fields read: the gateway fills only
+    /// those per request. Spans without `fields.add` carry the GenAI defaults, which include
+    /// the request's parameters.
+    pub fn needs(&self) -> Needs {
+        let mut needs = self.log_rules.fields.needs();
+        if let Some(trace) = &self.trace {
+            needs = needs.union(trace.rules.fields.needs());
+            if trace.rules.fields.is_empty() {
+                needs.params = true;
+            }
+        }
+        needs
+    }
+
+    /// Whether any CEL field reads `request.headers` (only then are headers copied).
     pub fn uses_request_headers(&self) -> bool {
-        !self.log_rules.fields.is_empty()
-            || self
-                .trace
-                .as_ref()
-                .is_some_and(|t| !t.rules.fields.is_empty())
+        self.needs().headers
     }
 
     /// Whether spans are being made at all (tracing configured).

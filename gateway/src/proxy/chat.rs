@@ -12,7 +12,7 @@ use sluice_providers::{
     anthropic_front, mock, tokens, Completion, RequestTarget, ResponseTarget, StreamFacts,
     StreamTranslator, TranslateError, UpstreamRequest, Usage,
 };
-use sluice_telemetry::{LimitFacts, LlmFacts, PromptMessage, ToolCall};
+use sluice_telemetry::{LimitFacts, LlmFacts, Needs, PromptMessage, ToolCall};
 
 use crate::balance::{Pick, Tried};
 use crate::config::{Backend, Route, Secret, Upstream};
@@ -78,6 +78,7 @@ pub async fn handle(
     // first byte reaches the client move on (connect errors, timeouts, 429, 5xx), so the
     // client always gets one clean answer in its own format.
     let mut reasons: Vec<String> = Vec::new();
+    let needs = ctx.generation.telemetry.needs();
     let last = route.backends.len().saturating_sub(1);
     let budget = &proxy.state.retry_budget;
     budget.deposit();
@@ -92,7 +93,7 @@ pub async fn handle(
             // failing provider cannot turn every request into several.
             let may_retry = tries < backend.retries && budget.take();
             let more = i < last || may_retry;
-            let mut facts = request_facts(&req, backend);
+            let mut facts = request_facts(&req, backend, needs);
             facts.attempts = attempts;
             facts.fallback_reasons.clone_from(&reasons);
             ctx.llm = Some(facts);
@@ -595,23 +596,29 @@ pub(crate) async fn read_body_within(
     }
 }
 
-fn request_facts(req: &ChatRequest, backend: &Backend) -> LlmFacts {
-    LlmFacts {
+/// The request's facts; the prompt and parameters are copied only when telemetry reads them.
+fn request_facts(req: &ChatRequest, backend: &Backend, needs: Needs) -> LlmFacts {
+    let mut facts = LlmFacts {
         provider: backend.provider.name().to_string(),
         request_model: req.model.clone(),
         streaming: req.stream,
-        params: req
+        ..LlmFacts::default()
+    };
+    if needs.params {
+        facts.params = req
             .params()
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-        prompt: req
+            .collect();
+    }
+    if needs.prompt {
+        facts.prompt = req
             .prompt()
             .into_iter()
             .map(|(role, content)| PromptMessage { role, content })
-            .collect(),
-        ..LlmFacts::default()
+            .collect();
     }
+    facts
 }
 
 /// The upstream request header: path, host, JSON body length, the provider's credentials
@@ -923,8 +930,11 @@ fn usage_or_estimate(usage: Usage, texts: &[String], req: &ChatRequest) -> Usage
     }
 }
 
+/// The response's facts; the completion and tool calls are copied only when telemetry reads
+/// them.
 fn fill_facts(
     llm: &mut LlmFacts,
+    needs: Needs,
     usage: Usage,
     response_model: Option<&String>,
     texts: &[String],
@@ -938,23 +948,29 @@ fn fill_facts(
     llm.reasoning_tokens = usage.reasoning_tokens;
     llm.usage_estimated = usage.estimated;
     llm.response_model = response_model.cloned();
-    llm.completion = texts.to_vec();
     llm.finish_reasons = finish_reasons.to_vec();
-    llm.tool_calls = tool_calls
-        .iter()
-        .map(|t| ToolCall {
-            id: t.id.clone(),
-            name: t.name.clone(),
-            arguments: t.arguments.clone(),
-        })
-        .collect();
+    if needs.completion {
+        llm.completion = texts.to_vec();
+    }
+    if needs.tool_calls {
+        llm.tool_calls = tool_calls
+            .iter()
+            .map(|t| ToolCall {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                arguments: t.arguments.clone(),
+            })
+            .collect();
+    }
 }
 
 fn apply_completion(ctx: &mut RequestCtx, c: &Completion, req: &ChatRequest) {
+    let needs = ctx.generation.telemetry.needs();
     if let Some(llm) = ctx.llm.as_mut() {
         let usage = usage_or_estimate(c.usage, &c.texts, req);
         fill_facts(
             llm,
+            needs,
             usage,
             c.response_model.as_ref(),
             &c.texts,
@@ -965,10 +981,12 @@ fn apply_completion(ctx: &mut RequestCtx, c: &Completion, req: &ChatRequest) {
 }
 
 fn apply_stream_facts(ctx: &mut RequestCtx, f: &StreamFacts, req: &ChatRequest) {
+    let needs = ctx.generation.telemetry.needs();
     if let Some(llm) = ctx.llm.as_mut() {
         let usage = usage_or_estimate(f.usage, &f.texts, req);
         fill_facts(
             llm,
+            needs,
             usage,
             f.response_model.as_ref(),
             &f.texts,

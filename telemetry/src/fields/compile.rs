@@ -14,7 +14,7 @@ use regex::Regex;
 
 use super::out::{json_text, KeyOrder, Out};
 use super::vars::{Root, Var};
-use crate::facts::RequestRecord;
+use crate::facts::{Needs, RequestRecord};
 
 pub(crate) const FLATTEN: &str = "flatten";
 pub(crate) const FLATTEN_RECURSIVE: [&str; 2] = ["flatten_recursive", "flattenRecursive"];
@@ -237,6 +237,8 @@ pub(crate) struct Analysis {
     /// String keys of its map literals, in the order written.
     pub(crate) order: KeyOrder,
     pub(crate) errors: Vec<String>,
+    /// The copied facts it reads (a bare root reads all of that root's).
+    pub(crate) needs: Needs,
 }
 
 impl Analysis {
@@ -351,10 +353,17 @@ impl Analysis {
             return;
         };
         self.reads_vars = true;
-        if let Some(field) = chain.get(1) {
-            if Var::parse(root, field).is_none() {
-                self.errors
-                    .push(format!("unknown variable '{first}.{field}'"));
+        match chain.get(1) {
+            Some(field) => match Var::parse(root, field) {
+                Some(var) => var.mark(&mut self.needs),
+                None => self
+                    .errors
+                    .push(format!("unknown variable '{first}.{field}'")),
+            },
+            None => {
+                for var in root.vars() {
+                    var.mark(&mut self.needs);
+                }
             }
         }
     }

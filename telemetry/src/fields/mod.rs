@@ -65,7 +65,7 @@ use self::compile::{
 };
 use self::out::{emit, from_val, KeyOrder, Mode, Out};
 use self::vars::Vars;
-use crate::facts::RequestRecord;
+use crate::facts::{Needs, RequestRecord};
 use crate::value::Attr;
 
 /// A `fields.add` entry that does not compile.
@@ -90,10 +90,13 @@ pub struct Fields {
     fields: Vec<Field>,
     /// Only when some field needs the interpreter.
     env: Option<Arc<Env>>,
+    /// The copied facts any field reads.
+    needs: Needs,
 }
 
 struct Field {
     key: String,
+    needs: Needs,
     /// The expression as configured, for `Debug`.
     text: String,
     mode: Mode,
@@ -158,14 +161,23 @@ impl Fields {
         let interpreted = fields
             .iter()
             .any(|f| matches!(f.source, Source::Program(_)));
+        let needs = fields
+            .iter()
+            .fold(Needs::default(), |n, f| n.union(f.needs));
         Ok(Fields {
             fields,
             env: interpreted.then_some(env),
+            needs,
         })
     }
 
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
+    }
+
+    /// The copied facts ([`Needs`]) these fields read.
+    pub fn needs(&self) -> Needs {
+        self.needs
     }
 
     /// Evaluates every field for one request, appending (attribute name, value) pairs to `out`
@@ -249,6 +261,7 @@ fn compile_field(env: &Arc<Env>, key: &str, text: &str) -> Result<Field, String>
         return Err(analysis.errors.join("; "));
     }
     let order = analysis.order;
+    let needs = analysis.needs;
     let source = if !analysis.reads_vars {
         let value = eval_const(env, &expr, &order)?;
         let mut attrs = Vec::new();
@@ -263,6 +276,7 @@ fn compile_field(env: &Arc<Env>, key: &str, text: &str) -> Result<Field, String>
     };
     Ok(Field {
         key: key.to_string(),
+        needs,
         text: text.to_string(),
         mode,
         source,

@@ -741,3 +741,27 @@ fn json_text_matches_serde_json() {
         assert_eq!(ours, serde_json::to_string(&f).unwrap_or_default());
     }
 }
+
+#[test]
+fn needs_name_the_copied_facts_the_fields_read() {
+    let needs = |add: &[(&str, &str)]| compile(add).needs();
+    assert_eq!(
+        needs(&[("a", "llm.provider"), ("b", "llm.inputTokens + 1")]),
+        Needs::default(),
+        "small facts need no copies"
+    );
+    assert!(needs(&[("p", "flatten(llm.prompt)")]).prompt);
+    assert!(needs(&[("c", "llm.completion.map(c, size(c))")]).completion);
+    assert!(needs(&[("t", "has(llm.toolCalls) ? 1 : 0")]).tool_calls);
+    assert!(needs(&[("t", "llm.params.temperature")]).params);
+    assert!(needs(&[("h", "request.headers['x-user']")]).headers);
+    let whole = needs(&[("x", "json(llm)")]);
+    assert!(whole.prompt && whole.completion && whole.params && whole.tool_calls);
+    assert!(!whole.headers, "llm alone does not read request headers");
+    assert!(
+        needs(&[("r", "request")]).headers,
+        "a bare root reads all of it"
+    );
+    let m = needs(&[("p", "llm.prompt"), ("c", "llm.completion")]);
+    assert!(m.prompt && m.completion && !m.params);
+}

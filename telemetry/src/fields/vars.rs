@@ -20,7 +20,7 @@ use cel::context::VariableResolver;
 use cel::ExecutionError;
 
 use super::out::Out;
-use crate::facts::{LlmFacts, RequestRecord};
+use crate::facts::{LlmFacts, Needs, RequestRecord};
 
 /// A top-level variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +43,7 @@ impl Root {
     }
 
     /// The fields of this root, canonical (camelCase) names, in the order a map of it lists them.
-    fn vars(self) -> &'static [Var] {
+    pub(crate) fn vars(self) -> &'static [Var] {
         match self {
             Root::Llm => &LLM_VARS,
             Root::Request => &[Var::Method, Var::Path, Var::Host, Var::Headers],
@@ -131,6 +131,18 @@ enum Fact<'a> {
 }
 
 impl Var {
+    /// Marks in `needs` the copied fact this variable reads, if it is one.
+    pub(crate) fn mark(self, needs: &mut Needs) {
+        match self {
+            Var::Prompt => needs.prompt = true,
+            Var::Completion => needs.completion = true,
+            Var::Params => needs.params = true,
+            Var::ToolCalls => needs.tool_calls = true,
+            Var::Headers => needs.headers = true,
+            _ => {}
+        }
+    }
+
     /// The field `name` of `root`, in camelCase or snake_case.
     pub(crate) fn parse(root: Root, name: &str) -> Option<Var> {
         Some(match (root, name) {
