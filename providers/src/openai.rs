@@ -2,6 +2,8 @@
 //! `openai` provider, which is a pass-through: credentials injected, model pinned, stream usage
 //! requested so telemetry always has it.
 
+use std::borrow::Cow;
+
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -718,13 +720,36 @@ pub const MAX_STREAM_SLOTS: usize = 128;
 
 /// Folds one chunk's facts into the stream's facts.
 pub fn accumulate_chunk(facts: &mut StreamFacts, chunk: &ChatChunk) {
-    if !chunk.model.is_empty() && facts.response_model.is_none() {
-        facts.response_model = Some(chunk.model.clone());
+    let choices = chunk.choices.iter().map(|c| ChunkFacts {
+        index: c.index,
+        content: c.delta.content.as_deref(),
+        tool_calls: c.delta.tool_calls.as_deref(),
+        finish_reason: c.finish_reason.as_deref(),
+    });
+    accumulate(facts, &chunk.model, chunk.usage.as_ref(), choices);
+}
+
+/// One choice of a chunk, as the stream's facts read it.
+struct ChunkFacts<'a> {
+    index: u32,
+    content: Option<&'a str>,
+    tool_calls: Option<&'a [ToolCallDelta]>,
+    finish_reason: Option<&'a str>,
+}
+
+fn accumulate<'a>(
+    facts: &mut StreamFacts,
+    model: &str,
+    usage: Option<&ChatUsage>,
+    choices: impl Iterator<Item = ChunkFacts<'a>>,
+) {
+    if !model.is_empty() && facts.response_model.is_none() {
+        facts.response_model = Some(model.to_string());
     }
-    if let Some(u) = &chunk.usage {
+    if let Some(u) = usage {
         facts.usage = u.to_usage();
     }
-    for choice in &chunk.choices {
+    for choice in choices {
         let i = choice.index as usize;
         if i >= MAX_STREAM_SLOTS {
             continue;
@@ -732,13 +757,13 @@ pub fn accumulate_chunk(facts: &mut StreamFacts, chunk: &ChatChunk) {
         if facts.texts.len() <= i {
             facts.texts.resize(i + 1, String::new());
         }
-        if let Some(text) = &choice.delta.content {
+        if let Some(text) = choice.content {
             if !text.is_empty() {
                 facts.first_token_seen = true;
             }
             facts.texts[i].push_str(text);
         }
-        for call in choice.delta.tool_calls.iter().flatten() {
+        for call in choice.tool_calls.into_iter().flatten() {
             facts.first_token_seen = true;
             let slot = call.index as usize;
             if slot >= MAX_STREAM_SLOTS {
@@ -760,9 +785,52 @@ pub fn accumulate_chunk(facts: &mut StreamFacts, chunk: &ChatChunk) {
                 }
             }
         }
-        if let Some(reason) = &choice.finish_reason {
-            facts.finish_reasons.push(reason.clone());
+        if let Some(reason) = choice.finish_reason {
+            facts.finish_reasons.push(reason.to_string());
         }
+    }
+}
+
+/// The part of a passed-through chunk the stream's facts read. Like [`ResponseView`]: no
+/// `extra` maps, so unknown fields are skipped, not stored, and text without escapes is
+/// borrowed from the event. A chunk is parsed in full ([`ChatChunk`]) only to be rewritten.
+#[derive(Deserialize)]
+struct ChunkView<'a> {
+    #[serde(default, borrow)]
+    model: Cow<'a, str>,
+    #[serde(default, borrow)]
+    choices: Vec<ChunkChoiceView<'a>>,
+    #[serde(default)]
+    usage: Option<ChatUsage>,
+}
+
+#[derive(Deserialize)]
+struct ChunkChoiceView<'a> {
+    #[serde(default)]
+    index: u32,
+    #[serde(default, borrow)]
+    delta: DeltaView<'a>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Default, Deserialize)]
+struct DeltaView<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default)]
+    tool_calls: Option<Vec<ToolCallDelta>>,
+}
+
+impl ChunkView<'_> {
+    fn accumulate_into(&self, facts: &mut StreamFacts) {
+        let choices = self.choices.iter().map(|c| ChunkFacts {
+            index: c.index,
+            content: c.delta.content.as_deref(),
+            tool_calls: c.delta.tool_calls.as_deref(),
+            finish_reason: c.finish_reason.as_deref(),
+        });
+        accumulate(facts, &self.model, self.usage.as_ref(), choices);
     }
 }
 
@@ -776,17 +844,20 @@ impl StreamTranslator for OpenAiStream {
                 out.extend_from_slice(DONE_EVENT);
                 return Ok(());
             }
-            if let Ok(parsed) = serde_json::from_str::<ChatChunk>(data) {
-                accumulate_chunk(facts, &parsed);
-                let usage_only = parsed.choices.is_empty() && parsed.usage.is_some();
+            if let Ok(view) = serde_json::from_str::<ChunkView<'_>>(data) {
+                view.accumulate_into(facts);
+                let usage_only = view.choices.is_empty() && view.usage.is_some();
                 if usage_only && !include_usage {
                     return Ok(());
                 }
-                if !include_usage && parsed.usage.is_some() {
-                    let mut parsed = parsed;
-                    parsed.usage = None;
-                    write_chunk_event(&parsed, out);
-                    return Ok(());
+                if !include_usage && view.usage.is_some() {
+                    // Rewritten without the usage the client did not ask for: only now is
+                    // the whole chunk read.
+                    if let Ok(mut parsed) = serde_json::from_str::<ChatChunk>(data) {
+                        parsed.usage = None;
+                        write_chunk_event(&parsed, out);
+                        return Ok(());
+                    }
                 }
             }
             event.write_to(out);
@@ -801,9 +872,9 @@ impl StreamTranslator for OpenAiStream {
             if event.data.trim() == "[DONE]" {
                 out.extend_from_slice(DONE_EVENT);
             } else {
-                if let Ok(parsed) = serde_json::from_str::<ChatChunk>(event.data.trim()) {
-                    accumulate_chunk(facts, &parsed);
-                    if parsed.choices.is_empty() && parsed.usage.is_some() && !include_usage {
+                if let Ok(view) = serde_json::from_str::<ChunkView<'_>>(event.data.trim()) {
+                    view.accumulate_into(facts);
+                    if view.choices.is_empty() && view.usage.is_some() && !include_usage {
                         return Ok(());
                     }
                 }
