@@ -888,3 +888,52 @@ impl StreamTranslator for OpenAiStream {
         &self.facts
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STREAM: &str = concat!(
+        "data: {\"id\":\"c\",\"model\":\"gpt-4o\",\"system_fingerprint\":\"fp\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"logprobs\":null}]}\n\n",
+        "data: {\"id\":\"c\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo \\\"x\\\"\",\"tool_calls\":[{\"index\":0,\"id\":\"t1\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: {\"id\":\"c\",\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}\n\n",
+        "data: [DONE]\n\n",
+    );
+
+    fn run(include_usage: bool) -> (String, StreamFacts) {
+        let target = ResponseTarget {
+            model: "gpt-4o",
+            created: 0,
+            include_usage,
+        };
+        let mut stream = OpenAiStream::new(&target);
+        let mut out = Vec::new();
+        // Split mid-line, as a network read may.
+        let (a, b) = STREAM.as_bytes().split_at(97);
+        stream.feed(a, &mut out).unwrap();
+        stream.feed(b, &mut out).unwrap();
+        stream.finish(&mut out).unwrap();
+        (String::from_utf8(out).unwrap(), stream.facts().clone())
+    }
+
+    #[test]
+    fn a_passed_through_stream_keeps_its_bytes_and_yields_its_facts() {
+        let (out, facts) = run(true);
+        assert_eq!(out, STREAM, "passed through byte for byte");
+        assert_eq!(facts.texts, ["Hello \"x\""]);
+        assert_eq!(facts.finish_reasons, ["stop"]);
+        assert_eq!(facts.response_model.as_deref(), Some("gpt-4o"));
+        assert_eq!(facts.usage.input_tokens, Some(5));
+        assert_eq!(facts.usage.output_tokens, Some(2));
+        assert_eq!(facts.tool_calls[0].name, "f");
+        assert!(facts.first_token_seen);
+    }
+
+    #[test]
+    fn usage_the_client_did_not_ask_for_is_counted_but_not_sent() {
+        let (out, facts) = run(false);
+        assert!(!out.contains("usage"), "{out}");
+        assert!(out.ends_with("data: [DONE]\n\n"));
+        assert_eq!(facts.usage.total_tokens, Some(7));
+    }
+}
