@@ -141,7 +141,7 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
         .iter()
         .any(|b| b.provider == sluice_providers::ProviderKind::Mock)
     {
-        // The mock counts every answer with tiktoken; load its tables before the first request.
+        // The mock counts every answer with tiktoken; load its tokenizer before the first request.
         let _ = std::thread::Builder::new()
             .name("sluice-tiktoken".to_string())
             .spawn(sluice_providers::tokens::warm);

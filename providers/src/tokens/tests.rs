@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tiktoken_rs::CoreBPE;
 
-use super::vocab::{Parts, Vocab, Work};
+use super::vocab::{Vocab, Work, O200K_BASE_PAT_STR};
 use super::*;
 
 /// tiktoken-rs itself, the reference our counts and splits must equal.
@@ -261,6 +261,11 @@ fn table_holds_exactly_the_ordinary_tokens() {
 }
 
 #[test]
+fn pattern_is_tiktokens() {
+    assert_eq!(O200K_BASE_PAT_STR, tiktoken_rs::O200K_BASE_PAT_STR);
+}
+
+#[test]
 fn short_and_long_merges_agree() {
     let vocab = loaded();
     let mut rng = StdRng::seed_from_u64(99);
@@ -319,83 +324,34 @@ fn sample_2kb() -> String {
 // Measurements: run one at a time, each in its own process, e.g.
 // cargo test --release -p sluice-providers --lib tokens::tests::measure_load -- --ignored --exact --nocapture
 
-/// Resident memory and time of the real loader.
+/// Resident memory and time of the real loader (the pre-tokenizer compile), and of a first
+/// count (which touches the static tables' pages).
 #[test]
 #[ignore = "measurement; run alone with --nocapture"]
 fn measure_load() {
     let before = resident_kib();
     let started = Instant::now();
-    let vocab = load().expect("loads");
+    let vocab = Vocab::load().expect("loads");
     let took = started.elapsed();
     let after = resident_kib();
+    let started = Instant::now();
     let tokens = count_with(Some(&vocab), &sample_2kb());
+    let first_count = started.elapsed();
     let after_count = resident_kib();
-    // The building thread exits after waiting out mimalloc's purge delay.
-    std::thread::sleep(PURGE_WAIT + Duration::from_millis(300));
-    let settled = resident_kib();
+    let started = Instant::now();
+    let again = Vocab::load().expect("loads");
+    let took_again = started.elapsed();
+    drop(again);
     println!(
-        "compact load: {took:?}\n  before: {}\n  loaded: {}\n  after a count: {}\n  \
-         once the building thread is gone: {}\n  \
-         tables {:.2} MiB ({} tokens, {} slots); 2 KB sample = {tokens} tokens",
+        "load: {took:?} (again: {took_again:?})\n  before: {}\n  loaded: {}\n  \
+         after a first count ({first_count:?}): {}\n  \
+         static tables {:.2} MiB ({} tokens, {} slots); 2 KB sample = {tokens} tokens",
         show(before),
         show(after),
         show(after_count),
-        show(settled),
         vocab.table_bytes() as f64 / (1024.0 * 1024.0),
         vocab.len(),
         vocab.slot_count(),
-    );
-}
-
-/// Building the CoreBPE, copying it and dropping it all on the calling thread.
-#[test]
-#[ignore = "measurement; run alone with --nocapture"]
-fn measure_load_same_thread() {
-    let before = resident_kib();
-    let started = Instant::now();
-    let bpe = tiktoken_rs::o200k_base().expect("o200k_base");
-    let built = started.elapsed();
-    let with_bpe = resident_kib();
-    let mut parts = Parts::default();
-    parts.compile_pattern().expect("compiles");
-    parts.copy_tokens(&bpe).expect("copies");
-    let copied = started.elapsed();
-    drop(bpe);
-    let dropped = started.elapsed();
-    let vocab = Vocab::new(parts).expect("indexes");
-    let took = started.elapsed();
-    let after = resident_kib();
-    println!(
-        "same-thread load: {took:?} (CoreBPE built {built:?}, copied {copied:?}, dropped \
-         {dropped:?}, indexed)\n  before: {}\n  CoreBPE built: {}\n  \
-         copied and dropped: {}\n  {} tokens",
-        show(before),
-        show(with_bpe),
-        show(after),
-        vocab.len(),
-    );
-}
-
-/// Building the CoreBPE, copying it (into buffers allocated there) and dropping it all on a
-/// thread of its own.
-#[test]
-#[ignore = "measurement; run alone with --nocapture"]
-fn measure_load_all_on_thread() {
-    let before = resident_kib();
-    let started = Instant::now();
-    let vocab = std::thread::spawn(|| {
-        let bpe = tiktoken_rs::o200k_base().expect("o200k_base");
-        Vocab::from_bpe(&bpe).expect("copies")
-    })
-    .join()
-    .expect("joins");
-    let took = started.elapsed();
-    let after = resident_kib();
-    println!(
-        "all-on-a-thread load: {took:?}\n  before: {}\n  copied and dropped: {}\n  {} tokens",
-        show(before),
-        show(after),
-        vocab.len(),
     );
 }
 

@@ -4,7 +4,11 @@
 //! maps, a sorted list), each as its own heap `Vec`, plus 128 clones of the pre-tokenizer. We
 //! only count tokens and cut text at token boundaries, so one copy is enough: all token bytes
 //! in one arena in rank order, each rank's offset into it, and an open-addressed index from
-//! bytes to rank that stores ranks only (the bytes are compared in the arena).
+//! bytes to rank that stores ranks only (the bytes are compared in the arena). The build
+//! script (`providers/build.rs`) makes all three from tiktoken-rs's `CoreBPE` at build time;
+//! they are static data in the binary here (4.1 MiB: 1.33 MiB of bytes, 0.76 MiB of offsets,
+//! a 2 MiB index), read in place as little-endian `u32`s: file-backed pages, resident only
+//! once touched and reclaimable, never copied to the heap.
 //!
 //! Encoding is tiktoken's: split the text with the o200k pre-tokenizer regex; a piece that is
 //! a token is one token; any other piece is merged byte-pair-wise, always merging the adjacent
@@ -15,85 +19,67 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use fancy_regex::Regex;
-use tiktoken_rs::CoreBPE;
 
-/// A slot of [`Vocab::slots`] holding no rank.
-const EMPTY: u32 = u32::MAX;
+use super::table::{self, EMPTY};
+
 /// No merge (no token, or no right-hand neighbour), as a rank: sorts after every real rank.
 const NO_RANK: u32 = u32::MAX;
 /// Pieces this long or longer merge with a heap (O(m log n)); shorter ones rescan a small
 /// vector, which is faster at the sizes words have. (tiktoken's threshold too.)
 const LONG_PIECE: usize = 100;
-/// The index has at least this many slots a token (load factor ≤ 1 / this). For o200k, 2 is
-/// 2^19 slots (2 MiB, load 0.38): 1.3 probes a hit on average, 17 at most. 1 would save 1 MiB
-/// at load 0.76 (2.6 probes a hit, 130 at most, and misses, most of a merge's lookups, far
-/// longer); binary search over ranks sorted by bytes would save 1.2 MiB at 5-7× the lookup
-/// time.
-const SLOTS_PER_TOKEN: usize = 2;
-/// Ranks must leave room in a slot for some hash tag bits (o200k needs 18 bits).
-const MAX_RANK_BITS: u32 = 24;
+
+/// The ordinary tokens' bytes, concatenated in rank order (written by `build.rs`).
+static BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/o200k_bytes.bin"));
+/// Rank `r`'s bytes are `BYTES[starts[r]..starts[r + 1]]`: little-endian `u32`s, one more
+/// than there are ranks.
+static STARTS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/o200k_starts.bin"));
+/// The bytes → rank index, little-endian `u32` slots laid out by [`table`].
+static SLOTS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/o200k_slots.bin"));
+
+/// tiktoken's `o200k_base` pre-tokenizer: tiktoken-rs 0.12's `O200K_BASE_PAT_STR`
+/// (`src/tiktoken_ext/openai_public.rs`), copied so tiktoken-rs is only a build (and test)
+/// dependency; a test checks the copy still equals it.
+pub(super) const O200K_BASE_PAT_STR: &str = concat!(
+    r#"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"#,
+    "|",
+    r#"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"#,
+    "|",
+    r#"\p{N}{1,3}"#,
+    "|",
+    r#" ?[^\s\p{L}\p{N}]+[\r\n/]*"#,
+    "|",
+    r#"\s*[\r\n]+"#,
+    "|",
+    r#"\s+(?!\S)"#,
+    "|",
+    r#"\s+"#
+);
 
 pub(super) struct Vocab {
     /// Every token's bytes, concatenated in rank order.
-    bytes: Box<[u8]>,
-    /// Rank `r`'s bytes are `bytes[starts[r]..starts[r + 1]]` (one entry more than ranks).
-    starts: Box<[u32]>,
-    /// Open-addressed index, linear probing, a power of two long: each slot is [`EMPTY`] or
-    /// `tag << rank_bits | rank`, where the tag is hash bits that rule out most byte
-    /// comparisons against non-matching tokens.
-    slots: Box<[u32]>,
-    /// Bits of a slot that hold the rank (enough that no slot can equal [`EMPTY`]).
+    bytes: &'static [u8],
+    /// Little-endian `u32`s: rank `r`'s bytes are `bytes[starts[r]..starts[r + 1]]`.
+    starts: &'static [u8],
+    /// The open-addressed index ([`table::build_index`]), little-endian `u32` slots, a power
+    /// of two of them: each is [`EMPTY`] or `tag << rank_bits | rank`.
+    slots: &'static [u8],
+    /// Bits of a slot that hold the rank.
     rank_bits: u32,
-    /// `64 - log2(slots.len())`: a hash's top bits pick its home slot.
+    /// `64 - log2(slot count)`: a hash's top bits pick its home slot.
     home_shift: u32,
+    /// Slot count - 1.
+    slot_mask: usize,
     /// The o200k pre-tokenizer (one compiled regex, shared by all threads).
     pattern: Regex,
 }
 
-/// What a [`Vocab`] is made of, before the bytes → rank index: the compiled pre-tokenizer and
-/// the token bytes in rank order, copied out of a `CoreBPE`.
-pub(super) struct Parts {
-    pattern: Option<Regex>,
-    bytes: Vec<u8>,
-    starts: Vec<u32>,
-}
-
-impl Default for Parts {
-    /// Room for exactly o200k (199,998 tokens, 1,397,670 bytes), so copying it neither
-    /// regrows the buffers nor leaves spare capacity to shed when they are boxed.
-    fn default() -> Parts {
-        let mut starts = Vec::with_capacity(O200K_TOKENS + 1);
-        starts.push(0);
-        Parts {
-            pattern: None,
-            bytes: Vec::with_capacity(O200K_BYTES),
-            starts,
-        }
-    }
-}
-
-const O200K_TOKENS: usize = 199_998;
-const O200K_BYTES: usize = 1_397_670;
-
-impl Parts {
-    /// Compiles the o200k pre-tokenizer; `None` if it does not compile.
-    pub(super) fn compile_pattern(&mut self) -> Option<()> {
-        self.pattern = Some(Regex::new(tiktoken_rs::O200K_BASE_PAT_STR).ok()?);
-        Some(())
-    }
-
-    /// Appends `bpe`'s ordinary tokens: ranks 0, 1, … up to the first it cannot decode.
-    /// (Past the ordinary ranks only special tokens decode: o200k's `<|endoftext|>` is
-    /// 199,999, so 199,998 ends the ordinary ones.) `None` if the arena outgrows `u32`.
-    pub(super) fn copy_tokens(&mut self, bpe: &CoreBPE) -> Option<()> {
-        let mut rank: u32 = 0;
-        while let Ok(token) = bpe.decode_bytes(&[rank]) {
-            self.bytes.extend_from_slice(&token);
-            self.starts.push(u32::try_from(self.bytes.len()).ok()?);
-            rank = rank.checked_add(1)?;
-        }
-        Some(())
-    }
+/// The `u32` at word `at` of little-endian `words`; [`EMPTY`] past their end.
+#[inline]
+fn word(words: &[u8], at: usize) -> u32 {
+    words
+        .get(at.saturating_mul(4)..)
+        .and_then(<[u8]>::first_chunk::<4>)
+        .map_or(EMPTY, |word| u32::from_le_bytes(*word))
 }
 
 /// Scratch space for merging pieces, reused across the pieces of one text.
@@ -115,48 +101,53 @@ pub(super) struct Work {
 }
 
 impl Vocab {
-    /// Indexes the copied tokens. `None` if the pattern was not compiled, or there are no
-    /// tokens or too many.
-    pub(super) fn new(parts: Parts) -> Option<Vocab> {
-        Vocab::index(parts.bytes, parts.starts, SLOTS_PER_TOKEN, parts.pattern?)
+    /// The table built into the binary, with the pre-tokenizer compiled (the only work:
+    /// nothing is copied or indexed). `None` if the pattern does not compile or the
+    /// tables are malformed.
+    pub(super) fn load() -> Option<Vocab> {
+        let pattern = Regex::new(O200K_BASE_PAT_STR).ok()?;
+        Vocab::over(BYTES, STARTS, SLOTS, pattern)
     }
 
-    /// Indexes the tokens `bytes[starts[r]..starts[r + 1]]`, with at least `slots_per_token`
-    /// index slots a token.
-    fn index(
-        bytes: Vec<u8>,
-        starts: Vec<u32>,
-        slots_per_token: usize,
+    /// The tables `bytes`, `starts` and `slots` (see [`Vocab`]'s fields), checked for shape
+    /// only: lengths, and that there are more slots than tokens, a power of two of them.
+    fn over(
+        bytes: &'static [u8],
+        starts: &'static [u8],
+        slots: &'static [u8],
         pattern: Regex,
     ) -> Option<Vocab> {
-        let tokens = starts.len().checked_sub(1).filter(|&n| n > 0)?;
-        let rank_bits = u32::BITS - u32::try_from(tokens).ok()?.leading_zeros();
-        if rank_bits > MAX_RANK_BITS {
+        let whole_words = |words: &[u8]| words.chunks_exact(4).remainder().is_empty();
+        if !whole_words(starts) || !whole_words(slots) {
             return None;
         }
-        // More slots than tokens, so a probe always ends at an empty slot.
-        let slot_count = tokens
-            .checked_mul(slots_per_token.max(1))?
-            .checked_add(1)?
-            .checked_next_power_of_two()?;
-        let mut vocab = Vocab {
-            bytes: bytes.into_boxed_slice(),
-            starts: starts.into_boxed_slice(),
-            slots: vec![EMPTY; slot_count].into_boxed_slice(),
-            rank_bits,
-            home_shift: u64::BITS - slot_count.trailing_zeros(),
-            pattern,
-        };
-        for rank in 0..tokens as u32 {
-            vocab.insert(rank);
+        let tokens = (starts.len() / 4).checked_sub(1)?;
+        let slot_count = slots.len() / 4;
+        if !slot_count.is_power_of_two() || slot_count <= tokens {
+            return None;
         }
-        Some(vocab)
+        if word(starts, tokens) as usize != bytes.len() {
+            return None;
+        }
+        Some(Vocab {
+            bytes,
+            starts,
+            slots,
+            rank_bits: table::rank_bits(tokens)?,
+            home_shift: table::home_shift(slot_count),
+            slot_mask: slot_count - 1,
+            pattern,
+        })
     }
 
-    /// Rank `rank`'s bytes.
-    pub(super) fn token(&self, rank: u32) -> &[u8] {
+    /// Rank `rank`'s bytes (empty past the last rank).
+    #[inline]
+    pub(super) fn token(&self, rank: u32) -> &'static [u8] {
         let rank = rank as usize;
-        &self.bytes[self.starts[rank] as usize..self.starts[rank + 1] as usize]
+        let (start, end) = (word(self.starts, rank), word(self.starts, rank + 1));
+        self.bytes
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
     }
 
     fn rank_mask(&self) -> u32 {
@@ -165,37 +156,16 @@ impl Vocab {
 
     /// Home slot and tag of `bytes`.
     fn place(&self, bytes: &[u8]) -> (usize, u32) {
-        let hash = hash(bytes);
-        let home = (hash >> self.home_shift) as usize;
-        let tag = (hash as u32) >> self.rank_bits;
-        (home, tag)
-    }
-
-    fn insert(&mut self, rank: u32) {
-        let (mut at, tag) = self.place(self.token(rank));
-        let mask = self.slots.len() - 1;
-        loop {
-            let slot = self.slots[at];
-            if slot == EMPTY {
-                self.slots[at] = tag << self.rank_bits | rank;
-                return;
-            }
-            // A duplicate keeps its lowest rank (o200k has none).
-            if self.token(slot & self.rank_mask()) == self.token(rank) {
-                return;
-            }
-            at = (at + 1) & mask;
-        }
+        table::place(bytes, self.rank_bits, self.home_shift)
     }
 
     /// The rank of the token whose bytes are `bytes`, if there is one.
     #[inline]
     pub(super) fn rank(&self, bytes: &[u8]) -> Option<u32> {
         let (mut at, tag) = self.place(bytes);
-        let mask = self.slots.len() - 1;
         // Terminates: there are more slots than tokens, so some slot is empty.
         loop {
-            let slot = self.slots[at];
+            let slot = word(self.slots, at);
             if slot == EMPTY {
                 return None;
             }
@@ -205,7 +175,7 @@ impl Vocab {
                     return Some(rank);
                 }
             }
-            at = (at + 1) & mask;
+            at = (at + 1) & self.slot_mask;
         }
     }
 
@@ -369,30 +339,6 @@ impl Vocab {
     }
 }
 
-/// A 64-bit hash of a token's bytes: FxHash-style word mixing, then a MurmurHash3 finalizer
-/// so both the top bits (home slot) and the low bits (tag) are well mixed.
-fn hash(bytes: &[u8]) -> u64 {
-    const K: u64 = 0xf135_7aea_2e62_a9c5;
-    let mut h = bytes.len() as u64;
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    let rest = words.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
-}
-
 #[cfg(test)]
 impl Work {
     pub(super) fn bounds(&self) -> &[usize] {
@@ -402,31 +348,25 @@ impl Work {
 
 #[cfg(test)]
 impl Vocab {
-    /// Copies and indexes `bpe`'s ordinary tokens on this thread (the loader does it in two
-    /// steps on two threads).
-    pub(super) fn from_bpe(bpe: &CoreBPE) -> Option<Vocab> {
-        let mut parts = Parts::default();
-        parts.compile_pattern()?;
-        parts.copy_tokens(bpe)?;
-        Vocab::new(parts)
-    }
-
     /// Number of tokens.
     pub(super) fn len(&self) -> usize {
-        self.starts.len() - 1
+        self.starts.len() / 4 - 1
     }
 
-    /// Heap bytes held by the tables (not counting the regex).
+    /// Bytes of the tables (static data, not heap; not counting the regex).
     pub(super) fn table_bytes(&self) -> usize {
-        self.bytes.len() + 4 * self.starts.len() + 4 * self.slots.len()
+        self.bytes.len() + self.starts.len() + self.slots.len()
     }
 
-    /// The same tokens indexed with `slots_per_token` slots a token (for measuring).
+    /// The same tokens indexed with `slots_per_token` slots a token (for measuring; the new
+    /// index is leaked).
     pub(super) fn reindexed(&self, slots_per_token: usize) -> Option<Vocab> {
-        Vocab::index(
-            self.bytes.to_vec(),
-            self.starts.to_vec(),
-            slots_per_token,
+        let slots = table::build_index(self.len(), |rank| self.token(rank), slots_per_token)?;
+        let slots: Vec<u8> = slots.iter().flat_map(|slot| slot.to_le_bytes()).collect();
+        Vocab::over(
+            self.bytes,
+            self.starts,
+            Vec::leak(slots),
             self.pattern.clone(),
         )
     }
@@ -437,7 +377,7 @@ impl Vocab {
     }
 
     pub(super) fn slot_count(&self) -> usize {
-        self.slots.len()
+        self.slot_mask + 1
     }
 
     /// Ranks sorted by their bytes (for comparing binary search with the hash index).
@@ -449,15 +389,14 @@ impl Vocab {
 
     /// Mean and longest probe sequence of successful lookups.
     pub(super) fn probe_stats(&self) -> (f64, usize) {
-        let mask = self.slots.len() - 1;
         let (mut total, mut longest) = (0usize, 0usize);
         for rank in 0..self.len() as u32 {
             let (home, _) = self.place(self.token(rank));
             let mut at = home;
-            while self.slots[at] & self.rank_mask() != rank {
-                at = (at + 1) & mask;
+            while word(self.slots, at) & self.rank_mask() != rank {
+                at = (at + 1) & self.slot_mask;
             }
-            let probes = ((at + self.slots.len() - home) & mask) + 1;
+            let probes = ((at + self.slot_count() - home) & self.slot_mask) + 1;
             total += probes;
             longest = longest.max(probes);
         }
