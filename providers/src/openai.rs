@@ -11,8 +11,9 @@ use serde_json::{Map, Value};
 use crate::open_object::open_object;
 
 use crate::{
-    sse::SseParser, Completion, RequestTarget, ResponseTarget, StreamFacts, StreamTranslator,
-    ToolCallFact, TranslateError, UpstreamRequest, Usage,
+    sse::{SseEvent, SseParser},
+    Completion, RequestTarget, ResponseTarget, StreamFacts, StreamTranslator, ToolCallFact,
+    TranslateError, UpstreamRequest, Usage,
 };
 
 /// The chat completions path on an OpenAI base URL.
@@ -834,33 +835,37 @@ impl ChunkView<'_> {
     }
 }
 
+/// One event of a passed-through stream: its facts gathered, then written on as it came, or
+/// without the usage the client did not ask for (dropped whole when usage is all it holds).
+fn relay_event(event: &SseEvent, include_usage: bool, facts: &mut StreamFacts, out: &mut Vec<u8>) {
+    let data = event.data.trim();
+    if data == "[DONE]" {
+        out.extend_from_slice(DONE_EVENT);
+        return;
+    }
+    if let Ok(view) = serde_json::from_str::<ChunkView<'_>>(data) {
+        view.accumulate_into(facts);
+        if view.usage.is_some() && !include_usage {
+            if view.choices.is_empty() {
+                return;
+            }
+            // Rewritten without the usage: only now is the whole chunk read.
+            if let Ok(mut parsed) = serde_json::from_str::<ChatChunk>(data) {
+                parsed.usage = None;
+                write_chunk_event(&parsed, out);
+                return;
+            }
+        }
+    }
+    event.write_to(out);
+}
+
 impl StreamTranslator for OpenAiStream {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), TranslateError> {
         let include_usage = self.include_usage;
         let facts = &mut self.facts;
         self.parser.feed(chunk, |event| {
-            let data = event.data.trim();
-            if data == "[DONE]" {
-                out.extend_from_slice(DONE_EVENT);
-                return Ok(());
-            }
-            if let Ok(view) = serde_json::from_str::<ChunkView<'_>>(data) {
-                view.accumulate_into(facts);
-                let usage_only = view.choices.is_empty() && view.usage.is_some();
-                if usage_only && !include_usage {
-                    return Ok(());
-                }
-                if !include_usage && view.usage.is_some() {
-                    // Rewritten without the usage the client did not ask for: only now is
-                    // the whole chunk read.
-                    if let Ok(mut parsed) = serde_json::from_str::<ChatChunk>(data) {
-                        parsed.usage = None;
-                        write_chunk_event(&parsed, out);
-                        return Ok(());
-                    }
-                }
-            }
-            event.write_to(out);
+            relay_event(&event, include_usage, facts, out);
             Ok(())
         })
     }
@@ -869,17 +874,7 @@ impl StreamTranslator for OpenAiStream {
         let include_usage = self.include_usage;
         let facts = &mut self.facts;
         self.parser.finish(|event| {
-            if event.data.trim() == "[DONE]" {
-                out.extend_from_slice(DONE_EVENT);
-            } else {
-                if let Ok(view) = serde_json::from_str::<ChunkView<'_>>(event.data.trim()) {
-                    view.accumulate_into(facts);
-                    if view.choices.is_empty() && view.usage.is_some() && !include_usage {
-                        return Ok(());
-                    }
-                }
-                event.write_to(out);
-            }
+            relay_event(&event, include_usage, facts, out);
             Ok(())
         })
     }
@@ -935,5 +930,28 @@ mod tests {
         assert!(!out.contains("usage"), "{out}");
         assert!(out.ends_with("data: [DONE]\n\n"));
         assert_eq!(facts.usage.total_tokens, Some(7));
+    }
+
+    #[test]
+    fn an_unterminated_last_event_is_relayed_like_any_other() {
+        let target = ResponseTarget {
+            model: "gpt-4o",
+            created: 0,
+            include_usage: false,
+        };
+        let mut stream = OpenAiStream::new(&target);
+        let mut out = Vec::new();
+        // The stream ends without the blank line that closes its last event.
+        let last = "data: {\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}";
+        stream.feed(last.as_bytes(), &mut out).unwrap();
+        assert!(out.is_empty(), "nothing before the event is complete");
+        stream.finish(&mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("\"content\":\"x\""), "{out}");
+        assert!(
+            !out.contains("usage"),
+            "usage stripped at the end too: {out}"
+        );
+        assert_eq!(stream.facts().usage.total_tokens, Some(2));
     }
 }
