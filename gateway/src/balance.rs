@@ -451,6 +451,8 @@ pub struct Pick<'a> {
     pub lease: Option<Lease<'a>>,
     pub upstream: &'a Upstream,
     pub api_key: Option<&'a Secret>,
+    /// The log line's `endpoint`: the target's name, or the `baseUrl`'s `host:port`.
+    pub endpoint: &'a str,
     /// Whether another target of the backend could take over if this one fails.
     pub spare: bool,
 }
@@ -467,6 +469,7 @@ pub fn pick<'a>(
             lease: None,
             upstream,
             api_key: backend.api_key.as_ref(),
+            endpoint: upstream.endpoint(),
             spare: false,
         });
     };
@@ -478,6 +481,7 @@ pub fn pick<'a>(
         upstream: &target.upstream,
         // The targets were built with the backend's keys already.
         api_key: target.api_key.as_ref(),
+        endpoint: &target.name,
         spare: balancer.has_spare(*tried),
         lease: Some(lease),
     })

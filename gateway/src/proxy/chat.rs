@@ -332,6 +332,7 @@ async fn attempt(
         mut lease,
         upstream,
         api_key,
+        endpoint,
         spare,
     } = match crate::balance::pick(backend, upstream, tried) {
         Ok(p) => p,
@@ -369,10 +370,7 @@ async fn attempt(
             return Attempt::Done;
         }
     };
-    ctx.endpoint = match &lease {
-        Some(l) => l.target().name.clone(),
-        None => upstream.endpoint().to_string(),
-    };
+    ctx.endpoint = endpoint.to_string();
     let header = match upstream_header(session, ctx, backend, upstream, api_key, &translated).await
     {
         Ok(h) => h,

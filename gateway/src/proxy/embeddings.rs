@@ -118,6 +118,7 @@ async fn call_target(
         mut lease,
         upstream,
         api_key,
+        endpoint,
         spare,
     } = match crate::balance::pick(backend, upstream, tried) {
         Ok(p) => p,
@@ -134,10 +135,7 @@ async fn call_target(
             return Some(Err(Answered));
         }
     };
-    ctx.endpoint = match &lease {
-        Some(l) => l.target().name.clone(),
-        None => upstream.endpoint().to_string(),
-    };
+    ctx.endpoint = endpoint.to_string();
     let header = match upstream_header(session, ctx, backend, upstream, api_key, &translated).await
     {
         Ok(h) => h,
