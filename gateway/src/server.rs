@@ -152,6 +152,13 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
         .map(|l| (l.name.clone(), l.bind.clone()))
         .collect();
     let admin_addr = config.admin_addr.clone();
+    let records = match sluice_telemetry::worker::RecordQueue::start() {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("cannot start the telemetry thread: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
     let generation = Generation::new(config, span_queue.clone(), stats.clone(), metrics.clone());
     let state = Arc::new(State {
         current: ArcSwap::from_pointee(generation),
@@ -166,6 +173,7 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
         metrics,
         span_queue,
         flush,
+        records,
         config_path,
     });
 

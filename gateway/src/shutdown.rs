@@ -76,7 +76,7 @@ impl ShutdownSignalWatch for SignalWatch {
 const UPGRADE_HAND_OVER: Duration = Duration::from_millis(5500);
 
 /// Waits `hand_over`, then for in-flight requests to finish (or the grace period to pass),
-/// flushes spans, and exits the process with status 0.
+/// writes the log lines still queued and flushes spans, and exits the process with status 0.
 fn drain_then_exit(state: &State, hand_over: Duration, grace: Duration) {
     std::thread::sleep(hand_over);
     let deadline = Instant::now() + grace;
@@ -99,6 +99,10 @@ fn drain_then_exit(state: &State, hand_over: Duration, grace: Duration) {
     let left = state.inflight.load(Ordering::SeqCst);
     if left > 0 {
         log::warn!("grace period over with {left} request(s) still in flight");
+    }
+    // Log lines and spans of the finished requests first, then the span export.
+    if !state.records.flush_blocking(Duration::from_secs(5)) {
+        log::warn!("telemetry thread did not finish in 5s");
     }
     if let Some(flush) = &state.flush {
         if !flush.flush_blocking(Duration::from_secs(5)) {

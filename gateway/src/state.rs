@@ -8,6 +8,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use pingora::connectors::http::v1::Connector;
 use sluice_telemetry::export::{FlushHandle, SpanQueue};
+use sluice_telemetry::worker::RecordQueue;
 use sluice_telemetry::{FieldRules, LogFilter, Metrics, Telemetry, TelemetryStats, TraceSink};
 
 use crate::config::Config;
@@ -18,7 +19,8 @@ use crate::proxy::dns::DnsCache;
 #[derive(Debug)]
 pub struct Generation {
     pub config: Config,
-    pub telemetry: Telemetry,
+    /// Shared with the telemetry thread, which formats this generation's records.
+    pub telemetry: Arc<Telemetry>,
     /// Limit counters in Redis (`config.limits.redis`), shared by every replica.
     pub shared_limits: Option<crate::limits::SharedLimits>,
 }
@@ -75,7 +77,7 @@ impl Generation {
         );
         Generation {
             config,
-            telemetry,
+            telemetry: Arc::new(telemetry),
             shared_limits,
         }
     }
@@ -98,6 +100,8 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     pub span_queue: Option<SpanQueue>,
     pub flush: Option<FlushHandle>,
+    /// Finished requests on their way to the telemetry thread (log lines and spans).
+    pub records: RecordQueue,
     /// The config file, for reloads; `None` when serving the embedded demo.
     pub config_path: Option<String>,
 }

@@ -1,10 +1,11 @@
 //! Per-request telemetry: the facts of one finished request ([`RequestRecord`]) become CEL
 //! fields, an OTLP span, a log line and metrics ([`metrics::Metrics`]).
 //!
-//! On the request path only [`Telemetry::record`] runs: it formats the log line, builds the
-//! span's attributes and hands the span to a bounded queue ([`export::SpanQueue`]); export
-//! happens in a background task ([`export::SpanExporter`]). A full queue drops the span and
-//! counts the drop. CEL programs are compiled once, at config load ([`fields::Fields`]).
+//! On the request path only the metrics are recorded; the record then goes to the telemetry
+//! thread ([`worker::RecordQueue`]), which formats the log line, builds the span's attributes
+//! and hands the span to a bounded queue ([`export::SpanQueue`]); export happens in a
+//! background task ([`export::SpanExporter`]). A full span queue drops the span and counts the
+//! drop; a full record queue has the request thread do the work itself. CEL programs are compiled once, at config load ([`fields::Fields`]).
 #![forbid(unsafe_code)]
 
 pub mod export;
@@ -17,6 +18,7 @@ pub mod record;
 pub mod settings;
 pub mod trace_context;
 pub mod value;
+pub mod worker;
 
 use std::io::Write;
 use std::sync::atomic::Ordering;
@@ -147,11 +149,29 @@ impl Telemetry {
         self.trace.is_some()
     }
 
-    /// Writes the request's log line to stdout, records its metrics and queues its span (when
-    /// sampled).
+    /// Records the request's metrics, writes its log line to stdout and queues its span (when
+    /// sampled), all on the calling thread. The gateway hands records to a
+    /// [`worker::RecordQueue`] instead, which does the same work off the request thread.
     pub fn record(&self, rec: &RequestRecord) {
         // Metrics first: once the log line is out, a scrape sees the request.
         self.metrics.record(rec);
+        let mut line = Vec::new();
+        self.emit(rec, &mut line);
+        if !line.is_empty() {
+            // A closed stdout must not take the gateway down; the line is lost, nothing else.
+            let _ = std::io::stdout().lock().write_all(&line);
+        }
+    }
+
+    /// Whether [`Telemetry::emit`] has anything to do for `rec`: a log line may be due (the
+    /// filter is only evaluated there) or a span is sampled.
+    pub fn has_output(&self, rec: &RequestRecord) -> bool {
+        self.log_filter.enabled || (rec.sampled && self.trace.is_some())
+    }
+
+    /// The log line and span of `rec` (metrics are the caller's): appends the line, if the
+    /// filter lets it through, to `out`, and queues the span when sampled.
+    pub fn emit(&self, rec: &RequestRecord, out: &mut Vec<u8>) {
         let log = self.log_filter.allows(rec, &self.stats);
         let trace = self.trace.as_ref().filter(|_| rec.sampled);
         if !log && trace.is_none() {
@@ -160,9 +180,7 @@ impl Telemetry {
         let mut attrs = Vec::with_capacity(40);
         record::base_attributes(&self.gateway, rec, &mut attrs);
         if log {
-            let line = self.log_line(rec, &attrs);
-            // A closed stdout must not take the gateway down; the line is lost, nothing else.
-            let _ = std::io::stdout().lock().write_all(&line);
+            self.write_log_line(rec, &attrs, out);
         }
         if let Some(trace) = trace {
             let span = self.span(rec, attrs, &trace.rules);
@@ -173,18 +191,22 @@ impl Telemetry {
     /// The log line (with its newline) for `rec`, given its standard attributes.
     pub fn log_line(&self, rec: &RequestRecord, base: &[Attr]) -> Vec<u8> {
         let mut line = Vec::with_capacity(512);
+        self.write_log_line(rec, base, &mut line);
+        line
+    }
+
+    fn write_log_line(&self, rec: &RequestRecord, base: &[Attr], line: &mut Vec<u8>) {
         let rules = &self.log_rules;
         if rules.fields.is_empty() && rules.remove.is_empty() {
-            self.format(rec, base, &mut line);
+            self.format(rec, base, line);
         } else {
             let mut attrs = base.to_vec();
             let mut extra = Vec::new();
             self.count_errors(rules.fields.evaluate(rec, &mut extra));
             record::merge_fields(&mut attrs, extra);
             record::apply_remove(&mut attrs, &rules.remove);
-            self.format(rec, &attrs, &mut line);
+            self.format(rec, &attrs, line);
         }
-        line
     }
 
     fn format(&self, rec: &RequestRecord, attrs: &[Attr], out: &mut Vec<u8>) {

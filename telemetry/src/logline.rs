@@ -14,6 +14,8 @@ pub fn format_text(attrs: &[Attr], out: &mut Vec<u8>) {
         out.push(b'=');
         match v {
             AttrValue::Str(s) => write_text_value(s, out),
+            AttrValue::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+            AttrValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
             other => {
                 let _ = write!(out, "{other}");
             }

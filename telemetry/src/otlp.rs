@@ -12,7 +12,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
+use prost::encoding::{encoded_len_varint, key_len, WireType};
 
 use crate::{Attr, AttrValue};
 
@@ -141,6 +141,23 @@ fn unix_nanos(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
+/// prost's `encode_varint`, for a `Vec`: a value below 128 (every key and most lengths here)
+/// is one `push`, inlined, where prost's generic `BufMut` version is a call per value that
+/// writes byte by byte (callgrind: a sixth of the encoder's time).
+#[inline]
+fn encode_varint(mut v: u64, buf: &mut Vec<u8>) {
+    while v >= 0x80 {
+        buf.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+#[inline]
+fn encode_key(field: u32, wire_type: WireType, buf: &mut Vec<u8>) {
+    encode_varint(u64::from(field << 3 | wire_type as u32), buf);
+}
+
 /// Length of a length-delimited field whose body is `len` bytes.
 fn bytes_field_len(field: u32, len: usize) -> usize {
     key_len(field) + encoded_len_varint(len as u64) + len
@@ -258,6 +275,29 @@ mod tests {
 
     fn any(v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>) -> Option<&Value> {
         v.as_ref().and_then(|a| a.value.as_ref())
+    }
+
+    #[test]
+    fn varints_match_prost() {
+        for v in [
+            0,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            (-3i64) as u64,
+            u64::MAX,
+        ] {
+            let mut ours = vec![7];
+            encode_varint(v, &mut ours);
+            let mut theirs = vec![7];
+            prost::encoding::encode_varint(v, &mut theirs);
+            assert_eq!(ours, theirs, "{v}");
+            assert_eq!(ours.len() - 1, encoded_len_varint(v), "{v}");
+        }
     }
 
     #[test]

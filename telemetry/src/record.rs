@@ -40,7 +40,12 @@ pub fn base_attributes(gateway: &str, rec: &RequestRecord, out: &mut Vec<Attr>) 
             push("llm.response.tokens", t.into());
         }
     }
-    push("duration", format!("{}ms", rec.duration.as_millis()).into());
+    let mut millis = itoa::Buffer::new();
+    let millis = millis.format(rec.duration.as_millis());
+    let mut duration = String::with_capacity(millis.len() + 2);
+    duration.push_str(millis);
+    duration.push_str("ms");
+    push("duration", duration.into());
     if let Some(llm) = rec.llm.as_ref().filter(|l| l.attempts > 1) {
         // A failover chain was walked: how far, and why.
         push("llm.attempts", i64::from(llm.attempts).into());

@@ -3,7 +3,7 @@
 
 use rand::Rng;
 
-use crate::facts::hex;
+use crate::facts::push_hex;
 
 /// The caller's span, from a valid `traceparent` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,18 +90,21 @@ impl SpanIds {
 
     /// The `traceparent` for the upstream request: this span as the parent.
     pub fn traceparent(&self) -> String {
-        format!(
-            "00-{}-{}-{}",
-            hex(&self.trace_id),
-            hex(&self.span_id),
-            if self.sampled { "01" } else { "00" }
-        )
+        // `00-` + 32 + `-` + 16 + `-` + 2.
+        let mut s = String::with_capacity(55);
+        s.push_str("00-");
+        push_hex(&mut s, &self.trace_id);
+        s.push('-');
+        push_hex(&mut s, &self.span_id);
+        s.push_str(if self.sampled { "-01" } else { "-00" });
+        s
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::hex;
 
     #[test]
     fn parses_and_continues_a_trace() {

@@ -139,7 +139,7 @@ impl RequestCtx {
             endpoint: std::mem::take(&mut self.endpoint),
             source_address: session
                 .client_addr()
-                .map(|a| a.to_string())
+                .map(source_address)
                 .unwrap_or_default(),
             method: req.method.as_str().to_string(),
             host: host.to_string(),
@@ -161,6 +161,25 @@ impl RequestCtx {
     }
 }
 
+/// The client's `ip:port`, as `SocketAddr`'s `Display` writes it; IPv4 (the common case)
+/// without `core::fmt`, whose padding machinery costs more than the rest of the record.
+fn source_address(addr: &pingora::protocols::l4::socket::SocketAddr) -> String {
+    let Some(std::net::SocketAddr::V4(v4)) = addr.as_inet() else {
+        return addr.to_string();
+    };
+    let mut s = String::with_capacity(21);
+    let mut digits = itoa::Buffer::new();
+    for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        s.push_str(digits.format(octet));
+    }
+    s.push(':');
+    s.push_str(digits.format(v4.port()));
+    s
+}
+
 /// `localhost:8080` → `localhost`; `[::1]:8080` → `[::1]`.
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
@@ -179,5 +198,19 @@ mod tests {
         assert_eq!(super::strip_port("localhost:8080"), "localhost");
         assert_eq!(super::strip_port("localhost"), "localhost");
         assert_eq!(super::strip_port("[::1]:80"), "[::1]");
+    }
+
+    #[test]
+    fn source_addresses_print_as_display_does() {
+        use pingora::protocols::l4::socket::SocketAddr;
+        for a in [
+            "127.0.0.1:8080",
+            "10.200.3.45:65535",
+            "0.0.0.0:0",
+            "[::1]:443",
+        ] {
+            let std_addr: std::net::SocketAddr = a.parse().unwrap();
+            assert_eq!(super::source_address(&SocketAddr::Inet(std_addr)), a);
+        }
     }
 }

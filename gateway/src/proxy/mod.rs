@@ -123,6 +123,6 @@ impl ProxyHttp for LlmProxy {
             crate::limits::reconcile(&self.state.limits, shared, &admitted, actual).await;
         }
         let record = ctx.finish(session);
-        ctx.generation.telemetry.record(&record);
+        self.state.records.submit(&ctx.generation.telemetry, record);
     }
 }

@@ -1,0 +1,263 @@
+//! The per-request telemetry work off the request thread.
+//!
+//! The request thread records a finished request's metrics (so a scrape sees it at once) and
+//! pushes its [`RequestRecord`] on a bounded queue. A thread of its own, `sluice-telemetry`,
+//! evaluates the log filter and CEL fields, formats the log lines, builds the spans (queued
+//! for export as before) and writes the lines to stdout, one `write` per batch.
+//!
+//! Nothing is dropped: when the queue is full, or the thread is gone, the request thread does
+//! the work itself, as [`Telemetry::record`] does. Under load the thread lingers
+//! [`LINGER`] between batches instead of waiting on the queue, so a push finds nobody to wake
+//! and costs no system call; idle, it blocks, and the first request wakes it.
+//!
+//! Lines are written in the order requests finished, except those done inline while the
+//! queue was full. [`RecordQueue::flush_blocking`] returns once everything pushed before it
+//! is written and its spans are queued for export (shutdown calls it before the span flush).
+
+use std::io::Write;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::facts::RequestRecord;
+use crate::Telemetry;
+
+/// Records waiting for the telemetry thread at most; past it the request thread does the work.
+pub const QUEUE_CAPACITY: usize = 1024;
+
+/// How long the thread waits between batches while requests keep coming.
+pub const LINGER: Duration = Duration::from_millis(1);
+
+/// Written out as soon as the pending lines reach this size, whatever the batch.
+const WRITE_AT: usize = 64 * 1024;
+
+enum Job {
+    /// Boxed: a record is ~700 bytes, and every slot of the queue is as large as a job.
+    Record(Arc<Telemetry>, Box<RequestRecord>),
+    Flush(SyncSender<()>),
+}
+
+/// The request threads' side of the telemetry thread.
+#[derive(Clone, Debug)]
+pub struct RecordQueue {
+    tx: SyncSender<Job>,
+}
+
+impl RecordQueue {
+    /// Starts the telemetry thread.
+    pub fn start() -> std::io::Result<RecordQueue> {
+        Self::start_writing_to(std::io::stdout)
+    }
+
+    /// Starts the telemetry thread writing lines to what `out` returns (stdout, or a test's
+    /// buffer).
+    fn start_writing_to<W, F>(out: F) -> std::io::Result<RecordQueue>
+    where
+        W: Write,
+        F: Fn() -> W + Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
+        std::thread::Builder::new()
+            .name("sluice-telemetry".to_string())
+            .spawn(move || run(rx, out))?;
+        Ok(RecordQueue { tx })
+    }
+
+    /// Records `rec`'s metrics now and queues its log line and span; does it all here when
+    /// the queue is full.
+    pub fn submit(&self, telemetry: &Arc<Telemetry>, rec: RequestRecord) {
+        // Metrics first: once the log line is out, a scrape sees the request.
+        telemetry.metrics.record(&rec);
+        if !telemetry.has_output(&rec) {
+            return;
+        }
+        match self
+            .tx
+            .try_send(Job::Record(telemetry.clone(), Box::new(rec)))
+        {
+            Ok(()) => {}
+            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
+                if let Job::Record(telemetry, rec) = job {
+                    let mut line = Vec::new();
+                    telemetry.emit(&rec, &mut line);
+                    write_lines(&mut std::io::stdout(), &mut line);
+                }
+            }
+        }
+    }
+
+    /// Blocks until every record pushed before the call has its line written and its span
+    /// queued, or `timeout` passes; false then, or when the thread is gone.
+    pub fn flush_blocking(&self, timeout: Duration) -> bool {
+        let (ack_tx, ack_rx) = mpsc::sync_channel(1);
+        let deadline = std::time::Instant::now() + timeout;
+        let mut job = Job::Flush(ack_tx);
+        // The flush waits its turn behind the queued records.
+        loop {
+            match self.tx.try_send(job) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return false,
+                Err(TrySendError::Full(j)) => {
+                    if std::time::Instant::now() >= deadline {
+                        return false;
+                    }
+                    job = j;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        ack_rx.recv_timeout(left).is_ok()
+    }
+}
+
+fn run<W: Write>(rx: Receiver<Job>, out: impl Fn() -> W) {
+    let mut lines = Vec::with_capacity(WRITE_AT);
+    // Blocks only when idle: the first record after a pause wakes the thread.
+    while let Ok(job) = rx.recv() {
+        handle(job, &mut lines, &out);
+        loop {
+            let mut batch = 0usize;
+            while let Ok(job) = rx.try_recv() {
+                handle(job, &mut lines, &out);
+                batch += 1;
+                if lines.len() >= WRITE_AT {
+                    write_lines(&mut out(), &mut lines);
+                }
+            }
+            write_lines(&mut out(), &mut lines);
+            if batch == 0 {
+                break;
+            }
+            // Busy: let the next records gather rather than be woken for each.
+            std::thread::sleep(LINGER);
+        }
+    }
+    write_lines(&mut out(), &mut lines);
+}
+
+fn handle<W: Write>(job: Job, lines: &mut Vec<u8>, out: &impl Fn() -> W) {
+    match job {
+        Job::Record(telemetry, rec) => telemetry.emit(&rec, lines),
+        Job::Flush(ack) => {
+            write_lines(&mut out(), lines);
+            let _ = ack.send(());
+        }
+    }
+}
+
+/// Writes and clears `lines`. A closed stdout must not take the gateway down: the lines are
+/// lost, nothing else.
+fn write_lines(out: &mut impl Write, lines: &mut Vec<u8>) {
+    if !lines.is_empty() {
+        let _ = out.write_all(lines).and_then(|()| out.flush());
+        lines.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::export::TelemetryStats;
+    use crate::{FieldRules, LogFormat, Metrics};
+
+    /// A `Write` into a shared buffer, one per call of the thread's `out`.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn telemetry() -> Arc<Telemetry> {
+        let stats = Arc::new(TelemetryStats::default());
+        Arc::new(Telemetry::new(
+            "sluice".into(),
+            LogFormat::Text,
+            FieldRules::default(),
+            None,
+            stats.clone(),
+            Arc::new(Metrics::new(stats)),
+        ))
+    }
+
+    fn record(i: u16) -> RequestRecord {
+        RequestRecord {
+            listener: "http".into(),
+            route: "r".into(),
+            route_path: "/".into(),
+            endpoint: String::new(),
+            source_address: "127.0.0.1:1".into(),
+            method: "POST".into(),
+            host: "localhost".into(),
+            path: format!("/{i}"),
+            version: "HTTP/1.1",
+            scheme: "http",
+            headers: Vec::new(),
+            status: 200,
+            start: SystemTime::now(),
+            duration: Duration::from_millis(1),
+            trace_id: [1; 16],
+            span_id: [2; 8],
+            parent_span_id: None,
+            sampled: false,
+            llm: None,
+            error: None,
+            limit: None,
+        }
+    }
+
+    #[test]
+    fn every_line_is_written_in_order_by_the_flush() {
+        let buf = Shared::default();
+        let sink = buf.clone();
+        let queue = RecordQueue::start_writing_to(move || sink.clone()).unwrap();
+        let t = telemetry();
+        for i in 0..100 {
+            queue.submit(&t, record(i));
+        }
+        assert!(queue.flush_blocking(Duration::from_secs(5)));
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let paths: Vec<&str> = text
+            .lines()
+            .map(|l| {
+                l.split(" http.path=")
+                    .nth(1)
+                    .unwrap()
+                    .split(' ')
+                    .next()
+                    .unwrap()
+            })
+            .collect();
+        let expected: Vec<String> = (0..100).map(|i| format!("/{i}")).collect();
+        assert_eq!(paths, expected);
+        // Metrics were recorded on the submitting thread, before the flush.
+        assert!(t
+            .metrics
+            .encode(0)
+            .contains("sluice_requests_total{route=\"r\",status=\"200\""));
+    }
+
+    #[test]
+    fn a_gone_thread_leaves_the_work_to_the_caller() {
+        let (tx, rx) = mpsc::sync_channel(1);
+        drop(rx);
+        let queue = RecordQueue { tx };
+        let t = telemetry();
+        queue.submit(&t, record(1));
+        assert!(t
+            .metrics
+            .encode(0)
+            .contains("sluice_requests_total{route=\"r\",status=\"200\""));
+        assert!(!queue.flush_blocking(Duration::from_millis(10)));
+    }
+}
