@@ -1,9 +1,9 @@
 //! Per-request telemetry: the facts of one finished request ([`RequestRecord`]) become CEL
 //! fields, an OTLP span, a log line and metrics ([`metrics::Metrics`]).
 //!
-//! On the request path only the metrics are recorded; the record then goes to the telemetry
-//! thread ([`worker::RecordQueue`]), which formats the log line, builds the span's attributes
-//! and hands the span to a bounded queue ([`export::SpanQueue`]); export happens in a
+//! The request path only hands the record to the telemetry thread ([`worker::RecordQueue`]),
+//! which records the metrics, formats the log line, builds the span's attributes and hands
+//! the span to a bounded queue ([`export::SpanQueue`]); export happens in a
 //! background task ([`export::SpanExporter`]). A full span queue drops the span and counts the
 //! drop; a full record queue has the request thread do the work itself. CEL programs are compiled once, at config load ([`fields::Fields`]).
 #![forbid(unsafe_code)]
@@ -153,25 +153,25 @@ impl Telemetry {
     /// sampled), all on the calling thread. The gateway hands records to a
     /// [`worker::RecordQueue`] instead, which does the same work off the request thread.
     pub fn record(&self, rec: &RequestRecord) {
-        // Metrics first: once the log line is out, a scrape sees the request.
-        self.metrics.record(rec);
         let mut line = Vec::new();
-        self.emit(rec, &mut line);
+        self.record_into(rec, &mut line);
         if !line.is_empty() {
             // A closed stdout must not take the gateway down; the line is lost, nothing else.
             let _ = std::io::stdout().lock().write_all(&line);
         }
     }
 
-    /// Whether [`Telemetry::emit`] has anything to do for `rec`: a log line may be due (the
-    /// filter is only evaluated there) or a span is sampled.
-    pub fn has_output(&self, rec: &RequestRecord) -> bool {
-        self.log_filter.enabled || (rec.sampled && self.trace.is_some())
+    /// Records the request's metrics, appends its log line (if any) to `out` and queues its
+    /// span (when sampled).
+    pub fn record_into(&self, rec: &RequestRecord, out: &mut Vec<u8>) {
+        // Metrics first: once the log line is out, a scrape sees the request.
+        self.metrics.record(rec);
+        self.emit(rec, out);
     }
 
-    /// The log line and span of `rec` (metrics are the caller's): appends the line, if the
-    /// filter lets it through, to `out`, and queues the span when sampled.
-    pub fn emit(&self, rec: &RequestRecord, out: &mut Vec<u8>) {
+    /// The log line and span of `rec` (not its metrics): appends the line, if the filter lets
+    /// it through, to `out`, and queues the span when sampled.
+    fn emit(&self, rec: &RequestRecord, out: &mut Vec<u8>) {
         let log = self.log_filter.allows(rec, &self.stats);
         let trace = self.trace.as_ref().filter(|_| rec.sampled);
         if !log && trace.is_none() {

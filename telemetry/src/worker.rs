@@ -1,9 +1,10 @@
 //! The per-request telemetry work off the request thread.
 //!
-//! The request thread records a finished request's metrics (so a scrape sees it at once) and
-//! pushes its [`RequestRecord`] on a bounded queue. A thread of its own, `sluice-telemetry`,
-//! evaluates the log filter and CEL fields, formats the log lines, builds the spans (queued
-//! for export as before) and writes the lines to stdout, one `write` per batch.
+//! The request thread pushes a finished request's [`RequestRecord`] on a bounded queue. A
+//! thread of its own, `sluice-telemetry`, records its metrics, evaluates the log filter and
+//! CEL fields, formats the log line, builds the span (queued for export as before) and writes
+//! the lines to stdout, one `write` per batch. A request's metrics are recorded before its
+//! line is written, so once the line is out a scrape sees the request.
 //!
 //! Nothing is dropped: when the queue is full, or the thread is gone, the request thread does
 //! the work itself, as [`Telemetry::record`] does. Under load the thread lingers
@@ -15,7 +16,7 @@
 //! is written and its spans are queued for export (shutdown calls it before the span flush).
 
 use std::io::Write;
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,14 +64,9 @@ impl RecordQueue {
         Ok(RecordQueue { tx })
     }
 
-    /// Records `rec`'s metrics now and queues its log line and span; does it all here when
-    /// the queue is full.
+    /// Queues `rec` for its metrics, log line and span; does it all here when the queue is
+    /// full.
     pub fn submit(&self, telemetry: &Arc<Telemetry>, rec: RequestRecord) {
-        // Metrics first: once the log line is out, a scrape sees the request.
-        telemetry.metrics.record(&rec);
-        if !telemetry.has_output(&rec) {
-            return;
-        }
         match self
             .tx
             .try_send(Job::Record(telemetry.clone(), Box::new(rec)))
@@ -78,9 +74,7 @@ impl RecordQueue {
             Ok(()) => {}
             Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
                 if let Job::Record(telemetry, rec) = job {
-                    let mut line = Vec::new();
-                    telemetry.emit(&rec, &mut line);
-                    write_lines(&mut std::io::stdout(), &mut line);
+                    telemetry.record(&rec);
                 }
             }
         }
@@ -115,30 +109,31 @@ fn run<W: Write>(rx: Receiver<Job>, out: impl Fn() -> W) {
     let mut lines = Vec::with_capacity(WRITE_AT);
     // Blocks only when idle: the first record after a pause wakes the thread.
     while let Ok(job) = rx.recv() {
-        handle(job, &mut lines, &out);
-        loop {
-            let mut batch = 0usize;
+        let mut next = Some(job);
+        while let Some(job) = next.take() {
+            handle(job, &mut lines, &out);
             while let Ok(job) = rx.try_recv() {
                 handle(job, &mut lines, &out);
-                batch += 1;
                 if lines.len() >= WRITE_AT {
                     write_lines(&mut out(), &mut lines);
                 }
             }
             write_lines(&mut out(), &mut lines);
-            if batch == 0 {
-                break;
-            }
-            // Busy: let the next records gather rather than be woken for each.
+            // Let the next records gather rather than have each one wake the thread (a
+            // system call on the request thread); block again only after a quiet spell.
             std::thread::sleep(LINGER);
+            match rx.try_recv() {
+                Ok(job) => next = Some(job),
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => return,
+            }
         }
     }
-    write_lines(&mut out(), &mut lines);
 }
 
 fn handle<W: Write>(job: Job, lines: &mut Vec<u8>, out: &impl Fn() -> W) {
     match job {
-        Job::Record(telemetry, rec) => telemetry.emit(&rec, lines),
+        Job::Record(telemetry, rec) => telemetry.record_into(&rec, lines),
         Job::Flush(ack) => {
             write_lines(&mut out(), lines);
             let _ = ack.send(());
@@ -240,7 +235,6 @@ mod tests {
             .collect();
         let expected: Vec<String> = (0..100).map(|i| format!("/{i}")).collect();
         assert_eq!(paths, expected);
-        // Metrics were recorded on the submitting thread, before the flush.
         assert!(t
             .metrics
             .encode(0)
