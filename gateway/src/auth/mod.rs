@@ -6,6 +6,7 @@ pub mod sigv4;
 
 use std::time::SystemTime;
 
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
 use sluice_providers::Auth;
 
 use crate::config::runtime::Cloud;
@@ -20,7 +21,7 @@ pub async fn credential_headers(
     api_key: Option<&crate::config::Secret>,
     path: &str,
     body: &[u8],
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
     match (backend.provider.auth(), &backend.cloud, api_key) {
         (
             Auth::SigV4(service),
@@ -34,7 +35,7 @@ pub async fn credential_headers(
             let scheme = if upstream.tls { "https" } else { "http" };
             let url = format!("{scheme}://{host}{path}");
             let headers = [("host", host), ("content-type", "application/json")];
-            sigv4::sign(
+            let signed = sigv4::sign(
                 credentials,
                 region,
                 service,
@@ -43,25 +44,45 @@ pub async fn credential_headers(
                 &headers,
                 body,
                 SystemTime::now(),
-            )
+            )?;
+            signed
+                .into_iter()
+                .map(|(name, value)| {
+                    let name = HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|_| format!("SigV4 produced an invalid header name {name}"))?;
+                    Ok((name, secret_value(value)?))
+                })
+                .collect()
         }
         // Boxed: the token fetch (an HTTP call when the cached token is stale) is a large
         // future that other providers' requests need not carry.
         (Auth::GoogleOAuth, Some(Cloud::Google { auth, .. }), _) => Box::pin(auth.token())
             .await
-            .map(|t| vec![("authorization".to_string(), format!("Bearer {t}"))])
-            .map_err(|e| format!("getting a Google access token: {e}")),
-        (_, Some(Cloud::AzureEntra { token }), _) => Ok(vec![(
-            "authorization".to_string(),
-            format!("Bearer {}", token.expose()),
-        )]),
-        (Auth::Bearer, _, Some(key)) => Ok(vec![(
-            "authorization".to_string(),
-            format!("Bearer {}", key.expose()),
-        )]),
+            .map_err(|e| format!("getting a Google access token: {e}"))
+            .and_then(|t| bearer(&t)),
+        (_, Some(Cloud::AzureEntra { token }), _) => bearer(token.expose()),
+        (Auth::Bearer, _, Some(key)) => bearer(key.expose()),
         (Auth::Header(name), _, Some(key)) => {
-            Ok(vec![(name.to_string(), key.expose().to_string())])
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("invalid credential header name {name}"))?;
+            Ok(vec![(name, secret_value(key.expose().to_string())?)])
         }
         _ => Ok(Vec::new()),
     }
+}
+
+/// `authorization: Bearer <token>`.
+fn bearer(token: &str) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
+    let mut value = String::with_capacity(7 + token.len());
+    value.push_str("Bearer ");
+    value.push_str(token);
+    Ok(vec![(AUTHORIZATION, secret_value(value)?)])
+}
+
+/// A credential as a header value, marked sensitive; the error does not repeat it.
+fn secret_value(value: String) -> Result<HeaderValue, String> {
+    let mut value = HeaderValue::try_from(value)
+        .map_err(|_| "the credential is not a valid HTTP header value".to_string())?;
+    value.set_sensitive(true);
+    Ok(value)
 }

@@ -10,6 +10,8 @@ pub struct Upstream {
     pub base_path: String,
     /// Worked out once here, read on every request.
     host_header: String,
+    /// `host_header` as a header value, cloned per request (a reference count).
+    host_value: http::HeaderValue,
     endpoint: String,
 }
 
@@ -17,6 +19,11 @@ impl Upstream {
     /// The `Host` header value: the port only when it is not the scheme's default.
     pub fn host_header(&self) -> &str {
         &self.host_header
+    }
+
+    /// [`Upstream::host_header`] as a header value.
+    pub fn host_value(&self) -> &http::HeaderValue {
+        &self.host_value
     }
 
     /// `host:port`, as the log line's `endpoint`.
@@ -70,12 +77,15 @@ impl Upstream {
         } else {
             endpoint.clone()
         };
+        let host_value = http::HeaderValue::from_str(&host_header)
+            .map_err(|_| format!("\"{url}\" has a host that cannot be a Host header"))?;
         Ok(Upstream {
             tls,
             host: host.to_string(),
             port,
             base_path: path.trim_end_matches('/').to_string(),
             host_header,
+            host_value,
             endpoint,
         })
     }

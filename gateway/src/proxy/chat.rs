@@ -5,6 +5,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::proxy::Session;
 use sluice_providers::openai::ChatRequest;
@@ -621,6 +622,12 @@ fn request_facts(req: &ChatRequest, backend: &Backend, needs: Needs) -> LlmFacts
 
 /// The upstream request header: path, host, JSON body length, the provider's credentials
 /// with `api_key` (the client's own only when there are none), and our span as `traceparent`.
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+const SLUICE_AGENT: HeaderValue =
+    HeaderValue::from_static(concat!("sluice/", env!("CARGO_PKG_VERSION")));
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+
 pub(crate) async fn upstream_header(
     session: &Session,
     ctx: &RequestCtx,
@@ -637,16 +644,18 @@ pub(crate) async fn upstream_header(
         // Lower-case names, no case map to keep (`build_no_case`), and `append_header`: the
         // names below are distinct, so nothing needs replacing. Credentials go in last with
         // `insert_header`, so they win over anything before.
+        // Names as `HeaderName` constants and static values `from_static`: nothing parsed or
+        // copied per request for them.
         let mut h = RequestHeader::build_no_case("POST", path.as_bytes(), Some(10))?;
-        h.append_header("host", upstream.host_header())?;
-        h.append_header("content-type", "application/json")?;
-        h.append_header("content-length", translated.body.len())?;
-        h.append_header("user-agent", concat!("sluice/", env!("CARGO_PKG_VERSION")))?;
-        h.append_header("traceparent", ctx.ids.traceparent())?;
+        h.append_header(HOST, upstream.host_value().clone())?;
+        h.append_header(CONTENT_TYPE, APPLICATION_JSON)?;
+        h.append_header(CONTENT_LENGTH, HeaderValue::from(translated.body.len()))?;
+        h.append_header(USER_AGENT, SLUICE_AGENT)?;
+        h.append_header(TRACEPARENT, ctx.ids.traceparent())?;
         if let Some(state) = session.get_header("tracestate") {
             // The caller's vendor trace state travels on with its trace.
             if ctx.ids.parent_span_id.is_some() {
-                h.append_header("tracestate", state.clone())?;
+                h.append_header(TRACESTATE, state.clone())?;
             }
         }
         for (name, value) in backend.provider.fixed_headers() {

@@ -1,6 +1,7 @@
 //! Writing answers the gateway makes itself: JSON bodies and errors in the client's format.
 
 use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use serde_json::json;
@@ -73,8 +74,8 @@ pub async fn json(
     // Lower-case names, no case map (`build_no_case`), distinct names (`append_header`).
     let header =
         ResponseHeader::build_no_case(status, Some(3 + extra_headers.len())).and_then(|mut h| {
-            h.append_header("content-type", "application/json")?;
-            h.append_header("content-length", body.len())?;
+            h.append_header(CONTENT_TYPE, HeaderValue::from_static("application/json"))?;
+            h.append_header(CONTENT_LENGTH, HeaderValue::from(body.len()))?;
             for (k, v) in extra_headers {
                 h.append_header(*k, v.as_str())?;
             }
