@@ -81,15 +81,59 @@ pub const TPOT_BUCKETS: [f64; 13] = [
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Provider, models and route: the labels shared by the GenAI histograms.
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+///
+/// A request looks its set up in three families; the four strings are hashed once, into
+/// `key`, and each family's map (std's SipHash) hashes only that. `key` comes from a hasher
+/// seeded per process, so client-chosen model names cannot be picked to collide.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelLabels {
-    pub provider: String,
-    pub request_model: String,
-    pub response_model: String,
-    pub route: String,
+    provider: String,
+    request_model: String,
+    response_model: String,
+    route: String,
+    key: u64,
+}
+
+impl Hash for ModelLabels {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.key);
+    }
+}
+
+/// The per-process seed of [`ModelLabels`]' key.
+fn label_hasher() -> &'static foldhash::quality::RandomState {
+    static SEED: std::sync::OnceLock<foldhash::quality::RandomState> = std::sync::OnceLock::new();
+    SEED.get_or_init(foldhash::quality::RandomState::default)
 }
 
 impl ModelLabels {
+    pub fn new(
+        provider: String,
+        request_model: String,
+        response_model: String,
+        route: String,
+    ) -> Self {
+        let mut labels = ModelLabels {
+            provider,
+            request_model,
+            response_model,
+            route,
+            key: 0,
+        };
+        labels.rekey();
+        labels
+    }
+
+    fn rekey(&mut self) {
+        use std::hash::BuildHasher;
+        self.key = label_hasher().hash_one((
+            &self.provider,
+            &self.request_model,
+            &self.response_model,
+            &self.route,
+        ));
+    }
+
     fn encode_into(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
         ("gen_ai_provider_name", self.provider.as_str()).encode(encoder.encode_label())?;
         ("gen_ai_request_model", self.request_model.as_str()).encode(encoder.encode_label())?;
@@ -100,6 +144,7 @@ impl ModelLabels {
     fn make_other(&mut self) {
         self.request_model = OTHER_MODEL.to_string();
         self.response_model = OTHER_MODEL.to_string();
+        self.rekey();
     }
 }
 
@@ -504,12 +549,12 @@ impl Metrics {
         // One set of model labels, built once and moved from label set to label set: a
         // lookup that finds its series allocates nothing more.
         let mut tokens = TokenLabels {
-            model: ModelLabels {
-                provider: llm.provider.clone(),
-                request_model: llm.request_model.clone(),
-                response_model: llm.response_model.clone().unwrap_or_default(),
-                route: rec.route.clone(),
-            },
+            model: ModelLabels::new(
+                llm.provider.clone(),
+                llm.request_model.clone(),
+                llm.response_model.clone().unwrap_or_default(),
+                rec.route.clone(),
+            ),
             token_type: "input",
         };
         for (token_type, count) in [("input", llm.input_tokens), ("output", llm.output_tokens)] {
