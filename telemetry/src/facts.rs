@@ -128,6 +128,35 @@ impl LlmFacts {
     }
 }
 
+/// A finished `POST /v1/chat/completions` answered 200 on route `chat`, without LLM facts: the
+/// unit tests' starting point.
+#[cfg(test)]
+pub(crate) fn sample_record() -> RequestRecord {
+    RequestRecord {
+        listener: "main".into(),
+        route: "chat".into(),
+        route_path: "/v1".into(),
+        endpoint: String::new(),
+        source_address: String::new(),
+        method: "POST".into(),
+        host: "localhost".into(),
+        path: "/v1/chat/completions".into(),
+        version: "HTTP/1.1",
+        scheme: "http",
+        headers: Vec::new(),
+        status: 200,
+        start: SystemTime::now(),
+        duration: Duration::from_millis(1500),
+        trace_id: [1; 16],
+        span_id: [1; 8],
+        parent_span_id: None,
+        sampled: false,
+        llm: None,
+        error: None,
+        limit: None,
+    }
+}
+
 /// Lower-case hex of bytes (trace and span ids).
 pub fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);

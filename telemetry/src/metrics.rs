@@ -642,34 +642,17 @@ impl<S: Clone + Hash + Eq> Capped<S> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, SystemTime};
+    use std::time::Duration;
 
     use super::*;
     use crate::facts::LlmFacts;
 
     fn rec(status: u16, error: Option<&str>, llm: Option<LlmFacts>) -> RequestRecord {
         RequestRecord {
-            listener: "main".into(),
-            route: "chat".into(),
-            route_path: "/v1".into(),
-            endpoint: String::new(),
-            source_address: String::new(),
-            method: "POST".into(),
-            host: "localhost".into(),
-            path: "/v1/chat/completions".into(),
-            version: "HTTP/1.1",
-            scheme: "http",
-            headers: Vec::new(),
             status,
-            start: SystemTime::now(),
-            duration: Duration::from_millis(1500),
-            trace_id: [1; 16],
-            span_id: [1; 8],
-            parent_span_id: None,
-            sampled: false,
             llm,
             error: error.map(str::to_string),
-            limit: None,
+            ..crate::facts::sample_record()
         }
     }
 

@@ -153,7 +153,6 @@ fn write_lines(out: &mut impl Write, lines: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
-    use std::time::SystemTime;
 
     use super::*;
     use crate::export::TelemetryStats;
@@ -187,27 +186,8 @@ mod tests {
 
     fn record(i: u16) -> RequestRecord {
         RequestRecord {
-            listener: "http".into(),
-            route: "r".into(),
-            route_path: "/".into(),
-            endpoint: String::new(),
-            source_address: "127.0.0.1:1".into(),
-            method: "POST".into(),
-            host: "localhost".into(),
             path: format!("/{i}"),
-            version: "HTTP/1.1",
-            scheme: "http",
-            headers: Vec::new(),
-            status: 200,
-            start: SystemTime::now(),
-            duration: Duration::from_millis(1),
-            trace_id: [1; 16],
-            span_id: [2; 8],
-            parent_span_id: None,
-            sampled: false,
-            llm: None,
-            error: None,
-            limit: None,
+            ..crate::facts::sample_record()
         }
     }
 
@@ -238,7 +218,7 @@ mod tests {
         assert!(t
             .metrics
             .encode(0)
-            .contains("sluice_requests_total{route=\"r\",status=\"200\""));
+            .contains("sluice_requests_total{route=\"chat\",status=\"200\""));
     }
 
     #[test]
@@ -251,7 +231,7 @@ mod tests {
         assert!(t
             .metrics
             .encode(0)
-            .contains("sluice_requests_total{route=\"r\",status=\"200\""));
+            .contains("sluice_requests_total{route=\"chat\",status=\"200\""));
         assert!(!queue.flush_blocking(Duration::from_millis(10)));
     }
 }
