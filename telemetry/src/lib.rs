@@ -3,9 +3,10 @@
 //!
 //! The request path only hands the record to the telemetry thread ([`worker::RecordQueue`]),
 //! which records the metrics, formats the log line, builds the span's attributes and hands
-//! the span to a bounded queue ([`export::SpanQueue`]); export happens in a
-//! background task ([`export::SpanExporter`]). A full span queue drops the span and counts the
-//! drop; a full record queue has the request thread do the work itself. CEL programs are compiled once, at config load ([`fields::Fields`]).
+//! the span to a bounded queue ([`export::SpanQueue`]); export happens in a background task
+//! ([`export::SpanExporter`]). A full span queue drops the span and counts the drop; a full
+//! record queue has the request thread do the work itself. CEL programs are compiled once, at
+//! config load ([`fields::Fields`]).
 #![forbid(unsafe_code)]
 
 pub mod export;

@@ -620,14 +620,14 @@ fn request_facts(req: &ChatRequest, backend: &Backend, needs: Needs) -> LlmFacts
     facts
 }
 
-/// The upstream request header: path, host, JSON body length, the provider's credentials
-/// with `api_key` (the client's own only when there are none), and our span as `traceparent`.
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 const SLUICE_AGENT: HeaderValue =
     HeaderValue::from_static(concat!("sluice/", env!("CARGO_PKG_VERSION")));
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
+/// The upstream request header: path, host, JSON body length, the provider's credentials
+/// with `api_key` (the client's own only when there are none), and our span as `traceparent`.
 pub(crate) async fn upstream_header(
     session: &Session,
     ctx: &RequestCtx,
