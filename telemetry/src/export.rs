@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
-use crate::otlp::{Encoder, SpanRecord};
+use crate::otlp::{self, EncodedSpan, Encoder, SpanRecord};
 use crate::settings::OtlpProtocol;
 use crate::{Attr, AttrValue};
 
@@ -48,14 +48,20 @@ pub struct ExportSettings {
 /// per request.
 #[derive(Clone, Debug)]
 pub struct SpanQueue {
-    tx: mpsc::Sender<SpanRecord>,
+    tx: mpsc::Sender<EncodedSpan>,
     batch_ready: Arc<Notify>,
     stats: Arc<TelemetryStats>,
 }
 
 impl SpanQueue {
+    /// Encodes `span` here (see [`otlp::encode`]) and queues it; a full queue drops it.
     pub fn push(&self, span: SpanRecord) {
-        match self.tx.try_send(span) {
+        if self.tx.capacity() == 0 {
+            // Full: not worth encoding (a racing push may still find it full below).
+            self.stats.spans_dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        match self.tx.try_send(otlp::encode(&span)) {
             Ok(()) => {
                 self.stats.spans_queued.fetch_add(1, Ordering::Relaxed);
                 if self.tx.max_capacity() - self.tx.capacity() >= MAX_BATCH {
@@ -75,7 +81,7 @@ pub type FlushRequest = std::sync::mpsc::SyncSender<()>;
 /// The exporting side: run it in a background task on a tokio runtime.
 pub struct SpanExporter {
     settings: ExportSettings,
-    rx: mpsc::Receiver<SpanRecord>,
+    rx: mpsc::Receiver<EncodedSpan>,
     batch_ready: Arc<Notify>,
     flush_rx: mpsc::Receiver<FlushRequest>,
     stats: Arc<TelemetryStats>,
@@ -371,7 +377,7 @@ impl SpanExporter {
         loop {
             match self.rx.try_recv() {
                 Ok(span) => {
-                    batch.push(&span);
+                    batch.push_encoded(&span);
                     if batch.len() >= MAX_BATCH {
                         self.export(transport, batch, last_error_log).await;
                     }

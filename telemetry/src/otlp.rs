@@ -75,35 +75,14 @@ impl Encoder {
 
     /// Adds a span to the batch being built.
     pub fn push(&mut self, span: &SpanRecord) {
-        let b = &mut self.scratch;
-        b.clear();
-        put_bytes(b, 1, &span.trace_id);
-        put_bytes(b, 2, &span.span_id);
-        if let Some(parent) = &span.parent_span_id {
-            put_bytes(b, 4, parent);
-        }
-        put_str(b, 5, &span.name);
-        put_varint(b, 6, KIND_SERVER);
-        put_fixed64(b, 7, unix_nanos(span.start));
-        put_fixed64(b, 8, unix_nanos(span.end));
-        for (k, v) in &span.attributes {
-            put_key_value(b, 9, k, v);
-        }
-        if let Some(message) = &span.error {
-            let len = str_field_len(2, message) + key_len(3) + encoded_len_varint(STATUS_ERROR);
-            encode_key(15, WireType::LengthDelimited, b);
-            encode_varint(len as u64, b);
-            put_str(b, 2, message);
-            put_varint(b, 3, STATUS_ERROR);
-        }
-        let remote = if span.parent_span_id.is_some() {
-            FLAG_IS_REMOTE
-        } else {
-            0
-        };
-        encode_key(16, WireType::ThirtyTwoBit, b);
-        b.extend_from_slice(&(FLAG_SAMPLED | FLAG_HAS_IS_REMOTE | remote).to_le_bytes());
+        encode_body(span, &mut self.scratch);
         put_bytes(&mut self.spans, 2, &self.scratch);
+        self.count += 1;
+    }
+
+    /// Adds a span [`encode`]d earlier (on another thread) to the batch being built.
+    pub fn push_encoded(&mut self, span: &EncodedSpan) {
+        self.spans.extend_from_slice(&span.0);
         self.count += 1;
     }
 
@@ -134,6 +113,69 @@ impl Encoder {
         self.count = 0;
         out
     }
+}
+
+/// One span as it goes into a batch: the `ScopeSpans.spans` field, key and length included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedSpan(Vec<u8>);
+
+impl EncodedSpan {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+thread_local! {
+    /// A span's body before its length is known, kept per thread between spans.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(2048));
+}
+
+/// Encodes `span` for a later [`Encoder::push_encoded`]: done by the thread that made the
+/// span, so its attribute strings are freed where they were allocated, and the export queue
+/// holds one buffer per span instead of its tree of strings.
+pub fn encode(span: &SpanRecord) -> EncodedSpan {
+    SCRATCH.with(|scratch| {
+        let mut body = scratch.borrow_mut();
+        encode_body(span, &mut body);
+        let mut out = Vec::with_capacity(bytes_field_len(2, body.len()));
+        put_bytes(&mut out, 2, &body);
+        EncodedSpan(out)
+    })
+}
+
+/// The `Span` message of `span`, without its key and length, into `b` (cleared first).
+fn encode_body(span: &SpanRecord, b: &mut Vec<u8>) {
+    b.clear();
+    put_bytes(b, 1, &span.trace_id);
+    put_bytes(b, 2, &span.span_id);
+    if let Some(parent) = &span.parent_span_id {
+        put_bytes(b, 4, parent);
+    }
+    put_str(b, 5, &span.name);
+    put_varint(b, 6, KIND_SERVER);
+    put_fixed64(b, 7, unix_nanos(span.start));
+    put_fixed64(b, 8, unix_nanos(span.end));
+    for (k, v) in &span.attributes {
+        put_key_value(b, 9, k, v);
+    }
+    if let Some(message) = &span.error {
+        let len = str_field_len(2, message) + key_len(3) + encoded_len_varint(STATUS_ERROR);
+        encode_key(15, WireType::LengthDelimited, b);
+        encode_varint(len as u64, b);
+        put_str(b, 2, message);
+        put_varint(b, 3, STATUS_ERROR);
+    }
+    let remote = if span.parent_span_id.is_some() {
+        FLAG_IS_REMOTE
+    } else {
+        0
+    };
+    encode_key(16, WireType::ThirtyTwoBit, b);
+    b.extend_from_slice(&(FLAG_SAMPLED | FLAG_HAS_IS_REMOTE | remote).to_le_bytes());
 }
 
 fn unix_nanos(t: SystemTime) -> u64 {
@@ -275,6 +317,20 @@ mod tests {
 
     fn any(v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>) -> Option<&Value> {
         v.as_ref().and_then(|a| a.value.as_ref())
+    }
+
+    #[test]
+    fn spans_encoded_ahead_make_the_same_batch() {
+        let resource = vec![("service.name".into(), AttrValue::Str("sluice".into()))];
+        let spans = [span(1, false, false), span(2, true, true)];
+        let mut direct = Encoder::new(&resource, "sluice", "0.1.0");
+        let mut ahead = Encoder::new(&resource, "sluice", "0.1.0");
+        for s in &spans {
+            direct.push(s);
+            ahead.push_encoded(&encode(s));
+        }
+        assert_eq!(ahead.len(), 2);
+        assert_eq!(direct.finish(), ahead.finish());
     }
 
     #[test]
