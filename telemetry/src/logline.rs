@@ -24,10 +24,24 @@ pub fn format_text(attrs: &[Attr], out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
+/// Bytes that make a text value need quotes: space, `"`, `=`, backslash and ASCII controls.
+const NEEDS_QUOTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b < 0x20
+            || b == 0x7f
+            || b == b' ' as usize
+            || b == b'"' as usize
+            || b == b'=' as usize
+            || b == b'\\' as usize;
+        b += 1;
+    }
+    t
+};
+
 fn write_text_value(s: &str, out: &mut Vec<u8>) {
-    let needs_quotes = s
-        .bytes()
-        .any(|b| b == b' ' || b == b'"' || b == b'=' || b == b'\\' || b.is_ascii_control());
+    let needs_quotes = s.bytes().any(|b| NEEDS_QUOTES[usize::from(b)]);
     if !needs_quotes {
         out.extend_from_slice(s.as_bytes());
         return;
@@ -80,6 +94,14 @@ pub fn format_json(time: SystemTime, attrs: &[Attr], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quoting_table_matches_its_rule() {
+        for b in 0..=255u8 {
+            let rule = b == b' ' || b == b'"' || b == b'=' || b == b'\\' || b.is_ascii_control();
+            assert_eq!(NEEDS_QUOTES[usize::from(b)], rule, "{b}");
+        }
+    }
 
     #[test]
     fn text_line_quotes_only_when_needed() {
