@@ -48,8 +48,6 @@ pub struct Encoder {
     scope: Vec<u8>,
     /// Encoded spans of the batch being built, each with its key and length.
     spans: Vec<u8>,
-    /// One span's body, before its length is known.
-    scratch: Vec<u8>,
     /// Spans in `spans`.
     count: usize,
 }
@@ -68,16 +66,14 @@ impl Encoder {
             resource: r,
             scope: s,
             spans: Vec::with_capacity(64 * 1024),
-            scratch: Vec::with_capacity(2048),
             count: 0,
         }
     }
 
-    /// Adds a span to the batch being built.
+    /// Adds a span to the batch being built (encoded here; the exporter gets spans
+    /// [`encode`]d by the thread that made them).
     pub fn push(&mut self, span: &SpanRecord) {
-        encode_body(span, &mut self.scratch);
-        put_bytes(&mut self.spans, 2, &self.scratch);
-        self.count += 1;
+        self.push_encoded(&encode(span));
     }
 
     /// Adds a span [`encode`]d earlier (on another thread) to the batch being built.
@@ -118,16 +114,6 @@ impl Encoder {
 /// One span as it goes into a batch: the `ScopeSpans.spans` field, key and length included.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncodedSpan(Vec<u8>);
-
-impl EncodedSpan {
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 thread_local! {
     /// A span's body before its length is known, kept per thread between spans.
