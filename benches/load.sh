@@ -2,8 +2,8 @@
 # Load tests with oha: the direct upstream, a bare Pingora proxy, and sluice (telemetry off,
 # telemetry on, OpenAI → Gemini translation, streaming), each against the same mock upstream.
 #
-#   benches/load.sh                      # the table: 8 s per run, 32 connections
-#   DURATION=4s WARMUP=1s benches/load.sh
+#   benches/load.sh                      # the table: 5 interleaved rounds of 4 s per scenario
+#   ROUNDS=3 DURATION=2s benches/load.sh  # quicker
 #   benches/load.sh soak                 # 5 minutes at a fixed rate, RSS sampled every 10 s
 #   benches/load.sh faults               # oha while one of two upstream endpoints flaps
 #
@@ -11,27 +11,38 @@
 # minutes); SKIP_LITELLM=1 leaves it out. Soak: SOAK_DURATION (300s), SOAK_RATE (1000 plain +
 # a tenth of it streamed). Faults: FAULT_DURATION (60s), FLAP (3: seconds down, then up).
 #
-# Environment: DURATION (8s), WARMUP (2s), CONNS (32), RATE (1000, the fixed-rate runs),
+# The table's scenarios run in ROUNDS rounds, each scenario once per round (forward order in odd
+# rounds, reversed in even ones), with every gateway started once and kept up: a drifting host
+# (this VM's CPU varies by tens of percent over minutes) then hits all scenarios alike, and each
+# ratio to the bare proxy is taken within one round. The table gives the median over rounds and
+# each round's ratio.
+#
+# Environment: ROUNDS (5), DURATION (4s, per round), WARMUP (1s, before each measurement),
+# CONNS (32), RATE (1000, the fixed-rate runs),
 # MOCK_THREADS (2, the mock upstream's tokio workers), OTLP (sink: OTLP/HTTP to a local mock
 # sink that accepts and drops spans; closed: OTLP/gRPC to a closed port, so every export fails
 # and is counted and dropped), SKIP_BUILD=1 (use the binaries already in target/release).
 #
-# Everything listens on 127.0.0.1 (ports 19000-19001 and 18080-18081). Prints a Markdown table
+# Everything listens on 127.0.0.1 (ports 19000-19003 and 18080-18085). Prints a Markdown table
 # and writes it to benches/results-<date>.md. Every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-DURATION=${DURATION:-8s}
-WARMUP=${WARMUP:-2s}
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-4s}
+WARMUP=${WARMUP:-1s}
 CONNS=${CONNS:-32}
 RATE=${RATE:-1000}
 MOCK_THREADS=${MOCK_THREADS:-2}
 OTLP=${OTLP:-sink}
 UP=127.0.0.1:19000
 SINK=127.0.0.1:19001
-GW=127.0.0.1:18080
-ADMIN=127.0.0.1:18081
+GW=127.0.0.1:18080     # bare proxy (table), sluice (faults)
+ADMIN=127.0.0.1:18081  # (d)'s admin (metrics)
+GW_OFF=127.0.0.1:18083 # (c)
+GW_ON=127.0.0.1:18084  # (d), soak
+GW_GEM=127.0.0.1:18085 # (e)
 MODE=${1:-table}
 case "$MODE" in table|soak|faults) ;; *) echo "usage: $0 [table|soak|faults]" >&2; exit 2;; esac
 OUT="$ROOT/benches/results-$(date -u +%F)$([ "$MODE" = table ] || echo "-$MODE").md"
@@ -102,7 +113,7 @@ wait_port "$UP" "$UP_PID"; wait_port "$SINK" "$SINK_PID"
 listener() { cat <<EOF
 listeners:
   - name: http
-    bind: $GW
+    bind: ${1:-$GW}
     routes:
       - name: bench
         match: {pathPrefix: /}
@@ -117,7 +128,7 @@ backends:
     apiKey: bench-key
 EOF
 }
-{ echo "name: sluice"; echo "config:"; echo "  logging: {level: 'off'}"; listener; openai_backend; } > "$WORK/off.yaml"
+{ echo "name: sluice"; echo "config:"; echo "  logging: {level: 'off'}"; listener "$GW_OFF"; openai_backend; } > "$WORK/off.yaml"
 if [ "$OTLP" = closed ]; then
   OTLP_LINES="    otlpEndpoint: http://127.0.0.1:9\n    otlpProtocol: grpc"
   OTLP_NOTE="OTLP/gRPC to a closed port (127.0.0.1:9): every export fails, is counted and dropped"
@@ -142,9 +153,9 @@ fi
         gen_ai.usage.completion_tokens: "llm.outputTokens"
         gen_ai.usage.prompt_tokens: "llm.inputTokens"
 EOF
-  listener; openai_backend
+  listener "$GW_ON"; openai_backend
 } > "$WORK/on.yaml"
-{ echo "name: sluice"; echo "config:"; echo "  logging: {level: 'off'}"; listener; cat <<EOF
+{ echo "name: sluice"; echo "config:"; echo "  logging: {level: 'off'}"; listener "$GW_GEM"; cat <<EOF
 backends:
   - name: up
     provider: gemini
@@ -169,16 +180,16 @@ STEAL0=$(cpu_steal)
 ROWS=$WORK/rows.tsv
 : > "$ROWS"
 
-# run GROUP NAME KIND PID URL BODY: warm up, measure, record one row
+# run GROUP NAME KIND PID URL BODY ROUND: warm up, measure, record one raw row
 #   GROUP: load (-c CONNS as fast as possible) or rate (-q RATE)
 run() {
-  local group=$1 name=$2 kind=$3 pid=$4 url=$5 body=$6
+  local group=$1 name=$2 kind=$3 pid=$4 url=$5 body=$6 round=$7
   local args=(-c "$CONNS" --no-tui -m POST -H 'content-type: application/json' -d "$body")
   local status
   status=$(curl -s -o "$WORK/probe" -w '%{http_code}' -m 5 -H 'content-type: application/json' -d "$body" "$url" || true)
   if [ "$status" != 200 ]; then
     echo "!! $name: probe answered $status: $(head -c 300 "$WORK/probe")" >&2
-    printf '%s\t%s\t%s\tFAILED\n' "$group" "$name" "$kind" >> "$ROWS"; return
+    printf '%s\t%s\t%s\t%s\tFAILED\n' "$group" "$name" "$kind" "$round" >> "$ROWS"; return
   fi
   timeout 60 "$OHA" -z "$WARMUP" "${args[@]}" --output-format quiet "$url" >/dev/null 2>&1 || true
   local idle_rss="" c0=0
@@ -192,18 +203,18 @@ run() {
   t0=$(date +%s.%N)
   if ! timeout 120 "$OHA" -z "$DURATION" "${args[@]}" "${extra[@]}" --output-format json "$url" > "$WORK/oha.json"; then
     echo "!! $name: oha failed" >&2
-    printf '%s\t%s\t%s\tFAILED\n' "$group" "$name" "$kind" >> "$ROWS"; return
+    printf '%s\t%s\t%s\t%s\tFAILED\n' "$group" "$name" "$kind" "$round" >> "$ROWS"; return
   fi
   t1=$(date +%s.%N)
-  local cpu="" hwm="" rss="" mid=""
+  local ticks="" hwm="" rss="" mid=""
   [ -n "$sampler" ] && { wait "$sampler" 2>/dev/null || true; mid=$(cat "$WORK/mid" 2>/dev/null || true); }
   if [ -n "$pid" ]; then
-    cpu=$(awk -v a="$c0" -v b="$(cpu_ticks "$pid")" -v t="$TICK" -v s="$t0" -v e="$t1" 'BEGIN {printf "%.2f", (b - a) / t / (e - s)}')
+    ticks=$(( $(cpu_ticks "$pid") - c0 ))
     hwm=$(kb "$pid" VmHWM); rss=$(kb "$pid" VmRSS)
   fi
-  python3 - "$WORK/oha.json" "$group" "$name" "$kind" "$cpu" "$idle_rss" "$mid" "$rss" "$hwm" >> "$ROWS" <<'PY'
+  python3 - "$WORK/oha.json" "$group" "$name" "$kind" "$round" "$ticks" "$(awk -v s="$t0" -v e="$t1" 'BEGIN {print e - s}')" "$idle_rss" "$mid" "$rss" "$hwm" >> "$ROWS" <<'PY'
 import json, sys
-f, group, name, kind, cpu, idle, mid, rss, hwm = sys.argv[1:]
+f, group, name, kind, rnd, ticks, secs, idle, mid, rss, hwm = sys.argv[1:]
 d = json.load(open(f))
 p = d["latencyPercentiles"]
 codes = d.get("statusCodeDistribution", {})
@@ -212,17 +223,16 @@ bad = sum(v for k, v in codes.items() if k != "200")
 # Requests still in flight at the deadline are reported as errors by oha; they are not failures.
 errs = sum(v for k, v in d.get("errorDistribution", {}).items() if "deadline" not in k.lower())
 ms = lambda k: "%.3f" % (p[k] * 1000) if p.get(k) is not None else ""
-mb = lambda v: "%.1f" % (int(v) / 1024) if v else ""
 rps = ok / d["summary"]["total"] if d["summary"]["total"] else 0
-print("\t".join([group, name, kind, "%.0f" % rps, ms("p50"), ms("p99"), ms("p99.9"),
-                 str(bad + errs), cpu, mb(idle), mb(mid), mb(rss), mb(hwm)]))
+print("\t".join([group, name, kind, rnd, "%.0f" % rps, ms("p50"), ms("p99"), ms("p99.9"),
+                 str(bad + errs), ticks, secs, idle, mid, rss, hwm]))
 PY
-  tail -n1 "$ROWS" | awk -F'\t' '{printf "   %s %s: %s req/s, p50 %s ms, p99 %s ms, p99.9 %s ms, errors %s, cpu %s, rss mid-run %s, after %s MB (peak %s)\n", $1, $2, $4, $5, $6, $7, $8, $9, $11, $12, $13}' >&2
+  tail -n1 "$ROWS" | awk -F'\t' -v t="$TICK" '{printf "   round %s, %s %s: %s req/s, p50 %s ms, p99 %s ms, p99.9 %s ms, errors %s%s\n", $4, $1, $2, $5, $6, $7, $8, $9, ($10 == "" ? "" : sprintf(", cpu %.2f, rss mid-run %.1f MB", $10 / t / $11, $13 / 1024))}' >&2
 }
 
 start_bare() { "$BIN/bare_proxy" "$GW" "$UP" >"$WORK/bare.log" 2>&1 & GW_PID=$!; PIDS+=("$GW_PID"); wait_port "$GW" "$GW_PID"; }
-start_sluice() { # start_sluice CONFIG STDOUT
-  "$BIN/sluice" run -c "$WORK/$1.yaml" >"$2" 2>"$WORK/$1.err" & GW_PID=$!; PIDS+=("$GW_PID"); wait_port "$GW" "$GW_PID"
+start_sluice() { # start_sluice CONFIG STDOUT LISTEN
+  "$BIN/sluice" run -c "$WORK/$1.yaml" >"$2" 2>"$WORK/$1.err" & GW_PID=$!; PIDS+=("$GW_PID"); wait_port "$3" "$GW_PID"
 }
 
 URL_UP=http://$UP$PATHQ
@@ -252,12 +262,13 @@ soak() {
   local dur=${SOAK_DURATION:-300s} rate=${SOAK_RATE:-1000}
   local secs=${dur%s}
   log "soak: sluice with the seed's tracing + log line, $rate req/s plain + $((rate / 10)) req/s streamed for $dur"
-  start_sluice on /dev/null
+  start_sluice on /dev/null "$GW_ON"
+  local url=http://$GW_ON$PATHQ
   local samples=$WORK/soak.tsv
   : > "$samples"
-  "$OHA" -z "$dur" -c "$CONNS" -q "$rate" --no-tui --output-format json -m POST -H 'content-type: application/json' -d "$CHAT" "$URL_GW" > "$WORK/soak-plain.json" 2>/dev/null &
+  "$OHA" -z "$dur" -c "$CONNS" -q "$rate" --no-tui --output-format json -m POST -H 'content-type: application/json' -d "$CHAT" "$url" > "$WORK/soak-plain.json" 2>/dev/null &
   local o1=$!
-  "$OHA" -z "$dur" -c 8 -q "$((rate / 10))" --no-tui --output-format json -m POST -H 'content-type: application/json' -d "$STREAM" "$URL_GW" > "$WORK/soak-stream.json" 2>/dev/null &
+  "$OHA" -z "$dur" -c 8 -q "$((rate / 10))" --no-tui --output-format json -m POST -H 'content-type: application/json' -d "$STREAM" "$url" > "$WORK/soak-stream.json" 2>/dev/null &
   local o2=$!
   local t=0
   while [ "$t" -lt "$secs" ]; do
@@ -305,7 +316,7 @@ backends:
 YAML
   } > "$WORK/faults.yaml"
   "$BIN/sluice" check -c "$WORK/faults.yaml" >/dev/null
-  start_sluice faults /dev/null
+  start_sluice faults /dev/null "$GW"
   log "faults: two endpoints, $up2 down ${flap}s / up ${flap}s for $dur, $up3 steady"
   # A shell of its own (no inherited traps): endpoint A up for FLAP s, killed, down FLAP s.
   bash -c 'trap "kill -9 \$p 2>/dev/null; exit 0" TERM
@@ -345,38 +356,48 @@ if [ "$MODE" != table ]; then
   exit 0
 fi
 
-log "(a) upstream direct";               run load "(a) upstream direct" plain "" "$URL_UP" "$CHAT"
-log "(a) upstream direct, $RATE req/s";  run rate "(a) upstream direct" plain "" "$URL_UP" "$CHAT"
-log "(f) upstream direct, streaming";    run load "(f) upstream direct, streaming" stream "" "$URL_UP" "$STREAM"
+# ---- the table: every gateway up at once, the scenarios interleaved in rounds ------------
+log "starting the bare proxy and three sluice instances"
+start_bare; BARE_PID=$GW_PID
+start_sluice off "$WORK/off.out" "$GW_OFF"; OFF_PID=$GW_PID
+start_sluice on /dev/null "$GW_ON"; ON_PID=$GW_PID
+start_sluice gemini "$WORK/gemini.out" "$GW_GEM"; GEM_PID=$GW_PID
 
-log "(b) bare Pingora proxy"; start_bare
-run load "(b) bare Pingora proxy" plain "$GW_PID" "$URL_GW" "$CHAT"
-run rate "(b) bare Pingora proxy" plain "$GW_PID" "$URL_GW" "$CHAT"
-run load "(f) bare Pingora proxy, streaming" stream "$GW_PID" "$URL_GW" "$STREAM"
-stop "$GW_PID" INT
-
-log "(c) sluice, telemetry off"; start_sluice off "$WORK/off.out"
-run load "(c) sluice, telemetry off" plain "$GW_PID" "$URL_GW" "$CHAT"
-run rate "(c) sluice, telemetry off" plain "$GW_PID" "$URL_GW" "$CHAT"
-run load "(f) sluice, telemetry off, streaming" stream "$GW_PID" "$URL_GW" "$STREAM"
-stop "$GW_PID" TERM
-
-log "(d) sluice, seed default tracing recipe + text log line"; start_sluice on /dev/null
-run load "(d) sluice, tracing + log line" plain "$GW_PID" "$URL_GW" "$CHAT"
-run rate "(d) sluice, tracing + log line" plain "$GW_PID" "$URL_GW" "$CHAT"
+# GROUP|NAME|KIND|PID variable|address|body variable, in table order
+SCENARIOS=(
+  "load|(a) upstream direct|plain||$UP|CHAT"
+  "load|(f) upstream direct, streaming|stream||$UP|STREAM"
+  "load|(b) bare Pingora proxy|plain|BARE_PID|$GW|CHAT"
+  "load|(f) bare Pingora proxy, streaming|stream|BARE_PID|$GW|STREAM"
+  "load|(c) sluice, telemetry off|plain|OFF_PID|$GW_OFF|CHAT"
+  "load|(f) sluice, telemetry off, streaming|stream|OFF_PID|$GW_OFF|STREAM"
+  "load|(d) sluice, tracing + log line|plain|ON_PID|$GW_ON|CHAT"
+  "load|(e) sluice, OpenAI → Gemini translation|plain|GEM_PID|$GW_GEM|CHAT"
+  "rate|(a) upstream direct|plain||$UP|CHAT"
+  "rate|(b) bare Pingora proxy|plain|BARE_PID|$GW|CHAT"
+  "rate|(c) sluice, telemetry off|plain|OFF_PID|$GW_OFF|CHAT"
+  "rate|(d) sluice, tracing + log line|plain|ON_PID|$GW_ON|CHAT"
+)
+printf '%s\n' "${SCENARIOS[@]}" | cut -d'|' -f1,2 | tr '|' '\t' > "$WORK/order.tsv"
+for round in $(seq "$ROUNDS"); do
+  idx=$(seq 0 $((${#SCENARIOS[@]} - 1)))
+  [ $((round % 2)) = 0 ] && idx=$(echo "$idx" | tac) # ABBA: a linear drift hits all alike
+  log "round $round of $ROUNDS"
+  for i in $idx; do
+    IFS='|' read -r group name kind pidvar addr bodyvar <<< "${SCENARIOS[$i]}"
+    run "$group" "$name" "$kind" "${pidvar:+${!pidvar}}" "http://$addr$PATHQ" "${!bodyvar}" "$round"
+  done
+done
 sleep 1 # the exporter sends every 200 ms (or per 512 spans): let the last batch go
 OTLP_COUNTS=$(curl -s -m 5 "http://$ADMIN/metrics" | grep -E '^sluice_otlp_' | tr '\n' ' ' || true)
-stop "$GW_PID" TERM
-
-log "(e) sluice, OpenAI → Gemini"; start_sluice gemini "$WORK/gemini.out"
-run load "(e) sluice, OpenAI → Gemini translation" plain "$GW_PID" "$URL_GW" "$CHAT"
-stop "$GW_PID" TERM
 
 log "time to first byte, streamed, 200 sequential requests each"
-TTFB_DIRECT=$(ttfb "$URL_UP" 200)
-start_bare; TTFB_BARE=$(ttfb "$URL_GW" 200); stop "$GW_PID" INT
-start_sluice off "$WORK/off.out"; TTFB_SLUICE=$(ttfb "$URL_GW" 200); stop "$GW_PID" TERM
+TTFB_DIRECT=$(ttfb "http://$UP$PATHQ" 200)
+TTFB_BARE=$(ttfb "http://$GW$PATHQ" 200)
+TTFB_SLUICE=$(ttfb "http://$GW_OFF$PATHQ" 200)
 TTFB_LINE="Time to first byte, streamed (median of 200 sequential requests on one connection, curl): direct $TTFB_DIRECT ms, bare proxy $TTFB_BARE ms, sluice $TTFB_SLUICE ms: added by sluice $(awk -v a="$TTFB_SLUICE" -v b="$TTFB_DIRECT" 'BEGIN {printf "%+.3f", a - b}') ms (goal ≤ 1 ms)."
+stop "$BARE_PID" INT
+for pid in "$OFF_PID" "$ON_PID" "$GEM_PID"; do stop "$pid" TERM; done
 
 LITELLM_NOTE="(g) LiteLLM: skipped (SKIP_LITELLM=1)."
 if [ -z "${SKIP_LITELLM:-}" ]; then
@@ -404,7 +425,8 @@ YAML
     alive "$LL_PID" || break; sleep 0.2
   done
   if alive "$LL_PID"; then
-    run load "(g) LiteLLM proxy (2 workers)" plain "" "http://$LL$PATHQ" "$CHAT"
+    printf 'load\t(g) LiteLLM proxy (2 workers)\n' >> "$WORK/order.tsv"
+    run load "(g) LiteLLM proxy (2 workers)" plain "" "http://$LL$PATHQ" "$CHAT" 1
     LL_RSS=$(tree_rss "$LL_PID")
     LITELLM_NOTE="(g) LiteLLM $("$VENV/bin/pip" show litellm 2>/dev/null | awk '/^Version/ {print $2}'), \`litellm --config ... --num_workers 2\`, no callbacks: RSS of its processes after the run $(awk -v k="$LL_RSS" 'BEGIN {printf "%.0f", k / 1024}') MB."
   else
@@ -418,35 +440,60 @@ fi
 STEAL=$(echo "$STEAL0 $(cpu_steal)" | awk '{printf "%.0f%%", 100 * ($3 - $1) / ($4 - $2)}')
 
 # ---- the table --------------------------------------------------------------------------
-python3 - "$ROWS" > "$WORK/table.md" <<'PY'
-import sys
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
-bare = {r[2]: float(r[3]) for r in rows if r[0] == "load" and "bare" in r[1] and r[3] != "FAILED"}
-print("### Throughput: %s connections, as fast as possible" % "CONNS")
+python3 - "$ROWS" "$WORK/order.tsv" "$TICK" > "$WORK/table.md" <<'PY'
+import statistics, sys
+TICK = float(sys.argv[3])
+raw = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+order = [tuple(l.rstrip("\n").split("\t")) for l in open(sys.argv[2]) if l.strip()]
+runs = {}  # (group, name) -> rows, in round order
+for r in raw:
+    runs.setdefault((r[0], r[1]), []).append(r)
+ok = lambda rows: [r for r in rows if r[4] != "FAILED"]
+med = lambda xs: statistics.median(xs) if xs else None
+f3 = lambda v: "%.3f" % v if v is not None else "–"
+mb = lambda v: "%.1f" % (int(v) / 1024) if v else "–"
+# the bare proxy's requests/s per (kind, round): each ratio is taken within its round
+bare = {(r[2], r[3]): float(r[4]) for (g, n), rows in runs.items() if g == "load" and "bare" in n for r in ok(rows)}
+
+def cpu(rows):
+    t = [(int(r[9]), float(r[10])) for r in rows if r[9]]
+    return "%.2f" % (sum(a for a, _ in t) / TICK / sum(b for _, b in t)) if t else "–"
+
+print("### Throughput: CONNS connections, as fast as possible (median of the rounds)")
 print()
-print("| scenario | requests/s | % of bare proxy | p50 ms | p99 ms | p99.9 ms | errors | gateway CPU (cores) | RSS idle MB | RSS mid-run MB | RSS after MB | peak RSS (VmHWM) MB |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-for r in rows:
-    if r[0] != "load":
+print("| scenario | requests/s | % of bare proxy | % of bare, each round | p50 ms | p99 ms | p99.9 ms | errors | gateway CPU (cores) | RSS idle MB | RSS mid-run MB (max) | RSS after MB | peak RSS (VmHWM) MB |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for g, n in order:
+    if g != "load" or (g, n) not in runs:
         continue
-    if r[3] == "FAILED":
-        print("| %s | failed (see the script's output) ||||||||||| " % r[1]); continue
-    pct = "%.0f%%" % (100 * float(r[3]) / bare[r[2]]) if r[2] in bare and "upstream direct" not in r[1] else "–"
-    d = lambda v: v if v else "–"
-    print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (r[1], r[3], pct, r[4], r[5], r[6], r[7], d(r[8]), d(r[9]), d(r[10]), d(r[11]), d(r[12])))
+    rows = runs[(g, n)]; good = ok(rows)
+    if not good:
+        print("| %s | failed (see the script's output) |||||||||||| " % n); continue
+    pcts = [100 * float(r[4]) / bare[(r[2], r[3])] for r in good if (r[2], r[3]) in bare] if "upstream direct" not in n else []
+    fails = len(rows) - len(good)
+    print("| %s | %.0f%s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %s |" % (
+        n, med([float(r[4]) for r in good]), " (%d failed)" % fails if fails else "",
+        "%.0f%%" % med(pcts) if pcts else "–", ", ".join("%.0f%%" % p for p in pcts) if pcts else "–",
+        f3(med([float(r[5]) for r in good])), f3(med([float(r[6]) for r in good])), f3(med([float(r[7]) for r in good])),
+        sum(int(r[8]) for r in good), cpu(good), mb(good[0][11]),
+        mb(max((int(r[12]) for r in good if r[12]), default=0)), mb(good[-1][13]), mb(good[-1][14])))
 print()
-print("### Latency at a fixed rate: RATE requests/s, CONNS connections, latency-corrected")
+print("### Latency at a fixed rate: RATE requests/s, CONNS connections, latency-corrected (median of the rounds)")
 print()
-direct = next((r for r in rows if r[0] == "rate" and r[1].startswith("(a)") and r[3] != "FAILED"), None)
-print("| scenario | p50 ms | p99 ms | p99.9 ms | p99 over direct ms | errors | gateway CPU (cores) |")
-print("|---|---|---|---|---|---|---|")
-for r in rows:
-    if r[0] != "rate":
+direct = {r[3]: float(r[6]) for r in ok(runs.get(("rate", "(a) upstream direct"), []))}
+print("| scenario | p50 ms | p99 ms | p99 ms, each round | p99.9 ms | p99 over direct ms (median of the rounds' differences) | errors | gateway CPU (cores) |")
+print("|---|---|---|---|---|---|---|---|")
+for g, n in order:
+    if g != "rate" or (g, n) not in runs:
         continue
-    if r[3] == "FAILED":
-        print("| %s | failed |||||| " % r[1]); continue
-    over = "%+.3f" % (float(r[5]) - float(direct[5])) if direct and r is not direct else "–"
-    print("| %s | %s | %s | %s | %s | %s | %s |" % (r[1], r[4], r[5], r[6], over, r[7], r[8] or "–"))
+    good = ok(runs[(g, n)])
+    if not good:
+        print("| %s | failed ||||||| " % n); continue
+    over = [float(r[6]) - direct[r[3]] for r in good if r[3] in direct] if not n.startswith("(a)") else []
+    print("| %s | %s | %s | %s | %s | %s | %d | %s |" % (
+        n, f3(med([float(r[5]) for r in good])), f3(med([float(r[6]) for r in good])),
+        ", ".join(r[6] for r in good), f3(med([float(r[7]) for r in good])),
+        "%+.3f" % med(over) if over else "–", sum(int(r[8]) for r in good), cpu(good)))
 PY
 sed -i "s/CONNS/$CONNS/; s/RATE/$RATE/" "$WORK/table.md"
 
@@ -454,8 +501,9 @@ sed -i "s/CONNS/$CONNS/; s/RATE/$RATE/" "$WORK/table.md"
   echo "# Load test, $(date -u '+%F %H:%M UTC')"
   echo
   echo "Machine: $(nproc) vCPU $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2), $("$OHA" --version), sluice $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)')."
-  echo "Command: \`DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS RATE=$RATE MOCK_THREADS=$MOCK_THREADS OTLP=$OTLP benches/load.sh\`"
+  echo "Command: \`ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS RATE=$RATE MOCK_THREADS=$MOCK_THREADS OTLP=$OTLP benches/load.sh\`"
   echo "oha: \`-z $DURATION -c $CONNS -m POST\`, a 2-message chat body, after a $WARMUP warm-up; everything on 127.0.0.1."
+  echo "Rounds: $ROUNDS; every scenario once per round (forward in odd rounds, reversed in even ones), all gateways up throughout; each ratio to the bare proxy is taken within its round, the table gives medians."
   echo "CPU stolen by the hypervisor during the runs: $STEAL of the VM's CPU time."
   echo "Upstream: benches' mock_upstream ($MOCK_THREADS threads). bare proxy and sluice: one worker thread."
   echo "(d) telemetry: $OTLP_NOTE; request log lines to /dev/null. OTLP counters after the run: ${OTLP_COUNTS:-none read}"
