@@ -17,6 +17,7 @@ pub mod bedrock;
 pub mod embeddings;
 pub mod error;
 pub mod gemini;
+mod json;
 pub mod mock;
 mod open_object;
 pub mod openai;

@@ -141,7 +141,7 @@ impl<'de> Deserialize<'de> for Stop {
 impl ChatRequest {
     /// Parses a client's body; the error text says what is wrong, for a 400.
     pub fn parse(body: &[u8]) -> Result<Self, TranslateError> {
-        serde_json::from_slice(body).map_err(|e| TranslateError::InvalidRequest(e.to_string()))
+        crate::json::from_body(body).map_err(TranslateError::InvalidRequest)
     }
 
     /// The sampling parameters as sent, for `llm.params`: name and JSON value, in a fixed order.
@@ -596,7 +596,7 @@ pub fn translate_response(
 ) -> Result<Completion, TranslateError> {
     // The body goes to the client as it came; only what telemetry needs is read.
     let view: ResponseView =
-        serde_json::from_slice(body).map_err(|e| TranslateError::InvalidResponse(e.to_string()))?;
+        crate::json::from_body(body).map_err(TranslateError::InvalidResponse)?;
     let choices = view.choices.iter().map(|c| {
         (
             c.message.content.as_deref(),

@@ -28,7 +28,7 @@ fn invalid(msg: impl Into<String>) -> TranslateError {
 /// Anthropic Messages request body → the hub request. Errors → `TranslateError::InvalidRequest`
 /// with a clear message.
 pub fn request_to_openai(body: &[u8]) -> Result<ChatRequest, TranslateError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| invalid(e.to_string()))?;
+    let v: Value = crate::json::from_body(body).map_err(invalid)?;
     let obj = v
         .as_object()
         .ok_or_else(|| invalid("request body must be a JSON object"))?;
@@ -491,7 +491,7 @@ fn parse_input(arguments: &str) -> Value {
 /// An OpenAI chat.completion body (as produced for the client) → an Anthropic `message` body.
 pub fn response_from_openai(body: &[u8]) -> Result<Vec<u8>, TranslateError> {
     let resp: ChatResponse =
-        serde_json::from_slice(body).map_err(|e| TranslateError::InvalidResponse(e.to_string()))?;
+        crate::json::from_body(body).map_err(TranslateError::InvalidResponse)?;
     let choice = resp.choices.first();
     let mut content = Vec::new();
     let text = choice

@@ -430,7 +430,7 @@ pub fn translate_response(
     target: &ResponseTarget<'_>,
 ) -> Result<Completion, TranslateError> {
     let resp: GenerateContentResponse =
-        serde_json::from_slice(body).map_err(|e| TranslateError::InvalidResponse(e.to_string()))?;
+        crate::json::from_body(body).map_err(TranslateError::InvalidResponse)?;
     let mut next_call = 0;
     let mut choices = Vec::new();
     for (i, cand) in resp.candidates.iter().enumerate() {
