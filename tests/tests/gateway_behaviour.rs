@@ -164,6 +164,43 @@ async fn errors_have_openai_shape_and_status() {
 }
 
 #[tokio::test]
+async fn stream_events_reach_the_client_as_the_upstream_sends_them() {
+    // Events that arrive together go out in one write; events apart must not wait for the
+    // next one. Three content events 200 ms apart reach the client about 200 ms apart.
+    let event = |text: &str| {
+        format!(
+            r#"{{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{{"index":0,"delta":{{"content":"{text}"}},"finish_reason":null}}]}}"#
+        )
+    };
+    let events = [event("one"), event("two"), event("three"), "[DONE]".into()];
+    let upstream = MockUpstream::start(Reply::sse(&events, Duration::from_millis(200))).await;
+    let gw = start(&upstream, "").await;
+    let mut body = chat("hi");
+    body["stream"] = json!(true);
+    let resp = post_json_streaming(
+        &format!("{}/openai/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status, 200);
+    let chunks = resp.collect_chunks().await;
+    let arrival = |needle: &str| {
+        chunks
+            .iter()
+            .find(|c| String::from_utf8_lossy(&c.data).contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not streamed: {chunks:?}"))
+            .at
+    };
+    let (one, two, three) = (arrival("one"), arrival("two"), arrival("three"));
+    assert!(two >= one + Duration::from_millis(150), "{one:?} {two:?}");
+    assert!(
+        three >= two + Duration::from_millis(150),
+        "{two:?} {three:?}"
+    );
+}
+
+#[tokio::test]
 async fn openai_passthrough_pins_nothing_and_strips_usage_the_client_did_not_ask_for() {
     let chunks = [
         r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini-2024","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}"#,

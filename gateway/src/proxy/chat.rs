@@ -25,6 +25,9 @@ use crate::proxy::{LlmProxy, RequestCtx};
 /// Largest upstream response read whole (non-streamed answers and error bodies).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
+/// A stream's events that arrived together are written together, up to this many bytes.
+const STREAM_WRITE_BATCH: usize = 32 * 1024;
+
 pub async fn handle(
     proxy: &LlmProxy,
     session: &mut Session,
@@ -804,28 +807,43 @@ async fn relay_stream(
     // would hold the connection and the upstream call forever).
     let max = ctx.generation.config.max_stream_duration;
     let deadline = tokio::time::Instant::now() + max;
-    loop {
-        let Ok(read) = tokio::time::timeout_at(deadline, call.read_chunk()).await else {
+    let mut ended = false;
+    while !ended && broke.is_none() {
+        let Ok(mut read) = tokio::time::timeout_at(deadline, call.read_chunk()).await else {
             broke = Some(format!(
                 "stream ended after {max:?}, the longest a stream may run (config.maxStreamDuration)"
             ));
             break;
         };
-        let chunk = match read {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            Err(e) => {
-                broke = Some(format!("upstream stream broke: {}", e.message()));
+        // What else of the body is already here (events the upstream sent together) is
+        // translated now and goes out in the same write: one write per burst, not per event.
+        loop {
+            let chunk = match read {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => {
+                    ended = true;
+                    break;
+                }
+                Err(e) => {
+                    broke = Some(format!("upstream stream broke: {}", e.message()));
+                    break;
+                }
+            };
+            let seen_before = translator.facts().first_token_seen;
+            if let Err(e) = translator.feed(&chunk, &mut out) {
+                broke = Some(format!("upstream stream: {e}"));
                 break;
             }
-        };
-        let seen_before = translator.facts().first_token_seen;
-        if let Err(e) = translator.feed(&chunk, &mut out) {
-            broke = Some(format!("upstream stream: {e}"));
-            break;
-        }
-        if !seen_before && translator.facts().first_token_seen {
-            set_ttft(ctx);
+            if !seen_before && translator.facts().first_token_seen {
+                set_ttft(ctx);
+            }
+            if out.len() >= STREAM_WRITE_BATCH {
+                break;
+            }
+            match call.ready_chunk() {
+                Some(next) => read = next,
+                None => break,
+            }
         }
         if !out.is_empty() && !write_chunk(session, ctx, std::mem::take(&mut out)).await {
             client_gone = true;

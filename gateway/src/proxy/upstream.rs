@@ -2,6 +2,8 @@
 //! connections, TLS by rustls. The body is known before the call (read first, translated),
 //! so the request goes out whole; see NOTES in the README for why not the proxy loop.
 
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -100,6 +102,21 @@ impl OpenCall {
             None => read.await,
         };
         result.map_err(|e| classify(&e, "reading the response from", &self.peer.to_string()))
+    }
+
+    /// The next body chunk if it is already here (read with the previous one, say), without
+    /// waiting; `None` when it would have to wait. Dropping an unfinished `read_chunk` loses
+    /// nothing: Pingora's body readers take bytes from the socket only in a read that completes
+    /// and commit their parse state before awaiting, and tokio keeps the socket's readiness for
+    /// the next poll. The caller must then await something (it writes, then awaits
+    /// [`read_chunk`](Self::read_chunk)): a wake-up owed to tokio's cooperative budget goes to
+    /// the no-op waker here.
+    pub fn ready_chunk(&mut self) -> Option<Result<Option<Bytes>, CallError>> {
+        let read = std::pin::pin!(self.read_chunk());
+        match read.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(r) => Some(r),
+            Poll::Pending => None,
+        }
     }
 
     /// Reads the rest of the body, up to `cap` bytes.
