@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sluice_tests::http::{post_json, post_json_streaming, post_raw, sse_data};
+use sluice_tests::http::{post_json, post_json_streaming, post_raw, sse_data, Chunk};
 use sluice_tests::{free_port, render, run_cli, run_cli_env, Gateway, MockUpstream, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -58,6 +58,26 @@ async fn start(upstream: &MockUpstream, tracing: &str) -> Gateway {
         .env("TEST_OPENAI_KEY", "sk-test-openai")
         .start()
         .await
+}
+
+/// A streamed chat through the `/openai` route, to an upstream that answers `events` as SSE
+/// `gap` apart: the chunks the client got, and the upstream and gateway for more checks.
+async fn stream_through<S: AsRef<str>>(
+    events: &[S],
+    gap: Duration,
+) -> (Vec<Chunk>, MockUpstream, Gateway) {
+    let upstream = MockUpstream::start(Reply::sse(events, gap)).await;
+    let gw = start(&upstream, "").await;
+    let mut body = chat("hi");
+    body["stream"] = json!(true);
+    let resp = post_json_streaming(
+        &format!("{}/openai/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status, 200);
+    (resp.collect_chunks().await, upstream, gw)
 }
 
 fn chat(content: &str) -> serde_json::Value {
@@ -173,18 +193,7 @@ async fn stream_events_reach_the_client_as_the_upstream_sends_them() {
         )
     };
     let events = [event("one"), event("two"), event("three"), "[DONE]".into()];
-    let upstream = MockUpstream::start(Reply::sse(&events, Duration::from_millis(200))).await;
-    let gw = start(&upstream, "").await;
-    let mut body = chat("hi");
-    body["stream"] = json!(true);
-    let resp = post_json_streaming(
-        &format!("{}/openai/v1/chat/completions", gw.base_url()),
-        &body,
-        &[],
-    )
-    .await;
-    assert_eq!(resp.status, 200);
-    let chunks = resp.collect_chunks().await;
+    let (chunks, _upstream, _gw) = stream_through(&events, Duration::from_millis(200)).await;
     let arrival = |needle: &str| {
         chunks
             .iter()
@@ -208,18 +217,7 @@ async fn openai_passthrough_pins_nothing_and_strips_usage_the_client_did_not_ask
         r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini-2024","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}"#,
         "[DONE]",
     ];
-    let upstream = MockUpstream::start(Reply::sse(&chunks, Duration::from_millis(20))).await;
-    let gw = start(&upstream, "").await;
-    let mut body = chat("hi");
-    body["stream"] = json!(true);
-    let resp = post_json_streaming(
-        &format!("{}/openai/v1/chat/completions", gw.base_url()),
-        &body,
-        &[],
-    )
-    .await;
-    assert_eq!(resp.status, 200);
-    let chunks = resp.collect_chunks().await;
+    let (chunks, upstream, gw) = stream_through(&chunks, Duration::from_millis(20)).await;
     let text = sluice_tests::http::chunks_text(&chunks);
     let data = sse_data(&text);
     assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
