@@ -595,7 +595,7 @@ pub fn translate_response(
     _target: &ResponseTarget<'_>,
 ) -> Result<Completion, TranslateError> {
     // The body goes to the client as it came; only what telemetry needs is read.
-    let view: ResponseView =
+    let view: ResponseView<'_> =
         crate::json::from_body(body).map_err(TranslateError::InvalidResponse)?;
     let choices = view.choices.iter().map(|c| {
         (
@@ -616,28 +616,31 @@ pub fn translate_response(
 /// unchanged. Unlike [`ChatResponse`] it has no `#[serde(flatten)]` maps, so unknown fields are
 /// skipped rather than buffered: the parse costs about a third (callgrind, BENCHMARKS.md).
 /// It accepts what `ChatResponse` accepts (`choices` and each `message.role` required).
+/// Strings without escapes are borrowed from the body: the facts copy what they keep.
 #[derive(Deserialize)]
-struct ResponseView {
-    #[serde(default)]
-    model: String,
-    choices: Vec<ChoiceView>,
+struct ResponseView<'a> {
+    #[serde(default, borrow)]
+    model: Cow<'a, str>,
+    #[serde(borrow)]
+    choices: Vec<ChoiceView<'a>>,
     #[serde(default)]
     usage: Option<ChatUsage>,
 }
 
 #[derive(Deserialize)]
-struct ChoiceView {
-    message: MessageView,
-    #[serde(default)]
-    finish_reason: Option<String>,
+struct ChoiceView<'a> {
+    #[serde(borrow)]
+    message: MessageView<'a>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct MessageView {
-    #[serde(rename = "role")]
-    _role: String,
-    #[serde(default)]
-    content: Option<String>,
+struct MessageView<'a> {
+    #[serde(rename = "role", borrow)]
+    _role: Cow<'a, str>,
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
     #[serde(default)]
     tool_calls: Option<Vec<ToolCall>>,
 }
