@@ -60,14 +60,16 @@ async fn start(upstream: &MockUpstream, tracing: &str) -> Gateway {
         .await
 }
 
-/// A streamed chat through the `/openai` route, to an upstream that answers `events` as SSE
-/// `gap` apart: the chunks the client got, and the upstream and gateway for more checks.
+/// A streamed chat through the `/openai` route (gateway config line `tracing`), to an
+/// upstream that answers `events` as SSE `gap` apart: the chunks the client got, and the
+/// upstream and gateway for more checks.
 async fn stream_through<S: AsRef<str>>(
     events: &[S],
     gap: Duration,
+    tracing: &str,
 ) -> (Vec<Chunk>, MockUpstream, Gateway) {
     let upstream = MockUpstream::start(Reply::sse(events, gap)).await;
-    let gw = start(&upstream, "").await;
+    let gw = start(&upstream, tracing).await;
     let mut body = chat("hi");
     body["stream"] = json!(true);
     let resp = post_json_streaming(
@@ -193,7 +195,7 @@ async fn stream_events_reach_the_client_as_the_upstream_sends_them() {
         )
     };
     let events = [event("one"), event("two"), event("three"), "[DONE]".into()];
-    let (chunks, _upstream, _gw) = stream_through(&events, Duration::from_millis(200)).await;
+    let (chunks, _upstream, _gw) = stream_through(&events, Duration::from_millis(200), "").await;
     let arrival = |needle: &str| {
         chunks
             .iter()
@@ -217,7 +219,7 @@ async fn openai_passthrough_pins_nothing_and_strips_usage_the_client_did_not_ask
         r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini-2024","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}"#,
         "[DONE]",
     ];
-    let (chunks, upstream, gw) = stream_through(&chunks, Duration::from_millis(20)).await;
+    let (chunks, upstream, gw) = stream_through(&chunks, Duration::from_millis(20), "").await;
     let text = sluice_tests::http::chunks_text(&chunks);
     let data = sse_data(&text);
     assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
@@ -620,19 +622,9 @@ async fn estimated_usage_is_marked_and_streams_spans_carry_tokens() {
         r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-x","choices":[{"index":0,"delta":{"content":"Hello there, friend"},"finish_reason":"stop"}]}"#,
         "[DONE]",
     ];
-    let upstream = MockUpstream::start(Reply::sse(&chunks, Duration::from_millis(5))).await;
     let tracing = format!("tracing: {{otlpEndpoint: '{}'}}", otlp.endpoint());
-    let gw = start(&upstream, &tracing).await;
-    let mut body = chat("hi");
-    body["stream"] = json!(true);
-    let s = post_json_streaming(
-        &format!("{}/openai/v1/chat/completions", gw.base_url()),
-        &body,
-        &[],
-    )
-    .await;
-    assert_eq!(s.status, 200);
-    let _ = s.collect_chunks().await;
+    let (_chunks, _upstream, gw) =
+        stream_through(&chunks, Duration::from_millis(5), &tracing).await;
     let log = &gw.wait_for_request_logs(1, WAIT).await[0];
     assert_eq!(log.get("llm.usage.estimated"), Some("true"));
     // "Hello there, friend": 4 tokens by tiktoken, 5 by the bytes/4 estimate used while the
