@@ -18,7 +18,7 @@ use sluice_telemetry::{LimitFacts, LlmFacts, Needs, PromptMessage, ToolCall};
 use crate::balance::{Pick, Tried};
 use crate::config::{Backend, Route, Secret, Upstream};
 use crate::limits::{self, Scope, Verdict};
-use crate::proxy::respond::{self, ClientFormat};
+use crate::proxy::respond::{self, ClientFormat, APPLICATION_JSON};
 use crate::proxy::upstream::{self, OpenCall};
 use crate::proxy::{LlmProxy, RequestCtx};
 
@@ -623,7 +623,6 @@ fn request_facts(req: &ChatRequest, backend: &Backend, needs: Needs) -> LlmFacts
     facts
 }
 
-const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 const SLUICE_AGENT: HeaderValue =
     HeaderValue::from_static(concat!("sluice/", env!("CARGO_PKG_VERSION")));
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");

@@ -9,6 +9,9 @@ use sluice_providers::error::{openai_error_body, openai_error_type};
 
 use crate::proxy::RequestCtx;
 
+/// `content-type: application/json`, for the answers sluice writes and the bodies it sends.
+pub(crate) const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
 /// The API shape the client speaks, told by its path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientFormat {
@@ -74,7 +77,7 @@ pub async fn json(
     // Lower-case names, no case map (`build_no_case`), distinct names (`append_header`).
     let header =
         ResponseHeader::build_no_case(status, Some(3 + extra_headers.len())).and_then(|mut h| {
-            h.append_header(CONTENT_TYPE, HeaderValue::from_static("application/json"))?;
+            h.append_header(CONTENT_TYPE, APPLICATION_JSON)?;
             h.append_header(CONTENT_LENGTH, HeaderValue::from(body.len()))?;
             for (k, v) in extra_headers {
                 h.append_header(*k, v.as_str())?;
