@@ -5,6 +5,8 @@ The gateway binary is `$SLUICE_BIN` (default: target/debug/sluice in the workspa
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import os
 import re
 import signal
@@ -79,10 +81,28 @@ backends:
 """
 
 
+_HELD_PORT_LOCKS = []
+_NEXT_PORT = itertools.count(os.getpid() * 7919)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the ephemeral range (so no `bind(:0)` or client socket takes it before
+    the gateway binds), reserved with the same lock files as the Rust harness's `free_port`."""
+    lock_dir = os.path.join(tempfile.gettempdir(), "sluice-test-ports")
+    os.makedirs(lock_dir, exist_ok=True)
+    for _ in range(12000):
+        port = 20000 + next(_NEXT_PORT) % 12000
+        f = open(os.path.join(lock_dir, f"{port}.lock"), "w")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            f.close()
+            continue
+        _HELD_PORT_LOCKS.append(f)
+        return port
+    raise RuntimeError("no free port left in 20000-31999")
 
 
 _KV = re.compile(r'(\S+?)=("(?:[^"\\]|\\.)*"|\S*)')

@@ -189,7 +189,8 @@ impl Gateway {
                 (Some(admin), _) => client
                     .send("GET", &format!("http://{admin}/readyz"), &[], Vec::new())
                     .await
-                    .is_ok_and(|r| r.status == 200),
+                    // Its body, not just its status: only a sluice answers `ready`.
+                    .is_ok_and(|r| r.status == 200 && r.text() == "ready\n"),
                 (None, Some(listener)) => tokio::net::TcpStream::connect(listener).await.is_ok(),
                 (None, None) => true,
             };

@@ -8,12 +8,38 @@ use std::process::{Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-/// A port that was free a moment ago on 127.0.0.1 (bind `:0`, read, drop).
+/// Ports handed to gateways and dead-port tests come from below the kernel's ephemeral range
+/// (32768–60999 on Linux), which `bind(:0)` and outgoing connections draw from: a mock, an
+/// OTLP receiver or a client socket of a parallel test can then never take a port between
+/// our pick and the gateway's bind.
+const RESERVED_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A port on 127.0.0.1 that is free and reserved for this test process: no other test process
+/// (nextest runs one per test) can be handed it while this one lives, because each pick holds
+/// an advisory lock on `<tmp>/sluice-test-ports/<port>.lock` until the process exits. Without
+/// this, two tests could pick the same free port at once, and one gateway's `/readyz` check
+/// could be answered by the other test's process on that port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
+    static HELD: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join("sluice-test-ports");
+    std::fs::create_dir_all(&dir).expect("create the port lock directory");
+    let span = u64::from(RESERVED_PORTS.end - RESERVED_PORTS.start);
+    // Processes start at different points of the range, so they rarely contend for a lock.
+    let start = u64::from(std::process::id()) * 7919;
+    for _ in 0..span {
+        let n = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = RESERVED_PORTS.start + n as u16;
+        let Ok(file) = std::fs::File::create(dir.join(format!("{port}.lock"))) else {
+            continue;
+        };
+        if file.try_lock().is_err() || TcpListener::bind(("127.0.0.1", port)).is_err() {
+            continue;
+        }
+        HELD.lock().unwrap_or_else(|e| e.into_inner()).push(file);
+        return port;
+    }
+    panic!("no free port left in {RESERVED_PORTS:?}");
 }
 
 /// Two distinct free ports, for a gateway's listener (`bind:`) and admin (`adminAddr:`).
@@ -30,13 +56,11 @@ impl Default for Ports {
 }
 
 impl Ports {
-    /// Picks two distinct free ports (both held open while picking).
+    /// Picks two distinct free ports, reserved as [`free_port`] reserves them.
     pub fn new() -> Ports {
-        let a = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let b = TcpListener::bind("127.0.0.1:0").expect("bind");
         Ports {
-            listener: a.local_addr().unwrap().port(),
-            admin: b.local_addr().unwrap().port(),
+            listener: free_port(),
+            admin: free_port(),
         }
     }
 
