@@ -243,6 +243,86 @@ async fn a_slow_backend_times_out_and_the_next_one_answers() {
 }
 
 #[tokio::test]
+async fn read_timeout_bounds_the_wait_for_the_header_and_between_stream_events() {
+    // No total `timeout`: only `readTimeout` (300 ms) can end these waits.
+    let slow = MockUpstream::start(
+        Reply::json(200, &json!({"choices": []})).with_delay(Duration::from_secs(3)),
+    )
+    .await;
+    let pieces: Vec<String> = ["one ", "two "]
+        .iter()
+        .map(|t| {
+            json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": {"content": t}, "finish_reason": null}]})
+            .to_string()
+        })
+        .collect();
+    let gappy = MockUpstream::start(Reply::sse(&pieces, Duration::from_millis(1500))).await;
+    let ports = Ports::new();
+    let yaml = render(
+        "config:\n  adminAddr: {{admin}}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: s\n        match: {pathPrefix: /s}\n        backend: slow\n      - name: g\n        match: {pathPrefix: /g}\n        backend: gappy\nbackends:\n  - name: slow\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{slow}}\n    readTimeout: 300ms\n  - name: gappy\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{gappy}}\n    readTimeout: 300ms\n",
+        &[
+            ("admin", &ports.admin_addr()),
+            ("listener", &ports.listener_addr()),
+            ("slow", &slow.base_url()),
+            ("gappy", &gappy.base_url()),
+        ],
+    );
+    let gw = Gateway::start(&yaml).await;
+    let body = json!({"messages": [{"role": "user", "content": "hi"}]});
+
+    // The response header is late: 504.
+    let t = std::time::Instant::now();
+    let r = post_json(
+        &format!("{}/s/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let message = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("no data within backends[].readTimeout"),
+        "{message}"
+    );
+
+    // A stream falls silent after its first event: it ends with an error event.
+    let t = std::time::Instant::now();
+    let s = post_json_streaming(
+        &format!("{}/g/v1/chat/completions", gw.base_url()),
+        &json!({"stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        &[],
+    )
+    .await;
+    assert_eq!(s.status, 200);
+    let (chunks, _) = s.collect_chunks_lenient().await;
+    let text = chunks_text(&chunks);
+    assert!(
+        t.elapsed() < Duration::from_millis(1400),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(text.contains("one "), "{text}");
+    assert!(!text.contains("two "), "{text}");
+    let data = sse_data(&text);
+    let error = data
+        .iter()
+        .find(|d| d.contains("\"error\""))
+        .unwrap_or_else(|| panic!("no error event in {text}"));
+    assert!(
+        error.contains("no data within backends[].readTimeout"),
+        "{error}"
+    );
+
+    let logs = gw.wait_for_request_logs(2, WAIT).await;
+    assert_eq!(logs[0].get_int("http.status"), Some(504));
+}
+
+#[tokio::test]
 async fn retries_back_off_and_honour_retry_after() {
     let ok = json!({"id": "x", "object": "chat.completion", "created": 1, "model": "m",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],

@@ -46,7 +46,13 @@ impl CallError {
 }
 
 fn classify(e: &pingora::Error, what: &str, endpoint: &str) -> CallError {
-    let text = format!("{what} {endpoint}: {}", e.etype().as_str());
+    let cause = match e.etype() {
+        ErrorType::ConnectTimedout => "no connection within backends[].connectTimeout",
+        ErrorType::ReadTimedout => "no data within backends[].readTimeout",
+        ErrorType::WriteTimedout => "could not send within backends[].readTimeout",
+        other => other.as_str(),
+    };
+    let text = format!("{what} {endpoint}: {cause}");
     match e.etype() {
         ErrorType::ConnectTimedout | ErrorType::ReadTimedout | ErrorType::WriteTimedout => {
             CallError::Timeout(text)
@@ -95,13 +101,21 @@ impl OpenCall {
                 Err(_) => {
                     return Err(CallError::Timeout(format!(
                         "{} did not finish within the backend's timeout",
-                        self.peer
+                        self.endpoint()
                     )))
                 }
             },
             None => read.await,
         };
-        result.map_err(|e| classify(&e, "reading the response from", &self.peer.to_string()))
+        result.map_err(|e| classify(&e, "reading the response from", &self.endpoint()))
+    }
+
+    /// `host:port` of the upstream, for error messages.
+    fn endpoint(&self) -> String {
+        match self.peer._address.as_inet() {
+            Some(addr) => format!("{}:{}", self.peer.sni, addr.port()),
+            None => self.peer._address.to_string(),
+        }
     }
 
     /// The next body chunk if it is already here (read with the previous one, say), without
@@ -189,8 +203,6 @@ async fn exchange(
     let mut peer = HttpPeer::new(addr, upstream.tls, upstream.host.clone());
     peer.options.connection_timeout = Some(backend.connect_timeout);
     peer.options.total_connection_timeout = Some(backend.connect_timeout);
-    peer.options.read_timeout = Some(backend.read_timeout);
-    peer.options.write_timeout = Some(backend.read_timeout);
     peer.options.idle_timeout = Some(POOL_IDLE);
     // A pooled connection may have been closed by the upstream while idle; the first write or
     // read then fails at once. Such a request never reached the upstream, so try once more on
@@ -205,6 +217,10 @@ async fn exchange(
                 .map_err(|e| classify(&e, "connecting to", endpoint))?,
         };
         let mut session = HttpSession::H1(h1);
+        // Pingora's client applies a peer's timeouts only inside its proxy loop: set them here.
+        // `readTimeout` bounds the wait for the response header and each body read after it.
+        session.set_read_timeout(Some(backend.read_timeout));
+        session.set_write_timeout(Some(backend.read_timeout));
         let sent = async {
             session
                 .write_request_header(Box::new(header.clone()))
