@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
-use pingora::connectors::http::v1::Connector;
+use pingora::connectors::TransportConnector;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownWatch};
 use pingora::services::background::{background_service, BackgroundService};
@@ -164,7 +164,7 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
         current: ArcSwap::from_pointee(generation),
         limits: crate::limits::LimitState::default(),
         retry_budget: crate::limits::RetryBudget::default(),
-        connector: Connector::new(None),
+        connector: TransportConnector::new(None),
         dns: DnsCache::default(),
         inflight: AtomicUsize::new(0),
         draining: AtomicBool::new(false),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use pingora::connectors::http::v1::Connector;
+use pingora::connectors::TransportConnector;
 use sluice_telemetry::export::{FlushHandle, SpanQueue};
 use sluice_telemetry::worker::RecordQueue;
 use sluice_telemetry::{FieldRules, LogFilter, Metrics, Telemetry, TelemetryStats, TraceSink};
@@ -88,7 +88,7 @@ pub struct State {
     /// Per-key and per-route limit windows (kept across reloads).
     pub limits: crate::limits::LimitState,
     pub retry_budget: crate::limits::RetryBudget,
-    pub connector: Connector,
+    pub connector: TransportConnector,
     pub dns: DnsCache,
     pub inflight: AtomicUsize,
     pub draining: AtomicBool,

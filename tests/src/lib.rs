@@ -11,6 +11,7 @@
 //! - [`logline`]: a parser for the gateway's text (logfmt-style) request log line.
 //! - [`redis`]: a throwaway `redis-server` on a free port (shared-limits tests).
 //! - [`serve`]: the small hyper HTTP/1.1 server loop the mocks share.
+//! - [`tls`]: a TLS front for a mock, with a test CA the gateway can be told to trust.
 //!
 //! [`Recorder`] is the shared "append-only list + wait until n items" building block.
 
@@ -21,6 +22,7 @@ pub mod otlp;
 pub mod redis;
 pub mod serve;
 pub mod setup;
+pub mod tls;
 pub mod upstream;
 
 pub use gateway::{free_port, render, run_cli, run_cli_env, sluice_bin, Gateway, Ports};

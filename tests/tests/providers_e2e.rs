@@ -297,3 +297,51 @@ async fn azure_deployments_with_api_key_or_entra_token() {
         assert_eq!(up.header(header), Some(value));
     }
 }
+
+#[tokio::test]
+async fn an_https_upstream_is_called_over_tls_on_pooled_connections() {
+    let answer = json!({"id": "x", "object": "chat.completion", "created": 1, "model": "gpt-4o",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "over tls"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6}});
+    let pieces: Vec<String> = ["secure ", "stream"]
+        .iter()
+        .map(|t| json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+            "choices": [{"index": 0, "delta": {"content": t}, "finish_reason": null}]}).to_string())
+        .chain([json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+            "choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6}}).to_string(),
+            "[DONE]".to_string()])
+        .collect();
+    let upstream = MockUpstream::start(Reply::json(200, &answer)).await;
+    let tls = sluice_tests::tls::TlsFront::start(upstream.addr()).await;
+    let ca = sluice_tests::tls::ca_file();
+    let gw = gateway(
+        &format!(
+            "  - name: b\n    provider: openai\n    model: gpt-4o\n    apiKey: sk-tls\n    baseUrl: {}\n",
+            tls.base_url()
+        ),
+        &[("SSL_CERT_FILE", ca.to_str().unwrap())],
+    )
+    .await;
+    let url = format!("{}/v1/chat/completions", gw.base_url());
+    for _ in 0..3 {
+        let r = post_json(&url, &chat(false), &[]).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["choices"][0]["message"]["content"], "over tls");
+    }
+    upstream.push_reply(Reply::sse(&pieces, Duration::ZERO));
+    let s = post_json_streaming(&url, &chat(true), &[]).await;
+    assert_eq!(s.status, 200);
+    let (content, usage) = assemble(&chunks_text(&s.collect_chunks().await));
+    assert_eq!(content, "secure stream");
+    assert_eq!(usage["completion_tokens"], 2);
+
+    let requests = upstream.requests();
+    assert_eq!(requests.len(), 4);
+    assert!(requests
+        .iter()
+        .all(|r| r.header("authorization") == Some("Bearer sk-tls")));
+    // Four calls, one way in: the TLS connection was kept and reused.
+    assert_eq!(tls.handshakes(), 1);
+    let logs = gw.wait_for_request_logs(4, WAIT).await;
+    assert!(logs.iter().all(|l| l.get("http.status") == Some("200")));
+}

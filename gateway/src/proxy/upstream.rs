@@ -1,16 +1,19 @@
-//! Calling a provider with Pingora's own HTTP/1 client (`v1::Connector`): pooled, keep-alive
-//! connections, TLS by rustls. The body is known before the call (read first, translated),
-//! so the request goes out whole; see NOTES in the README for why not the proxy loop.
+//! Calling a provider over Pingora's pooled, keep-alive connections (`TransportConnector`, TLS
+//! by rustls). The body is known before the call (read first, translated), so the request
+//! goes out whole, header and body in one write; the response is read with Pingora's HTTP/1
+//! client. See NOTES in the README for why not the proxy loop.
 
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
-use pingora::connectors::http::v1::Connector;
+use pingora::connectors::TransportConnector;
 use pingora::http::RequestHeader;
 use pingora::protocols::http::client::HttpSession;
-use pingora::upstreams::peer::HttpPeer;
+use pingora::protocols::http::v1::client::{http_req_header_to_wire, HttpSession as H1Session};
+use pingora::upstreams::peer::{HttpPeer, Peer};
+use tokio::io::AsyncWriteExt;
 use pingora::ErrorType;
 
 use crate::config::{Backend, Upstream};
@@ -50,6 +53,10 @@ fn classify(e: &pingora::Error, what: &str, endpoint: &str) -> CallError {
         ErrorType::ConnectTimedout => "no connection within backends[].connectTimeout",
         ErrorType::ReadTimedout => "no data within backends[].readTimeout",
         ErrorType::WriteTimedout => "could not send within backends[].readTimeout",
+        ErrorType::ConnectRefused => "connection refused",
+        ErrorType::TLSHandshakeFailure => "TLS handshake failed",
+        ErrorType::TLSHandshakeTimedout => "TLS handshake timed out",
+        ErrorType::InvalidCert => "the upstream's certificate is not trusted",
         other => other.as_str(),
     };
     let text = format!("{what} {endpoint}: {cause}");
@@ -147,21 +154,23 @@ impl OpenCall {
         Ok(body)
     }
 
-    /// Gives the connection back to the pool when the response was read to its end.
-    pub async fn release(mut self, connector: &Connector) {
+    /// Gives the connection back to the pool when the response was read to its end (and the
+    /// upstream keeps it alive).
+    pub async fn release(mut self, connector: &TransportConnector) {
         if !self.session.response_done() {
             self.session.shutdown().await;
-        } else if let HttpSession::H1(h1) = self.session {
-            connector
-                .release_http_session(h1, &self.peer, Some(POOL_IDLE))
-                .await;
+        } else if let HttpSession::H1(mut h1) = self.session {
+            h1.respect_keepalive();
+            if let Some(stream) = h1.reuse().await {
+                connector.release_stream(stream, self.peer.reuse_hash(), Some(POOL_IDLE));
+            }
         }
     }
 }
 
 /// Sends `header` and `body` to `upstream` and waits for the response header.
 pub async fn call(
-    connector: &Connector,
+    connector: &TransportConnector,
     dns: &DnsCache,
     backend: &Backend,
     upstream: &Upstream,
@@ -188,7 +197,7 @@ pub async fn call(
 
 /// Connects (or reuses a pooled connection), sends, and waits for the response header.
 async fn exchange(
-    connector: &Connector,
+    connector: &TransportConnector,
     dns: &DnsCache,
     backend: &Backend,
     upstream: &Upstream,
@@ -204,33 +213,51 @@ async fn exchange(
     peer.options.connection_timeout = Some(backend.connect_timeout);
     peer.options.total_connection_timeout = Some(backend.connect_timeout);
     peer.options.idle_timeout = Some(POOL_IDLE);
+    // Header and body leave in one write, so the upstream gets one segment and wakes once.
+    // (Pingora's client flushes the header before the body is written: two sends.)
+    let mut wire = http_req_header_to_wire(&header).ok_or_else(|| {
+        CallError::Broken(format!(
+            "calling {endpoint}: the request header cannot be written"
+        ))
+    })?;
+    wire.extend_from_slice(&body);
     // A pooled connection may have been closed by the upstream while idle; the first write or
     // read then fails at once. Such a request never reached the upstream, so try once more on
     // a fresh connection.
     for attempt in 0..2 {
-        let (h1, reused) = match connector.reused_http_session(&peer).await {
+        let (mut stream, reused) = match connector.reused_stream(&peer).await {
             Some(pooled) => (pooled, true),
             // Connecting (TCP, maybe TLS) is a large future: boxed here, when it runs, rather
             // than inline in every request's future, which Pingora boxes (copies) per request.
-            None => Box::pin(connector.get_http_session(&peer))
-                .await
-                .map_err(|e| classify(&e, "connecting to", endpoint))?,
+            None => (
+                Box::pin(connector.new_stream(&peer))
+                    .await
+                    .map_err(|e| classify(&e, "connecting to", endpoint))?,
+                false,
+            ),
         };
-        let mut session = HttpSession::H1(h1);
+        let write = async {
+            stream.write_all(&wire).await?;
+            stream.flush().await
+        };
+        let written = match tokio::time::timeout(backend.read_timeout, write).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("calling {endpoint}: {e}")),
+            Err(_) => Err(format!(
+                "calling {endpoint}: could not send within backends[].readTimeout"
+            )),
+        };
+        if let Err(message) = written {
+            if reused && attempt == 0 {
+                continue;
+            }
+            return Err(CallError::Broken(message));
+        }
+        let mut session = HttpSession::H1(H1Session::new_with_options(stream, &peer));
         // Pingora's client applies a peer's timeouts only inside its proxy loop: set them here.
         // `readTimeout` bounds the wait for the response header and each body read after it.
         session.set_read_timeout(Some(backend.read_timeout));
-        session.set_write_timeout(Some(backend.read_timeout));
-        let sent = async {
-            session
-                .write_request_header(Box::new(header.clone()))
-                .await?;
-            session.write_request_body(body.clone(), true).await?;
-            session.finish_request_body().await?;
-            session.read_response_header().await
-        }
-        .await;
-        match sent {
+        match session.read_response_header().await {
             Ok(()) => {
                 return Ok(OpenCall {
                     session,
