@@ -132,11 +132,11 @@ pub fn pipeline(
 /// The resource's attributes: `OTEL_RESOURCE_ATTRIBUTES` (`k=v,k2=v2`, values
 /// percent-decoded), then `service.name` (`OTEL_SERVICE_NAME`, else `sluice`) and
 /// `service.version`, which win over the same keys from the environment.
-fn resource(version: &str) -> Vec<Attr> {
-    let mut attrs: Vec<Attr> = Vec::new();
+fn resource(version: &str) -> Vec<Attr<'static>> {
+    let mut attrs: Vec<Attr<'static>> = Vec::new();
     let mut set = |k: &str, v: String| match attrs.iter_mut().find(|(key, _)| key == k) {
-        Some(slot) => slot.1 = AttrValue::Str(v),
-        None => attrs.push((k.to_string().into(), AttrValue::Str(v))),
+        Some(slot) => slot.1 = AttrValue::from(v),
+        None => attrs.push((k.to_string().into(), AttrValue::from(v))),
     };
     if let Ok(list) = std::env::var("OTEL_RESOURCE_ATTRIBUTES") {
         for (k, v) in list.split_terminator(',').filter_map(|e| e.split_once('=')) {

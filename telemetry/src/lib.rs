@@ -190,13 +190,13 @@ impl Telemetry {
     }
 
     /// The log line (with its newline) for `rec`, given its standard attributes.
-    pub fn log_line(&self, rec: &RequestRecord, base: &[Attr]) -> Vec<u8> {
+    pub fn log_line(&self, rec: &RequestRecord, base: &[Attr<'_>]) -> Vec<u8> {
         let mut line = Vec::with_capacity(512);
         self.write_log_line(rec, base, &mut line);
         line
     }
 
-    fn write_log_line(&self, rec: &RequestRecord, base: &[Attr], line: &mut Vec<u8>) {
+    fn write_log_line(&self, rec: &RequestRecord, base: &[Attr<'_>], line: &mut Vec<u8>) {
         let rules = &self.log_rules;
         if rules.fields.is_empty() && rules.remove.is_empty() {
             self.format(rec, base, line);
@@ -210,7 +210,7 @@ impl Telemetry {
         }
     }
 
-    fn format(&self, rec: &RequestRecord, attrs: &[Attr], out: &mut Vec<u8>) {
+    fn format(&self, rec: &RequestRecord, attrs: &[Attr<'_>], out: &mut Vec<u8>) {
         match self.log_format {
             LogFormat::Text => logline::format_text(attrs, out),
             LogFormat::Json => logline::format_json(rec.start + rec.duration, attrs, out),
@@ -226,12 +226,12 @@ impl Telemetry {
     }
 
     /// The span for `rec`: standard attributes, HTTP attributes, then CEL fields.
-    pub fn span(
+    pub fn span<'a>(
         &self,
-        rec: &RequestRecord,
-        mut attrs: Vec<Attr>,
-        rules: &FieldRules,
-    ) -> SpanRecord {
+        rec: &'a RequestRecord,
+        mut attrs: Vec<Attr<'a>>,
+        rules: &'a FieldRules,
+    ) -> SpanRecord<'a> {
         record::span_http_attributes(rec, &mut attrs);
         if rules.fields.is_empty() {
             // No recipe: the span follows the GenAI semantic conventions by itself.

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use crate::{Attr, AttrValue};
 
 /// `info request k=v k=v ...`, values quoted only when they need it.
-pub fn format_text(attrs: &[Attr], out: &mut Vec<u8>) {
+pub fn format_text(attrs: &[Attr<'_>], out: &mut Vec<u8>) {
     out.extend_from_slice(b"info request");
     for (k, v) in attrs {
         out.push(b' ');
@@ -67,7 +67,7 @@ fn write_text_value(s: &str, out: &mut Vec<u8>) {
 }
 
 /// `{"time":..., "level":"info", "msg":"request", k: v, ...}` on one line.
-pub fn format_json(time: SystemTime, attrs: &[Attr], out: &mut Vec<u8>) {
+pub fn format_json(time: SystemTime, attrs: &[Attr<'_>], out: &mut Vec<u8>) {
     let mut map = serde_json::Map::with_capacity(attrs.len() + 3);
     map.insert(
         "time".to_string(),
@@ -77,7 +77,7 @@ pub fn format_json(time: SystemTime, attrs: &[Attr], out: &mut Vec<u8>) {
     map.insert("msg".to_string(), "request".into());
     for (k, v) in attrs {
         let value = match v {
-            AttrValue::Str(s) => serde_json::Value::from(s.as_str()),
+            AttrValue::Str(s) => serde_json::Value::from(s.as_ref()),
             AttrValue::Int(i) => (*i).into(),
             AttrValue::Float(f) => serde_json::Number::from_f64(*f)
                 .map(serde_json::Value::Number)

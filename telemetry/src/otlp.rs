@@ -18,14 +18,14 @@ use crate::{Attr, AttrValue};
 
 /// One finished request's span, as queued for export.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SpanRecord {
+pub struct SpanRecord<'a> {
     pub name: String,
     pub trace_id: [u8; 16],
     pub span_id: [u8; 8],
     pub parent_span_id: Option<[u8; 8]>,
     pub start: SystemTime,
     pub end: SystemTime,
-    pub attributes: Vec<Attr>,
+    pub attributes: Vec<Attr<'a>>,
     /// Status `ERROR` with this message; `None` leaves the status unset.
     pub error: Option<String>,
 }
@@ -54,7 +54,7 @@ pub struct Encoder {
 
 impl Encoder {
     /// `resource`: the resource's attributes (`service.name`, ...); the scope is sluice's.
-    pub fn new(resource: &[Attr], scope_name: &str, scope_version: &str) -> Self {
+    pub fn new(resource: &[Attr<'_>], scope_name: &str, scope_version: &str) -> Self {
         let mut r = Vec::new();
         for (k, v) in resource {
             put_key_value(&mut r, 1, k, v);
@@ -72,7 +72,7 @@ impl Encoder {
 
     /// Adds a span to the batch being built (encoded here; the exporter gets spans
     /// [`encode`]d by the thread that made them).
-    pub fn push(&mut self, span: &SpanRecord) {
+    pub fn push(&mut self, span: &SpanRecord<'_>) {
         self.push_encoded(&encode(span));
     }
 
@@ -123,7 +123,7 @@ thread_local! {
 /// Encodes `span` for a later [`Encoder::push_encoded`]: done by the thread that made the
 /// span, so its attribute strings are freed where they were allocated, and the export queue
 /// holds one buffer per span instead of its tree of strings.
-pub fn encode(span: &SpanRecord) -> EncodedSpan {
+pub fn encode(span: &SpanRecord<'_>) -> EncodedSpan {
     SCRATCH.with(|scratch| {
         let mut body = scratch.borrow_mut();
         encode_body(span, &mut body);
@@ -134,7 +134,7 @@ pub fn encode(span: &SpanRecord) -> EncodedSpan {
 }
 
 /// The `Span` message of `span`, without its key and length, into `b` (cleared first).
-fn encode_body(span: &SpanRecord, b: &mut Vec<u8>) {
+fn encode_body(span: &SpanRecord<'_>, b: &mut Vec<u8>) {
     b.clear();
     put_bytes(b, 1, &span.trace_id);
     put_bytes(b, 2, &span.span_id);
@@ -275,7 +275,7 @@ mod tests {
 
     use super::*;
 
-    fn span(i: u8, parent: bool, error: bool) -> SpanRecord {
+    fn span(i: u8, parent: bool, error: bool) -> SpanRecord<'static> {
         let start = UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789);
         SpanRecord {
             name: format!("POST /gemini/{i}"),
@@ -294,8 +294,8 @@ mod tests {
                     "gen_ai.response.finish_reasons".into(),
                     AttrValue::StrList(vec!["stop".into(), "length".into()]),
                 ),
-                ("empty".into(), AttrValue::Str(String::new())),
-                ("long".into(), AttrValue::Str("x".repeat(300))),
+                ("empty".into(), AttrValue::from(String::new())),
+                ("long".into(), AttrValue::from("x".repeat(300))),
             ],
             error: error.then(|| "upstream timed out".to_string()),
         }

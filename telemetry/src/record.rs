@@ -9,8 +9,8 @@ use crate::{Attr, AttrValue};
 /// The log line's keys, in order, with typed values. Keys without a value (no route, no
 /// tokens reported) are left out rather than printed empty, except `llm.request.model`,
 /// which the seed prints empty when the client sent `"model": ""`.
-pub fn base_attributes(gateway: &str, rec: &RequestRecord, out: &mut Vec<Attr>) {
-    let mut push = |k: &'static str, v: AttrValue| out.push((Cow::Borrowed(k), v));
+pub fn base_attributes<'a>(gateway: &'a str, rec: &'a RequestRecord, out: &mut Vec<Attr<'a>>) {
+    let mut push = |k: &'static str, v: AttrValue<'a>| out.push((Cow::Borrowed(k), v));
     push("gateway", gateway.into());
     push("listener", rec.listener.as_str().into());
     if !rec.route.is_empty() {
@@ -73,7 +73,7 @@ pub fn base_attributes(gateway: &str, rec: &RequestRecord, out: &mut Vec<Attr>) 
 }
 
 /// The span's extra HTTP attributes (OpenTelemetry HTTP conventions).
-pub fn span_http_attributes(rec: &RequestRecord, out: &mut Vec<Attr>) {
+pub fn span_http_attributes<'a>(rec: &'a RequestRecord, out: &mut Vec<Attr<'a>>) {
     out.push((Cow::Borrowed("url.scheme"), rec.scheme.into()));
     let version = rec.version.strip_prefix("HTTP/").unwrap_or(rec.version);
     out.push((Cow::Borrowed("network.protocol.version"), version.into()));
@@ -93,11 +93,11 @@ pub fn semconv_provider(provider: &str) -> &str {
 }
 
 /// The GenAI semantic-convention attributes of an LLM request (spans without `fields.add`).
-pub fn genai_attributes(rec: &RequestRecord, out: &mut Vec<Attr>) {
+pub fn genai_attributes<'a>(rec: &'a RequestRecord, out: &mut Vec<Attr<'a>>) {
     let Some(llm) = &rec.llm else {
         return;
     };
-    let mut push = |k: &'static str, v: AttrValue| out.push((Cow::Borrowed(k), v));
+    let mut push = |k: &'static str, v: AttrValue<'a>| out.push((Cow::Borrowed(k), v));
     let operation = if rec.path.trim_end_matches('/').ends_with("/embeddings") {
         "embeddings"
     } else {
@@ -151,7 +151,7 @@ pub fn genai_attributes(rec: &RequestRecord, out: &mut Vec<Attr>) {
 }
 
 /// Removes every attribute named in `remove`.
-pub fn apply_remove(attrs: &mut Vec<Attr>, remove: &[String]) {
+pub fn apply_remove(attrs: &mut Vec<Attr<'_>>, remove: &[String]) {
     if !remove.is_empty() {
         attrs.retain(|(k, _)| !remove.iter().any(|r| r == k));
     }
@@ -159,7 +159,7 @@ pub fn apply_remove(attrs: &mut Vec<Attr>, remove: &[String]) {
 
 /// Appends `fields` (CEL results) to `attrs`; a field with the name of a standard attribute
 /// replaces it in place.
-pub fn merge_fields(attrs: &mut Vec<Attr>, fields: Vec<Attr>) {
+pub fn merge_fields<'a>(attrs: &mut Vec<Attr<'a>>, fields: Vec<Attr<'a>>) {
     for (k, v) in fields {
         match attrs.iter_mut().find(|(existing, _)| *existing == k) {
             Some(slot) => slot.1 = v,

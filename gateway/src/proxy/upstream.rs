@@ -13,8 +13,8 @@ use pingora::http::RequestHeader;
 use pingora::protocols::http::client::HttpSession;
 use pingora::protocols::http::v1::client::{http_req_header_to_wire, HttpSession as H1Session};
 use pingora::upstreams::peer::{HttpPeer, Peer};
-use tokio::io::AsyncWriteExt;
 use pingora::ErrorType;
+use tokio::io::AsyncWriteExt;
 
 use crate::config::{Backend, Upstream};
 use crate::proxy::dns::DnsCache;
@@ -214,7 +214,8 @@ async fn exchange(
     peer.options.total_connection_timeout = Some(backend.connect_timeout);
     peer.options.idle_timeout = Some(POOL_IDLE);
     // Header and body leave in one write, so the upstream gets one segment and wakes once.
-    // (Pingora's client flushes the header before the body is written: two sends.)
+    // (Pingora's client flushes the header before the body is written: two sends.) The copy
+    // of the body this costs is small next to the parse the body has already had.
     let mut wire = http_req_header_to_wire(&header).ok_or_else(|| {
         CallError::Broken(format!(
             "calling {endpoint}: the request header cannot be written"
@@ -242,16 +243,16 @@ async fn exchange(
         };
         let written = match tokio::time::timeout(backend.read_timeout, write).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("calling {endpoint}: {e}")),
-            Err(_) => Err(format!(
+            Ok(Err(e)) => Err(CallError::Broken(format!("calling {endpoint}: {e}"))),
+            Err(_) => Err(CallError::Timeout(format!(
                 "calling {endpoint}: could not send within backends[].readTimeout"
-            )),
+            ))),
         };
-        if let Err(message) = written {
+        if let Err(e) = written {
             if reused && attempt == 0 {
                 continue;
             }
-            return Err(CallError::Broken(message));
+            return Err(e);
         }
         let mut session = HttpSession::H1(H1Session::new_with_options(stream, &peer));
         // Pingora's client applies a peer's timeouts only inside its proxy loop: set them here.

@@ -54,6 +54,7 @@ mod compile;
 mod out;
 mod vars;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -66,7 +67,7 @@ use self::compile::{
 use self::out::{emit, from_val, KeyOrder, Mode, Out};
 use self::vars::Vars;
 use crate::facts::{Needs, RequestRecord};
-use crate::value::Attr;
+use crate::value::{owned_attr, Attr};
 
 /// A `fields.add` entry that does not compile.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,7 +107,7 @@ struct Field {
 
 enum Source {
     /// Evaluated at compile time: the finished attributes.
-    Const(Vec<Attr>),
+    Const(Vec<Attr<'static>>),
     /// Read from the record without the interpreter.
     Path(NativePath),
     /// A top-level `default`/`coalesce` of plain paths and constants.
@@ -183,14 +184,18 @@ impl Fields {
     /// Evaluates every field for one request, appending (attribute name, value) pairs to `out`
     /// in config order (flattened fields expand in place). Returns how many fields failed to
     /// evaluate (an error or null adds nothing; it never panics, never fails the request).
-    pub fn evaluate(&self, rec: &RequestRecord, out: &mut Vec<Attr>) -> u32 {
+    pub fn evaluate<'a>(&'a self, rec: &'a RequestRecord, out: &mut Vec<Attr<'a>>) -> u32 {
         let vars = Vars { rec };
         let mut ctx: Option<Context<'_, '_>> = None;
         let mut failed = 0;
         for field in &self.fields {
             let ok = match &field.source {
                 Source::Const(attrs) => {
-                    out.extend_from_slice(attrs);
+                    out.extend(
+                        attrs
+                            .iter()
+                            .map(|(k, v)| (Cow::Borrowed(k.as_ref()), v.reborrow())),
+                    );
                     true
                 }
                 Source::Path(path) => match path.eval(rec) {
@@ -220,7 +225,12 @@ impl Fields {
                         let run = AssertUnwindSafe(|| {
                             let v = Value::resolve_val(expr, ctx).map_err(|e| e.to_string())?;
                             let value = from_val(v.as_ref(), &field.order)?;
-                            emit(&field.key, &value, field.mode, out);
+                            // The value lives only here: the attributes own their text.
+                            let mut made = Vec::new();
+                            emit(&field.key, &value, field.mode, &mut made);
+                            for attr in made {
+                                out.push(owned_attr(attr));
+                            }
                             Ok::<(), String>(())
                         });
                         let result = catch_unwind(run)
@@ -266,6 +276,7 @@ fn compile_field(env: &Arc<Env>, key: &str, text: &str) -> Result<Field, String>
         let value = eval_const(env, &expr, &order)?;
         let mut attrs = Vec::new();
         emit(key, &value, mode, &mut attrs);
+        let attrs = attrs.into_iter().map(owned_attr).collect();
         Source::Const(attrs)
     } else if let Some(path) = NativePath::of(inner) {
         Source::Path(path)

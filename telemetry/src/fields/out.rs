@@ -221,28 +221,29 @@ pub(crate) enum Mode {
 }
 
 /// Appends the attributes `value` makes under `key`.
-pub(crate) fn emit(key: &str, value: &Out<'_>, mode: Mode, dst: &mut Vec<Attr>) {
+/// Text is borrowed from `value` where it can be: values outlive the attributes made of them.
+pub(crate) fn emit<'a>(key: &'a str, value: &Out<'a>, mode: Mode, dst: &mut Vec<Attr<'a>>) {
     match mode {
-        Mode::Plain => plain(key.to_string(), value, dst),
+        Mode::Plain => plain(Cow::Borrowed(key), value, dst),
         Mode::Json => {
             let mut text = String::with_capacity(json_len_hint(value));
             write_json(&mut text, value);
-            dst.push((key.to_string().into(), AttrValue::Str(text)));
+            dst.push((Cow::Borrowed(key), AttrValue::Str(Cow::Owned(text))));
         }
         Mode::Flatten => spread(&mut String::from(key), value, false, dst),
         Mode::FlattenRecursive => spread(&mut String::from(key), value, true, dst),
     }
 }
 
-fn plain(key: String, value: &Out<'_>, dst: &mut Vec<Attr>) {
+fn plain<'a>(key: Cow<'a, str>, value: &Out<'a>, dst: &mut Vec<Attr<'a>>) {
     let attr = match value {
         Out::Null | Out::Json(serde_json::Value::Null) => return,
         Out::Bool(b) => AttrValue::Bool(*b),
         Out::Json(serde_json::Value::Bool(b)) => AttrValue::Bool(*b),
         Out::Int(i) => AttrValue::Int(*i),
         Out::Float(f) => AttrValue::Float(*f),
-        Out::Str(s) => AttrValue::Str(s.to_string()),
-        Out::Json(serde_json::Value::String(s)) => AttrValue::Str(s.clone()),
+        Out::Str(s) => AttrValue::Str(s.clone()),
+        Out::Json(serde_json::Value::String(s)) => AttrValue::Str(Cow::Borrowed(s)),
         Out::Json(serde_json::Value::Number(n)) => match json_number(n) {
             Out::Int(i) => AttrValue::Int(i),
             Out::Float(f) => AttrValue::Float(f),
@@ -251,15 +252,15 @@ fn plain(key: String, value: &Out<'_>, dst: &mut Vec<Attr>) {
         Out::List(_) | Out::Map(_) | Out::Json(_) => {
             let mut text = String::with_capacity(json_len_hint(value));
             write_json(&mut text, value);
-            AttrValue::Str(text)
+            AttrValue::Str(Cow::Owned(text))
         }
     };
-    dst.push((key.into(), attr));
+    dst.push((key, attr));
 }
 
 /// Spreads `value` under the name in `path` (restored on return).
-fn spread(path: &mut String, value: &Out<'_>, recursive: bool, dst: &mut Vec<Attr>) {
-    let mut child = |segment: Segment<'_>, v: &Out<'_>| {
+fn spread<'a>(path: &mut String, value: &Out<'a>, recursive: bool, dst: &mut Vec<Attr<'a>>) {
+    let mut child = |segment: Segment<'_>, v: &Out<'a>| {
         let len = path.len();
         path.push('.');
         match segment {
@@ -272,7 +273,7 @@ fn spread(path: &mut String, value: &Out<'_>, recursive: bool, dst: &mut Vec<Att
         if recursive {
             spread(path, v, true, dst);
         } else {
-            plain(path.clone(), v, dst);
+            plain(Cow::Owned(path.clone()), v, dst);
         }
         path.truncate(len);
     };
@@ -297,7 +298,7 @@ fn spread(path: &mut String, value: &Out<'_>, recursive: bool, dst: &mut Vec<Att
                 child(Segment::Key(k), &Out::Json(v));
             }
         }
-        scalar => plain(path.clone(), scalar, dst),
+        scalar => plain(Cow::Owned(path.clone()), scalar, dst),
     }
 }
 

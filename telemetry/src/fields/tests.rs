@@ -81,35 +81,35 @@ fn compile(add: &[(&str, &str)]) -> Fields {
     }
 }
 
-fn eval(fields: &Fields, rec: &RequestRecord) -> (Vec<Attr>, u32) {
+fn eval(fields: &Fields, rec: &RequestRecord) -> (Vec<Attr<'static>>, u32) {
     let mut out = Vec::new();
     let failed = fields.evaluate(rec, &mut out);
-    (out, failed)
+    (out.into_iter().map(owned_attr).collect(), failed)
 }
 
 /// `fields.add` evaluated on [`record`]: the attributes, and no failure.
-fn run(add: &[(&str, &str)]) -> Vec<Attr> {
+fn run(add: &[(&str, &str)]) -> Vec<Attr<'static>> {
     let (out, failed) = eval(&compile(add), &record());
     assert_eq!(failed, 0, "{out:?}");
     out
 }
 
 /// One expression's single attribute value.
-fn one(expr: &str) -> AttrValue {
+fn one(expr: &str) -> AttrValue<'static> {
     let out = run(&[("k", expr)]);
     assert_eq!(out.len(), 1, "{expr}: {out:?}");
     assert_eq!(out[0].0, "k");
     out[0].1.clone()
 }
 
-fn attrs(list: &[(&str, AttrValue)]) -> Vec<Attr> {
+fn attrs(list: &[(&str, AttrValue<'static>)]) -> Vec<Attr<'static>> {
     list.iter()
         .map(|(k, v)| (k.to_string().into(), v.clone()))
         .collect()
 }
 
-fn s(v: &str) -> AttrValue {
-    Str(v.to_string())
+fn s(v: &str) -> AttrValue<'static> {
+    Str(v.to_string().into())
 }
 
 const PROMPT_JSON: &str =
@@ -704,8 +704,9 @@ fn fields_are_shareable_and_default_to_empty() {
     assert!(!fields.is_empty());
     assert_eq!(format!("{fields:?}"), r#"{"a": "llm.provider"}"#);
     let (out, _) = eval(&fields, &record());
+    let rec = record();
     let mut out2: Vec<Attr> = vec![("x".into(), Int(1))];
-    fields.evaluate(&record(), &mut out2);
+    fields.evaluate(&rec, &mut out2);
     assert_eq!(out2[1..], out[..], "appends");
 }
 
