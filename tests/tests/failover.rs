@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sluice_tests::http::{chunks_text, post_json, post_json_streaming, sse_data};
+use sluice_tests::http::{chunks_text, post_json, post_json_streaming, sse_data, Response};
 use sluice_tests::{free_port, render, Gateway, MockUpstream, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -42,6 +42,41 @@ fn gemini_answer() -> serde_json::Value {
     json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "from gemini"}]}, "finishReason": "STOP"}],
            "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 2, "totalTokenCount": 7},
            "modelVersion": "gemini-2.0-flash"})
+}
+
+/// A mock that answers only after 3 s (for the timeout tests).
+async fn slow_mock() -> MockUpstream {
+    MockUpstream::start(
+        Reply::json(200, &json!({"choices": []})).with_delay(Duration::from_secs(3)),
+    )
+    .await
+}
+
+/// A gateway on fresh ports whose listener has the routes, and the config the backends, of
+/// `routes_and_backends` (`{{name}}` placeholders filled from `vars`).
+async fn start_gateway(routes_and_backends: &str, vars: &[(&str, &str)]) -> Gateway {
+    let ports = Ports::new();
+    let (admin, listener) = (ports.admin_addr(), ports.listener_addr());
+    let mut all = vec![("admin", admin.as_str()), ("listener", listener.as_str())];
+    all.extend_from_slice(vars);
+    let template = format!(
+        "config:\n  adminAddr: {{{{admin}}}}\nlisteners:\n  - name: http\n    bind: {{{{listener}}}}\n    routes:\n{routes_and_backends}"
+    );
+    Gateway::start(&render(&template, &all)).await
+}
+
+/// Posts a one-message chat to `<gateway><prefix>/v1/chat/completions`, which must be
+/// answered within 2 s.
+async fn chat_in_time(gw: &Gateway, prefix: &str) -> Response {
+    let t = std::time::Instant::now();
+    let r = post_json(
+        &format!("{}{prefix}/v1/chat/completions", gw.base_url()),
+        &json!({"messages": [{"role": "user", "content": "hi"}]}),
+        &[],
+    )
+    .await;
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    r
 }
 
 #[tokio::test]
@@ -198,43 +233,19 @@ async fn a_stream_broken_after_its_first_byte_ends_with_an_error_event() {
 
 #[tokio::test]
 async fn a_slow_backend_times_out_and_the_next_one_answers() {
-    let slow = MockUpstream::start(
-        Reply::json(200, &json!({"choices": []})).with_delay(Duration::from_secs(3)),
-    )
-    .await;
+    let slow = slow_mock().await;
     let gemini = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
-    let ports = Ports::new();
-    let yaml = render(
-        "config:\n  adminAddr: {{admin}}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: c\n        match: {pathPrefix: /c}\n        backends: [slow, gemini]\n      - name: s\n        match: {pathPrefix: /s}\n        backend: slow\nbackends:\n  - name: slow\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{slow}}\n    timeout: 300ms\n  - name: gemini\n    provider: gemini\n    model: gemini-2.0-flash\n    apiKey: k\n    baseUrl: {{gemini}}\n",
-        &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
-            ("slow", &slow.base_url()),
-            ("gemini", &gemini.base_url()),
-        ],
-    );
-    let gw = Gateway::start(&yaml).await;
-    let body = json!({"messages": [{"role": "user", "content": "hi"}]});
-    let t = std::time::Instant::now();
-    let r = post_json(
-        &format!("{}/c/v1/chat/completions", gw.base_url()),
-        &body,
-        &[],
+    let gw = start_gateway(
+        "      - name: c\n        match: {pathPrefix: /c}\n        backends: [slow, gemini]\n      - name: s\n        match: {pathPrefix: /s}\n        backend: slow\nbackends:\n  - name: slow\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{slow}}\n    timeout: 300ms\n  - name: gemini\n    provider: gemini\n    model: gemini-2.0-flash\n    apiKey: k\n    baseUrl: {{gemini}}\n",
+        &[("slow", &slow.base_url()), ("gemini", &gemini.base_url())],
     )
     .await;
+    let r = chat_in_time(&gw, "/c").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["choices"][0]["message"]["content"], "from gemini");
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     // Alone, the slow backend's timeout is a 504.
-    let t = std::time::Instant::now();
-    let r = post_json(
-        &format!("{}/s/v1/chat/completions", gw.base_url()),
-        &body,
-        &[],
-    )
-    .await;
+    let r = chat_in_time(&gw, "/s").await;
     assert_eq!(r.status, 504, "{}", r.text());
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     let logs = gw.wait_for_request_logs(2, WAIT).await;
     assert!(logs[0]
         .get("llm.fallback_reason")
@@ -245,10 +256,7 @@ async fn a_slow_backend_times_out_and_the_next_one_answers() {
 #[tokio::test]
 async fn read_timeout_bounds_the_wait_for_the_header_and_between_stream_events() {
     // No total `timeout`: only `readTimeout` (300 ms) can end these waits.
-    let slow = MockUpstream::start(
-        Reply::json(200, &json!({"choices": []})).with_delay(Duration::from_secs(3)),
-    )
-    .await;
+    let slow = slow_mock().await;
     let pieces: Vec<String> = ["one ", "two "]
         .iter()
         .map(|t| {
@@ -258,29 +266,15 @@ async fn read_timeout_bounds_the_wait_for_the_header_and_between_stream_events()
         })
         .collect();
     let gappy = MockUpstream::start(Reply::sse(&pieces, Duration::from_millis(1500))).await;
-    let ports = Ports::new();
-    let yaml = render(
-        "config:\n  adminAddr: {{admin}}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: s\n        match: {pathPrefix: /s}\n        backend: slow\n      - name: g\n        match: {pathPrefix: /g}\n        backend: gappy\nbackends:\n  - name: slow\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{slow}}\n    readTimeout: 300ms\n  - name: gappy\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{gappy}}\n    readTimeout: 300ms\n",
-        &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
-            ("slow", &slow.base_url()),
-            ("gappy", &gappy.base_url()),
-        ],
-    );
-    let gw = Gateway::start(&yaml).await;
-    let body = json!({"messages": [{"role": "user", "content": "hi"}]});
-
-    // The response header is late: 504.
-    let t = std::time::Instant::now();
-    let r = post_json(
-        &format!("{}/s/v1/chat/completions", gw.base_url()),
-        &body,
-        &[],
+    let gw = start_gateway(
+        "      - name: s\n        match: {pathPrefix: /s}\n        backend: slow\n      - name: g\n        match: {pathPrefix: /g}\n        backend: gappy\nbackends:\n  - name: slow\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{slow}}\n    readTimeout: 300ms\n  - name: gappy\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{gappy}}\n    readTimeout: 300ms\n",
+        &[("slow", &slow.base_url()), ("gappy", &gappy.base_url())],
     )
     .await;
+
+    // The response header is late: 504.
+    let r = chat_in_time(&gw, "/s").await;
     assert_eq!(r.status, 504, "{}", r.text());
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     let message = r.json()["error"]["message"]
         .as_str()
         .unwrap_or_default()
