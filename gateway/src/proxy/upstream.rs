@@ -276,3 +276,47 @@ async fn exchange(
         "calling {endpoint}: connection closed"
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classified(etype: ErrorType) -> (u16, String) {
+        let e = pingora::Error::new(etype);
+        let c = classify(&e, "connecting to", "api.example.com:443");
+        (c.status(), c.message().to_string())
+    }
+
+    #[test]
+    fn timeouts_are_504s_that_name_their_setting_and_the_rest_502s() {
+        assert_eq!(
+            classified(ErrorType::ConnectTimedout),
+            (
+                504,
+                "connecting to api.example.com:443: no connection within backends[].connectTimeout"
+                    .to_string()
+            )
+        );
+        let (status, message) = classified(ErrorType::ReadTimedout);
+        assert_eq!(status, 504);
+        assert!(message.ends_with("no data within backends[].readTimeout"));
+        assert_eq!(classified(ErrorType::WriteTimedout).0, 504);
+        assert_eq!(
+            classified(ErrorType::ConnectRefused),
+            (
+                502,
+                "connecting to api.example.com:443: connection refused".to_string()
+            )
+        );
+        assert_eq!(
+            classified(ErrorType::TLSHandshakeFailure).1,
+            "connecting to api.example.com:443: TLS handshake failed"
+        );
+        assert_eq!(
+            classified(ErrorType::InvalidCert).1,
+            "connecting to api.example.com:443: the upstream's certificate is not trusted"
+        );
+        // Anything else keeps Pingora's name for it.
+        assert_eq!(classified(ErrorType::ConnectionClosed).0, 502);
+    }
+}
