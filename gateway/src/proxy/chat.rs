@@ -391,14 +391,13 @@ async fn attempt(
         }
     };
     let state = &proxy.state;
-    let body = Bytes::from(translated.body);
     let call = upstream::call(
         &state.connector,
         &state.dns,
         backend,
         upstream,
-        header,
-        body,
+        &header,
+        &translated.body,
     )
     .await;
     if let (Some(lease), Err(_)) = (lease.as_mut(), &call) {

@@ -1,7 +1,6 @@
 //! The embeddings flow (`.../embeddings`): read, translate for the route's backend, call,
 //! translate back; usage recorded like chat's (estimated where the provider reports none).
 
-use bytes::Bytes;
 use pingora::proxy::Session;
 use sluice_providers::embeddings::{self, EmbeddingsRequest};
 use sluice_providers::{ProviderKind, RequestTarget, TranslateError};
@@ -145,14 +144,13 @@ async fn call_target(
         }
     };
     let state = &proxy.state;
-    let body = Bytes::from(translated.body);
     let call = upstream::call(
         &state.connector,
         &state.dns,
         backend,
         upstream,
-        header,
-        body,
+        &header,
+        &translated.body,
     )
     .await;
     if let (Some(lease), Err(_)) = (lease.as_mut(), &call) {

@@ -174,8 +174,8 @@ pub async fn call(
     dns: &DnsCache,
     backend: &Backend,
     upstream: &Upstream,
-    header: RequestHeader,
-    body: Bytes,
+    header: &RequestHeader,
+    body: &[u8],
 ) -> Result<OpenCall, CallError> {
     let deadline = backend.timeout.map(|t| tokio::time::Instant::now() + t);
     let exchange = exchange(connector, dns, backend, upstream, header, body);
@@ -201,8 +201,8 @@ async fn exchange(
     dns: &DnsCache,
     backend: &Backend,
     upstream: &Upstream,
-    header: RequestHeader,
-    body: Bytes,
+    header: &RequestHeader,
+    body: &[u8],
 ) -> Result<OpenCall, CallError> {
     let endpoint = upstream.endpoint();
     let addr = dns
@@ -216,12 +216,12 @@ async fn exchange(
     // Header and body leave in one write, so the upstream gets one segment and wakes once.
     // (Pingora's client flushes the header before the body is written: two sends.) The copy
     // of the body this costs is small next to the parse the body has already had.
-    let mut wire = http_req_header_to_wire(&header).ok_or_else(|| {
+    let mut wire = http_req_header_to_wire(header).ok_or_else(|| {
         CallError::Broken(format!(
             "calling {endpoint}: the request header cannot be written"
         ))
     })?;
-    wire.extend_from_slice(&body);
+    wire.extend_from_slice(body);
     // A pooled connection may have been closed by the upstream while idle; the first write or
     // read then fails at once. Such a request never reached the upstream, so try once more on
     // a fresh connection.
