@@ -316,6 +316,78 @@ async fn read_timeout_bounds_the_wait_for_the_header_and_between_stream_events()
     assert_eq!(logs[0].get_int("http.status"), Some(504));
 }
 
+/// A listener whose accept queue is full and never drained: the kernel drops further SYNs, so
+/// a connect to it hangs (retrying its SYN) instead of being refused. Returned with the
+/// connections that fill the queue, which must stay open.
+async fn hanging_listener() -> (tokio::net::TcpListener, Vec<tokio::net::TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..64 {
+        match tokio::time::timeout(
+            Duration::from_millis(300),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(stream)) => held.push(stream),
+            Ok(Err(e)) => panic!("filling the accept queue of {addr}: {e}"),
+            Err(_) => return (listener, held), // this connect hung: the queue is full
+        }
+    }
+    panic!("{addr} kept accepting connections: its accept queue never filled");
+}
+
+#[tokio::test]
+async fn connect_timeout_bounds_a_connect_that_hangs() {
+    let (hung, _held) = hanging_listener().await;
+    let hung = format!("http://{}", hung.local_addr().unwrap());
+    let gemini = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
+    let gw = start_gateway(
+        "      - name: h\n        match: {pathPrefix: /h}\n        backend: hung\n      - name: c\n        match: {pathPrefix: /c}\n        backends: [hung, gemini]\nbackends:\n  - name: hung\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{hung}}\n    connectTimeout: 300ms\n  - name: gemini\n    provider: gemini\n    model: gemini-2.0-flash\n    apiKey: k\n    baseUrl: {{gemini}}\n",
+        &[("hung", &hung), ("gemini", &gemini.base_url())],
+    )
+    .await;
+
+    // Alone, the backend that cannot be reached in time is a 504 naming the setting; the
+    // kernel's own SYN retries would take a minute.
+    let t = std::time::Instant::now();
+    let r = chat_in_time(&gw, "/h").await;
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        t.elapsed()
+    );
+    let message = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("no connection within backends[].connectTimeout"),
+        "{message}"
+    );
+
+    // In a chain, the next backend answers.
+    let r = chat_in_time(&gw, "/c").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["choices"][0]["message"]["content"], "from gemini");
+
+    let logs = gw.wait_for_request_logs(2, WAIT).await;
+    assert_eq!(logs[0].get_int("http.status"), Some(504));
+    assert_eq!(logs[1].get("llm.attempts"), Some("2"));
+    assert!(
+        logs[1]
+            .get("llm.fallback_reason")
+            .unwrap_or_default()
+            .contains("no connection within backends[].connectTimeout"),
+        "{:?}",
+        logs[1].get("llm.fallback_reason")
+    );
+}
+
 #[tokio::test]
 async fn retries_back_off_and_honour_retry_after() {
     let ok = json!({"id": "x", "object": "chat.completion", "created": 1, "model": "m",
