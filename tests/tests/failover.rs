@@ -231,6 +231,16 @@ async fn a_stream_broken_after_its_first_byte_ends_with_an_error_event() {
     assert!(log.get_int("llm.response.tokens").unwrap() > 0);
 }
 
+/// `r` is a 504 whose OpenAI-shaped error message contains `cause`.
+fn assert_gateway_timeout(r: &Response, cause: &str) {
+    assert_eq!(r.status, 504, "{}", r.text());
+    let message = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(message.contains(cause), "{message}");
+}
+
 #[tokio::test]
 async fn a_slow_backend_times_out_and_the_next_one_answers() {
     let slow = slow_mock().await;
@@ -274,15 +284,7 @@ async fn read_timeout_bounds_the_wait_for_the_header_and_between_stream_events()
 
     // The response header is late: 504.
     let r = chat_in_time(&gw, "/s").await;
-    assert_eq!(r.status, 504, "{}", r.text());
-    let message = r.json()["error"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        message.contains("no data within backends[].readTimeout"),
-        "{message}"
-    );
+    assert_gateway_timeout(&r, "no data within backends[].readTimeout");
 
     // A stream falls silent after its first event: it ends with an error event.
     let t = std::time::Instant::now();
@@ -355,19 +357,11 @@ async fn connect_timeout_bounds_a_connect_that_hangs() {
     // kernel's own SYN retries would take a minute.
     let t = std::time::Instant::now();
     let r = chat_in_time(&gw, "/h").await;
-    assert_eq!(r.status, 504, "{}", r.text());
+    assert_gateway_timeout(&r, "no connection within backends[].connectTimeout");
     assert!(
         t.elapsed() >= Duration::from_millis(300),
         "{:?}",
         t.elapsed()
-    );
-    let message = r.json()["error"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        message.contains("no connection within backends[].connectTimeout"),
-        "{message}"
     );
 
     // In a chain, the next backend answers.
