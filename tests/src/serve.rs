@@ -16,6 +16,23 @@ use tokio::task::{JoinHandle, JoinSet};
 /// Boxed error type used by handlers; returning `Err` closes the connection without a reply.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A server's background task, aborted (with the connections it owns) when dropped: the mock
+/// servers hold one so that dropping the server stops it.
+#[derive(Debug)]
+pub struct ServerTask(JoinHandle<()>);
+
+impl From<JoinHandle<()>> for ServerTask {
+    fn from(task: JoinHandle<()>) -> Self {
+        ServerTask(task)
+    }
+}
+
+impl Drop for ServerTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Binds `127.0.0.1:0`.
 pub async fn bind_local() -> TcpListener {
     TcpListener::bind("127.0.0.1:0")

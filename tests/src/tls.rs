@@ -9,12 +9,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
+
+use crate::serve::{bind_local, ServerTask};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -31,13 +32,7 @@ pub fn ca_file() -> PathBuf {
 pub struct TlsFront {
     addr: SocketAddr,
     handshakes: Arc<AtomicUsize>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for TlsFront {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _task: ServerTask,
 }
 
 impl TlsFront {
@@ -54,7 +49,7 @@ impl TlsFront {
             .with_single_cert(vec![cert], key)
             .expect("TLS server config");
         let acceptor = TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = bind_local().await;
         let addr = listener.local_addr().expect("local addr");
         let handshakes = Arc::new(AtomicUsize::new(0));
         let count = handshakes.clone();
@@ -77,7 +72,7 @@ impl TlsFront {
         TlsFront {
             addr,
             handshakes,
-            task,
+            _task: task.into(),
         }
     }
 

@@ -15,9 +15,8 @@ use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use tokio::task::JoinHandle;
 
-use crate::serve::{bind_local, spawn_http1, BoxError};
+use crate::serve::{bind_local, spawn_http1, BoxError, ServerTask};
 use crate::Recorder;
 
 /// One request as the mock upstream received it.
@@ -214,13 +213,7 @@ struct State {
 pub struct MockUpstream {
     addr: SocketAddr,
     state: Arc<State>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for MockUpstream {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _task: ServerTask,
 }
 
 impl std::fmt::Debug for MockUpstream {
@@ -250,7 +243,11 @@ impl MockUpstream {
         let addr = listener.local_addr().expect("local_addr");
         let st = state.clone();
         let task = spawn_http1(listener, move |peer, req| handle(st.clone(), peer, req));
-        MockUpstream { addr, state, task }
+        MockUpstream {
+            addr,
+            state,
+            _task: task.into(),
+        }
     }
 
     /// Queues a reply, served once, before the default (queued replies go in order).

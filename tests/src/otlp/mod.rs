@@ -30,10 +30,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message;
-use tokio::task::JoinHandle;
 use tonic::codec::CompressionEncoding;
 
-use crate::serve::{bind_local, spawn_http1, BoxError};
+use crate::serve::{bind_local, spawn_http1, BoxError, ServerTask};
 use crate::Recorder;
 
 /// The gRPC method path every gRPC export is recorded under.
@@ -92,13 +91,7 @@ pub struct OtlpReceiver {
     protocol: Protocol,
     addr: SocketAddr,
     state: Arc<State>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for OtlpReceiver {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _task: ServerTask,
 }
 
 impl std::fmt::Debug for OtlpReceiver {
@@ -132,7 +125,7 @@ impl OtlpReceiver {
             protocol: Protocol::Grpc,
             addr,
             state,
-            task,
+            _task: task.into(),
         }
     }
 
@@ -147,7 +140,7 @@ impl OtlpReceiver {
             protocol: Protocol::Http,
             addr,
             state,
-            task,
+            _task: task.into(),
         }
     }
 
