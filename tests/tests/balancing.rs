@@ -17,17 +17,13 @@ const WAIT: Duration = Duration::from_secs(10);
 /// A gateway with one route to backend `pool` (provider openai, model `m`), the rest of
 /// whose keys are `backend` (indented four spaces).
 async fn gateway(backend: &str, vars: &[(&str, &str)]) -> Gateway {
-    let ports = Ports::new();
-    let template = format!(
-        "config:\n  adminAddr: {{{{admin}}}}\nlisteners:\n  - name: http\n    bind: {{{{listener}}}}\n    routes:\n      - name: r\n        match: {{pathPrefix: /}}\n        backend: pool\nbackends:\n  - name: pool\n    provider: openai\n    model: m\n{backend}"
-    );
-    let mut all = vec![
-        ("admin", ports.admin_addr()),
-        ("listener", ports.listener_addr()),
-    ];
-    all.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
-    let pairs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Gateway::start(&render(&template, &pairs)).await
+    Gateway::start_with_routes(
+        &format!(
+            "      - name: r\n        match: {{pathPrefix: /}}\n        backend: pool\nbackends:\n  - name: pool\n    provider: openai\n    model: m\n{backend}"
+        ),
+        vars,
+    )
+    .await
 }
 
 fn answer(who: &str) -> Reply {

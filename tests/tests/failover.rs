@@ -52,19 +52,6 @@ async fn slow_mock() -> MockUpstream {
     .await
 }
 
-/// A gateway on fresh ports whose listener has the routes, and the config the backends, of
-/// `routes_and_backends` (`{{name}}` placeholders filled from `vars`).
-async fn start_gateway(routes_and_backends: &str, vars: &[(&str, &str)]) -> Gateway {
-    let ports = Ports::new();
-    let (admin, listener) = (ports.admin_addr(), ports.listener_addr());
-    let mut all = vec![("admin", admin.as_str()), ("listener", listener.as_str())];
-    all.extend_from_slice(vars);
-    let template = format!(
-        "config:\n  adminAddr: {{{{admin}}}}\nlisteners:\n  - name: http\n    bind: {{{{listener}}}}\n    routes:\n{routes_and_backends}"
-    );
-    Gateway::start(&render(&template, &all)).await
-}
-
 /// Posts a one-message chat to `<gateway><prefix>/v1/chat/completions`, which must be
 /// answered within 2 s.
 async fn chat_in_time(gw: &Gateway, prefix: &str) -> Response {
@@ -245,7 +232,7 @@ fn assert_gateway_timeout(r: &Response, cause: &str) {
 async fn a_slow_backend_times_out_and_the_next_one_answers() {
     let slow = slow_mock().await;
     let gemini = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
-    let gw = start_gateway(
+    let gw = Gateway::start_with_routes(
         "      - name: c\n        match: {pathPrefix: /c}\n        backends: [slow, gemini]\n      - name: s\n        match: {pathPrefix: /s}\n        backend: slow\nbackends:\n  - name: slow\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{slow}}\n    timeout: 300ms\n  - name: gemini\n    provider: gemini\n    model: gemini-2.0-flash\n    apiKey: k\n    baseUrl: {{gemini}}\n",
         &[("slow", &slow.base_url()), ("gemini", &gemini.base_url())],
     )
@@ -276,7 +263,7 @@ async fn read_timeout_bounds_the_wait_for_the_header_and_between_stream_events()
         })
         .collect();
     let gappy = MockUpstream::start(Reply::sse(&pieces, Duration::from_millis(1500))).await;
-    let gw = start_gateway(
+    let gw = Gateway::start_with_routes(
         "      - name: s\n        match: {pathPrefix: /s}\n        backend: slow\n      - name: g\n        match: {pathPrefix: /g}\n        backend: gappy\nbackends:\n  - name: slow\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{slow}}\n    readTimeout: 300ms\n  - name: gappy\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{gappy}}\n    readTimeout: 300ms\n",
         &[("slow", &slow.base_url()), ("gappy", &gappy.base_url())],
     )
@@ -347,7 +334,7 @@ async fn connect_timeout_bounds_a_connect_that_hangs() {
     let (hung, _held) = hanging_listener().await;
     let hung = format!("http://{}", hung.local_addr().unwrap());
     let gemini = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
-    let gw = start_gateway(
+    let gw = Gateway::start_with_routes(
         "      - name: h\n        match: {pathPrefix: /h}\n        backend: hung\n      - name: c\n        match: {pathPrefix: /c}\n        backends: [hung, gemini]\nbackends:\n  - name: hung\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{hung}}\n    connectTimeout: 300ms\n  - name: gemini\n    provider: gemini\n    model: gemini-2.0-flash\n    apiKey: k\n    baseUrl: {{gemini}}\n",
         &[("hung", &hung), ("gemini", &gemini.base_url())],
     )
