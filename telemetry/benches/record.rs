@@ -2,7 +2,8 @@
 //! (3-message prompt, one choice) with the Langfuse recipe: the standard attributes
 //! (`record::base_attributes`), the text (and JSON) log line (`Telemetry::log_line`) and the
 //! span (`Telemetry::span`: HTTP attributes, the 9 recipe fields, `SpanRecord`). Spans are built,
-//! not queued or exported (`Telemetry` is made without a trace sink; `span` takes the rules).
+//! not queued or exported (`Telemetry` is made without a trace sink; `span` takes the rules);
+//! `parts/span_encode_langfuse_9` is the span's protobuf encoding, done on the telemetry thread.
 //!
 //! `cargo bench -p sluice-telemetry --bench record -- --quick`
 
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use common::{compile, record, LANGFUSE_RECIPE};
 use criterion::{criterion_group, criterion_main, Criterion};
 use sluice_telemetry::{
-    record as std_attrs, FieldRules, LogFormat, Metrics, Telemetry, TelemetryStats,
+    otlp, record as std_attrs, FieldRules, LogFormat, Metrics, Telemetry, TelemetryStats,
 };
 
 fn telemetry(format: LogFormat) -> Telemetry {
@@ -90,6 +91,10 @@ fn per_request(c: &mut Criterion) {
     });
     group.bench_function("parts/span_langfuse_9", |b| {
         b.iter(|| black_box(t.span(black_box(&rec), base.clone(), &rules)))
+    });
+    let span = t.span(&rec, base.clone(), &rules);
+    group.bench_function("parts/span_encode_langfuse_9", |b| {
+        b.iter(|| black_box(otlp::encode(black_box(&span))))
     });
     group.bench_function("parts/metrics_record", |b| {
         b.iter(|| t.metrics.record(black_box(&rec)))

@@ -167,8 +167,33 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Appends the lower-case hex of `bytes` to `out`.
 pub fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0xf) as usize] as char);
+    // Digits go to a stack buffer and into `out` in one `push_str` per 16 bytes: a `char`
+    // push per digit re-checks capacity and encodes UTF-8 each time.
+    let mut buf = [0u8; 32];
+    for chunk in bytes.chunks(16) {
+        for (pair, b) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0xf)];
+        }
+        let digits = &buf[..chunk.len() * 2];
+        // Always ASCII; the empty fallback is never taken.
+        out.push_str(std::str::from_utf8(digits).unwrap_or_default());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte_across_chunks() {
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        let twenty: Vec<u8> = (0..20).map(|i| i * 13).collect();
+        let expected: String = twenty.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&twenty), expected);
+        let mut s = String::from("id=");
+        push_hex(&mut s, &[0xde, 0xad]);
+        assert_eq!(s, "id=dead");
     }
 }

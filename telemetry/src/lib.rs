@@ -241,11 +241,12 @@ impl Telemetry {
         self.count_errors(rules.fields.evaluate(rec, &mut extra));
         record::merge_fields(&mut attrs, extra);
         record::apply_remove(&mut attrs, &rules.remove);
-        let mut name = if rec.route_path.is_empty() {
-            rec.method.clone()
-        } else {
-            format!("{} {}", rec.method, rec.route_path)
-        };
+        let mut name = String::with_capacity(rec.method.len() + 1 + rec.route_path.len());
+        name.push_str(&rec.method);
+        if !rec.route_path.is_empty() {
+            name.push(' ');
+            name.push_str(&rec.route_path);
+        }
         if let Some(i) = attrs.iter().position(|(k, _)| k == "span.name") {
             let (_, v) = attrs.remove(i);
             name = v.to_string();

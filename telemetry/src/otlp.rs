@@ -187,35 +187,42 @@ fn encode_key(field: u32, wire_type: WireType, buf: &mut Vec<u8>) {
 }
 
 /// Length of a length-delimited field whose body is `len` bytes.
+#[inline]
 fn bytes_field_len(field: u32, len: usize) -> usize {
     key_len(field) + encoded_len_varint(len as u64) + len
 }
 
+#[inline]
 fn str_field_len(field: u32, s: &str) -> usize {
     bytes_field_len(field, s.len())
 }
 
+#[inline]
 fn put_bytes(buf: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     encode_key(field, WireType::LengthDelimited, buf);
     encode_varint(bytes.len() as u64, buf);
     buf.extend_from_slice(bytes);
 }
 
+#[inline]
 fn put_str(buf: &mut Vec<u8>, field: u32, s: &str) {
     put_bytes(buf, field, s.as_bytes());
 }
 
+#[inline]
 fn put_varint(buf: &mut Vec<u8>, field: u32, v: u64) {
     encode_key(field, WireType::Varint, buf);
     encode_varint(v, buf);
 }
 
+#[inline]
 fn put_fixed64(buf: &mut Vec<u8>, field: u32, v: u64) {
     encode_key(field, WireType::SixtyFourBit, buf);
     buf.extend_from_slice(&v.to_le_bytes());
 }
 
 /// Body length of an `AnyValue` holding `v`.
+#[inline]
 fn any_value_len(v: &AttrValue) -> usize {
     match v {
         AttrValue::Str(s) => str_field_len(1, s),
@@ -235,6 +242,7 @@ fn array_len(items: &[String]) -> usize {
         .sum()
 }
 
+#[inline]
 fn put_any_value(buf: &mut Vec<u8>, v: &AttrValue) {
     match v {
         AttrValue::Str(s) => put_str(buf, 1, s),
@@ -253,10 +261,13 @@ fn put_any_value(buf: &mut Vec<u8>, v: &AttrValue) {
     }
 }
 
-/// A `KeyValue` as field `field` of the enclosing message.
+/// A `KeyValue` as field `field` of the enclosing message. The whole attribute is reserved
+/// at once, so the writes below never grow the buffer.
+#[inline]
 fn put_key_value(buf: &mut Vec<u8>, field: u32, key: &str, v: &AttrValue) {
     let value_len = any_value_len(v);
     let len = str_field_len(1, key) + bytes_field_len(2, value_len);
+    buf.reserve(bytes_field_len(field, len));
     encode_key(field, WireType::LengthDelimited, buf);
     encode_varint(len as u64, buf);
     put_str(buf, 1, key);
