@@ -167,14 +167,10 @@ impl Gateway {
     /// whose `routes:` list begins `routes_and_rest`, which goes on with the rest of the
     /// config (`backends:`, ...). `{{name}}` placeholders are filled from `vars`.
     pub async fn start_with_routes(routes_and_rest: &str, vars: &[(&str, &str)]) -> Gateway {
-        let ports = Ports::new();
-        let (admin, listener) = (ports.admin_addr(), ports.listener_addr());
-        let mut all = vec![("admin", admin.as_str()), ("listener", listener.as_str())];
-        all.extend_from_slice(vars);
         let template = format!(
             "config:\n  adminAddr: {{{{admin}}}}\nlisteners:\n  - name: http\n    bind: {{{{listener}}}}\n    routes:\n{routes_and_rest}"
         );
-        Gateway::start(&render(&template, &all)).await
+        Gateway::start(&Ports::new().render(&template, vars)).await
     }
 
     /// Options: environment, extra arguments, readiness.

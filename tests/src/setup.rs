@@ -73,6 +73,15 @@ impl Ports {
     pub fn admin_addr(&self) -> String {
         format!("127.0.0.1:{}", self.admin)
     }
+
+    /// [`render`]s `template` with `{{admin}}` and `{{listener}}` set to these ports and
+    /// the rest from `vars`.
+    pub fn render(&self, template: &str, vars: &[(&str, &str)]) -> String {
+        let (admin, listener) = (self.admin_addr(), self.listener_addr());
+        let mut all = vec![("admin", admin.as_str()), ("listener", listener.as_str())];
+        all.extend_from_slice(vars);
+        render(template, &all)
+    }
 }
 
 /// Replaces every `{{name}}` in `template` with its value; panics if a `{{name}}` is left.

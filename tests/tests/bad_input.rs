@@ -5,18 +5,15 @@ use std::time::Duration;
 
 use serde_json::json;
 use sluice_tests::http::{post_json, post_raw};
-use sluice_tests::{render, Gateway, MockUpstream, Ports, Reply};
+use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn gateway(upstream: &MockUpstream) -> Gateway {
-    let ports = Ports::new();
-    let yaml = render(
+    let yaml = Ports::new().render(
         "config:\n  adminAddr: {{admin}}\n  maxRequestBodyBytes: 100000\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: bad\n        match: {pathPrefix: /bad}\n        backend: bad\n      - name: mock\n        match: {pathPrefix: /}\n        backend: mock\nbackends:\n  - name: mock\n    provider: mock\n  - name: bad\n    provider: gemini\n    model: g\n    apiKey: k\n    baseUrl: {{upstream}}\n",
         &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
             ("upstream", &upstream.base_url()),
         ],
     );

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sluice_tests::http::{get, post_json};
-use sluice_tests::{free_port, poll_until, render, Gateway, LogLine, MockUpstream, Ports, Reply};
+use sluice_tests::{free_port, poll_until, Gateway, LogLine, MockUpstream, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -371,17 +371,11 @@ async fn the_active_health_check_takes_a_target_out_and_back() {
 async fn all_endpoints_ejected_fails_over_to_the_next_backend() {
     let bad = MockUpstream::start(failure(500)).await;
     let backup = MockUpstream::start(answer("backup")).await;
-    let ports = Ports::new();
-    let yaml = render(
-        "config:\n  adminAddr: {{admin}}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: r\n        match: {pathPrefix: /}\n        backends: [pool, backup]\nbackends:\n  - name: pool\n    provider: openai\n    model: m\n    apiKeys: [k1, k2]\n    baseUrl: {{bad}}\n    outlierDetection: {consecutiveFailures: 1, ejectFor: 60s}\n  - name: backup\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{backup}}\n",
-        &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
-            ("bad", &bad.base_url()),
-            ("backup", &backup.base_url()),
-        ],
-    );
-    let gw = Gateway::start(&yaml).await;
+    let gw = Gateway::start_with_routes(
+        "      - name: r\n        match: {pathPrefix: /}\n        backends: [pool, backup]\nbackends:\n  - name: pool\n    provider: openai\n    model: m\n    apiKeys: [k1, k2]\n    baseUrl: {{bad}}\n    outlierDetection: {consecutiveFailures: 1, ejectFor: 60s}\n  - name: backup\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{backup}}\n",
+        &[("bad", &bad.base_url()), ("backup", &backup.base_url())],
+    )
+    .await;
     let contents = chat(&gw, 3).await;
     assert!(contents.iter().all(|c| c == "backup"), "{contents:?}");
     // Both keys failed once (one call), then the backend fails fast.
@@ -451,21 +445,16 @@ async fn a_reload_replaces_the_balancers_and_their_health_checks() {
     let b = MockUpstream::start(answer("b")).await;
     let ports = Ports::new();
     let template = "config:\n  adminAddr: {{admin}}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: r\n        match: {pathPrefix: /}\n        backend: pool\nbackends:\n  - name: pool\n    provider: openai\n    model: m\n    apiKey: k\n    endpoints:\n      - url: {{a}}\n      - url: {{b}}\n";
-    let vars = [
-        ("admin", ports.admin_addr()),
-        ("listener", ports.listener_addr()),
-        ("a", a.base_url()),
-        ("b", b.base_url()),
-    ];
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (a_url, b_url) = (a.base_url(), b.base_url());
+    let vars = [("a", a_url.as_str()), ("b", b_url.as_str())];
     let checked = format!("{template}    healthCheck: {{path: /healthz, interval: 100ms}}\n");
-    let gw = Gateway::start(&render(&checked, &vars)).await;
+    let gw = Gateway::start(&ports.render(&checked, &vars)).await;
     let a_endpoint = endpoint_of(&a);
     wait_metric(&gw, "sluice_endpoint_healthy", &a_endpoint, "0").await;
     assert!(chat(&gw, 4).await.iter().all(|c| c == "b"));
 
     // The new config has no health check: the old loop stops, and `a` takes its turn again.
-    gw.write_config(&render(template, &vars));
+    gw.write_config(&ports.render(template, &vars));
     gw.send_signal(libc::SIGHUP);
     gw.wait_for_log_lines(|l| l.contains("config reloaded"), 1, WAIT)
         .await;

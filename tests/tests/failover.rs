@@ -6,18 +6,12 @@ use std::time::Duration;
 
 use serde_json::json;
 use sluice_tests::http::{chunks_text, post_json, post_json_streaming, sse_data, Response};
-use sluice_tests::{free_port, render, Gateway, MockUpstream, Ports, Reply};
+use sluice_tests::{free_port, Gateway, MockUpstream, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-const CONFIG: &str = r#"
-config:
-  adminAddr: {{admin}}
-listeners:
-  - name: http
-    bind: {{listener}}
-    routes:
-      - name: chain
+/// The chain's routes and backends, after [`Gateway::start_with_routes`]'s preamble.
+const CHAIN: &str = r#"      - name: chain
         match: {pathPrefix: /}
         backends: [refused, busy, gemini]
 backends:
@@ -37,6 +31,19 @@ backends:
     apiKey: k3
     baseUrl: {{gemini}}
 "#;
+
+/// A gateway whose one route walks `refused` (a port nobody listens on), `busy`, `gemini`.
+async fn start_chain(busy: &MockUpstream, gemini: &MockUpstream) -> Gateway {
+    Gateway::start_with_routes(
+        CHAIN,
+        &[
+            ("dead", &free_port().to_string()),
+            ("busy", &busy.base_url()),
+            ("gemini", &gemini.base_url()),
+        ],
+    )
+    .await
+}
 
 fn gemini_answer() -> serde_json::Value {
     json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "from gemini"}]}, "finishReason": "STOP"}],
@@ -81,18 +88,7 @@ async fn the_chain_is_walked_until_a_backend_answers() {
         &json!({"error": {"message": "overloaded"}}),
     ));
     let gemini = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
-    let ports = Ports::new();
-    let yaml = render(
-        CONFIG,
-        &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
-            ("dead", &free_port().to_string()),
-            ("busy", &busy.base_url()),
-            ("gemini", &gemini.base_url()),
-        ],
-    );
-    let gw = Gateway::start(&yaml).await;
+    let gw = start_chain(&busy, &gemini).await;
     let url = format!("{}/v1/chat/completions", gw.base_url());
     let body = json!({"model": "anything", "messages": [{"role": "user", "content": "hi"}]});
 
@@ -149,18 +145,7 @@ async fn the_last_backends_error_reaches_the_client() {
         &json!({"error": {"code": 500, "message": "internal", "status": "INTERNAL"}}),
     ))
     .await;
-    let ports = Ports::new();
-    let yaml = render(
-        CONFIG,
-        &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
-            ("dead", &free_port().to_string()),
-            ("busy", &busy.base_url()),
-            ("gemini", &gemini.base_url()),
-        ],
-    );
-    let gw = Gateway::start(&yaml).await;
+    let gw = start_chain(&busy, &gemini).await;
     let body = json!({"messages": [{"role": "user", "content": "hi"}]});
     let r = post_json(
         &format!("{}/v1/chat/completions", gw.base_url()),
@@ -181,16 +166,11 @@ async fn a_stream_broken_after_its_first_byte_ends_with_an_error_event() {
     let gemini =
         MockUpstream::start(Reply::sse(&[chunk, chunk], Duration::from_millis(20)).then_abort())
             .await;
-    let ports = Ports::new();
-    let yaml = render(
-        "config:\n  adminAddr: {{admin}}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: g\n        match: {pathPrefix: /}\n        backend: gemini\nbackends:\n  - name: gemini\n    provider: gemini\n    model: gemini-2.0-flash\n    apiKey: k\n    baseUrl: {{gemini}}\n",
-        &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
-            ("gemini", &gemini.base_url()),
-        ],
-    );
-    let gw = Gateway::start(&yaml).await;
+    let gw = Gateway::start_with_routes(
+        "      - name: g\n        match: {pathPrefix: /}\n        backend: gemini\nbackends:\n  - name: gemini\n    provider: gemini\n    model: gemini-2.0-flash\n    apiKey: k\n    baseUrl: {{gemini}}\n",
+        &[("gemini", &gemini.base_url())],
+    )
+    .await;
     let body = json!({"stream": true, "messages": [{"role": "user", "content": "hi"}]});
     let s = post_json_streaming(
         &format!("{}/v1/chat/completions", gw.base_url()),
@@ -375,16 +355,11 @@ async fn retries_back_off_and_honour_retry_after() {
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}});
     let upstream = MockUpstream::start(Reply::json(200, &ok)).await;
-    let ports = Ports::new();
-    let yaml = render(
-        "config:\n  adminAddr: {{admin}}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: r\n        match: {pathPrefix: /}\n        backend: flaky\nbackends:\n  - name: flaky\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{upstream}}\n    retries: 2\n",
-        &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
-            ("upstream", &upstream.base_url()),
-        ],
-    );
-    let gw = Gateway::start(&yaml).await;
+    let gw = Gateway::start_with_routes(
+        "      - name: r\n        match: {pathPrefix: /}\n        backend: flaky\nbackends:\n  - name: flaky\n    provider: openai\n    model: m\n    apiKey: k\n    baseUrl: {{upstream}}\n    retries: 2\n",
+        &[("upstream", &upstream.base_url())],
+    )
+    .await;
     let url = format!("{}/v1/chat/completions", gw.base_url());
     let body = json!({"messages": [{"role": "user", "content": "hi"}]});
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sluice_tests::http::{get, post_json};
-use sluice_tests::{render, Gateway, MockUpstream, Ports, Reply};
+use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -54,12 +54,9 @@ async fn embeddings_and_models() {
                 "model": "text-embedding-3-small", "usage": {"prompt_tokens": 4, "total_tokens": 4}}),
     ))
     .await;
-    let ports = Ports::new();
-    let yaml = render(
+    let yaml = Ports::new().render(
         CONFIG,
         &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
             ("gemini", &gemini.base_url()),
             ("openai", &openai.base_url()),
         ],

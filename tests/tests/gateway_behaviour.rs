@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sluice_tests::http::{post_json, post_json_streaming, post_raw, sse_data, Chunk};
-use sluice_tests::{free_port, render, run_cli, run_cli_env, Gateway, MockUpstream, Ports, Reply};
+use sluice_tests::{free_port, run_cli, run_cli_env, Gateway, MockUpstream, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -43,12 +43,9 @@ backends:
 "#;
 
 async fn start(upstream: &MockUpstream, tracing: &str) -> Gateway {
-    let ports = Ports::new();
-    let yaml = render(
+    let yaml = Ports::new().render(
         CONFIG,
         &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
             ("upstream", &upstream.base_url()),
             ("dead_port", &free_port().to_string()),
             ("tracing", tracing),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sluice_tests::http::{chunks_text, post_json, post_json_streaming};
-use sluice_tests::{render, Gateway, MockUpstream, Ports, Reply};
+use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -36,15 +36,7 @@ backends:
 "#;
 
 async fn gateway(upstream: &MockUpstream) -> Gateway {
-    let ports = Ports::new();
-    let yaml = render(
-        CONFIG,
-        &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
-            ("upstream", &upstream.base_url()),
-        ],
-    );
+    let yaml = Ports::new().render(CONFIG, &[("upstream", &upstream.base_url())]);
     Gateway::start(&yaml).await
 }
 

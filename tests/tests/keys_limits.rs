@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sluice_tests::http::post_json;
-use sluice_tests::{render, Gateway, MockUpstream, Ports, Reply};
+use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -58,12 +58,9 @@ async fn keys_are_required_checked_and_limited() {
                 "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}),
     ))
     .await;
-    let ports = Ports::new();
-    let yaml = render(
+    let yaml = Ports::new().render(
         CONFIG,
         &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
             ("team_b_hash", TEAM_B_HASH),
             ("upstream", &upstream.base_url()),
         ],

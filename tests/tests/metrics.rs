@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sluice_tests::http::{get, post_json, post_json_streaming};
-use sluice_tests::{free_port, poll_until, render, Gateway, LogLine, MockUpstream, Ports, Reply};
+use sluice_tests::{free_port, poll_until, Gateway, LogLine, MockUpstream, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -42,16 +42,9 @@ backends:
 "#;
 
 async fn start(slow: &str, limited: &str, tracing: &str) -> Gateway {
-    let ports = Ports::new();
-    let yaml = render(
+    let yaml = Ports::new().render(
         CONFIG,
-        &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
-            ("slow", slow),
-            ("limited", limited),
-            ("tracing", tracing),
-        ],
+        &[("slow", slow), ("limited", limited), ("tracing", tracing)],
     );
     Gateway::builder(&yaml).start().await
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use sluice_providers::bedrock::eventstream::encode_event;
 use sluice_tests::http::{chunks_text, post_json, post_json_streaming, sse_data};
-use sluice_tests::{render, Gateway, MockUpstream, Ports, Reply};
+use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -45,12 +45,9 @@ fn assemble(text: &str) -> (String, Value) {
 }
 
 async fn gateway(backend_yaml: &str, env: &[(&str, &str)]) -> Gateway {
-    let ports = Ports::new();
-    let yaml = render(
+    let yaml = Ports::new().render(
         "config:\n  adminAddr: {{admin}}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: r\n        match: {pathPrefix: /}\n        backend: b\nbackends:\n{{backend}}",
         &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
             ("backend", backend_yaml),
         ],
     );

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use sluice_tests::http::{post_json, Response};
 use sluice_tests::otlp::{spans_of, AttrValue, ReceivedSpan};
 use sluice_tests::serve::{bind_local, spawn_http1, BoxError};
-use sluice_tests::{render, Gateway, MockUpstream, OtlpReceiver, Ports, Reply};
+use sluice_tests::{Gateway, MockUpstream, OtlpReceiver, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
 const GOOGLE_KEY: &str = "test-google-key-0123456789";
@@ -216,13 +216,10 @@ fn recipe_with_endpoint(recipe: &str, seed_endpoint: &str, endpoint: &str) -> St
 /// The full config around a recipe block; `extra` goes under `config:` (already indented).
 fn config(tracing: &str, extra: &str, upstream: &MockUpstream) -> String {
     let indent: String = tracing.chars().take_while(|c| *c == ' ').collect();
-    let ports = Ports::new();
-    render(
+    Ports::new().render(
         AROUND,
         &[
             ("indent", &indent),
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
             ("extra", extra),
             ("tracing", tracing),
             ("upstream", &upstream.base_url()),

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 use sluice_tests::http::{get, post_json};
-use sluice_tests::{render, Gateway, MockUpstream, Ports, RedisServer, Reply};
+use sluice_tests::{Gateway, MockUpstream, Ports, RedisServer, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -81,12 +81,9 @@ async fn traced_gateway(
     upstream: &MockUpstream,
     tracing: &str,
 ) -> Gateway {
-    let ports = Ports::new();
-    let yaml = render(
+    let yaml = Ports::new().render(
         CONFIG,
         &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
             ("redis", redis),
             ("fail_mode", fail_mode),
             ("upstream", &upstream.base_url()),

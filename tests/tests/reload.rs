@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sluice_tests::http::post_json;
-use sluice_tests::{poll_until, render, Gateway, Ports};
+use sluice_tests::{poll_until, Gateway, Ports};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -26,15 +26,7 @@ backends:
 "#;
 
 fn config(ports: &Ports, route: &str, model: &str) -> String {
-    render(
-        CONFIG,
-        &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
-            ("route", route),
-            ("model", model),
-        ],
-    )
+    ports.render(CONFIG, &[("route", route), ("model", model)])
 }
 
 fn chat() -> serde_json::Value {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 use sluice_tests::http::post_json;
 use sluice_tests::otlp::AttrValue;
-use sluice_tests::{render, Gateway, MockUpstream, OtlpReceiver, Ports, Reply};
+use sluice_tests::{Gateway, MockUpstream, OtlpReceiver, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -79,12 +79,9 @@ async fn start_edited(
     upstream: &MockUpstream,
     edit: impl FnOnce(String) -> String,
 ) -> Gateway {
-    let ports = Ports::new();
-    let yaml = render(
+    let yaml = Ports::new().render(
         SEED_CONFIG,
         &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
             ("otlp", &otlp.endpoint()),
             ("protocol", protocol),
             ("upstream", &upstream.base_url()),
@@ -385,12 +382,9 @@ async fn upstream_connections_are_pooled_and_fields_remove_drops_attributes() {
 async fn otel_env_endpoint_gzip_and_tracestate() {
     let otlp = OtlpReceiver::start_http().await;
     let upstream = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
-    let ports = Ports::new();
-    let yaml = render(
+    let yaml = Ports::new().render(
         "config:\n  adminAddr: {{admin}}\n  tracing:\n    compression: gzip\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: google\n        match: {pathPrefix: /gemini}\n        backend: google\nbackends:\n  - name: google\n    provider: gemini\n    model: gemini-1.5-flash-latest\n    apiKey: k\n    baseUrl: {{upstream}}\n",
         &[
-            ("admin", &ports.admin_addr()),
-            ("listener", &ports.listener_addr()),
             ("upstream", &upstream.base_url()),
         ],
     );
