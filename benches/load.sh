@@ -8,7 +8,11 @@
 #   benches/load.sh faults               # oha while one of two upstream endpoints flaps
 #
 # (g) runs LiteLLM's proxy from PyPI (installed into target/litellm-venv the first time, a few
-# minutes); SKIP_LITELLM=1 leaves it out. Soak: SOAK_DURATION (300s), SOAK_RATE (1000 plain +
+# minutes); SKIP_LITELLM=1 leaves it out. (h) runs agentgateway, side by side with the others in
+# every round, when AGENTGATEWAY_BIN names its binary (BENCHMARKS.md says how it was built), with
+# the same tracing recipe, sink and log line as (d); AGENTGATEWAY_THREADS sets its worker threads
+# (default: its own, one per CPU). ALSO_THREADS=N adds the bare proxy, (c) and (d) with N worker
+# threads each (ports 18090-18092), beside the default ones (bare proxy: 1; sluice: one per CPU). Soak: SOAK_DURATION (300s), SOAK_RATE (1000 plain +
 # a tenth of it streamed). Faults: FAULT_DURATION (60s), FLAP (3: seconds down, then up).
 #
 # The table's scenarios run in ROUNDS rounds, each scenario once per round (forward order in odd
@@ -21,9 +25,13 @@
 # CONNS (32), RATE (1000, the fixed-rate runs),
 # MOCK_THREADS (2, the mock upstream's tokio workers), OTLP (sink: OTLP/HTTP to a local mock
 # sink that accepts and drops spans; closed: OTLP/gRPC to a closed port, so every export fails
-# and is counted and dropped), SKIP_BUILD=1 (use the binaries already in target/release).
+# and is counted and dropped), PROFILE (dist: the workspace's fat-LTO profile, as shipped;
+# release builds in less than half the time), SKIP_BUILD=1 (use the binaries already in
+# target/$PROFILE).
 #
-# Everything listens on 127.0.0.1 (ports 19000-19003 and 18080-18085). Prints a Markdown table
+# Everything listens on 127.0.0.1 (ports 19000-19003 and 18080-18085), except agentgateway's
+# listener (18086; it binds the wildcard address, having no option for another) and its admin,
+# stats and readiness servers (127.0.0.1:18087-18089). Prints a Markdown table
 # and writes it to benches/results-<date>.md. Every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +51,13 @@ ADMIN=127.0.0.1:18081  # (d)'s admin (metrics)
 GW_OFF=127.0.0.1:18083 # (c)
 GW_ON=127.0.0.1:18084  # (d), soak
 GW_GEM=127.0.0.1:18085 # (e)
+GW_AGW=127.0.0.1:18086 # (h)
+GW_BARE_N=127.0.0.1:18090 GW_OFF_N=127.0.0.1:18091 GW_ON_N=127.0.0.1:18092 # ALSO_THREADS
+NT=${ALSO_THREADS:-}
+TLABEL="$NT thread$([ "$NT" = 1 ] || echo s)"
+AGW_BIN=${AGENTGATEWAY_BIN:-}
+[ -z "$AGW_BIN" ] || [ -x "$AGW_BIN" ] || { echo "AGENTGATEWAY_BIN=$AGW_BIN is not an executable" >&2; exit 2; }
+PROFILE=${PROFILE:-dist}
 MODE=${1:-table}
 case "$MODE" in table|soak|faults) ;; *) echo "usage: $0 [table|soak|faults]" >&2; exit 2;; esac
 OUT="$ROOT/benches/results-$(date -u +%F)$([ "$MODE" = table ] || echo "-$MODE").md"
@@ -88,10 +103,10 @@ if [ -z "$OHA" ]; then
   OHA=$HOME/.cargo/bin/oha
 fi
 if [ -z "${SKIP_BUILD:-}" ]; then
-  log "building release binaries"
-  cargo build --release -p sluice-gateway --bin sluice -p sluice-benches --bins
+  log "building the $PROFILE binaries"
+  cargo build --profile "$PROFILE" -p sluice-gateway --bin sluice -p sluice-benches --bins
 fi
-BIN=$ROOT/target/release
+BIN=$ROOT/target/$PROFILE
 for b in sluice bare_proxy mock_upstream; do [ -x "$BIN/$b" ] || { echo "missing $BIN/$b" >&2; exit 1; }; done
 
 wait_port() { # wait_port HOST:PORT PID
@@ -164,7 +179,40 @@ backends:
     apiKey: bench-key
 EOF
 } > "$WORK/gemini.yaml"
+if [ -n "$NT" ]; then
+  # The same configs with NT worker threads, on their own ports ((d)'s without the admin).
+  sed "s/^config:/config:\n  workerThreads: $NT/; s/$GW_OFF/$GW_OFF_N/" "$WORK/off.yaml" > "$WORK/offN.yaml"
+  sed "s/^config:/config:\n  workerThreads: $NT/; s/$GW_ON/$GW_ON_N/; /adminAddr/d" "$WORK/on.yaml" > "$WORK/onN.yaml"
+  for c in offN onN; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
+fi
 for c in off on gemini; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
+# (h): agentgateway with (d)'s recipe, sink and per-request log line (its default), its OpenAI
+# provider pointed at the mock upstream.
+{
+  echo "config:"
+  echo "  adminAddr: 127.0.0.1:18087"
+  echo "  statsAddr: 127.0.0.1:18088"
+  echo "  readinessAddr: 127.0.0.1:18089"
+  [ -z "${AGENTGATEWAY_THREADS:-}" ] || echo "  workerThreads: \"$AGENTGATEWAY_THREADS\""
+  echo "  tracing:"
+  printf '%b\n' "$OTLP_LINES"
+  sed -n '/randomSampling/,/prompt_tokens/p' "$WORK/on.yaml"
+  cat <<EOF
+binds:
+  - port: ${GW_AGW#*:}
+    listeners:
+      - routes:
+          - backends:
+              - ai:
+                  name: up
+                  hostOverride: $UP
+                  provider:
+                    openAI: {}
+            policies:
+              backendAuth:
+                key: bench-key
+EOF
+} > "$WORK/agw.yaml"
 
 CHAT='{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Explain how AI works in simple terms."}],"temperature":0.2,"max_tokens":200}'
 STREAM='{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Explain how AI works in simple terms."}],"temperature":0.2,"max_tokens":200}'
@@ -230,7 +278,10 @@ PY
   tail -n1 "$ROWS" | awk -F'\t' -v t="$TICK" '{printf "   round %s, %s %s: %s req/s, p50 %s ms, p99 %s ms, p99.9 %s ms, errors %s%s\n", $4, $1, $2, $5, $6, $7, $8, $9, ($10 == "" ? "" : sprintf(", cpu %.2f, rss mid-run %.1f MB", $10 / t / $11, $13 / 1024))}' >&2
 }
 
-start_bare() { "$BIN/bare_proxy" "$GW" "$UP" >"$WORK/bare.log" 2>&1 & GW_PID=$!; PIDS+=("$GW_PID"); wait_port "$GW" "$GW_PID"; }
+start_bare() { # start_bare [LISTEN THREADS]
+  "$BIN/bare_proxy" "${1:-$GW}" "$UP" "${2:-1}" >"$WORK/bare.log" 2>&1 & GW_PID=$!; PIDS+=("$GW_PID"); wait_port "${1:-$GW}" "$GW_PID"
+}
+start_agw() { "$AGW_BIN" -f "$WORK/agw.yaml" >/dev/null 2>"$WORK/agw.err" & GW_PID=$!; PIDS+=("$GW_PID"); wait_port "$GW_AGW" "$GW_PID"; }
 start_sluice() { # start_sluice CONFIG STDOUT LISTEN
   "$BIN/sluice" run -c "$WORK/$1.yaml" >"$2" 2>"$WORK/$1.err" & GW_PID=$!; PIDS+=("$GW_PID"); wait_port "$3" "$GW_PID"
 }
@@ -363,6 +414,16 @@ start_bare; BARE_PID=$GW_PID
 start_sluice off "$WORK/off.out" "$GW_OFF"; OFF_PID=$GW_PID
 start_sluice on /dev/null "$GW_ON"; ON_PID=$GW_PID
 start_sluice gemini "$WORK/gemini.out" "$GW_GEM"; GEM_PID=$GW_PID
+if [ -n "$NT" ]; then
+  start_bare "$GW_BARE_N" "$NT"; BARE_N_PID=$GW_PID
+  start_sluice offN /dev/null "$GW_OFF_N"; OFF_N_PID=$GW_PID
+  start_sluice onN /dev/null "$GW_ON_N"; ON_N_PID=$GW_PID
+fi
+AGW_NOTE="(h) agentgateway: not run (AGENTGATEWAY_BIN unset)."
+if [ -n "$AGW_BIN" ]; then
+  start_agw; AGW_PID=$GW_PID
+  AGW_NOTE="(h) agentgateway (\`$AGW_BIN\`), worker threads: ${AGENTGATEWAY_THREADS:-its default, one per CPU}; the seed's recipe, OTLP and sink as (d); its request log line to /dev/null."
+fi
 
 # GROUP|NAME|KIND|PID variable|address|body variable, in table order
 SCENARIOS=(
@@ -374,11 +435,24 @@ SCENARIOS=(
   "load|(f) sluice, telemetry off, streaming|stream|OFF_PID|$GW_OFF|STREAM"
   "load|(d) sluice, tracing + log line|plain|ON_PID|$GW_ON|CHAT"
   "load|(e) sluice, OpenAI → Gemini translation|plain|GEM_PID|$GW_GEM|CHAT"
+)
+[ -z "$NT" ] || SCENARIOS+=(
+  "load|(b) bare Pingora proxy, $TLABEL|plain|BARE_N_PID|$GW_BARE_N|CHAT"
+  "load|(c) sluice, telemetry off, $TLABEL|plain|OFF_N_PID|$GW_OFF_N|CHAT"
+  "load|(d) sluice, tracing + log line, $TLABEL|plain|ON_N_PID|$GW_ON_N|CHAT"
+)
+[ -z "$AGW_BIN" ] || SCENARIOS+=("load|(h) agentgateway, tracing + log line|plain|AGW_PID|$GW_AGW|CHAT")
+SCENARIOS+=(
   "rate|(a) upstream direct|plain||$UP|CHAT"
   "rate|(b) bare Pingora proxy|plain|BARE_PID|$GW|CHAT"
   "rate|(c) sluice, telemetry off|plain|OFF_PID|$GW_OFF|CHAT"
   "rate|(d) sluice, tracing + log line|plain|ON_PID|$GW_ON|CHAT"
 )
+[ -z "$NT" ] || SCENARIOS+=(
+  "rate|(b) bare Pingora proxy, $TLABEL|plain|BARE_N_PID|$GW_BARE_N|CHAT"
+  "rate|(d) sluice, tracing + log line, $TLABEL|plain|ON_N_PID|$GW_ON_N|CHAT"
+)
+[ -z "$AGW_BIN" ] || SCENARIOS+=("rate|(h) agentgateway, tracing + log line|plain|AGW_PID|$GW_AGW|CHAT")
 printf '%s\n' "${SCENARIOS[@]}" | cut -d'|' -f1,2 | tr '|' '\t' > "$WORK/order.tsv"
 for round in $(seq "$ROUNDS"); do
   idx=$(seq 0 $((${#SCENARIOS[@]} - 1)))
@@ -407,6 +481,8 @@ TTFB_SLUICE=$(median_ms "$WORK/ttfb-sluice")
 TTFB_LINE="Time to first byte, streamed (median of $((ROUNDS * 100)) sequential requests in $ROUNDS interleaved slices of 100 on one connection each, curl): direct $TTFB_DIRECT ms, bare proxy $TTFB_BARE ms, sluice $TTFB_SLUICE ms: added by sluice $(awk -v a="$TTFB_SLUICE" -v b="$TTFB_DIRECT" 'BEGIN {printf "%+.3f", a - b}') ms (goal ≤ 1 ms)."
 stop "$BARE_PID" INT
 for pid in "$OFF_PID" "$ON_PID" "$GEM_PID"; do stop "$pid" TERM; done
+[ -z "$AGW_BIN" ] || stop "$AGW_PID" TERM
+[ -z "$NT" ] || { stop "$BARE_N_PID" INT; stop "$OFF_N_PID" TERM; stop "$ON_N_PID" TERM; }
 
 LITELLM_NOTE="(g) LiteLLM: skipped (SKIP_LITELLM=1)."
 if [ -z "${SKIP_LITELLM:-}" ]; then
@@ -462,7 +538,8 @@ med = lambda xs: statistics.median(xs) if xs else None
 f3 = lambda v: "%.3f" % v if v is not None else "–"
 mb = lambda v: "%.1f" % (int(v) / 1024) if v else "–"
 # the bare proxy's requests/s per (kind, round): each ratio is taken within its round
-bare = {(r[2], r[3]): float(r[4]) for (g, n), rows in runs.items() if g == "load" and "bare" in n for r in ok(rows)}
+bare = {(r[2], r[3]): float(r[4]) for (g, n), rows in runs.items()
+        if g == "load" and n in ("(b) bare Pingora proxy", "(f) bare Pingora proxy, streaming") for r in ok(rows)}
 
 def cpu(rows):
     t = [(int(r[9]), float(r[10])) for r in rows if r[9]]
@@ -486,6 +563,17 @@ for g, n in order:
         f3(med([float(r[5]) for r in good])), f3(med([float(r[6]) for r in good])), f3(med([float(r[7]) for r in good])),
         sum(int(r[8]) for r in good), cpu(good), mb(good[0][11]),
         mb(max((int(r[12]) for r in good if r[12]), default=0)), mb(good[-1][13]), mb(good[-1][14])))
+# The brief's comparison: sluice with the seed's telemetry against agentgateway with the same.
+per_round = lambda n: {r[3]: float(r[4]) for r in ok(runs.get(("load", n), []))}
+h = per_round("(h) agentgateway, tracing + log line")
+for g, n in order:
+    d = per_round(n) if g == "load" and n.startswith("(d)") else {}
+    both = sorted(set(d) & set(h), key=int)
+    if both:
+        ratios = [d[k] / h[k] for k in both]
+        print()
+        print("%s ÷ (h) agentgateway, requests/s within each round: %s; median %.2f× (goal: 2×)." % (
+            n, ", ".join("%.2f×" % x for x in ratios), med(ratios)))
 print()
 print("### Latency at a fixed rate: RATE requests/s, CONNS connections, latency-corrected (median of the rounds)")
 print()
@@ -510,14 +598,16 @@ sed -i "s/CONNS/$CONNS/; s/RATE/$RATE/" "$WORK/table.md"
   echo "# Load test, $(date -u '+%F %H:%M UTC')"
   echo
   echo "Machine: $(nproc) vCPU $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2), $("$OHA" --version), sluice $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)')."
-  echo "Command: \`ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS RATE=$RATE MOCK_THREADS=$MOCK_THREADS OTLP=$OTLP benches/load.sh\`"
+  echo "Command: \`ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS RATE=$RATE MOCK_THREADS=$MOCK_THREADS OTLP=$OTLP PROFILE=$PROFILE${NT:+ ALSO_THREADS=$NT}${AGW_BIN:+ AGENTGATEWAY_BIN=$AGW_BIN}${AGENTGATEWAY_THREADS:+ AGENTGATEWAY_THREADS=$AGENTGATEWAY_THREADS} benches/load.sh\`"
   echo "oha: \`-z $DURATION -c $CONNS -m POST\`, a 2-message chat body, after a $WARMUP warm-up; everything on 127.0.0.1."
   echo "Rounds: $ROUNDS; every scenario once per round (forward in odd rounds, reversed in even ones), all gateways up throughout; each ratio to the bare proxy is taken within its round, the table gives medians."
   echo "CPU stolen by the hypervisor during the runs: $STEAL of the VM's CPU time."
-  echo "Upstream: benches' mock_upstream ($MOCK_THREADS threads). bare proxy and sluice: one worker thread."
+  echo "Upstream: benches' mock_upstream ($MOCK_THREADS threads). Bare proxy: one worker thread (Pingora's default). sluice: its default \`workerThreads\`, one per CPU ($(nproc) here)."
   echo "(d) telemetry: $OTLP_NOTE; request log lines to /dev/null. OTLP counters after the run: ${OTLP_COUNTS:-none read}"
   echo "(c), (e), (f): \`logging.level: off\`, no tracing. Streaming: 10 content chunks + finish + usage chunk + [DONE]."
   echo "$LITELLM_NOTE"
+  echo "$AGW_NOTE"
+  [ -z "$NT" ] || echo "ALSO_THREADS=$NT: the bare proxy, (c) and (d) also ran with $NT worker threads (sluice: \`config.workerThreads: $NT\`), beside the default ones; their % of bare is against the one-thread bare proxy."
   echo "$TTFB_LINE"
   echo
   cat "$WORK/table.md"
