@@ -55,6 +55,11 @@ fn a_good_config_loads_into_resolved_types() {
     );
     // Debug output of the whole config never shows the key.
     assert!(!format!("{c:?}").contains("inline-key"));
+    // Unset, one worker thread per CPU available.
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(c.worker_threads, cpus);
+    let pinned = GOOD.replacen("config:\n", "config:\n  workerThreads: 3\n", 1);
+    assert_eq!(load_str(&pinned).unwrap().worker_threads, 3);
 }
 
 #[test]
