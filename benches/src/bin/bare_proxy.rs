@@ -28,7 +28,9 @@ fn main() {
     let listen = args.next().unwrap_or_else(|| "127.0.0.1:8081".into());
     let upstream = args.next().unwrap_or_else(|| "127.0.0.1:9000".into());
     let upstream: SocketAddr = upstream.parse().expect("UPSTREAM must be IP:PORT");
-    let threads: usize = args.next().map_or(1, |t| t.parse().expect("THREADS must be a number"));
+    let threads: usize = args
+        .next()
+        .map_or(1, |t| t.parse().expect("THREADS must be a number"));
 
     let conf = pingora::server::configuration::ServerConf {
         threads,
