@@ -12,8 +12,9 @@
 # every round, when AGENTGATEWAY_BIN names its binary (BENCHMARKS.md says how it was built), with
 # the same tracing recipe, sink and log line as (d); AGENTGATEWAY_THREADS sets its worker threads
 # (default: its own, one per CPU). ALSO_THREADS=N adds the bare proxy, (c) and (d) with N worker
-# threads each (ports 18090-18092), beside the default ones (bare proxy: 1; sluice: one per CPU). Soak: SOAK_DURATION (300s), SOAK_RATE (1000 plain +
-# a tenth of it streamed). Faults: FAULT_DURATION (60s), FLAP (3: seconds down, then up).
+# threads each (ports 18090-18092), beside the default ones (bare proxy: 1; sluice: one per
+# CPU). Soak: SOAK_DURATION (300s), SOAK_RATE (1000 plain + a tenth of it streamed).
+# Faults: FAULT_DURATION (60s), FLAP (3: seconds down, then up).
 #
 # The table's scenarios run in ROUNDS rounds, each scenario once per round (forward order in odd
 # rounds, reversed in even ones), with every gateway started once and kept up: a drifting host
@@ -278,8 +279,9 @@ PY
   tail -n1 "$ROWS" | awk -F'\t' -v t="$TICK" '{printf "   round %s, %s %s: %s req/s, p50 %s ms, p99 %s ms, p99.9 %s ms, errors %s%s\n", $4, $1, $2, $5, $6, $7, $8, $9, ($10 == "" ? "" : sprintf(", cpu %.2f, rss mid-run %.1f MB", $10 / t / $11, $13 / 1024))}' >&2
 }
 
-start_bare() { # start_bare [LISTEN THREADS]
-  "$BIN/bare_proxy" "${1:-$GW}" "$UP" "${2:-1}" >"$WORK/bare.log" 2>&1 & GW_PID=$!; PIDS+=("$GW_PID"); wait_port "${1:-$GW}" "$GW_PID"
+start_bare() { # start_bare [LISTEN THREADS]; each instance logs to its own file
+  local listen=${1:-$GW}
+  "$BIN/bare_proxy" "$listen" "$UP" "${2:-1}" >"$WORK/bare-${listen#*:}.log" 2>&1 & GW_PID=$!; PIDS+=("$GW_PID"); wait_port "$listen" "$GW_PID"
 }
 start_agw() { "$AGW_BIN" -f "$WORK/agw.yaml" >/dev/null 2>"$WORK/agw.err" & GW_PID=$!; PIDS+=("$GW_PID"); wait_port "$GW_AGW" "$GW_PID"; }
 start_sluice() { # start_sluice CONFIG STDOUT LISTEN
