@@ -95,14 +95,27 @@ fn check_binds(config: &Config) -> Result<(), String> {
 /// The longest timeout left to Pingora's fast timer (see [`run`]).
 const FAST_TIMEOUT_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// Pingora's settings for `config`.
+fn server_conf(config: &Config) -> ServerConf {
+    ServerConf {
+        threads: config.worker_threads,
+        upgrade_sock: config.upgrade_socket.clone(),
+        grace_period_seconds: Some(config.grace_period.as_secs().max(1)),
+        graceful_shutdown_timeout_seconds: Some(1),
+        // Pingora's fast timeouts keep one timer per 10 ms deadline until the deadline
+        // passes, even when the timed read finished long before: with `readTimeout`'s 600 s
+        // default a worker holds up to 60,000 of them, and RSS grows for ten minutes. Timeouts
+        // over a minute go to tokio's timer instead, which forgets a timer when its read
+        // completes. This must be set here: `run_forever` applies this field (Pingora's
+        // default is 15 minutes) over any threshold set earlier in the process.
+        fast_timeout_to_tokio_threshold_seconds: Some(FAST_TIMEOUT_LIMIT.as_secs()),
+        ..ServerConf::default()
+    }
+}
+
 /// Serves `config` until a signal ends it; returns the exit code.
 pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
     crate::logger::init();
-    // Pingora's fast timeouts keep one timer per 10 ms deadline until the deadline passes,
-    // even when the timed read finished long before: with `readTimeout`'s 600 s default, a
-    // worker holds 60,000 of them (~11 MB) at 100 requests/s or more. Timeouts over a minute
-    // go to tokio's timer instead, which forgets a timer when its read completes.
-    pingora::prelude::fast_timeout::set_fast_timeout_to_tokio_threshold(Some(FAST_TIMEOUT_LIMIT));
     // An upgrading process gets its listening sockets from the old one: they are taken.
     if !upgrade {
         if let Err(e) = check_binds(&config) {
@@ -110,13 +123,7 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
             return EXIT_RUNTIME;
         }
     }
-    let conf = ServerConf {
-        threads: config.worker_threads,
-        upgrade_sock: config.upgrade_socket.clone(),
-        grace_period_seconds: Some(config.grace_period.as_secs().max(1)),
-        graceful_shutdown_timeout_seconds: Some(1),
-        ..ServerConf::default()
-    };
+    let conf = server_conf(&config);
     let opt = pingora::server::configuration::Opt {
         upgrade,
         ..Default::default()
@@ -251,4 +258,18 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
         shutdown_signal: Box::new(SignalWatch { state }),
     });
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_over_a_minute_leave_pingoras_fast_timer() {
+        let config = crate::config::load_str(crate::config::DEMO_CONFIG).unwrap();
+        let conf = server_conf(&config);
+        assert_eq!(conf.fast_timeout_to_tokio_threshold_seconds, Some(60));
+        assert_eq!(conf.threads, config.worker_threads);
+        assert_eq!(conf.graceful_shutdown_timeout_seconds, Some(1));
+    }
 }
