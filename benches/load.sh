@@ -228,6 +228,7 @@ cpu_steal() { awk '/^cpu / {print $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
 STEAL0=$(cpu_steal)
 ROWS=$WORK/rows.tsv
 : > "$ROWS"
+: > "$WORK/overhead.tsv"
 
 # run GROUP NAME KIND PID URL BODY ROUND: warm up, measure, record one raw row
 #   GROUP: load (-c CONNS as fast as possible) or rate (-q RATE)
@@ -243,8 +244,11 @@ run() {
   timeout 60 "$OHA" -z "$WARMUP" "${args[@]}" --output-format quiet "$url" >/dev/null 2>&1 || true
   local idle_rss="" c0=0
   [ -n "$pid" ] && { idle_rss=$(kb "$pid" VmRSS); c0=$(cpu_ticks "$pid"); }
-  local extra=()
+  local extra=() overhead=""
   [ "$group" = rate ] && extra=(-q "$RATE" --latency-correction)
+  # (d) at the fixed rate: its own time per request, from its overhead histogram (below).
+  [ "$group" = rate ] && [ -n "$pid" ] && [ "$pid" = "${ON_PID:-}" ] && overhead=1
+  [ -n "$overhead" ] && overhead_buckets > "$WORK/ovh-before"
   local t0 t1 sampler=""
   rm -f "$WORK/mid"
   # RSS halfway through: the steady state, before the clients go away at the deadline.
@@ -255,6 +259,7 @@ run() {
     printf '%s\t%s\t%s\t%s\tFAILED\n' "$group" "$name" "$kind" "$round" >> "$ROWS"; return
   fi
   t1=$(date +%s.%N)
+  [ -n "$overhead" ] && { overhead_buckets > "$WORK/ovh-after"; overhead_quantiles "$round" >> "$WORK/overhead.tsv"; }
   local ticks="" hwm="" rss="" mid=""
   [ -n "$sampler" ] && { wait "$sampler" 2>/dev/null || true; mid=$(cat "$WORK/mid" 2>/dev/null || true); }
   if [ -n "$pid" ]; then
@@ -277,6 +282,38 @@ print("\t".join([group, name, kind, rnd, "%.0f" % rps, ms("p50"), ms("p99"), ms(
                  str(bad + errs), ticks, secs, idle, mid, rss, hwm]))
 PY
   tail -n1 "$ROWS" | awk -F'\t' -v t="$TICK" '{printf "   round %s, %s %s: %s req/s, p50 %s ms, p99 %s ms, p99.9 %s ms, errors %s%s\n", $4, $1, $2, $5, $6, $7, $8, $9, ($10 == "" ? "" : sprintf(", cpu %.2f, rss mid-run %.1f MB", $10 / t / $11, $13 / 1024))}' >&2
+}
+
+# (d)'s `sluice_gateway_overhead_seconds` buckets (all routes), one `le count` per line.
+overhead_buckets() {
+  curl -s -m 5 "http://$ADMIN/metrics" |
+    awk -F'[{}]' '/^sluice_gateway_overhead_seconds_bucket/ {
+      split($2, kv, ","); for (i in kv) if (kv[i] ~ /^le=/) { le = kv[i]; gsub(/le=|"/, "", le) }
+      split($3, v, " "); n[le] += v[1] } END {for (le in n) print le, n[le]}'
+}
+# overhead_quantiles ROUND: p50 and p99 (ms) of what the run added to the histogram,
+# interpolated within buckets as Prometheus' histogram_quantile does.
+overhead_quantiles() {
+  python3 - "$WORK/ovh-before" "$WORK/ovh-after" "$1" <<'PY'
+import sys
+def read(f):
+    return {float("inf") if le == "+Inf" else float(le): float(c) for le, c in (l.split() for l in open(f) if l.strip())}
+before, after, rnd = read(sys.argv[1]), read(sys.argv[2]), sys.argv[3]
+les = sorted(after)
+cum = [(le, after[le] - before.get(le, 0.0)) for le in les]
+total = cum[-1][1] if cum else 0.0
+def q(p):
+    rank, lower, prev = p * total, 0.0, 0.0
+    for le, c in cum:
+        if c >= rank:
+            if le == float("inf"):
+                return lower
+            return lower + (le - lower) * ((rank - prev) / (c - prev) if c > prev else 1.0)
+        lower, prev = le, c
+    return lower
+if total:
+    print("%s\t%.3f\t%.3f\t%d" % (rnd, q(0.5) * 1000, q(0.99) * 1000, total))
+PY
 }
 
 start_bare() { # start_bare [LISTEN THREADS]; each instance logs to its own file
@@ -481,6 +518,9 @@ TTFB_DIRECT=$(median_ms "$WORK/ttfb-direct")
 TTFB_BARE=$(median_ms "$WORK/ttfb-bare")
 TTFB_SLUICE=$(median_ms "$WORK/ttfb-sluice")
 TTFB_LINE="Time to first byte, streamed (median of $((ROUNDS * 100)) sequential requests in $ROUNDS interleaved slices of 100 on one connection each, curl): direct $TTFB_DIRECT ms, bare proxy $TTFB_BARE ms, sluice $TTFB_SLUICE ms: added by sluice $(awk -v a="$TTFB_SLUICE" -v b="$TTFB_DIRECT" 'BEGIN {printf "%+.3f", a - b}') ms (goal ≤ 1 ms)."
+OVERHEAD_LINE=$(awk -F'\t' '{p50[NR] = $2; p99[NR] = $3; n += $4; r = r (r ? ", " : "") $3}
+  function med(a, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int(k / 2) + 1] }
+  END { if (NR) printf "(d)'"'"'s own time per request at the fixed rate, from its `sluice_gateway_overhead_seconds` histogram (duration less the wait on the upstream; quantiles interpolated within buckets, median of the rounds): p50 %.3f ms, p99 %.3f ms (each round'"'"'s p99: %s; %d requests).", med(p50, NR), med(p99, NR), r, n }' "$WORK/overhead.tsv")
 stop "$BARE_PID" INT
 for pid in "$OFF_PID" "$ON_PID" "$GEM_PID"; do stop "$pid" TERM; done
 [ -z "$AGW_BIN" ] || stop "$AGW_PID" TERM
@@ -611,6 +651,7 @@ sed -i "s/CONNS/$CONNS/; s/RATE/$RATE/" "$WORK/table.md"
   echo "$AGW_NOTE"
   [ -z "$NT" ] || echo "ALSO_THREADS=$NT: the bare proxy, (c) and (d) also ran with $NT worker threads (sluice: \`config.workerThreads: $NT\`), beside the default ones; their % of bare is against the one-thread bare proxy."
   echo "$TTFB_LINE"
+  echo "$OVERHEAD_LINE"
   echo
   cat "$WORK/table.md"
 } > "$OUT"

@@ -27,6 +27,10 @@ pub struct RequestRecord {
     pub status: u16,
     pub start: SystemTime,
     pub duration: Duration,
+    /// Of `duration`, the time spent waiting on upstreams: connecting, sending, awaiting and
+    /// reading their answers, over every attempt, and the pauses between retries. The rest is
+    /// the gateway's own time (`sluice_gateway_overhead_seconds`).
+    pub upstream_time: Duration,
     pub trace_id: [u8; 16],
     pub span_id: [u8; 8],
     /// The caller's span, when a `traceparent` came in.
@@ -147,6 +151,7 @@ pub(crate) fn sample_record() -> RequestRecord {
         status: 200,
         start: SystemTime::now(),
         duration: Duration::from_millis(1500),
+        upstream_time: Duration::from_millis(1450),
         trace_id: [1; 16],
         span_id: [1; 8],
         parent_span_id: None,

@@ -16,6 +16,8 @@
 //!
 //!   all four with `gen_ai_provider_name`, `gen_ai_request_model`, `gen_ai_response_model`
 //!   and `route`;
+//! - `sluice_gateway_overhead_seconds` histogram by `route`: a request's duration less its
+//!   time waiting on upstreams, for requests that called one,
 //! - `sluice_requests_total` by `route`, `status`, `gen_ai_provider_name`,
 //! - `sluice_upstream_errors_total` by `route`, `gen_ai_provider_name`, `kind`
 //!   (see [`upstream_error_kind`]), `sluice_client_disconnects_total` by `route`,
@@ -75,6 +77,12 @@ pub const TTFT_BUCKETS: [f64; 16] = [
 /// `gen_ai.server.time_per_output_token` buckets (semconv advice).
 pub const TPOT_BUCKETS: [f64; 13] = [
     0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+];
+
+/// `sluice_gateway_overhead_seconds` buckets: 50 µs to 1 s, finest below a millisecond.
+pub const OVERHEAD_BUCKETS: [f64; 17] = [
+    0.00005, 0.0001, 0.00015, 0.0002, 0.0003, 0.0004, 0.0005, 0.00075, 0.001, 0.0025, 0.005, 0.01,
+    0.025, 0.05, 0.1, 0.25, 1.0,
 ];
 
 /// The content type of [`Metrics::encode`]'s output.
@@ -365,6 +373,7 @@ pub struct Metrics {
     duration: Capped<DurationLabels>,
     ttft: Capped<ModelLabels>,
     tpot: Capped<ModelLabels>,
+    overhead: Histograms<RouteLabels>,
     requests: Family<RequestLabels, Counter>,
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
     client_disconnects: Family<RouteLabels, Counter>,
@@ -381,6 +390,7 @@ impl Metrics {
         let duration = Capped::new(&DURATION_BUCKETS);
         let ttft = Capped::new(&TTFT_BUCKETS);
         let tpot = Capped::new(&TPOT_BUCKETS);
+        let overhead = Histograms::<RouteLabels>::new_with_constructor(Buckets(&OVERHEAD_BUCKETS));
         let requests = Family::<RequestLabels, Counter>::default();
         let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
         let client_disconnects = Family::<RouteLabels, Counter>::default();
@@ -413,6 +423,14 @@ impl Metrics {
             "Time per output token after the first, for streams.",
             Unit::Seconds,
             tpot.family.clone(),
+        );
+        registry.register_with_unit(
+            "sluice_gateway_overhead",
+            "Time a request spent in the gateway itself: its duration less the time spent \
+             waiting on upstreams (connecting, sending, awaiting and reading answers, pauses \
+             between retries). Requests that called an upstream.",
+            Unit::Seconds,
+            overhead.clone(),
         );
         registry.register(
             "sluice_requests",
@@ -461,6 +479,7 @@ impl Metrics {
             duration,
             ttft,
             tpot,
+            overhead,
             requests,
             upstream_errors,
             client_disconnects,
@@ -524,6 +543,14 @@ impl Metrics {
                 provider: provider.to_string(),
             })
             .inc();
+        if !rec.endpoint.is_empty() {
+            let own = rec.duration.saturating_sub(rec.upstream_time);
+            self.overhead
+                .get_or_create(&RouteLabels {
+                    route: rec.route.clone(),
+                })
+                .observe(own.as_secs_f64());
+        }
         let outcome = upstream_error_kind(rec);
         match outcome {
             Outcome::ClientDisconnected => {
@@ -652,6 +679,7 @@ mod tests {
             status,
             llm,
             error: error.map(str::to_string),
+            endpoint: "api.openai.com:443".into(),
             ..crate::facts::sample_record()
         }
     }
@@ -709,6 +737,10 @@ mod tests {
             "sluice_upstream_errors_total{route=\"chat\",gen_ai_provider_name=\"openai\",kind=\"rate_limited\"} 1"
                 .to_string(),
             "sluice_client_disconnects_total{route=\"chat\"} 1".to_string(),
+            // 1,500 ms less 1,450 ms upstream, four times.
+            "sluice_gateway_overhead_seconds_count{route=\"chat\"} 4".to_string(),
+            "sluice_gateway_overhead_seconds_bucket{le=\"0.025\",route=\"chat\"} 0".to_string(),
+            "sluice_gateway_overhead_seconds_bucket{le=\"0.05\",route=\"chat\"} 4".to_string(),
             "sluice_otlp_spans_dropped_total 3".to_string(),
             "sluice_cel_errors_total 0".to_string(),
             "sluice_requests_in_flight 2".to_string(),

@@ -169,6 +169,19 @@ impl Reply {
         )
     }
 
+    /// A slow OpenAI stream without usage: `count` chunks of one word each (`word0 `,
+    /// `word1 `, ...), model `gpt-x`, `delay_between` apart, and no `[DONE]`.
+    pub fn openai_words(count: usize, delay_between: Duration) -> Reply {
+        let chunks: Vec<String> = (0..count)
+            .map(|i| {
+                format!(
+                    r#"{{"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-x","choices":[{{"index":0,"delta":{{"content":"word{i} "}},"finish_reason":null}}]}}"#
+                )
+            })
+            .collect();
+        Reply::sse(&chunks, delay_between)
+    }
+
     /// Closes the connection without answering.
     pub fn abort() -> Reply {
         Reply {

@@ -544,14 +544,7 @@ async fn anthropic_messages_front_door_on_the_mock() {
 #[tokio::test]
 async fn a_client_that_leaves_mid_stream_still_gets_its_usage_logged() {
     // A slow upstream stream that reports no usage: what was streamed is counted.
-    let chunks: Vec<String> = (0..40)
-        .map(|i| {
-            format!(
-                r#"{{"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-x","choices":[{{"index":0,"delta":{{"content":"word{i} "}},"finish_reason":null}}]}}"#
-            )
-        })
-        .collect();
-    let upstream = MockUpstream::start(Reply::sse(&chunks, Duration::from_millis(50))).await;
+    let upstream = MockUpstream::start(Reply::openai_words(40, Duration::from_millis(50))).await;
     let gw = start(&upstream, "").await;
     let mut body = chat("hi");
     body["stream"] = json!(true);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::json;
-use sluice_tests::http::{get, post_json, post_json_streaming};
+use sluice_tests::http::{chunks_text, get, post_json, post_json_streaming};
 use sluice_tests::{free_port, poll_until, Gateway, LogLine, MockUpstream, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -175,14 +175,7 @@ fn tokens(logs: &[LogLine], key: &str) -> (f64, f64) {
 
 #[tokio::test]
 async fn metrics_agree_with_the_request_logs() {
-    let chunks: Vec<String> = (0..40)
-        .map(|i| {
-            format!(
-                r#"{{"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-x","choices":[{{"index":0,"delta":{{"content":"word{i} "}},"finish_reason":null}}]}}"#
-            )
-        })
-        .collect();
-    let slow = MockUpstream::start(Reply::sse(&chunks, Duration::from_millis(50))).await;
+    let slow = MockUpstream::start(Reply::openai_words(40, Duration::from_millis(50))).await;
     let limited = MockUpstream::start(Reply::json(
         429,
         &json!({"error": {"message": "Rate limit reached", "type": "rate_limit_error"}}),
@@ -418,6 +411,80 @@ async fn a_dead_collector_shows_in_the_otlp_counters() {
             &[("status", "200"), ("route", "mock")]
         ),
         5.0,
+        "{text}"
+    );
+}
+
+/// `sluice_gateway_overhead_seconds` is a request's time less its wait on the upstream: a
+/// provider that takes 400 ms to answer, or streams for 500 ms, leaves well under 100 ms (a
+/// debug build on a busy CI machine included), while the operation takes the whole time.
+#[tokio::test]
+async fn gateway_overhead_leaves_out_the_upstream_wait() {
+    let answer = json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-x",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi."},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    });
+    let delayed =
+        MockUpstream::start(Reply::json(200, &answer).with_delay(Duration::from_millis(400))).await;
+    let streaming = MockUpstream::start(Reply::openai_words(10, Duration::from_millis(50))).await;
+    // The `slow` route answers after a pause; the `limited` route streams here.
+    let gw = start(&delayed.base_url(), &streaming.base_url(), "").await;
+    let base = gw.base_url();
+
+    let r = post_json(
+        &format!("{base}/slow/v1/chat/completions"),
+        &chat("hi", false),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let s = post_json_streaming(
+        &format!("{base}/limited/v1/chat/completions"),
+        &chat("hi", true),
+        &[],
+    )
+    .await;
+    assert_eq!(s.status, 200);
+    assert!(chunks_text(&s.collect_chunks().await).contains("word9 "));
+    // The mock provider calls no upstream: no overhead sample for it.
+    let r = post_json(
+        &format!("{base}/v1/chat/completions"),
+        &chat("hi", false),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+
+    let (text, m) = scrape_until(&gw, |m| sum(m, "sluice_requests_total", &[]) >= 3.0).await;
+    for (route, upstream_secs) in [("slow", 0.4), ("limited", 0.45)] {
+        let took = sum(
+            &m,
+            "gen_ai_client_operation_duration_seconds_sum",
+            &[("route", route)],
+        );
+        assert!(took >= upstream_secs, "{route}: {took}\n{text}");
+        let overhead = |name: &str, extra: &[(&str, &str)]| {
+            let mut want = vec![("route", route)];
+            want.extend_from_slice(extra);
+            sum(
+                &m,
+                &format!("sluice_gateway_overhead_seconds_{name}"),
+                &want,
+            )
+        };
+        assert_eq!(overhead("count", &[]), 1.0, "{route}\n{text}");
+        assert_eq!(overhead("bucket", &[("le", "0.1")]), 1.0, "{route}\n{text}");
+        assert!(overhead("sum", &[]) < 0.1, "{route}\n{text}");
+    }
+    assert_eq!(
+        sum(
+            &m,
+            "sluice_gateway_overhead_seconds_count",
+            &[("route", "mock")]
+        ),
+        0.0,
         "{text}"
     );
 }

@@ -2,7 +2,7 @@
 //! backend, call it (or answer in-process for `mock`), translate the answer back, streaming
 //! event by event, and gather the LLM facts for telemetry on the way.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
@@ -146,7 +146,9 @@ pub async fn handle(
                         (true, Some(wait)) => {
                             tries += 1;
                             tried = Tried::default();
+                            let paused = Instant::now();
                             tokio::time::sleep(wait).await;
+                            ctx.waited_since(paused);
                         }
                         (true, None) if i == last => {
                             // The provider asks for a longer pause than a retry may wait, and
@@ -391,6 +393,7 @@ async fn attempt(
         }
     };
     let state = &proxy.state;
+    let asked = Instant::now();
     let call = upstream::call(
         &state.connector,
         &state.dns,
@@ -400,6 +403,7 @@ async fn attempt(
         &translated.body,
     )
     .await;
+    ctx.waited_since(asked);
     if let (Some(lease), Err(_)) = (lease.as_mut(), &call) {
         lease.failed(&state.metrics);
     }
@@ -742,7 +746,9 @@ async fn relay_error(
     status: u16,
     format: ClientFormat,
 ) {
+    let reading = Instant::now();
     let body = call.read_all(MAX_RESPONSE_BYTES).await.unwrap_or_default();
+    ctx.waited_since(reading);
     let translated = backend.provider.translate_error(status, &body);
     let translated = match format {
         ClientFormat::OpenAi => translated,
@@ -765,7 +771,10 @@ async fn relay_complete(
     req: &ChatRequest,
     format: ClientFormat,
 ) {
-    let body = match call.read_all(MAX_RESPONSE_BYTES).await {
+    let reading = Instant::now();
+    let read = call.read_all(MAX_RESPONSE_BYTES).await;
+    ctx.waited_since(reading);
+    let body = match read {
         Ok(b) => b,
         Err(e) => {
             respond::error(session, ctx, format, e.status(), e.message()).await;
@@ -807,7 +816,10 @@ async fn relay_stream(
     let deadline = tokio::time::Instant::now() + max;
     let mut ended = false;
     while !ended && broke.is_none() {
-        let Ok(mut read) = tokio::time::timeout_at(deadline, call.read_chunk()).await else {
+        let reading = Instant::now();
+        let read = tokio::time::timeout_at(deadline, call.read_chunk()).await;
+        ctx.waited_since(reading);
+        let Ok(mut read) = read else {
             broke = Some(format!(
                 "stream ended after {max:?}, the longest a stream may run (config.maxStreamDuration)"
             ));

@@ -2,7 +2,7 @@
 //! LLM facts, timings and telemetry ids; turned into a `RequestRecord` at the end.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use pingora::proxy::Session;
 use sluice_telemetry::trace_context::{parse_traceparent, SpanIds};
@@ -34,6 +34,8 @@ pub struct RequestCtx {
     pub ids: SpanIds,
     pub start: SystemTime,
     pub started: Instant,
+    /// Time spent waiting on upstreams so far (see `RequestRecord::upstream_time`).
+    pub upstream_time: Duration,
     pub llm: Option<LlmFacts>,
     /// Status written to the client (0 until written).
     pub status: u16,
@@ -61,6 +63,7 @@ impl RequestCtx {
             ids: SpanIds::new(None, 0.0),
             start: SystemTime::now(),
             started: Instant::now(),
+            upstream_time: Duration::ZERO,
             llm: None,
             status: 0,
             error: None,
@@ -86,6 +89,11 @@ impl RequestCtx {
             .as_ref()
             .map_or(0.0, |t| t.sampling_ratio);
         self.ids = SpanIds::new(parent, ratio);
+    }
+
+    /// Counts the time since `since` as time spent waiting on an upstream.
+    pub fn waited_since(&mut self, since: Instant) {
+        self.upstream_time += since.elapsed();
     }
 
     /// The record telemetry turns into a log line and a span. Called once, at the end: the
@@ -150,6 +158,7 @@ impl RequestCtx {
             status,
             start: self.start,
             duration: self.started.elapsed(),
+            upstream_time: self.upstream_time,
             trace_id: self.ids.trace_id,
             span_id: self.ids.span_id,
             parent_span_id: self.ids.parent_span_id,

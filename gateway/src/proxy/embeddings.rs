@@ -1,6 +1,8 @@
 //! The embeddings flow (`.../embeddings`): read, translate for the route's backend, call,
 //! translate back; usage recorded like chat's (estimated where the provider reports none).
 
+use std::time::Instant;
+
 use pingora::proxy::Session;
 use sluice_providers::embeddings::{self, EmbeddingsRequest};
 use sluice_providers::{ProviderKind, RequestTarget, TranslateError};
@@ -144,6 +146,7 @@ async fn call_target(
         }
     };
     let state = &proxy.state;
+    let asked = Instant::now();
     let call = upstream::call(
         &state.connector,
         &state.dns,
@@ -153,6 +156,7 @@ async fn call_target(
         &translated.body,
     )
     .await;
+    ctx.waited_since(asked);
     if let (Some(lease), Err(_)) = (lease.as_mut(), &call) {
         lease.failed(&state.metrics);
     }
@@ -172,7 +176,9 @@ async fn call_target(
         call.release(&state.connector).await;
         return None;
     }
+    let reading = Instant::now();
     let read = call.read_all(MAX_RESPONSE_BYTES).await;
+    ctx.waited_since(reading);
     let retry_after = call.header("retry-after");
     call.release(&state.connector).await;
     let body = match read {

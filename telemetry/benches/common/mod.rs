@@ -26,6 +26,7 @@ pub fn record() -> RequestRecord {
         status: 200,
         start: SystemTime::UNIX_EPOCH,
         duration: Duration::from_millis(812),
+        upstream_time: Duration::from_millis(800),
         trace_id: [7; 16],
         span_id: [9; 8],
         parent_span_id: None,

@@ -25,6 +25,7 @@ fn record() -> RequestRecord {
         status: 200,
         start: SystemTime::UNIX_EPOCH,
         duration: Duration::from_millis(812),
+        upstream_time: Duration::from_millis(800),
         trace_id: [1; 16],
         span_id: [2; 8],
         parent_span_id: None,
