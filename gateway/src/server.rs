@@ -92,7 +92,7 @@ fn check_binds(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// The longest timeout left to Pingora's fast timer (see [`run`]).
+/// The longest timeout left to Pingora's fast timer (see [`server_conf`]).
 const FAST_TIMEOUT_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Pingora's settings for `config`.
