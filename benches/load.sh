@@ -518,9 +518,15 @@ TTFB_DIRECT=$(median_ms "$WORK/ttfb-direct")
 TTFB_BARE=$(median_ms "$WORK/ttfb-bare")
 TTFB_SLUICE=$(median_ms "$WORK/ttfb-sluice")
 TTFB_LINE="Time to first byte, streamed (median of $((ROUNDS * 100)) sequential requests in $ROUNDS interleaved slices of 100 on one connection each, curl): direct $TTFB_DIRECT ms, bare proxy $TTFB_BARE ms, sluice $TTFB_SLUICE ms: added by sluice $(awk -v a="$TTFB_SLUICE" -v b="$TTFB_DIRECT" 'BEGIN {printf "%+.3f", a - b}') ms (goal ≤ 1 ms)."
-OVERHEAD_LINE=$(awk -F'\t' '{p50[NR] = $2; p99[NR] = $3; n += $4; r = r (r ? ", " : "") $3}
-  function med(a, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int(k / 2) + 1] }
-  END { if (NR) printf "(d)'"'"'s own time per request at the fixed rate, from its `sluice_gateway_overhead_seconds` histogram (duration less the wait on the upstream; quantiles interpolated within buckets, median of the rounds): p50 %.3f ms, p99 %.3f ms (each round'"'"'s p99: %s; %d requests).", med(p50, NR), med(p99, NR), r, n }' "$WORK/overhead.tsv")
+OVERHEAD_LINE=$(python3 - "$WORK/overhead.tsv" <<'PY'
+import statistics, sys
+rows = [l.split("\t") for l in open(sys.argv[1]) if l.strip()]
+if rows:
+    med = lambda i: statistics.median_high(float(r[i]) for r in rows)
+    print("(d)'s own time per request at the fixed rate, from its `sluice_gateway_overhead_seconds` histogram (duration less the wait on the upstream; quantiles interpolated within buckets, median of the rounds): p50 %.3f ms, p99 %.3f ms (each round's p99: %s; %d requests)."
+          % (med(1), med(2), ", ".join(r[2] for r in rows), sum(int(r[3]) for r in rows)))
+PY
+)
 stop "$BARE_PID" INT
 for pid in "$OFF_PID" "$ON_PID" "$GEM_PID"; do stop "$pid" TERM; done
 [ -z "$AGW_BIN" ] || stop "$AGW_PID" TERM
