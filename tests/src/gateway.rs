@@ -319,7 +319,11 @@ impl Gateway {
             .await
     }
 
-    /// Waits for `n` text request log lines, parsed.
+    /// Waits for `n` text request log lines, parsed, in the order they were written.
+    ///
+    /// A request's line is written just after its last byte is sent, so a client can have its
+    /// whole answer, send the next request on a new connection, and see that one logged
+    /// first. A test that reads lines by position waits for each line before the next request.
     pub async fn wait_for_request_logs(&self, n: usize, timeout: Duration) -> Vec<LogLine> {
         let is_req = |l: &str| parse_log_line(l).is_some_and(|l| l.is_request());
         self.wait_for_log_lines(is_req, n, timeout)

@@ -90,7 +90,8 @@ async fn broken_upstream_answers_become_502() {
     .await;
     assert_eq!(r.status, 502, "{}", r.text());
     assert_eq!(r.json()["error"]["type"], "api_error");
-    // A stream of garbage ends the stream; the gateway carries on.
+    gw.wait_for_request_logs(1, WAIT).await; // before the next request: lines by position
+                                             // A stream of garbage ends the stream; the gateway carries on.
     upstream.push_reply(Reply::stream(
         200,
         vec![("content-type".into(), "text/event-stream".into())],

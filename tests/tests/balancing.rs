@@ -45,8 +45,10 @@ async fn chat(gw: &Gateway, n: usize) -> Vec<String> {
     let body = json!({"messages": [{"role": "user", "content": "hi"}]});
     let mut contents = Vec::new();
     for _ in 0..n {
+        let logged = gw.request_logs().len();
         let r = post_json(&url, &body, &[]).await;
         assert_eq!(r.status, 200, "{}", r.text());
+        gw.wait_for_request_logs(logged + 1, WAIT).await; // lines in request order
         contents.push(
             r.json()["choices"][0]["message"]["content"]
                 .as_str()

@@ -96,7 +96,8 @@ async fn the_chain_is_walked_until_a_backend_answers() {
     let r = post_json(&url, &body, &[]).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["choices"][0]["message"]["content"], "from gemini");
-    // 2nd: refused → 429 (retry-after) → gemini answers, streamed this time.
+    gw.wait_for_request_logs(1, WAIT).await; // before the next request: lines by position
+                                             // 2nd: refused → 429 (retry-after) → gemini answers, streamed this time.
     let mut sbody = body.clone();
     sbody["stream"] = json!(true);
     gemini.push_reply(Reply::sse(
@@ -220,7 +221,8 @@ async fn a_slow_backend_times_out_and_the_next_one_answers() {
     let r = chat_in_time(&gw, "/c").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["choices"][0]["message"]["content"], "from gemini");
-    // Alone, the slow backend's timeout is a 504.
+    gw.wait_for_request_logs(1, WAIT).await; // before the next request: lines by position
+                                             // Alone, the slow backend's timeout is a 504.
     let r = chat_in_time(&gw, "/s").await;
     assert_eq!(r.status, 504, "{}", r.text());
     let logs = gw.wait_for_request_logs(2, WAIT).await;
@@ -252,6 +254,7 @@ async fn read_timeout_bounds_the_wait_for_the_header_and_between_stream_events()
     // The response header is late: 504.
     let r = chat_in_time(&gw, "/s").await;
     assert_gateway_timeout(&r, "no data within backends[].readTimeout");
+    gw.wait_for_request_logs(1, WAIT).await; // before the next request: lines by position
 
     // A stream falls silent after its first event: it ends with an error event.
     let t = std::time::Instant::now();
@@ -330,6 +333,7 @@ async fn connect_timeout_bounds_a_connect_that_hangs() {
         "{:?}",
         t.elapsed()
     );
+    gw.wait_for_request_logs(1, WAIT).await; // before the next request: lines by position
 
     // In a chain, the next backend answers.
     let r = chat_in_time(&gw, "/c").await;
@@ -371,6 +375,7 @@ async fn retries_back_off_and_honour_retry_after() {
     let r = post_json(&url, &body, &[]).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(upstream.wait_for_requests(2, WAIT).await.len(), 2);
+    gw.wait_for_request_logs(1, WAIT).await; // before the next request: lines by position
 
     // 429 with retry-after: 1 → waits about a second, then succeeds.
     upstream.clear_requests();
@@ -388,6 +393,7 @@ async fn retries_back_off_and_honour_retry_after() {
     );
     let reqs = upstream.wait_for_requests(2, WAIT).await;
     assert!(reqs[1].received_at.duration_since(reqs[0].received_at) >= Duration::from_millis(900));
+    gw.wait_for_request_logs(2, WAIT).await;
 
     // retry-after longer than a retry may wait: no retry, the client gets the 429 at once.
     upstream.clear_requests();

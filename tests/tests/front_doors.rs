@@ -88,6 +88,7 @@ async fn embeddings_and_models() {
         up.json()["requests"][1]["content"]["parts"][0]["text"],
         "bye"
     );
+    gw.wait_for_request_logs(1, WAIT).await; // before the next request: lines by position
 
     // OpenAI: passes through, the alias resolved to the model called.
     let r = post_json(
@@ -98,6 +99,7 @@ async fn embeddings_and_models() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["usage"]["prompt_tokens"], 4);
+    gw.wait_for_request_logs(2, WAIT).await; // before the next request: lines by position
     let up = &openai.wait_for_requests(1, WAIT).await[0];
     assert_eq!(up.path, "/v1/embeddings");
     assert_eq!(up.json()["model"], "text-embedding-3-small");

@@ -111,6 +111,7 @@ async fn errors_have_openai_shape_and_status() {
     .await;
     assert_eq!(r.status, 400);
     assert_openai_error(&r.json(), "invalid_request_error");
+    gw.wait_for_request_logs(1, WAIT).await; // before the next request: lines by position
 
     // 400: JSON but not a chat request.
     let r = post_json(
@@ -124,17 +125,20 @@ async fn errors_have_openai_shape_and_status() {
         .as_str()
         .unwrap()
         .contains("messages"));
+    gw.wait_for_request_logs(2, WAIT).await; // before the next request: lines by position
 
     // 404: a path that names no API under the route.
     let r = post_json(&format!("{base}/v1/nothing/here"), &chat("hi"), &[]).await;
     assert_eq!(r.status, 404);
     assert_openai_error(&r.json(), "invalid_request_error");
+    gw.wait_for_request_logs(3, WAIT).await; // before the next request: lines by position
 
     // 413: a declared body over the limit is refused from the headers.
     let big = json!({"model": "m", "messages": [{"role": "user", "content": "x".repeat(2000)}]});
     let r = post_json(&format!("{base}/v1/chat/completions"), &big, &[]).await;
     assert_eq!(r.status, 413);
     assert_eq!(r.json()["error"]["code"], "request_too_large");
+    gw.wait_for_request_logs(4, WAIT).await; // before the next request: lines by position
 
     // 502, fast: the upstream refuses connections.
     let t = Instant::now();
@@ -151,6 +155,7 @@ async fn errors_have_openai_shape_and_status() {
         "refused upstream took {:?}",
         t.elapsed()
     );
+    gw.wait_for_request_logs(5, WAIT).await; // before the next request: lines by position
 
     // Upstream error passed through with its status, body and retry-after.
     let r = post_json(
@@ -496,6 +501,7 @@ async fn anthropic_messages_front_door_on_the_mock() {
     assert!(text.ends_with("You said: hello world"), "{text}");
     let output_tokens = v["usage"]["output_tokens"].as_u64().unwrap();
     assert!(output_tokens > 5);
+    gw.wait_for_request_logs(1, WAIT).await; // before the next request: lines by position
 
     let mut sbody = body.clone();
     sbody["stream"] = json!(true);
@@ -525,6 +531,7 @@ async fn anthropic_messages_front_door_on_the_mock() {
         delta["usage"]["output_tokens"].as_u64(),
         Some(output_tokens)
     );
+    gw.wait_for_request_logs(2, WAIT).await; // before the next request: lines by position
 
     // Errors in Anthropic's shape.
     let r = post_raw(&url, "{nope", &[("content-type", "application/json")]).await;

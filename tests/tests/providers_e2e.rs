@@ -88,6 +88,7 @@ async fn anthropic_upstream() {
     assert_eq!(body["model"], "claude-sonnet-4-5");
     assert_eq!(body["system"], "be brief");
     assert_eq!(body["max_tokens"], 4096);
+    gw.wait_for_request_logs(1, WAIT).await; // before the next request: lines by position
 
     // A stream: Anthropic events in, OpenAI chunks out, usage from message_delta (cumulative).
     let sse = fixture("anthropic/stream_text.anthropic.sse");
@@ -235,6 +236,7 @@ async fn vertex_gemini_and_claude_with_a_static_token() {
         "/v1/projects/my-proj/locations/us-east5/publishers/google/models/gemini-2.0-flash:generateContent"
     );
     assert_eq!(up.header("authorization"), Some("Bearer ya29.static-token"));
+    gw.wait_for_request_logs(1, WAIT).await; // before the next request: lines by position
 
     let claude_answer: Value =
         serde_json::from_str(&fixture("anthropic/basic.anthropic-response.json")).unwrap();

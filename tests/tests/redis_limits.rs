@@ -439,6 +439,7 @@ async fn when_redis_dies_open_admits_and_closed_refuses() {
     let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
     assert!(msg.contains("failMode is closed"), "{msg}");
     assert_eq!(r.header("retry-after"), Some("1"));
+    closed.wait_for_request_logs(2, WAIT).await; // before the next request: lines by position
     let auth = [("x-api-key", "sk-team-a")];
     let r = post_json(
         &format!("{}/v1/messages", closed.base_url()),
