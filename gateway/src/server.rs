@@ -214,6 +214,8 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
             }),
         );
         admin.add_tcp(addr);
+        // Probes and scrapes: one thread is plenty, and each worker thread costs memory.
+        admin.threads = Some(1);
         server.add_service(admin);
         log::info!("admin on {addr}");
     }
