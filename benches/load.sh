@@ -20,7 +20,9 @@
 # rounds, reversed in even ones), with every gateway started once and kept up: a drifting host
 # (this VM's CPU varies by tens of percent over minutes) then hits all scenarios alike, and each
 # ratio to the bare proxy is taken within one round. The table gives the median over rounds and
-# each round's ratio.
+# each round's ratio. At the fixed rate, the bare proxy, (d) and (h) are also measured with a
+# second oha sending the same rate to the upstream directly at the same time: a stall of the
+# host then falls on the gateway and on the direct path alike.
 #
 # Environment: ROUNDS (5), DURATION (4s, per round), WARMUP (1s, before each measurement),
 # CONNS (32), RATE (1000, the fixed-rate runs),
@@ -244,8 +246,12 @@ run() {
   timeout 60 "$OHA" -z "$WARMUP" "${args[@]}" --output-format quiet "$url" >/dev/null 2>&1 || true
   local idle_rss="" c0=0
   [ -n "$pid" ] && { idle_rss=$(kb "$pid" VmRSS); c0=$(cpu_ticks "$pid"); }
-  local extra=() overhead=""
-  [ "$group" = rate ] && extra=(-q "$RATE" --latency-correction)
+  local extra=() overhead="" beside=""
+  [ "$group" != load ] && extra=(-q "$RATE" --latency-correction)
+  # pair: the upstream measured directly at the same time, so a stall of the host hits both.
+  if [ "$group" = pair ]; then
+    timeout 120 "$OHA" -z "$DURATION" "${args[@]}" "${extra[@]}" --output-format json "$URL_UP" > "$WORK/oha-beside.json" 2>/dev/null & beside=$!
+  fi
   # (d) at the fixed rate: its own time per request, from its overhead histogram (below).
   [ "$group" = rate ] && [ -n "$pid" ] && [ "$pid" = "${ON_PID:-}" ] && overhead=1
   [ -n "$overhead" ] && overhead_buckets > "$WORK/ovh-before"
@@ -259,6 +265,10 @@ run() {
     printf '%s\t%s\t%s\t%s\tFAILED\n' "$group" "$name" "$kind" "$round" >> "$ROWS"; return
   fi
   t1=$(date +%s.%N)
+  local beside_p99=""
+  if [ -n "$beside" ]; then
+    wait "$beside" && beside_p99=$(python3 -c 'import json, sys; print("%.3f" % (json.load(open(sys.argv[1]))["latencyPercentiles"]["p99"] * 1000))' "$WORK/oha-beside.json" 2>/dev/null) || true
+  fi
   [ -n "$overhead" ] && { overhead_buckets > "$WORK/ovh-after"; overhead_quantiles "$round" >> "$WORK/overhead.tsv"; }
   local ticks="" hwm="" rss="" mid=""
   [ -n "$sampler" ] && { wait "$sampler" 2>/dev/null || true; mid=$(cat "$WORK/mid" 2>/dev/null || true); }
@@ -266,9 +276,9 @@ run() {
     ticks=$(( $(cpu_ticks "$pid") - c0 ))
     hwm=$(kb "$pid" VmHWM); rss=$(kb "$pid" VmRSS)
   fi
-  python3 - "$WORK/oha.json" "$group" "$name" "$kind" "$round" "$ticks" "$(awk -v s="$t0" -v e="$t1" 'BEGIN {print e - s}')" "$idle_rss" "$mid" "$rss" "$hwm" >> "$ROWS" <<'PY'
+  python3 - "$WORK/oha.json" "$group" "$name" "$kind" "$round" "$ticks" "$(awk -v s="$t0" -v e="$t1" 'BEGIN {print e - s}')" "$idle_rss" "$mid" "$rss" "$hwm" "$beside_p99" >> "$ROWS" <<'PY'
 import json, sys
-f, group, name, kind, rnd, ticks, secs, idle, mid, rss, hwm = sys.argv[1:]
+f, group, name, kind, rnd, ticks, secs, idle, mid, rss, hwm, beside = sys.argv[1:]
 d = json.load(open(f))
 p = d["latencyPercentiles"]
 codes = d.get("statusCodeDistribution", {})
@@ -279,9 +289,9 @@ errs = sum(v for k, v in d.get("errorDistribution", {}).items() if "deadline" no
 ms = lambda k: "%.3f" % (p[k] * 1000) if p.get(k) is not None else ""
 rps = ok / d["summary"]["total"] if d["summary"]["total"] else 0
 print("\t".join([group, name, kind, rnd, "%.0f" % rps, ms("p50"), ms("p99"), ms("p99.9"),
-                 str(bad + errs), ticks, secs, idle, mid, rss, hwm]))
+                 str(bad + errs), ticks, secs, idle, mid, rss, hwm, beside]))
 PY
-  tail -n1 "$ROWS" | awk -F'\t' -v t="$TICK" '{printf "   round %s, %s %s: %s req/s, p50 %s ms, p99 %s ms, p99.9 %s ms, errors %s%s\n", $4, $1, $2, $5, $6, $7, $8, $9, ($10 == "" ? "" : sprintf(", cpu %.2f, rss mid-run %.1f MB", $10 / t / $11, $13 / 1024))}' >&2
+  tail -n1 "$ROWS" | awk -F'\t' -v t="$TICK" '{printf "   round %s, %s %s: %s req/s, p50 %s ms, p99 %s ms, p99.9 %s ms, errors %s%s%s\n", $4, $1, $2, $5, $6, $7, $8, $9, ($10 == "" ? "" : sprintf(", cpu %.2f, rss mid-run %.1f MB", $10 / t / $11, $13 / 1024)), ($16 == "" ? "" : ", direct beside it p99 " $16 " ms")}' >&2
 }
 
 # (d)'s `sluice_gateway_overhead_seconds` buckets (all routes), one `le count` per line.
@@ -492,6 +502,12 @@ SCENARIOS+=(
   "rate|(d) sluice, tracing + log line, $TLABEL|plain|ON_N_PID|$GW_ON_N|CHAT"
 )
 [ -z "$AGW_BIN" ] || SCENARIOS+=("rate|(h) agentgateway, tracing + log line|plain|AGW_PID|$GW_AGW|CHAT")
+# The same rate with the upstream measured directly beside each gateway, at the same time.
+SCENARIOS+=(
+  "pair|(b) bare Pingora proxy|plain|BARE_PID|$GW|CHAT"
+  "pair|(d) sluice, tracing + log line|plain|ON_PID|$GW_ON|CHAT"
+)
+[ -z "$AGW_BIN" ] || SCENARIOS+=("pair|(h) agentgateway, tracing + log line|plain|AGW_PID|$GW_AGW|CHAT")
 printf '%s\n' "${SCENARIOS[@]}" | cut -d'|' -f1,2 | tr '|' '\t' > "$WORK/order.tsv"
 for round in $(seq "$ROUNDS"); do
   idx=$(seq 0 $((${#SCENARIOS[@]} - 1)))
@@ -639,8 +655,26 @@ for g, n in order:
         n, f3(med([float(r[5]) for r in good])), f3(med([float(r[6]) for r in good])),
         ", ".join(r[6] for r in good), f3(med([float(r[7]) for r in good])),
         "%+.3f" % med(over) if over else "–", sum(int(r[8]) for r in good), cpu(good)))
+pairs = [(g, n) for g, n in order if g == "pair" and (g, n) in runs]
+if pairs:
+    print()
+    print("### Latency at a fixed rate, beside direct: RATE requests/s to the gateway and RATE to the upstream directly, at the same time (median of the rounds)")
+    print()
+    print("A stall of the host falls on both measurements alike; the upstream then serves 2 × RATE requests/s.")
+    print()
+    print("| scenario | p50 ms | p99 ms | direct's p99 beside it ms | p99 over direct ms | p99 over direct, each round ms | errors |")
+    print("|---|---|---|---|---|---|---|")
+    for g, n in pairs:
+        good = [r for r in ok(runs[(g, n)]) if len(r) > 15 and r[15]]
+        if not good:
+            print("| %s | failed |||||| " % n); continue
+        over = [float(r[6]) - float(r[15]) for r in good]
+        print("| %s | %s | %s | %s | %+.3f | %s | %d |" % (
+            n, f3(med([float(r[5]) for r in good])), f3(med([float(r[6]) for r in good])),
+            f3(med([float(r[15]) for r in good])), med(over), ", ".join("%+.2f" % x for x in over),
+            sum(int(r[8]) for r in good)))
 PY
-sed -i "s/CONNS/$CONNS/; s/RATE/$RATE/" "$WORK/table.md"
+sed -i "s/CONNS/$CONNS/; s/RATE/$RATE/g" "$WORK/table.md"
 
 {
   echo "# Load test, $(date -u '+%F %H:%M UTC')"
