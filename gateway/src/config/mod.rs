@@ -68,7 +68,10 @@ impl std::error::Error for ConfigErrors {}
 
 /// Loads and validates a config from YAML text.
 pub fn load_str(text: &str) -> Result<Config, ConfigErrors> {
-    let mut tree: serde_json::Value = serde_saphyr::from_str(text)
+    // YAML 1.2 booleans, as serde_yaml read them: only `true` and `false`, so `level: off`
+    // is the string "off", not YAML 1.1's `false`.
+    let options = serde_saphyr::options! { strict_booleans: true };
+    let mut tree: serde_json::Value = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| ConfigErrors(vec![ConfigError::new("", yaml_error_text(&e.to_string()))]))?;
     if tree.is_null() {
         tree = serde_json::Value::Object(Default::default());
