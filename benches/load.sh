@@ -262,6 +262,7 @@ run() {
   t0=$(date +%s.%N)
   if ! timeout 120 "$OHA" -z "$DURATION" "${args[@]}" "${extra[@]}" --output-format json "$url" > "$WORK/oha.json"; then
     echo "!! $name: oha failed" >&2
+    [ -z "$beside" ] || wait "$beside" || true
     printf '%s\t%s\t%s\t%s\tFAILED\n' "$group" "$name" "$kind" "$round" >> "$ROWS"; return
   fi
   t1=$(date +%s.%N)
