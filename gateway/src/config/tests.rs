@@ -303,15 +303,18 @@ fn redis_limit_errors_name_their_path_and_hide_the_url() {
 #[test]
 fn yaml_1_1_boolean_words_stay_strings() {
     // `off` is the documented level; YAML 1.1 would read it (and on, yes, no, y, n) as a bool.
-    let c = load_str("config:\n  logging:\n    level: off\nlisteners:\n  - bind: 127.0.0.1:8080\n    routes: []\n").unwrap();
+    let with_level = |level: &str| {
+        format!("config:\n  logging:\n    level: {level}\nlisteners:\n  - bind: 127.0.0.1:8080\n    routes: []\n")
+    };
+    let c = load_str(&with_level("off")).unwrap();
     assert_eq!(c.logging.level, Some(log::LevelFilter::Off));
-    let e = errors("config:\n  logging:\n    level: no\nlisteners:\n  - bind: 127.0.0.1:8080\n    routes: []\n");
+    let e = errors(&with_level("no"));
     assert_eq!(
         e,
         ["config.logging.level: unknown level \"no\"; expected one of debug, info, warn, error, off"]
     );
     // true and false are still booleans.
-    let e = errors("config:\n  logging:\n    level: false\nlisteners:\n  - bind: 127.0.0.1:8080\n    routes: []\n");
+    let e = errors(&with_level("false"));
     assert!(
         e[0].starts_with("config.logging.level: invalid type: boolean `false`"),
         "{e:?}"
