@@ -7,7 +7,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sluice_providers::openai::ChatRequest;
 use sluice_providers::{
-    anthropic_front, gemini, openai, RequestTarget, ResponseTarget, StreamTranslator,
+    front::messages, gemini, openai, RequestTarget, ResponseTarget, StreamTranslator,
 };
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemini/");
@@ -21,6 +21,7 @@ fn target() -> RequestTarget<'static> {
         model: "gemini-2.0-flash",
         api_version: Some("v1beta"),
         vertex: None,
+        ..RequestTarget::default()
     }
 }
 
@@ -70,7 +71,7 @@ fn responses(c: &mut Criterion) {
     }
     let openai_body = fixture("basic.openai-response.json");
     g.bench_function("openai->anthropic front door", |b| {
-        b.iter(|| anthropic_front::response_from_openai(black_box(&openai_body)).expect("ok"))
+        b.iter(|| messages::response_from_openai(black_box(&openai_body)).expect("ok"))
     });
     g.finish();
 }
@@ -105,7 +106,7 @@ fn streams(c: &mut Criterion) {
     });
     g.bench_function("openai->anthropic front door per stream", |b| {
         b.iter(|| {
-            let mut t = anthropic_front::AnthropicStream::new("m");
+            let mut t = messages::AnthropicStream::new("m");
             let mut out = Vec::with_capacity(4096);
             for e in &openai_events {
                 t.feed(black_box(e), &mut out).expect("feed");

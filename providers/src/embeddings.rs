@@ -66,10 +66,7 @@ pub fn openai_request(
     req.model = model.to_string();
     let body =
         serde_json::to_vec(&req).map_err(|e| TranslateError::InvalidRequest(e.to_string()))?;
-    Ok(UpstreamRequest {
-        path: "/v1/embeddings".to_string(),
-        body,
-    })
+    Ok(UpstreamRequest::new("/v1/embeddings".to_string(), body))
 }
 
 /// Usage of an OpenAI embeddings response, which passes through unchanged.
@@ -113,10 +110,10 @@ pub fn gemini_request(
             r
         })
         .collect();
-    Ok(UpstreamRequest {
-        path: format!("/{api_version}/models/{model}:batchEmbedContents"),
-        body: json!({"requests": requests}).to_string().into_bytes(),
-    })
+    Ok(UpstreamRequest::new(
+        format!("/{api_version}/models/{model}:batchEmbedContents"),
+        json!({"requests": requests}).to_string().into_bytes(),
+    ))
 }
 
 /// Gemini's `{"embeddings": [{"values": [...]}]}` as an OpenAI embeddings list. Gemini reports

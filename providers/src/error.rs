@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TranslateError {
     /// The client's body is not valid JSON or not the expected shape.
     #[error("invalid request body: {0}")]

@@ -1,10 +1,14 @@
 //! Pure translation between the API formats clients speak (the "front doors": OpenAI Chat
-//! Completions, later Anthropic Messages) and the formats providers speak.
+//! Completions and Anthropic Messages, see [`front`]) and the formats providers speak.
 //!
 //! Nothing here knows about Pingora, sockets or tokio: every function takes bytes or values and
-//! returns values, so each translation is tested without a network (see `tests/golden.rs`).
+//! returns values, so each translation is tested without a network.
 //!
-//! Each provider module has the same face:
+//! How one request reaches one backend is chosen once, by [`plan::Plan::choose`]: natively when
+//! the provider speaks the client's API (the body passes with a few documented edits, the
+//! answer and stream come back as they are, facts read from the native bytes), else through
+//! the hub, the OpenAI Chat Completions shape ([`openai::ChatRequest`]), which every provider
+//! module translates from and to. Each provider module has the same face:
 //! - `translate_request(&ChatRequest, &RequestTarget) -> Result<UpstreamRequest, TranslateError>`
 //! - `translate_response(&[u8], &ResponseTarget) -> Result<Completion, TranslateError>`
 //! - a stream translator implementing [`StreamTranslator`]
@@ -12,31 +16,37 @@
 #![forbid(unsafe_code)]
 
 pub mod anthropic;
-pub mod anthropic_front;
 pub mod bedrock;
+pub mod edit;
 pub mod embeddings;
 pub mod error;
+pub mod front;
 pub mod gemini;
 mod json;
 pub mod mock;
 mod open_object;
 pub mod openai;
+pub mod plan;
 pub mod registry;
+pub mod request;
 pub mod sse;
 pub mod tokens;
 pub mod vertex;
 
 pub use error::TranslateError;
-
+pub use front::Front;
+pub use plan::Plan;
 pub use registry::{Auth, Preset, ProviderKind};
+pub use request::ClientRequest;
 
 /// Which API a request speaks, told by the end of its path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ApiKind {
-    ChatCompletions,
-    Messages,
-    /// Anthropic's `messages/count_tokens`.
-    CountTokens,
+    /// A generation request of a front door (chat completions, messages).
+    Generate(Front),
+    /// Counting a request's input tokens in a front door's shape (Anthropic's
+    /// `messages/count_tokens`).
+    CountTokens(Front),
     Embeddings,
     Models,
 }
@@ -47,11 +57,11 @@ impl ApiKind {
     pub fn from_path(rest: &str) -> Option<Self> {
         let rest = rest.split('?').next().unwrap_or("").trim_end_matches('/');
         if rest.is_empty() || rest.ends_with("/chat/completions") || rest == "chat/completions" {
-            Some(Self::ChatCompletions)
-        } else if rest.ends_with("/messages/count_tokens") {
-            Some(Self::CountTokens)
-        } else if rest.ends_with("/messages") {
-            Some(Self::Messages)
+            Some(Self::Generate(Front::Chat))
+        } else if rest.ends_with("/messages/count_tokens") || rest == "messages/count_tokens" {
+            Some(Self::CountTokens(Front::Messages))
+        } else if rest.ends_with("/messages") || rest == "messages" {
+            Some(Self::Generate(Front::Messages))
         } else if rest.ends_with("/embeddings") {
             Some(Self::Embeddings)
         } else if rest.ends_with("/models") {
@@ -63,7 +73,7 @@ impl ApiKind {
 }
 
 /// What the gateway has decided about the call before translating it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RequestTarget<'a> {
     /// The model to call: the backend's pinned model, or the request's own.
     pub model: &'a str,
@@ -71,6 +81,21 @@ pub struct RequestTarget<'a> {
     pub api_version: Option<&'a str>,
     /// Where a Vertex AI backend's models live.
     pub vertex: Option<VertexSite<'a>>,
+    /// The client's headers of its API family that travel on in native pass-through
+    /// (`anthropic-beta`, `anthropic-version`: see [`Front::forwarded_headers`]), lower-case.
+    pub forwarded: &'a [(&'static str, String)],
+    /// The client's query string (without `?`), e.g. Anthropic's `beta=true`.
+    pub query: Option<&'a str>,
+}
+
+impl RequestTarget<'_> {
+    /// The value of a forwarded client header (lower-case name).
+    pub fn forwarded_header(&self, name: &str) -> Option<&str> {
+        self.forwarded
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A Google Cloud project and location (`us-central1`, `global`) serving Vertex AI models.
@@ -85,6 +110,20 @@ pub struct VertexSite<'a> {
 pub struct UpstreamRequest {
     pub path: String,
     pub body: Vec<u8>,
+    /// Headers the provider's API wants besides credentials (`anthropic-version`, the client's
+    /// `anthropic-beta` in native pass-through), lower-case names.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl UpstreamRequest {
+    /// A request with no headers of its own.
+    pub fn new(path: String, body: Vec<u8>) -> Self {
+        UpstreamRequest {
+            path,
+            body,
+            headers: Vec::new(),
+        }
+    }
 }
 
 /// What the gateway knows when translating a response back.
@@ -98,13 +137,18 @@ pub struct ResponseTarget<'a> {
     pub include_usage: bool,
 }
 
-/// Token usage as the provider reported it (or as estimated, see `estimated`).
+/// Token usage as the provider reported it (or as estimated, see `estimated`). As in the
+/// OpenTelemetry GenAI conventions, `input_tokens` counts every prompt token, cached ones too
+/// (Anthropic and Bedrock report them apart; their readers add them up).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub total_tokens: Option<u64>,
+    /// Of `input_tokens`, those read from the provider's prompt cache.
     pub cached_input_tokens: Option<u64>,
+    /// Of `input_tokens`, those written to the provider's prompt cache (Anthropic, Bedrock).
+    pub cache_creation_input_tokens: Option<u64>,
     pub reasoning_tokens: Option<u64>,
     /// Counted by sluice with tiktoken rather than reported by the provider.
     pub estimated: bool,
@@ -149,8 +193,10 @@ pub struct StreamFacts {
     pub texts: Vec<String>,
     pub finish_reasons: Vec<String>,
     pub tool_calls: Vec<ToolCallFact>,
-    /// Whether any content (text or tool call) has been emitted yet: the first token.
+    /// Whether any content (text, thinking or tool call) has been emitted yet: the first token.
     pub first_token_seen: bool,
+    /// An error the upstream reported inside the stream (Anthropic's `event: error`).
+    pub error: Option<String>,
 }
 
 /// Translates a provider's stream into the client's stream, chunk by chunk. Chunks may split

@@ -138,6 +138,7 @@ pub fn stream(
         finish_reasons: vec!["stop".to_string()],
         tool_calls: Vec::new(),
         first_token_seen: true,
+        error: None,
     };
     (events, facts)
 }

@@ -422,6 +422,10 @@ pub struct ChatUsage {
 pub struct PromptTokensDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<u64>,
+    /// Prompt tokens written to the cache (the OpenAI SDK's name; Anthropic's
+    /// `cache_creation_input_tokens`, Bedrock's `cacheWriteInputTokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_tokens: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -440,8 +444,11 @@ impl ChatUsage {
             total_tokens: u
                 .total_tokens
                 .unwrap_or_else(|| input.saturating_add(output)),
-            prompt_tokens_details: u.cached_input_tokens.map(|c| PromptTokensDetails {
-                cached_tokens: Some(c),
+            prompt_tokens_details: (u.cached_input_tokens.is_some()
+                || u.cache_creation_input_tokens.is_some())
+            .then_some(PromptTokensDetails {
+                cached_tokens: u.cached_input_tokens,
+                cache_write_tokens: u.cache_creation_input_tokens,
             }),
             completion_tokens_details: u.reasoning_tokens.map(|r| CompletionTokensDetails {
                 reasoning_tokens: Some(r),
@@ -458,6 +465,10 @@ impl ChatUsage {
                 .prompt_tokens_details
                 .as_ref()
                 .and_then(|d| d.cached_tokens),
+            cache_creation_input_tokens: self
+                .prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cache_write_tokens),
             reasoning_tokens: self
                 .completion_tokens_details
                 .as_ref()
@@ -583,10 +594,10 @@ pub fn translate_request(
     }
     let body =
         serde_json::to_vec(&req).map_err(|e| TranslateError::InvalidRequest(e.to_string()))?;
-    Ok(UpstreamRequest {
-        path: CHAT_COMPLETIONS_PATH.to_string(),
+    Ok(UpstreamRequest::new(
+        CHAT_COMPLETIONS_PATH.to_string(),
         body,
-    })
+    ))
 }
 
 /// Facts of an OpenAI chat completion body; the body itself passes through unchanged.
@@ -594,9 +605,14 @@ pub fn translate_response(
     body: &[u8],
     _target: &ResponseTarget<'_>,
 ) -> Result<Completion, TranslateError> {
-    // The body goes to the client as it came; only what telemetry needs is read.
+    pass_through_response(body.to_vec())
+}
+
+/// Facts of an OpenAI chat completion body, which becomes the client's answer as it is.
+pub fn pass_through_response(body: Vec<u8>) -> Result<Completion, TranslateError> {
+    // Only what telemetry needs is read.
     let view: ResponseView<'_> =
-        crate::json::from_body(body).map_err(TranslateError::InvalidResponse)?;
+        crate::json::from_body(&body).map_err(TranslateError::InvalidResponse)?;
     let choices = view.choices.iter().map(|c| {
         (
             c.message.content.as_deref(),
@@ -604,12 +620,10 @@ pub fn translate_response(
             c.finish_reason.as_deref(),
         )
     });
-    Ok(facts(
-        &view.model,
-        view.usage.as_ref(),
-        choices,
-        body.to_vec(),
-    ))
+    let mut c = facts(&view.model, view.usage.as_ref(), choices, Vec::new());
+    drop(view);
+    c.body = body;
+    Ok(c)
 }
 
 /// The part of an OpenAI chat completion that telemetry reads, for answers passed through

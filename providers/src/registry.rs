@@ -183,7 +183,8 @@ impl ProviderKind {
         }
     }
 
-    /// Headers every request to the provider carries, besides credentials.
+    /// Headers the provider's API wants on every request sluice makes itself (health
+    /// probes); generation requests carry theirs in [`crate::UpstreamRequest::headers`].
     pub fn fixed_headers(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Self::Anthropic => &[("anthropic-version", anthropic::ANTHROPIC_VERSION)],
@@ -221,29 +222,6 @@ impl ProviderKind {
             Self::OpenAi | Self::Compatible(_) | Self::Mock => {
                 openai::translate_request(req, target)
             }
-        }
-    }
-
-    /// As [`Self::translate_request`], but sends the client's own OpenAI body (`client_body`)
-    /// as it came when the provider would send it unchanged: OpenAI or OpenAI-compatible, the
-    /// model the client named, not streamed (a stream gets `stream_options.include_usage`).
-    /// Saves a copy and a serialization of the whole request on the plain pass-through path.
-    pub fn translate_request_reusing(
-        self,
-        req: &ChatRequest,
-        client_body: Option<&[u8]>,
-        target: &RequestTarget<'_>,
-    ) -> Result<UpstreamRequest, TranslateError> {
-        match (self, client_body) {
-            (Self::OpenAi | Self::Compatible(_), Some(body))
-                if !req.stream && target.model == req.model =>
-            {
-                Ok(UpstreamRequest {
-                    path: openai::CHAT_COMPLETIONS_PATH.to_string(),
-                    body: body.to_vec(),
-                })
-            }
-            _ => self.translate_request(req, target),
         }
     }
 
@@ -354,7 +332,6 @@ impl fmt::Display for ProviderKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
 
     #[test]
     fn every_name_round_trips() {
@@ -370,8 +347,7 @@ mod tests {
         let req = ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
         let target = RequestTarget {
             model: "my-gpt4o",
-            api_version: None,
-            vertex: None,
+            ..RequestTarget::default()
         };
         let up = ProviderKind::Azure
             .translate_request(&req, &target)
@@ -381,43 +357,5 @@ mod tests {
             "/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21"
         );
         assert_eq!(ProviderKind::Azure.auth(), Auth::Header("api-key"));
-    }
-
-    #[test]
-    fn the_clients_openai_body_is_reused_only_when_nothing_changes() {
-        let raw = br#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],  "x":1}"#;
-        let req = ChatRequest::parse(raw).unwrap();
-        let target = |model| RequestTarget {
-            model,
-            api_version: None,
-            vertex: None,
-        };
-        let same = ProviderKind::OpenAi
-            .translate_request_reusing(&req, Some(raw), &target("gpt-4o"))
-            .unwrap();
-        assert_eq!(same.body, raw.to_vec(), "byte for byte, spacing and all");
-        assert_eq!(same.path, "/v1/chat/completions");
-        // Another model, a stream, a translating provider, or no OpenAI body: translated.
-        let renamed = ProviderKind::OpenAi
-            .translate_request_reusing(&req, Some(raw), &target("gpt-4o-mini"))
-            .unwrap();
-        let body: Value = serde_json::from_slice(&renamed.body).unwrap();
-        assert_eq!(body["model"], "gpt-4o-mini");
-        assert_eq!(body["x"], 1);
-        let mut streamed = req.clone();
-        streamed.stream = true;
-        let up = ProviderKind::OpenAi
-            .translate_request_reusing(&streamed, Some(raw), &target("gpt-4o"))
-            .unwrap();
-        let body: Value = serde_json::from_slice(&up.body).unwrap();
-        assert_eq!(body["stream_options"]["include_usage"], true);
-        let gemini = ProviderKind::Gemini
-            .translate_request_reusing(&req, Some(raw), &target("gpt-4o"))
-            .unwrap();
-        assert_ne!(gemini.body, raw.to_vec());
-        let without = ProviderKind::OpenAi
-            .translate_request_reusing(&req, None, &target("gpt-4o"))
-            .unwrap();
-        assert_ne!(without.body, raw.to_vec());
     }
 }

@@ -47,6 +47,24 @@ fn model_path(
     ))
 }
 
+/// The path of a Claude model's `:rawPredict` (or, streamed, `:streamRawPredict`) call.
+pub fn claude_path(target: &RequestTarget<'_>, stream: bool) -> Result<String, TranslateError> {
+    let Some(site) = target.vertex else {
+        return Err(TranslateError::Unsupported(
+            "a vertex backend needs a project and a location".to_string(),
+        ));
+    };
+    let verb = if stream {
+        "streamRawPredict"
+    } else {
+        "rawPredict"
+    };
+    Ok(format!(
+        "{}:{verb}",
+        model_path(&site, "anthropic", target.model)?
+    ))
+}
+
 pub fn translate_request(
     req: &ChatRequest,
     target: &RequestTarget<'_>,
@@ -67,15 +85,10 @@ pub fn translate_request(
                 ANTHROPIC_VERTEX_VERSION.into(),
             );
         }
-        let verb = if req.stream {
-            "streamRawPredict"
-        } else {
-            "rawPredict"
-        };
-        Ok(UpstreamRequest {
-            path: format!("{}:{verb}", model_path(&site, "anthropic", target.model)?),
-            body: body.to_string().into_bytes(),
-        })
+        Ok(UpstreamRequest::new(
+            claude_path(target, req.stream)?,
+            body.to_string().into_bytes(),
+        ))
     } else {
         let up = gemini::translate_request(req, target)?;
         let verb = if req.stream {
@@ -83,10 +96,10 @@ pub fn translate_request(
         } else {
             "generateContent"
         };
-        Ok(UpstreamRequest {
-            path: format!("{}:{verb}", model_path(&site, "google", target.model)?),
-            body: up.body,
-        })
+        Ok(UpstreamRequest::new(
+            format!("{}:{verb}", model_path(&site, "google", target.model)?),
+            up.body,
+        ))
     }
 }
 
@@ -97,11 +110,11 @@ mod tests {
     fn target(model: &str) -> RequestTarget<'_> {
         RequestTarget {
             model,
-            api_version: None,
             vertex: Some(VertexSite {
                 project: "my-proj",
                 location: "us-east5",
             }),
+            ..RequestTarget::default()
         }
     }
 

@@ -72,6 +72,7 @@ fn translate_request_fixture(case: &str, model: &str) -> (String, Vec<u8>) {
         model,
         api_version: None,
         vertex: None,
+        ..RequestTarget::default()
     };
     let up = anthropic::translate_request(&req, &target).unwrap_or_else(|e| panic!("{case}: {e}"));
     (up.path, up.body)
@@ -113,6 +114,7 @@ fn translate_json(req: Value) -> Result<Value, TranslateError> {
         model: TARGET_MODEL,
         api_version: None,
         vertex: None,
+        ..RequestTarget::default()
     };
     let up = anthropic::translate_request(&req, &target)?;
     Ok(serde_json::from_slice(&up.body).expect("body is JSON"))
@@ -235,6 +237,7 @@ fn invalid_requests_are_refused() {
         model: "",
         api_version: None,
         vertex: None,
+        ..RequestTarget::default()
     };
     assert!(matches!(
         anthropic::translate_request(&req, &target),
@@ -290,6 +293,7 @@ fn response_facts() {
             cached_input_tokens: Some(300),
             reasoning_tokens: None,
             estimated: false,
+            cache_creation_input_tokens: Some(20),
         }
     );
     assert_eq!(
@@ -419,6 +423,7 @@ fn stream_facts() {
                 output_tokens: Some(12),
                 total_tokens: Some(42),
                 cached_input_tokens: Some(5),
+                cache_creation_input_tokens: Some(0),
                 ..Usage::default()
             },
             response_model: Some("claude-sonnet-4-5-20250929".into()),
@@ -426,6 +431,7 @@ fn stream_facts() {
             finish_reasons: vec!["stop".into()],
             tool_calls: vec![],
             first_token_seen: true,
+            error: None,
         }
     );
 
@@ -799,6 +805,7 @@ fn random_requests_never_panic() {
         model: TARGET_MODEL,
         api_version: None,
         vertex: None,
+        ..RequestTarget::default()
     };
     let mut translated = 0;
     for _ in 0..3000 {

@@ -107,6 +107,7 @@ fn translate_request_fixture(case: &str, model: &str) -> (String, Vec<u8>) {
         model,
         api_version: None,
         vertex: None,
+        ..RequestTarget::default()
     };
     let up = bedrock::translate_request(&req, &target).unwrap_or_else(|e| panic!("{case}: {e}"));
     (up.path, up.body)
@@ -145,6 +146,7 @@ fn translate_json(req: Value) -> Result<Value, TranslateError> {
         model: "amazon.nova-pro-v1:0",
         api_version: None,
         vertex: None,
+        ..RequestTarget::default()
     };
     let up = bedrock::translate_request(&req, &target)?;
     Ok(serde_json::from_slice(&up.body).expect("body is JSON"))
@@ -255,6 +257,7 @@ fn invalid_requests_are_refused() {
         model: "",
         api_version: None,
         vertex: None,
+        ..RequestTarget::default()
     };
     assert!(matches!(
         bedrock::translate_request(&req, &target),
@@ -313,6 +316,7 @@ fn response_facts() {
             cached_input_tokens: Some(100),
             reasoning_tokens: None,
             estimated: false,
+            cache_creation_input_tokens: Some(0),
         }
     );
     assert_eq!(
@@ -444,6 +448,7 @@ fn stream_facts() {
             finish_reasons: vec!["stop".into()],
             tool_calls: vec![],
             first_token_seen: true,
+            error: None,
         }
     );
 
@@ -719,6 +724,7 @@ fn random_requests_never_panic() {
         model: TARGET_MODEL,
         api_version: None,
         vertex: None,
+        ..RequestTarget::default()
     };
     let mut translated = 0;
     for _ in 0..3000 {

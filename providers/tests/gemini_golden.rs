@@ -92,6 +92,7 @@ fn translate_request_fixture(case: &str, model: &str, version: Option<&str>) -> 
         model,
         api_version: version,
         vertex: None,
+        ..RequestTarget::default()
     };
     let up = gemini::translate_request(&req, &target).unwrap_or_else(|e| panic!("{case}: {e}"));
     (up.path, up.body)
@@ -148,6 +149,7 @@ fn translate_json(req: Value, model: &str) -> Result<Value, TranslateError> {
         model,
         api_version: None,
         vertex: None,
+        ..RequestTarget::default()
     };
     let up = gemini::translate_request(&req, &target)?;
     Ok(serde_json::from_slice(&up.body).expect("body is JSON"))
@@ -277,6 +279,7 @@ fn response_facts() {
             cached_input_tokens: Some(32),
             reasoning_tokens: Some(52),
             estimated: false,
+            cache_creation_input_tokens: None,
         }
     );
     assert_eq!(
@@ -400,6 +403,7 @@ fn stream_facts() {
             finish_reasons: vec!["stop".into()],
             tool_calls: vec![],
             first_token_seen: true,
+            error: None,
         }
     );
 
@@ -698,6 +702,7 @@ fn random_requests_never_panic() {
         model: "gemini-2.0-flash",
         api_version: None,
         vertex: None,
+        ..RequestTarget::default()
     };
     let mut translated = 0;
     for _ in 0..3000 {

@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sluice_providers::openai::ChatRequest;
 use sluice_providers::{
-    anthropic_front, embeddings, ProviderKind, RequestTarget, ResponseTarget, StreamTranslator,
+    embeddings, front::messages, ProviderKind, RequestTarget, ResponseTarget, StreamTranslator,
     VertexSite,
 };
 
@@ -41,7 +41,7 @@ fn translators() -> Vec<(String, Box<dyn StreamTranslator>)> {
         .collect();
     out.push((
         "anthropic front door".into(),
-        Box::new(anthropic_front::AnthropicStream::new("m")),
+        Box::new(messages::AnthropicStream::new("m")),
     ));
     out
 }
@@ -113,6 +113,7 @@ fn json_translators_survive_noise() {
             project: "p",
             location: "l",
         }),
+        ..RequestTarget::default()
     };
     for _ in 0..2000 {
         let len = rng.random_range(0..512);
@@ -122,10 +123,10 @@ fn json_translators_survive_noise() {
             let _ = kind.translate_response(&input, &target());
             let _ = kind.translate_error(rng.random_range(100..600), &input);
         }
-        let _ = anthropic_front::request_to_openai(&input);
-        let _ = anthropic_front::response_from_openai(&input);
-        let _ = anthropic_front::error_from_openai(400, &input);
-        let _ = anthropic_front::count_tokens(&input);
+        let _ = messages::request_to_openai(&input);
+        let _ = messages::response_from_openai(&input);
+        let _ = messages::error_from_openai(400, &input);
+        let _ = messages::count_tokens(&input);
         let _ = embeddings::EmbeddingsRequest::parse(&input);
         if let Ok(req) = ChatRequest::parse(&input) {
             for name in PROVIDERS {

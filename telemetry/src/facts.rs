@@ -64,7 +64,10 @@ pub struct LlmFacts {
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub total_tokens: Option<u64>,
+    /// Of `input_tokens`, those read from the provider's prompt cache.
     pub cached_input_tokens: Option<u64>,
+    /// Of `input_tokens`, those written to the provider's prompt cache.
+    pub cache_creation_input_tokens: Option<u64>,
     pub reasoning_tokens: Option<u64>,
     /// Usage counted by sluice (tiktoken) because the provider reported none.
     pub usage_estimated: bool,

@@ -21,6 +21,9 @@
 //! - `sluice_requests_total` by `route`, `status`, `gen_ai_provider_name`,
 //! - `sluice_upstream_errors_total` by `route`, `gen_ai_provider_name`, `kind`
 //!   (see [`upstream_error_kind`]), `sluice_client_disconnects_total` by `route`,
+//! - `sluice_tokens_total` by `route`, `gen_ai_provider_name` and `gen_ai_token_type` =
+//!   input | output | cache_read | cache_creation | reasoning (cache reads and writes are
+//!   part of input, reasoning part of output),
 //! - `sluice_otlp_spans_exported_total`, `sluice_otlp_spans_dropped_total`,
 //!   `sluice_otlp_export_failures_total`, `sluice_cel_errors_total` (read from
 //!   [`TelemetryStats`] at scrape time) and the `sluice_requests_in_flight` gauge,
@@ -222,6 +225,21 @@ impl EncodeLabelSet for UpstreamErrorLabels {
     }
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct TokenTypeLabels {
+    route: String,
+    provider: String,
+    token_type: &'static str,
+}
+
+impl EncodeLabelSet for TokenTypeLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        ("route", self.route.as_str()).encode(encoder.encode_label())?;
+        ("gen_ai_provider_name", self.provider.as_str()).encode(encoder.encode_label())?;
+        ("gen_ai_token_type", self.token_type).encode(encoder.encode_label())
+    }
+}
+
 /// One target of a balanced backend: the backend's name and the target's (`host:port`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 struct EndpointLabels {
@@ -377,6 +395,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
     client_disconnects: Family<RouteLabels, Counter>,
+    tokens: Family<TokenTypeLabels, Counter>,
     in_flight: Gauge,
     limit_decisions: Family<LimitLabels, Counter>,
     limit_store_errors: Counter,
@@ -394,6 +413,7 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
         let client_disconnects = Family::<RouteLabels, Counter>::default();
+        let tokens = Family::<TokenTypeLabels, Counter>::default();
         let in_flight = Gauge::default();
         let limit_decisions = Family::<LimitLabels, Counter>::default();
         let limit_store_errors = Counter::default();
@@ -443,6 +463,13 @@ impl Metrics {
             upstream_errors.clone(),
         );
         registry.register(
+            "sluice_tokens",
+            "Tokens by type: input (every prompt token, cached ones too), output, and of those \
+             cache_read, cache_creation (prompt tokens read from and written to the \
+             provider's cache) and reasoning (output tokens spent thinking).",
+            tokens.clone(),
+        );
+        registry.register(
             "sluice_client_disconnects",
             "Requests whose client went away before the answer was written.",
             client_disconnects.clone(),
@@ -483,6 +510,7 @@ impl Metrics {
             requests,
             upstream_errors,
             client_disconnects,
+            tokens,
             in_flight,
             limit_decisions,
             limit_store_errors,
@@ -573,6 +601,23 @@ impl Metrics {
         }
 
         let Some(llm) = &rec.llm else { return };
+        for (token_type, count) in [
+            ("input", llm.input_tokens),
+            ("output", llm.output_tokens),
+            ("cache_read", llm.cached_input_tokens),
+            ("cache_creation", llm.cache_creation_input_tokens),
+            ("reasoning", llm.reasoning_tokens),
+        ] {
+            if let Some(n) = count.filter(|n| *n > 0) {
+                self.tokens
+                    .get_or_create(&TokenTypeLabels {
+                        route: rec.route.clone(),
+                        provider: llm.provider.clone(),
+                        token_type,
+                    })
+                    .inc_by(n);
+            }
+        }
         // One set of model labels, built once and moved from label set to label set: a
         // lookup that finds its series allocates nothing more.
         let mut tokens = TokenLabels {

@@ -118,6 +118,16 @@ pub fn genai_attributes<'a>(rec: &'a RequestRecord, out: &mut Vec<Attr<'a>>) {
     if let Some(t) = llm.output_tokens {
         push("gen_ai.usage.output_tokens", t.into());
     }
+    // Parts of `input_tokens`, which counts them too, as the conventions say.
+    if let Some(t) = llm.cached_input_tokens {
+        push("gen_ai.usage.cache_read.input_tokens", t.into());
+    }
+    if let Some(t) = llm.cache_creation_input_tokens {
+        push("gen_ai.usage.cache_creation.input_tokens", t.into());
+    }
+    if let Some(t) = llm.reasoning_tokens {
+        push("gen_ai.usage.reasoning.output_tokens", t.into());
+    }
     if !llm.finish_reasons.is_empty() {
         push(
             "gen_ai.response.finish_reasons",

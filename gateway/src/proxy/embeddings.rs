@@ -10,10 +10,12 @@ use sluice_telemetry::LlmFacts;
 
 use crate::balance::{Pick, Tried};
 use crate::config::Route;
-use crate::proxy::chat::{read_body_within, upstream_header};
-use crate::proxy::respond::{self, ClientFormat};
+use crate::proxy::body::read_body_within;
+use crate::proxy::header::upstream_header;
+use crate::proxy::respond;
 use crate::proxy::upstream;
 use crate::proxy::{LlmProxy, RequestCtx};
+use sluice_providers::Front;
 
 const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
@@ -25,7 +27,7 @@ fn status_of(e: &TranslateError) -> u16 {
 }
 
 pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCtx, route: &Route) {
-    let format = ClientFormat::OpenAi;
+    let format = Front::Chat;
     if session.req_header().method != http::Method::POST {
         respond::error(session, ctx, format, 405, "embeddings take POST").await;
         return;
@@ -104,12 +106,13 @@ async fn call_target(
     model: &str,
     tried: &mut Tried,
 ) -> Option<Result<(Vec<u8>, sluice_providers::Usage), Answered>> {
-    let format = ClientFormat::OpenAi;
+    let format = Front::Chat;
     let fail = |e: TranslateError| (status_of(&e), e.to_string());
     let target = RequestTarget {
         model,
         api_version: backend.api_version.as_deref(),
         vertex: backend.vertex_site(),
+        ..RequestTarget::default()
     };
     let Some(upstream) = backend.upstream.as_ref() else {
         respond::error(session, ctx, format, 500, "backend has no upstream").await;

@@ -1,14 +1,17 @@
 //! The Pingora `ProxyHttp` service of one listener. Each request's life:
-//! `request_filter` (route, limits, read the body once, translate, call the provider with
-//! Pingora's connector, translate the answer or stream back, write it) → `logging` (hand the
-//! finished context to telemetry). The normal proxy loop is not used: Pingora sends the
+//! `request_filter` (route, keys, then the front door's flow in [`llm`]: read the body once,
+//! limits, and per backend tried a plan, native pass-through or translation, the call with
+//! Pingora's connector, the answer or stream relayed back) → `logging` (hand the finished
+//! context to telemetry). The normal proxy loop is not used: Pingora sends the
 //! upstream request header before the body can be seen (NOTES.md), and an LLM gateway must
 //! know the model and parameters before choosing and shaping the upstream request.
 
-pub mod chat;
+pub mod body;
 pub mod ctx;
 pub mod dns;
 pub mod embeddings;
+pub mod header;
+pub mod llm;
 pub mod models;
 pub mod respond;
 pub mod upstream;
@@ -19,11 +22,10 @@ use async_trait::async_trait;
 use pingora::proxy::{ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType, Result};
-use sluice_providers::ApiKind;
+use sluice_providers::{ApiKind, Front};
 
 use crate::state::State;
 pub use ctx::RequestCtx;
-use respond::ClientFormat;
 
 pub struct LlmProxy {
     pub state: Arc<State>,
@@ -42,7 +44,7 @@ impl ProxyHttp for LlmProxy {
         ctx.begin(session);
         let generation = ctx.generation.clone();
         let Some(listener) = generation.config.listeners.get(self.listener) else {
-            respond::error(session, ctx, ClientFormat::OpenAi, 500, "listener is gone").await;
+            respond::error(session, ctx, Front::Chat, 500, "listener is gone").await;
             return Ok(true);
         };
         let path = session.req_header().uri.path().to_string();
@@ -50,7 +52,7 @@ impl ProxyHttp for LlmProxy {
             .routes
             .iter()
             .find_map(|r| r.matcher.strip(&path).map(|rest| (r, rest.to_string())));
-        let format = ClientFormat::from_path(&path);
+        let format = Front::for_error_path(&path);
         let Some((route, rest)) = matched else {
             let msg = format!("no route for {path}");
             respond::error(session, ctx, format, 404, &msg).await;
@@ -78,14 +80,11 @@ impl ProxyHttp for LlmProxy {
             }
         }
         match ApiKind::from_path(&rest) {
-            Some(ApiKind::ChatCompletions) => {
-                chat::handle(self, session, ctx, route, ClientFormat::OpenAi).await;
+            Some(ApiKind::Generate(front)) => {
+                llm::handle(self, session, ctx, route, front).await;
             }
-            Some(ApiKind::Messages) => {
-                chat::handle(self, session, ctx, route, ClientFormat::Anthropic).await;
-            }
-            Some(ApiKind::CountTokens) => {
-                chat::count_tokens(session, ctx).await;
+            Some(ApiKind::CountTokens(front)) => {
+                llm::count_tokens(session, ctx, front).await;
             }
             Some(ApiKind::Embeddings) => {
                 embeddings::handle(self, session, ctx, route).await;

@@ -6,8 +6,9 @@ use pingora::proxy::Session;
 use serde_json::json;
 
 use crate::config::Route;
-use crate::proxy::respond::{self, ClientFormat};
+use crate::proxy::respond;
 use crate::proxy::RequestCtx;
+use sluice_providers::Front;
 
 /// The model ids of `route` and who serves each, aliases first (sorted), then pinned models.
 pub fn route_models(route: &Route) -> Vec<(String, &'static str)> {
@@ -31,7 +32,7 @@ pub fn route_models(route: &Route) -> Vec<(String, &'static str)> {
 
 pub async fn handle(session: &mut Session, ctx: &mut RequestCtx, route: &Route) {
     if session.req_header().method != http::Method::GET {
-        respond::error(session, ctx, ClientFormat::OpenAi, 405, "models takes GET").await;
+        respond::error(session, ctx, Front::Chat, 405, "models takes GET").await;
         return;
     }
     let data: Vec<serde_json::Value> = route_models(route)

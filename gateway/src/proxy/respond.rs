@@ -1,69 +1,15 @@
-//! Writing answers the gateway makes itself: JSON bodies and errors in the client's format.
+//! Writing answers the gateway makes itself: JSON bodies, and errors in the client's API shape.
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
-use serde_json::json;
-use sluice_providers::error::{openai_error_body, openai_error_type};
+use sluice_providers::Front;
 
 use crate::proxy::RequestCtx;
 
 /// `content-type: application/json`, for the answers sluice writes and the bodies it sends.
 pub(crate) const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
-
-/// The API shape the client speaks, told by its path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientFormat {
-    OpenAi,
-    Anthropic,
-}
-
-impl ClientFormat {
-    pub fn from_path(path: &str) -> Self {
-        let p = path.trim_end_matches('/');
-        if p.ends_with("/messages") || p.ends_with("/messages/count_tokens") {
-            ClientFormat::Anthropic
-        } else {
-            ClientFormat::OpenAi
-        }
-    }
-}
-
-/// The Anthropic error `type` fitting a status.
-fn anthropic_error_type(status: u16) -> &'static str {
-    match status {
-        400 | 404 | 405 | 413 | 422 => "invalid_request_error",
-        401 => "authentication_error",
-        403 => "permission_error",
-        429 => "rate_limit_error",
-        529 => "overloaded_error",
-        _ => "api_error",
-    }
-}
-
-/// An error body of `format` for `status`.
-pub fn error_body(format: ClientFormat, status: u16, message: &str) -> Vec<u8> {
-    match format {
-        ClientFormat::OpenAi => {
-            let code = match status {
-                404 => Some("not_found"),
-                408 => Some("request_timeout"),
-                413 => Some("request_too_large"),
-                502 => Some("upstream_unavailable"),
-                504 => Some("upstream_timeout"),
-                _ => None,
-            };
-            openai_error_body(message, openai_error_type(status), code)
-        }
-        ClientFormat::Anthropic => json!({
-            "type": "error",
-            "error": {"type": anthropic_error_type(status), "message": message}
-        })
-        .to_string()
-        .into_bytes(),
-    }
-}
 
 /// Writes a whole JSON response; a client that has gone away is noted in `ctx`.
 pub async fn json(
@@ -109,11 +55,11 @@ pub async fn json(
 pub async fn error(
     session: &mut Session,
     ctx: &mut RequestCtx,
-    format: ClientFormat,
+    front: Front,
     status: u16,
     message: &str,
 ) {
     ctx.error = Some(message.to_string());
-    let body = error_body(format, status, message);
+    let body = front.error_body(status, message);
     json(session, ctx, status, body, &[]).await;
 }

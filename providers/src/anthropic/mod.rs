@@ -14,6 +14,7 @@
 //! - Errors: `{"type":"error","error":{"type","message"}}` becomes an OpenAI error whose `code`
 //!   is Anthropic's error type.
 
+pub mod facts;
 mod stream;
 mod wire;
 
@@ -97,6 +98,7 @@ pub fn translate_request(
     Ok(UpstreamRequest {
         path: PATH.to_string(),
         body,
+        headers: vec![("anthropic-version", ANTHROPIC_VERSION.to_string())],
     })
 }
 
@@ -478,7 +480,7 @@ fn finish_reason(reason: Option<&str>, has_tool_calls: bool) -> &'static str {
 }
 
 /// OpenAI usage from Anthropic's: cache reads and writes count as prompt tokens.
-fn usage_from(u: &WireUsage) -> Usage {
+pub(crate) fn usage_from(u: &WireUsage) -> Usage {
     let input = u
         .input_tokens
         .unwrap_or(0)
@@ -490,6 +492,7 @@ fn usage_from(u: &WireUsage) -> Usage {
         output_tokens: Some(output),
         total_tokens: Some(input.saturating_add(output)),
         cached_input_tokens: u.cache_read_input_tokens,
+        cache_creation_input_tokens: u.cache_creation_input_tokens,
         reasoning_tokens: None,
         estimated: false,
     }

@@ -18,6 +18,7 @@
 //!   cacheWriteInputTokens`, and `cacheReadInputTokens` are the cached tokens.
 
 pub mod eventstream;
+pub mod invoke;
 mod stream;
 
 use std::hash::{BuildHasher, Hasher};
@@ -100,12 +101,12 @@ pub fn translate_request(
     }
     let body = serde_json::to_vec(&Value::Object(body))
         .map_err(|e| TranslateError::InvalidRequest(e.to_string()))?;
-    Ok(UpstreamRequest { path, body })
+    Ok(UpstreamRequest::new(path, body))
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, so model ids and ARNs
 /// (`:` and `/`) stay one path segment and cannot reshape the path.
-fn encode_path_segment(s: &str) -> String {
+pub(crate) fn encode_path_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -477,6 +478,7 @@ pub(crate) fn usage_from(u: &TokenUsage) -> Usage {
                 .unwrap_or_else(|| input.saturating_add(output)),
         ),
         cached_input_tokens: cached,
+        cache_creation_input_tokens: u.cache_write_input_tokens,
         reasoning_tokens: None,
         estimated: false,
     }

@@ -70,7 +70,7 @@ pub fn translate_request(
     };
     let body =
         serde_json::to_vec(&body).map_err(|e| TranslateError::InvalidRequest(e.to_string()))?;
-    Ok(UpstreamRequest { path, body })
+    Ok(UpstreamRequest::new(path, body))
 }
 
 /// The model id for the URL: `models/` prefix removed, and only characters Gemini model ids
@@ -564,6 +564,7 @@ fn usage_from(u: &UsageMetadata) -> Usage {
                 .unwrap_or_else(|| input.saturating_add(output)),
         ),
         cached_input_tokens: u.cached_content_token_count,
+        cache_creation_input_tokens: None,
         reasoning_tokens: u.thoughts_token_count,
         estimated: false,
     }

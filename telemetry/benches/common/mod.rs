@@ -41,6 +41,7 @@ pub fn record() -> RequestRecord {
             output_tokens: Some(164),
             total_tokens: Some(351),
             cached_input_tokens: None,
+            cache_creation_input_tokens: None,
             reasoning_tokens: None,
             usage_estimated: false,
             streaming: false,

@@ -40,6 +40,7 @@ fn record() -> RequestRecord {
             output_tokens: Some(34),
             total_tokens: None,
             cached_input_tokens: Some(4),
+            cache_creation_input_tokens: Some(6),
             reasoning_tokens: None,
             usage_estimated: false,
             streaming: false,
@@ -276,7 +277,7 @@ fn seed_openllmetry_recipe() {
     );
 }
 
-const ALIASES: [(&str, &str); 11] = [
+const ALIASES: [(&str, &str); 12] = [
     ("requestModel", "request_model"),
     ("responseModel", "response_model"),
     ("inputTokens", "input_tokens"),
@@ -284,6 +285,7 @@ const ALIASES: [(&str, &str); 11] = [
     ("totalTokens", "total_tokens"),
     ("toolCalls", "tool_calls"),
     ("cachedInputTokens", "cached_input_tokens"),
+    ("cacheCreationInputTokens", "cache_creation_input_tokens"),
     ("reasoningTokens", "reasoning_tokens"),
     ("timeToFirstToken", "time_to_first_token"),
     ("finishReasons", "finish_reasons"),
@@ -321,6 +323,8 @@ fn every_variable() {
     assert_eq!(one("llm.streaming"), Bool(false));
     assert_eq!(one("llm.usageEstimated"), Bool(false));
     assert_eq!(one("llm.cachedInputTokens"), Int(4));
+    assert_eq!(one("llm.cacheCreationInputTokens"), Int(6));
+    assert_eq!(one("llm.cache_creation_input_tokens"), Int(6));
     assert_eq!(one("llm.totalTokens"), Int(46));
     assert_eq!(one("llm.timeToFirstToken"), Float(123.456));
     assert_eq!(one("llm.finishReasons"), s(r#"["stop"]"#));

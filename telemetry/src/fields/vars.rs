@@ -71,7 +71,7 @@ impl Root {
     }
 }
 
-const LLM_VARS: [Var; 16] = [
+const LLM_VARS: [Var; 17] = [
     Var::Provider,
     Var::RequestModel,
     Var::ResponseModel,
@@ -84,6 +84,7 @@ const LLM_VARS: [Var; 16] = [
     Var::Completion,
     Var::ToolCalls,
     Var::CachedInputTokens,
+    Var::CacheCreationInputTokens,
     Var::ReasoningTokens,
     Var::TimeToFirstToken,
     Var::FinishReasons,
@@ -105,6 +106,7 @@ pub(crate) enum Var {
     Completion,
     ToolCalls,
     CachedInputTokens,
+    CacheCreationInputTokens,
     ReasoningTokens,
     TimeToFirstToken,
     FinishReasons,
@@ -158,6 +160,9 @@ impl Var {
             (Root::Llm, "completion") => Var::Completion,
             (Root::Llm, "toolCalls" | "tool_calls") => Var::ToolCalls,
             (Root::Llm, "cachedInputTokens" | "cached_input_tokens") => Var::CachedInputTokens,
+            (Root::Llm, "cacheCreationInputTokens" | "cache_creation_input_tokens") => {
+                Var::CacheCreationInputTokens
+            }
             (Root::Llm, "reasoningTokens" | "reasoning_tokens") => Var::ReasoningTokens,
             (Root::Llm, "timeToFirstToken" | "time_to_first_token") => Var::TimeToFirstToken,
             (Root::Llm, "finishReasons" | "finish_reasons") => Var::FinishReasons,
@@ -187,6 +192,7 @@ impl Var {
             Var::Completion => "completion",
             Var::ToolCalls => "toolCalls",
             Var::CachedInputTokens => "cachedInputTokens",
+            Var::CacheCreationInputTokens => "cacheCreationInputTokens",
             Var::ReasoningTokens => "reasoningTokens",
             Var::TimeToFirstToken => "timeToFirstToken",
             Var::FinishReasons => "finishReasons",
@@ -216,6 +222,7 @@ impl Var {
             Var::Completion => Fact::Strings(&llm()?.completion),
             Var::ToolCalls => Fact::ToolCalls(llm()?),
             Var::CachedInputTokens => Fact::Int(llm()?.cached_input_tokens?),
+            Var::CacheCreationInputTokens => Fact::Int(llm()?.cache_creation_input_tokens?),
             Var::ReasoningTokens => Fact::Int(llm()?.reasoning_tokens?),
             Var::TimeToFirstToken => {
                 Fact::Float(llm()?.time_to_first_token?.as_nanos() as f64 / 1e6)

@@ -3,7 +3,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use sluice_providers::anthropic_front::{
+use sluice_providers::front::messages::{
     error_from_openai, request_to_openai, response_from_openai, AnthropicStream,
 };
 use sluice_providers::openai::{Content, Stop};

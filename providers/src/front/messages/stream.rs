@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{error_body, message_id, stop_reason, usage_json};
+use super::from_hub::{error_body, message_id, stop_reason, usage_json};
 use crate::openai::{accumulate_chunk, ChatChunk, ChatUsage};
 use crate::sse::SseParser;
 use crate::{StreamFacts, StreamTranslator, TranslateError};
@@ -287,5 +287,43 @@ impl StreamTranslator for AnthropicStream {
 
     fn facts(&self) -> &StreamFacts {
         &self.state.facts
+    }
+}
+
+/// A provider's hub stream translator (provider stream → OpenAI chunks) followed by
+/// [`AnthropicStream`] (OpenAI chunks → Messages events): a translated stream for a Messages
+/// client.
+pub struct FromHubStream {
+    inner: Box<dyn StreamTranslator>,
+    outer: AnthropicStream,
+    buf: Vec<u8>,
+}
+
+impl FromHubStream {
+    pub fn new(inner: Box<dyn StreamTranslator>, model: &str) -> Self {
+        FromHubStream {
+            inner,
+            outer: AnthropicStream::new(model),
+            buf: Vec::with_capacity(4096),
+        }
+    }
+}
+
+impl StreamTranslator for FromHubStream {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), TranslateError> {
+        self.buf.clear();
+        self.inner.feed(chunk, &mut self.buf)?;
+        self.outer.feed(&self.buf, out)
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), TranslateError> {
+        self.buf.clear();
+        self.inner.finish(&mut self.buf)?;
+        self.outer.feed(&self.buf, out)?;
+        self.outer.finish(out)
+    }
+
+    fn facts(&self) -> &StreamFacts {
+        self.inner.facts()
     }
 }

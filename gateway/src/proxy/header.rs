@@ -1,0 +1,73 @@
+//! The upstream request header: path, host, body length, the provider's API headers and
+//! credentials, and the trace context.
+
+use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
+use pingora::http::RequestHeader;
+use pingora::proxy::Session;
+use sluice_providers::UpstreamRequest;
+
+use crate::config::{Backend, Secret, Upstream};
+use crate::proxy::respond::APPLICATION_JSON;
+use crate::proxy::RequestCtx;
+
+const SLUICE_AGENT: HeaderValue =
+    HeaderValue::from_static(concat!("sluice/", env!("CARGO_PKG_VERSION")));
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+
+/// The upstream request header: path, host, JSON body length, the API's headers, the
+/// provider's credentials with `api_key` (the client's own only when there are none), and our
+/// span as `traceparent`.
+pub(crate) async fn upstream_header(
+    session: &Session,
+    ctx: &RequestCtx,
+    backend: &Backend,
+    upstream: &Upstream,
+    api_key: Option<&Secret>,
+    translated: &UpstreamRequest,
+) -> Result<RequestHeader, String> {
+    let path = upstream.join_path(&translated.path);
+    let credentials =
+        crate::auth::credential_headers(backend, upstream, api_key, &path, &translated.body)
+            .await?;
+    let build = || -> pingora::Result<RequestHeader> {
+        // Lower-case names, no case map to keep (`build_no_case`), and `append_header`: the
+        // names below are distinct, so nothing needs replacing. Credentials go in last with
+        // `insert_header`, so they win over anything before.
+        // Names as `HeaderName` constants and static values `from_static`: nothing parsed or
+        // copied per request for them.
+        let mut h = RequestHeader::build_no_case(
+            "POST",
+            path.as_bytes(),
+            Some(10 + translated.headers.len()),
+        )?;
+        h.append_header(HOST, upstream.host_value().clone())?;
+        h.append_header(CONTENT_TYPE, APPLICATION_JSON)?;
+        h.append_header(CONTENT_LENGTH, HeaderValue::from(translated.body.len()))?;
+        h.append_header(USER_AGENT, SLUICE_AGENT)?;
+        h.append_header(TRACEPARENT, ctx.ids.traceparent())?;
+        if let Some(state) = session.get_header("tracestate") {
+            // The caller's vendor trace state travels on with its trace.
+            if ctx.ids.parent_span_id.is_some() {
+                h.append_header(TRACESTATE, state.clone())?;
+            }
+        }
+        // The provider API's own headers (`anthropic-version`; in native pass-through the
+        // client's `anthropic-beta`).
+        for (name, value) in &translated.headers {
+            h.append_header(*name, value.as_str())?;
+        }
+        if credentials.is_empty() && !ctx.client_auth_consumed {
+            for name in ["authorization", "x-api-key", "x-goog-api-key", "api-key"] {
+                if let Some(v) = session.get_header(name) {
+                    h.append_header(name, v.clone())?;
+                }
+            }
+        }
+        for (name, value) in credentials {
+            h.insert_header(name, value)?;
+        }
+        Ok(h)
+    };
+    build().map_err(|e| format!("building the upstream request: {}", e.etype().as_str()))
+}

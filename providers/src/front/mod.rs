@@ -1,0 +1,106 @@
+//! The front doors: the APIs clients speak to sluice. Each has a module with its whole face:
+//! its request view (the few facts read before choosing an upstream), its native pass-through
+//! (for providers that speak it), and its answer, stream and error shapes for answers that
+//! come back through the hub. Adding a front door is a module here, a variant of [`Front`] and
+//! a row in [`crate::plan::Plan::choose`].
+
+pub mod chat;
+pub mod messages;
+
+use crate::{Completion, StreamTranslator, TranslateError};
+
+/// A client API family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Front {
+    /// OpenAI Chat Completions (`.../chat/completions`, and the bare route prefix).
+    Chat,
+    /// Anthropic Messages (`.../messages`).
+    Messages,
+}
+
+impl Front {
+    /// The API a path speaks, for the shape of errors made before a route is known: the
+    /// Messages API for `.../messages...`, else chat completions.
+    pub fn for_error_path(path: &str) -> Front {
+        let p = path.trim_end_matches('/');
+        if p.ends_with("/messages") || p.ends_with("/messages/count_tokens") {
+            Front::Messages
+        } else {
+            Front::Chat
+        }
+    }
+
+    /// A short name, e.g. for log messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Front::Chat => "chat completions",
+            Front::Messages => "messages",
+        }
+    }
+
+    /// The client's headers of this API family that reach a provider speaking it natively.
+    pub fn forwarded_headers(self) -> &'static [&'static str] {
+        match self {
+            Front::Chat => &[],
+            Front::Messages => messages::FORWARDED_HEADERS,
+        }
+    }
+
+    /// An error the gateway makes itself, as a body of this API.
+    pub fn error_body(self, status: u16, message: &str) -> Vec<u8> {
+        match self {
+            Front::Chat => chat::error_body(status, message),
+            Front::Messages => messages::error_body(status, message),
+        }
+    }
+
+    /// An error inside a stream already under way, as this API's stream event(s) ending it.
+    pub fn stream_error_event(self, status: u16, message: &str) -> Vec<u8> {
+        let body = self.error_body(status, message);
+        let mut out = Vec::with_capacity(body.len() + 32);
+        match self {
+            Front::Chat => {
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(&body);
+                out.extend_from_slice(b"\n\ndata: [DONE]\n\n");
+            }
+            Front::Messages => {
+                out.extend_from_slice(b"event: error\ndata: ");
+                out.extend_from_slice(&body);
+                out.extend_from_slice(b"\n\n");
+            }
+        }
+        out
+    }
+
+    /// A hub (OpenAI chat.completion) answer as this API's answer; facts unchanged.
+    pub fn from_hub_response(self, mut c: Completion) -> Result<Completion, TranslateError> {
+        match self {
+            Front::Chat => Ok(c),
+            Front::Messages => {
+                c.body = messages::response_from_openai(&c.body)?;
+                Ok(c)
+            }
+        }
+    }
+
+    /// A hub (OpenAI chunk) stream translator followed by this API's stream shape.
+    pub fn from_hub_stream(
+        self,
+        inner: Box<dyn StreamTranslator>,
+        model: &str,
+    ) -> Box<dyn StreamTranslator> {
+        match self {
+            Front::Chat => inner,
+            Front::Messages => Box::new(messages::FromHubStream::new(inner, model)),
+        }
+    }
+
+    /// A hub (OpenAI-shaped) error body as this API's error body.
+    pub fn from_hub_error(self, status: u16, body: Vec<u8>) -> Vec<u8> {
+        match self {
+            Front::Chat => body,
+            Front::Messages => messages::error_from_openai(status, &body),
+        }
+    }
+}

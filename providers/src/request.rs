@@ -1,0 +1,105 @@
+//! [`ClientRequest`]: a client's request as read once. Its body is kept as it came; the few
+//! facts the gateway needs before choosing an upstream (model, stream, parameters, how many
+//! messages) are read without parsing the messages; the hub form, for translation, is made
+//! only when a plan needs it, and at most once.
+
+use serde_json::Value;
+
+use crate::front::{chat, messages};
+use crate::openai::ChatRequest;
+use crate::{Front, TranslateError};
+
+/// One client request.
+#[derive(Debug)]
+pub struct ClientRequest {
+    pub front: Front,
+    /// The body as the client sent it.
+    pub body: Vec<u8>,
+    /// The model the client named (empty when none).
+    pub model: String,
+    pub stream: bool,
+    /// Chat completions: whether the client asked for usage in its stream.
+    pub include_usage: bool,
+    pub message_count: usize,
+    /// Sampling parameters as sent, for `llm.params`, in a fixed order.
+    pub params: Vec<(&'static str, Value)>,
+    hub: Option<Result<ChatRequest, TranslateError>>,
+}
+
+impl ClientRequest {
+    /// Reads a client's body; the error names what is wrong, for a 400 in the client's shape.
+    pub fn read(front: Front, body: Vec<u8>) -> Result<Self, TranslateError> {
+        let (model, stream, include_usage, message_count, params) = match front {
+            Front::Chat => {
+                let f = chat::read(&body)?;
+                (
+                    f.model,
+                    f.stream,
+                    f.include_usage,
+                    f.message_count,
+                    f.params,
+                )
+            }
+            Front::Messages => {
+                let f = messages::read(&body)?;
+                (f.model, f.stream, true, f.message_count, f.params)
+            }
+        };
+        Ok(ClientRequest {
+            front,
+            body,
+            model,
+            stream,
+            include_usage,
+            message_count,
+            params,
+            hub: None,
+        })
+    }
+
+    /// The request in the hub's shape (OpenAI chat completions), for translation. Made on
+    /// first use; an error (a field without a counterpart, a malformed message) is a 400.
+    pub fn hub(&mut self) -> Result<&ChatRequest, TranslateError> {
+        let body = &self.body;
+        let front = self.front;
+        let hub = self.hub.get_or_insert_with(|| match front {
+            Front::Chat => ChatRequest::parse(body),
+            Front::Messages => messages::request_to_openai(body),
+        });
+        hub.as_ref().map_err(Clone::clone)
+    }
+
+    /// The prompt as `(role, text)` pairs, for `llm.prompt` and token estimates. Lenient: a
+    /// body the hub cannot take still has what can be read of it.
+    pub fn prompt(&self) -> Vec<(String, String)> {
+        match self.front {
+            Front::Chat => match &self.hub {
+                Some(Ok(hub)) => hub.prompt(),
+                _ => ChatRequest::parse(&self.body)
+                    .map(|r| r.prompt())
+                    .unwrap_or_default(),
+            },
+            Front::Messages => messages::prompt(&self.body),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_are_read_and_the_hub_made_once_on_demand() {
+        let body = br#"{"model":"claude-x","max_tokens":5,"stream":true,"temperature":0.5,"messages":[{"role":"user","content":"hi"}]}"#;
+        let mut req = ClientRequest::read(Front::Messages, body.to_vec()).unwrap();
+        assert_eq!(req.model, "claude-x");
+        assert!(req.stream);
+        assert_eq!(req.message_count, 1);
+        assert_eq!(req.params[0], ("max_tokens", Value::from(5)));
+        assert_eq!(req.prompt(), [("user".to_string(), "hi".to_string())]);
+        assert_eq!(req.hub().unwrap().messages.len(), 1);
+        assert_eq!(req.hub().unwrap().max_tokens, Some(5));
+        let err = ClientRequest::read(Front::Chat, b"[]".to_vec()).unwrap_err();
+        assert!(matches!(err, TranslateError::InvalidRequest(_)), "{err}");
+    }
+}
