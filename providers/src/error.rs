@@ -54,3 +54,30 @@ pub fn text_error_body(status: u16, body: &[u8]) -> Vec<u8> {
     };
     openai_error_body(&message, openai_error_type(status), None)
 }
+
+/// The 400 for a request field a translation cannot carry: `field` (its path in the client's
+/// request) has no counterpart in `target` (an API's name, e.g. "Gemini").
+pub fn no_counterpart(field: &str, target: &str) -> TranslateError {
+    TranslateError::Unsupported(format!(
+        "`{field}` has no counterpart in {target}: sluice refuses it rather than drop it; remove it, or route this request to a provider that takes it"
+    ))
+}
+
+/// Refuses the first key of `extra` (a hub object's unknown fields) that is neither in
+/// `carried` (mapped or passed by the caller) nor in `ignorable` (fields whose loss cannot
+/// change the answer, each documented in docs/providers.md). `at` prefixes the field's path.
+pub fn refuse_unknown(
+    extra: &serde_json::Map<String, serde_json::Value>,
+    at: &str,
+    carried: &[&str],
+    ignorable: &[&str],
+    target: &str,
+) -> Result<(), TranslateError> {
+    match extra
+        .keys()
+        .find(|k| !carried.contains(&k.as_str()) && !ignorable.contains(&k.as_str()))
+    {
+        Some(k) => Err(no_counterpart(&format!("{at}{k}"), target)),
+        None => Ok(()),
+    }
+}

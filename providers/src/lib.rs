@@ -27,6 +27,7 @@ pub mod mock;
 mod open_object;
 pub mod openai;
 pub mod plan;
+pub mod reasoning;
 pub mod registry;
 pub mod request;
 pub mod sse;

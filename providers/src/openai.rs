@@ -1,6 +1,22 @@
 //! The OpenAI Chat Completions wire format (the hub every translation goes through) and the
 //! `openai` provider, which is a pass-through: credentials injected, model pinned, stream usage
 //! requested so telemetry always has it.
+//!
+//! The hub carries, besides OpenAI's own fields, what other APIs have and OpenAI lacks, under
+//! the names LiteLLM gave them (so its users' clients and ours agree), each documented in
+//! `docs/providers.md`:
+//! - `thinking` (request): Anthropic's thinking object (`enabled` with `budget_tokens`,
+//!   `adaptive`, `disabled`), exact where `reasoning_effort` is coarse;
+//! - `top_k` (request);
+//! - `reasoning_content` (assistant message, response message, stream delta): the thinking
+//!   text; `thinking_blocks` (same places): the thinking blocks with their signatures,
+//!   `{"type":"thinking","thinking","signature"}` or `{"type":"redacted_thinking","data"}`,
+//!   which a client sends back with the assistant message in its next turn;
+//! - `cache_control` on content parts and tools (in their `extra` maps), Anthropic's cache
+//!   breakpoints.
+//!
+//! The request-side extensions are never serialized into an OpenAI body: each provider maps
+//! them, or refuses them, itself.
 
 use std::borrow::Cow;
 
@@ -53,6 +69,14 @@ pub struct ChatRequest {
     pub tool_choice: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<String>,
+    /// Hub extension: Anthropic's `thinking` object (see the module docs).
+    #[serde(default, skip_serializing)]
+    pub thinking: Option<Value>,
+    /// Hub extension: top-k sampling.
+    #[serde(default, skip_serializing)]
+    pub top_k: Option<u64>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -67,7 +91,8 @@ open_object!(ChatRequest, "a chat completions request (a JSON object)",
         "max_completion_tokens" => max_completion_tokens, "n" => n, "stop" => stop,
         "presence_penalty" => presence_penalty, "frequency_penalty" => frequency_penalty,
         "seed" => seed, "tools" => tools, "tool_choice" => tool_choice,
-        "response_format" => response_format,
+        "response_format" => response_format, "reasoning_effort" => reasoning_effort,
+        "thinking" => thinking, "top_k" => top_k,
     }
 );
 open_object!(StreamOptions, "stream options (a JSON object)",
@@ -78,7 +103,8 @@ open_object!(Message, "a message (a JSON object)",
     required { "role" => role }
     optional {
         "content" => content, "name" => name, "tool_calls" => tool_calls,
-        "tool_call_id" => tool_call_id,
+        "tool_call_id" => tool_call_id, "reasoning_content" => reasoning_content,
+        "thinking_blocks" => thinking_blocks,
     }
 );
 open_object!(ContentPart, "a content part (a JSON object)",
@@ -227,6 +253,12 @@ pub struct Message {
     pub tool_calls: Option<Vec<ToolCall>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
+    /// Hub extension: the thinking text of an assistant turn (see the module docs).
+    #[serde(default, skip_serializing)]
+    pub reasoning_content: Option<String>,
+    /// Hub extension: the thinking blocks of an assistant turn, signatures included.
+    #[serde(default, skip_serializing)]
+    pub thinking_blocks: Option<Vec<Value>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -326,6 +358,9 @@ pub struct Tool {
     #[serde(rename = "type", default = "function_type")]
     pub kind: String,
     pub function: FunctionDef,
+    /// `cache_control` (a hub extension) and fields of other tool types.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 fn function_type() -> String {
@@ -400,6 +435,12 @@ pub struct ResponseMessage {
     pub content: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCall>>,
+    /// The thinking text (a hub extension, see the module docs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
+    /// The thinking blocks with their signatures (a hub extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking_blocks: Option<Vec<Value>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -517,7 +558,10 @@ open_object!(ChunkChoice, "a chunk choice (a JSON object)",
 );
 open_object!(Delta, "a delta (a JSON object)",
     required {}
-    optional { "role" => role, "content" => content, "tool_calls" => tool_calls }
+    optional {
+        "role" => role, "content" => content, "tool_calls" => tool_calls,
+        "reasoning_content" => reasoning_content, "thinking_blocks" => thinking_blocks,
+    }
 );
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
@@ -540,6 +584,13 @@ pub struct Delta {
     pub content: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDelta>>,
+    /// A piece of the thinking text (a hub extension, see the module docs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
+    /// Thinking blocks completed by this chunk: a signature (`{"type":"thinking",
+    /// "thinking":"","signature"}` closes the thinking streamed before it) or a redacted block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking_blocks: Option<Vec<Value>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

@@ -16,6 +16,7 @@
 
 pub mod facts;
 mod stream;
+pub mod thinking;
 mod wire;
 
 use std::hash::{BuildHasher, Hasher};

@@ -396,6 +396,7 @@ fn convert_tool(i: usize, t: &Value) -> Result<Tool, TranslateError> {
             parameters: Some(schema),
             extra: Map::new(),
         },
+        extra: Map::new(),
     })
 }
 
