@@ -36,7 +36,7 @@ pub fn adaptive_only(model: &str) -> bool {
     let rest = &model[at + "claude-".len()..];
     // The first two numbers after the family name: major and minor.
     let mut numbers = rest
-        .split(|c: char| c == '-' || c == '@' || c == '.' || c == ':')
+        .split(['-', '@', '.', ':'])
         .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.len() <= 2)
         .map(|p| p.parse::<u32>().unwrap_or(0));
     let major = numbers.next().unwrap_or(0);
