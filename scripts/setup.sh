@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build sluice: cmake (Pingora's zlib-ng build needs it);
-# with the argument `test`, also redis-server (the shared-limits end-to-end tests run a real one).
+# with the argument `test`, also redis-server (the shared-limits end-to-end tests run a real one)
+# and npm (test.sh installs Claude Code with it, for the Claude Code end-to-end tests).
 # Run by demo.sh and (with `test`) test.sh; safe to run again.
 set -euo pipefail
 missing=()
@@ -11,6 +12,10 @@ fi
 if [ "${1:-}" = "test" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "setup: installing redis-server (the shared-limits tests run one)" >&2
   missing+=(redis-server)
+fi
+if [ "${1:-}" = "test" ] && ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing npm (test.sh installs Claude Code with it)" >&2
+  missing+=(npm)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   SUDO=""

@@ -14,6 +14,17 @@ for f in $(find conf -name '*.yaml' | sort); do
 done
 echo "== deploy/ (systemd unit, Kubernetes manifests, Dockerfile; offline)"
 bash scripts/validate-deploy.sh
+echo "== Claude Code (for tests/tests/claude_code.rs)"
+# The Claude Code tests run the real `claude` CLI against sluice, so they need it installed:
+# once, pinned, into target/ (npm; the package carries its native binary, Node 20 is enough).
+# Quiet, and skipped when that version is already there; the tests fail without it.
+CLAUDE_CODE_VERSION=2.1.332
+CLAUDE_BIN="$PWD/target/node-clients/node_modules/.bin/claude"
+if [ "$("$CLAUDE_BIN" --version 2>/dev/null | cut -d' ' -f1)" != "$CLAUDE_CODE_VERSION" ]; then
+  npm install --prefix target/node-clients "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" \
+    --no-audit --no-fund --loglevel=error >/dev/null
+fi
+export CLAUDE_BIN
 echo "== tests"
 # The end-to-end tests run this binary (built above) rather than building their own.
 export SLUICE_BIN="$PWD/target/debug/sluice"

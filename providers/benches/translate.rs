@@ -1,13 +1,15 @@
 //! Translation cost per request and per stream chunk, on the golden fixtures:
 //! OpenAI → Gemini request, Gemini → OpenAI response, per-chunk stream translation
-//! (Gemini → OpenAI, OpenAI pass-through, OpenAI → Anthropic front door).
+//! (Gemini → OpenAI, OpenAI pass-through, OpenAI → Anthropic front door), and the native
+//! pass-through's read and edit (chat → OpenAI, Claude Code's Messages request → Anthropic).
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sluice_providers::openai::ChatRequest;
 use sluice_providers::{
-    front::messages, gemini, openai, RequestTarget, ResponseTarget, StreamTranslator,
+    front::messages, gemini, openai, ClientRequest, Front, Plan, ProviderKind, RequestTarget,
+    ResponseTarget, StreamTranslator,
 };
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemini/");
@@ -51,13 +53,36 @@ fn requests(c: &mut Criterion) {
                 gemini::translate_request(&req, &target()).expect("translate")
             })
         });
-        g.bench_function(format!("parse+openai passthrough/{case}"), |b| {
+        g.bench_function(format!("read+chat native/{case}"), |b| {
             b.iter(|| {
-                let req = ChatRequest::parse(black_box(&body)).expect("parse");
-                openai::translate_request(&req, &target()).expect("translate")
+                let mut req =
+                    ClientRequest::read(Front::Chat, black_box(body.clone())).expect("read");
+                let plan = Plan::choose(Front::Chat, ProviderKind::OpenAi, "gemini-2.0-flash");
+                plan.request(&mut req, &target()).expect("native")
             })
         });
     }
+    // Claude Code's first request (49 kB), Messages → anthropic on the diagonal: no hub parse.
+    let claude = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/claude_code/first_request.raw.json"
+    ))
+    .expect("fixture");
+    g.bench_function("read+messages native/claude_code_first", |b| {
+        b.iter(|| {
+            let mut req =
+                ClientRequest::read(Front::Messages, black_box(claude.clone())).expect("read");
+            let plan = Plan::choose(Front::Messages, ProviderKind::Anthropic, "claude-opus-5-5");
+            let target = RequestTarget {
+                model: "claude-opus-5-5",
+                ..RequestTarget::default()
+            };
+            plan.request(&mut req, &target).expect("native")
+        })
+    });
+    g.bench_function("read+messages->hub/claude_code_first", |b| {
+        b.iter(|| messages::request_to_openai(black_box(&claude)).expect("hub"))
+    });
     g.finish();
 }
 

@@ -629,13 +629,38 @@ pub const DONE_EVENT: &[u8] = b"data: [DONE]\n\n";
 // ---------------------------------------------------------------------------------------------
 // The `openai` provider: pass-through.
 
-/// The request for an OpenAI(-compatible) upstream: the model pinned, and for streams
-/// `stream_options.include_usage` forced on so usage is always known (the usage chunk is
-/// stripped again for clients that did not ask for it).
+/// Which kind of OpenAI-speaking server a translated request goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// OpenAI itself, or Azure OpenAI: only OpenAI's own fields.
+    Official,
+    /// An OpenAI-compatible server (the presets, `mock`): OpenAI's fields and the common
+    /// extensions (`top_k`, `cache_control`).
+    Compatible,
+}
+
+/// The request for an OpenAI(-compatible) upstream, from the hub (a client of another API):
+/// the model pinned, and for streams `stream_options.include_usage` forced on so usage is
+/// always known (the usage chunk is stripped again for clients that did not ask for it).
+/// The hub's extensions:
+/// - `max_tokens` → `max_completion_tokens` for OpenAI and Azure (reasoning models refuse the
+///   older name; every current model takes the newer);
+/// - thinking → `reasoning_effort` (`low`, `medium` or `high`, by the effort table of
+///   [`crate::reasoning`]; disabled → `minimal` for `gpt-5*`, else left out) for OpenAI
+///   reasoning models (`o1`, `o3`, `o4-*`, `gpt-5*`, `codex-*`); ignored for others, which
+///   cannot reason (sending it would be refused by them);
+/// - `top_k` → passed to compatible servers; refused for OpenAI and Azure, which have none;
+/// - `cache_control` on parts and tools → passed to compatible servers (OpenRouter and
+///   LiteLLM-style servers take it); left out for OpenAI and Azure, which cache prompts by
+///   themselves (it changes cost, not the answer);
+/// - an assistant turn's `thinking_blocks` / `reasoning_content` → left out: Chat Completions
+///   takes no reasoning back.
 pub fn translate_request(
     req: &ChatRequest,
     target: &RequestTarget<'_>,
+    dialect: Dialect,
 ) -> Result<UpstreamRequest, TranslateError> {
+    let reasoning = crate::reasoning::Reasoning::of(req)?;
     let mut req = req.clone();
     req.model = target.model.to_string();
     if req.stream {
@@ -643,12 +668,67 @@ pub fn translate_request(
             .get_or_insert_with(StreamOptions::default)
             .include_usage = Some(true);
     }
+    req.reasoning_effort = reasoning.and_then(|r| openai_effort(r, target.model));
+    if dialect == Dialect::Official && req.max_completion_tokens.is_none() {
+        // OpenAI's name for it: reasoning models refuse `max_tokens`, every model takes this.
+        req.max_completion_tokens = req.max_tokens.take();
+    }
+    if let Some(k) = req.top_k {
+        match dialect {
+            Dialect::Official => {
+                return Err(crate::error::no_counterpart(
+                    "top_k",
+                    "OpenAI Chat Completions",
+                ))
+            }
+            Dialect::Compatible => {
+                req.extra.insert("top_k".to_string(), Value::from(k));
+            }
+        }
+    }
+    if dialect == Dialect::Official {
+        strip_cache_control(&mut req);
+    }
     let body =
         serde_json::to_vec(&req).map_err(|e| TranslateError::InvalidRequest(e.to_string()))?;
     Ok(UpstreamRequest::new(
         CHAT_COMPLETIONS_PATH.to_string(),
         body,
     ))
+}
+
+/// Whether `model` is an OpenAI reasoning model, which takes `reasoning_effort`.
+pub fn is_reasoning_model(model: &str) -> bool {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    let o_series =
+        m.len() >= 2 && m.starts_with('o') && m.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
+    o_series || m.starts_with("gpt-5") || m.starts_with("codex")
+}
+
+fn openai_effort(r: crate::reasoning::Reasoning, model: &str) -> Option<String> {
+    use crate::reasoning::Reasoning;
+    if !is_reasoning_model(model) {
+        return None;
+    }
+    let m = model.rsplit('/').next().unwrap_or(model);
+    match r {
+        Reasoning::Off if m.starts_with("gpt-5") => Some("minimal".to_string()),
+        Reasoning::Off => None,
+        other => other.effort().map(|e| e.openai_common().to_string()),
+    }
+}
+
+fn strip_cache_control(req: &mut ChatRequest) {
+    for m in &mut req.messages {
+        if let Some(Content::Parts(parts)) = m.content.as_mut() {
+            for p in parts {
+                p.extra.remove("cache_control");
+            }
+        }
+    }
+    for t in req.tools.iter_mut().flatten() {
+        t.extra.remove("cache_control");
+    }
 }
 
 /// Facts of an OpenAI chat completion body; the body itself passes through unchanged.

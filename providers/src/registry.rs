@@ -208,19 +208,13 @@ impl ProviderKind {
             Self::Vertex => vertex::translate_request(req, target),
             Self::Bedrock => bedrock::translate_request(req, target),
             Self::Azure => {
-                let mut up = openai::translate_request(req, target)?;
-                let version = target
-                    .api_version
-                    .or(self.default_api_version())
-                    .unwrap_or_default();
-                up.path = format!(
-                    "/openai/deployments/{}/chat/completions?api-version={version}",
-                    target.model
-                );
+                let mut up = openai::translate_request(req, target, openai::Dialect::Official)?;
+                up.path = azure_path(target, "chat/completions")?;
                 Ok(up)
             }
-            Self::OpenAi | Self::Compatible(_) | Self::Mock => {
-                openai::translate_request(req, target)
+            Self::OpenAi => openai::translate_request(req, target, openai::Dialect::Official),
+            Self::Compatible(_) | Self::Mock => {
+                openai::translate_request(req, target, openai::Dialect::Compatible)
             }
         }
     }
@@ -285,14 +279,7 @@ impl ProviderKind {
             }
             Self::Azure => {
                 let mut up = embeddings::openai_request(req, target.model)?;
-                let version = target
-                    .api_version
-                    .or(self.default_api_version())
-                    .unwrap_or_default();
-                up.path = format!(
-                    "/openai/deployments/{}/embeddings?api-version={version}",
-                    target.model
-                );
+                up.path = azure_path(target, "embeddings")?;
                 Ok(up)
             }
             Self::Anthropic | Self::Vertex | Self::Bedrock => Err(TranslateError::Unsupported(
@@ -321,6 +308,31 @@ impl ProviderKind {
             _ => Ok((body.to_vec(), embeddings::openai_usage(body)?)),
         }
     }
+}
+
+/// An Azure OpenAI deployment's path for `api` (`chat/completions`, `embeddings`). The
+/// deployment is a path segment the client may name (when the backend pins no model): nothing
+/// in it may leave the segment (`/`, `..`, `?`, `#`) and reach another Azure API with the
+/// gateway's key.
+pub(crate) fn azure_path(target: &RequestTarget<'_>, api: &str) -> Result<String, TranslateError> {
+    let deployment = target.model;
+    let ok = !deployment.is_empty()
+        && deployment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && !deployment.bytes().all(|b| b == b'.');
+    if !ok {
+        return Err(TranslateError::InvalidRequest(format!(
+            "invalid deployment name \"{deployment}\""
+        )));
+    }
+    let version = target
+        .api_version
+        .or(ProviderKind::Azure.default_api_version())
+        .unwrap_or_default();
+    Ok(format!(
+        "/openai/deployments/{deployment}/{api}?api-version={version}"
+    ))
 }
 
 impl fmt::Display for ProviderKind {

@@ -151,6 +151,37 @@ mod tests {
         );
     }
 
+    /// Claude on Vertex takes the same body as Anthropic: cache breakpoints, thinking and the
+    /// output config reach it.
+    #[test]
+    fn claude_bodies_keep_cache_control_and_thinking() {
+        let req = ChatRequest::parse(
+            br#"{"reasoning_effort":"high","messages":[
+                {"role":"system","content":[{"type":"text","text":"rules","cache_control":{"type":"ephemeral"}}]},
+                {"role":"user","content":[{"type":"text","text":"long doc","cache_control":{"type":"ephemeral","ttl":"1h"}}]}],
+              "tools":[{"type":"function","function":{"name":"f"},"cache_control":{"type":"ephemeral"}}]}"#,
+        )
+        .unwrap();
+        let up = translate_request(&req, &target("claude-opus-4-6@20260201")).unwrap();
+        let body: Value = serde_json::from_slice(&up.body).unwrap();
+        assert_eq!(
+            body["system"],
+            serde_json::json!([{"type":"text","text":"rules","cache_control":{"type":"ephemeral"}}])
+        );
+        assert_eq!(
+            body["messages"][0]["content"][0]["cache_control"],
+            serde_json::json!({"type":"ephemeral","ttl":"1h"})
+        );
+        assert_eq!(
+            body["tools"][0]["cache_control"],
+            serde_json::json!({"type":"ephemeral"})
+        );
+        assert_eq!(body["thinking"], serde_json::json!({"type":"adaptive"}));
+        assert_eq!(body["output_config"], serde_json::json!({"effort":"high"}));
+        assert_eq!(body["anthropic_version"], ANTHROPIC_VERTEX_VERSION);
+        assert!(body.get("model").is_none());
+    }
+
     #[test]
     fn model_names_cannot_escape_the_path() {
         let req = ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();

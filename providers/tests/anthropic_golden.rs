@@ -1,6 +1,7 @@
 //! Golden tests of the Anthropic provider translation, from the files in
 //! `tests/fixtures/anthropic/`:
-//! - `<case>.request.json` (OpenAI request) -> `<case>.upstream.json` (Anthropic body);
+//! - `<case>.request.json` (OpenAI request) -> `<case>.upstream.json` (Anthropic body), among
+//!   them thinking blocks in the history, cache breakpoints, efforts and JSON schemas;
 //! - `tool_choice.cases.json`: `tool_choice` / `parallel_tool_calls` -> Anthropic `tool_choice`;
 //! - `<case>.anthropic-response.json` -> `<case>.openai-response.json`;
 //! - `<case>.anthropic.sse` -> `<case>.openai.sse`, also fed split at every size and at random;
@@ -63,6 +64,11 @@ const REQUEST_CASES: &[(&str, &str)] = &[
     ("system_and_params", "claude-opus-4-1"),
     ("tools", "claude-sonnet-4-5"),
     ("image", "claude-haiku-4-5"),
+    ("thinking_history", "claude-sonnet-4-5"),
+    ("cache_control", "claude-sonnet-4-5"),
+    ("effort_budget", "claude-sonnet-4-5"),
+    ("effort_adaptive", "claude-opus-4-6"),
+    ("json_schema", "claude-sonnet-4-5"),
 ];
 
 fn translate_request_fixture(case: &str, model: &str) -> (String, Vec<u8>) {
@@ -245,6 +251,261 @@ fn invalid_requests_are_refused() {
     ));
 }
 
+fn translate_for(model: &str, req: Value) -> Result<Value, TranslateError> {
+    let req: ChatRequest = serde_json::from_value(req).expect("valid ChatRequest");
+    let target = RequestTarget {
+        model,
+        ..RequestTarget::default()
+    };
+    let up = anthropic::translate_request(&req, &target)?;
+    Ok(serde_json::from_slice(&up.body).expect("body is JSON"))
+}
+
+#[test]
+fn thinking_blocks_go_back_first_with_their_signatures() {
+    let (_, body) = translate_request_fixture("thinking_history", "claude-sonnet-4-5");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    let first = &body["messages"][1]["content"];
+    assert_eq!(first[0]["type"], "thinking");
+    assert_eq!(
+        first[0]["thinking"],
+        "The user wants the weather. I should call the tool."
+    );
+    assert_eq!(first[0]["signature"], "EqQBCgIYAhIM1gbcDa9GJwZA2b3h");
+    assert_eq!(
+        first[1],
+        json!({"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT"})
+    );
+    assert_eq!(first[2]["type"], "text");
+    assert_eq!(first[3]["type"], "tool_use");
+    // Gemini-signed, unsigned and data-less blocks, and reasoning_content alone: left out.
+    for turn in [3, 5] {
+        assert_eq!(
+            body["messages"][turn]["content"].as_array().unwrap().len(),
+            1,
+            "{}",
+            body["messages"][turn]
+        );
+        assert_eq!(body["messages"][turn]["content"][0]["type"], "text");
+    }
+    let text = body.to_string();
+    for gone in [
+        "sluice:gemini:",
+        "Unsigned thinking.",
+        "Only text, no signature.",
+    ] {
+        assert!(!text.contains(gone), "{gone} sent: {text}");
+    }
+    // The client's own thinking object goes as it is, max_tokens raised above its budget.
+    assert_eq!(
+        body["thinking"],
+        json!({"type": "enabled", "budget_tokens": 2048})
+    );
+    assert_eq!(body["max_tokens"], 2048 + 1024);
+}
+
+#[test]
+fn cache_control_reaches_system_parts_tools_and_tool_results() {
+    let (_, body) = translate_request_fixture("cache_control", "claude-sonnet-4-5");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    let eph = json!({"type": "ephemeral"});
+    // System as blocks, each with its own breakpoint (or none).
+    assert_eq!(body["system"][0].get("cache_control"), None);
+    assert_eq!(
+        body["system"][1]["cache_control"],
+        json!({"type": "ephemeral", "ttl": "1h"})
+    );
+    assert_eq!(body["system"][2]["text"], "Answer in French.");
+    assert_eq!(body["messages"][0]["content"][1]["type"], "image");
+    assert_eq!(body["messages"][0]["content"][1]["cache_control"], eph);
+    let results = &body["messages"][2]["content"];
+    assert_eq!(results[0]["content"][1]["cache_control"], eph);
+    // A message's own cache_control goes on its (last) block.
+    assert_eq!(results[1]["cache_control"], eph);
+    // A breakpoint on an empty part moves to the block before it.
+    assert_eq!(
+        body["messages"][4]["content"],
+        json!([{"type": "text", "text": "And tomorrow?", "cache_control": eph}])
+    );
+    assert_eq!(body["tools"][0]["cache_control"], eph);
+    assert_eq!(body["tools"][0]["strict"], true);
+    assert_eq!(body["top_k"], 40);
+    // A message-level breakpoint on a tool message goes on its tool_result.
+    let body = translate_json(json!({"messages": [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "tool_calls": [
+            {"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "t1", "content": "r", "cache_control": {"type": "ephemeral"}},
+    ]}))
+    .unwrap();
+    assert_eq!(
+        body["messages"][2]["content"][0],
+        json!({"type": "tool_result", "tool_use_id": "t1", "content": "r", "cache_control": eph})
+    );
+}
+
+#[test]
+fn system_is_a_string_without_cache_control() {
+    let body = translate_json(json!({"messages": [
+        {"role": "system", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+        {"role": "user", "content": "hi"},
+        {"role": "developer", "content": "c"},
+    ]}))
+    .unwrap();
+    assert_eq!(body["system"], "a\nb\n\nc");
+}
+
+#[test]
+fn reasoning_effort_becomes_thinking() {
+    let req = |effort: &str| json!({"messages": [{"role": "user", "content": "hi"}], "reasoning_effort": effort});
+    // Budget models: enabled with the effort's budget, max_tokens raised above it.
+    let body = translate_for("claude-sonnet-4-5", req("high")).unwrap();
+    assert_eq!(
+        body["thinking"],
+        json!({"type": "enabled", "budget_tokens": 16384})
+    );
+    assert_eq!(body["max_tokens"], 16384 + 4096);
+    assert_eq!(body.get("output_config"), None);
+    // Adaptive-only models: adaptive thinking and output_config.effort.
+    let body = translate_for("claude-opus-4-6", req("low")).unwrap();
+    assert_eq!(body["thinking"], json!({"type": "adaptive"}));
+    assert_eq!(body["output_config"], json!({"effort": "low"}));
+    assert_eq!(body["max_tokens"], 4096);
+    let body = translate_for("claude-sonnet-4-5", req("none")).unwrap();
+    assert_eq!(body["thinking"], json!({"type": "disabled"}));
+    // Nothing asked, nothing sent.
+    let body = translate_json(json!({"messages": [{"role": "user", "content": "hi"}]})).unwrap();
+    assert_eq!(body.get("thinking"), None);
+    let err = translate_json(req("enormous")).unwrap_err();
+    assert!(err.to_string().contains("reasoning_effort"), "{err}");
+}
+
+#[test]
+fn json_schema_becomes_output_config_format() {
+    let schema = json!({"type": "object", "properties": {"a": {"type": "integer"}}});
+    let body = translate_json(json!({
+        "messages": [{"role": "user", "content": "hi"}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "x", "strict": true, "schema": schema}},
+    }))
+    .unwrap();
+    assert_eq!(
+        body["output_config"],
+        json!({"format": {"type": "json_schema", "schema": schema}})
+    );
+    // With an effort: one output_config holding both.
+    let body = translate_for(
+        "claude-opus-4-6",
+        json!({
+            "messages": [{"role": "user", "content": "hi"}],
+            "reasoning_effort": "medium",
+            "response_format": {"type": "json_schema", "json_schema": {"schema": schema}},
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        body["output_config"],
+        json!({"effort": "medium", "format": {"type": "json_schema", "schema": schema}})
+    );
+    let body = translate_json(json!({
+        "messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "text"},
+    }))
+    .unwrap();
+    assert_eq!(body.get("output_config"), None);
+    for bad in [
+        json!({"type": "json_schema"}),
+        json!({"type": "json_schema", "json_schema": {"name": "x"}}),
+        json!({"json_schema": {"schema": {}}}),
+    ] {
+        let err = translate_json(json!({
+            "messages": [{"role": "user", "content": "hi"}], "response_format": bad,
+        }))
+        .expect_err("accepted");
+        assert!(
+            matches!(err, TranslateError::InvalidRequest(_)),
+            "{bad}: {err:?}"
+        );
+        assert!(err.to_string().contains("response_format"), "{err}");
+    }
+}
+
+/// Fields Anthropic has no counterpart for are refused with a 400 naming them.
+#[test]
+fn refusals_name_the_field() {
+    let user = json!({"role": "user", "content": "hi"});
+    let tool = json!({"type": "function", "function": {"name": "f"}});
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"logit_bias": {"50256": -100}}), "`logit_bias`"),
+        (
+            json!({"frequency_penalty": 0.5}),
+            "`frequency_penalty: 0.5`",
+        ),
+        (json!({"presence_penalty": -1.0}), "`presence_penalty: -1`"),
+        (json!({"n": 3}), "`n: 3`"),
+        (
+            json!({"response_format": {"type": "json_object"}}),
+            "`response_format.type: json_object`",
+        ),
+        (
+            json!({"response_format": {"type": "json_schema", "json_schema": {"schema": {}, "description": "d"}}}),
+            "`response_format.json_schema.description`",
+        ),
+        (json!({"logprobs": true}), "`logprobs`"),
+        (json!({"top_logprobs": 3}), "`top_logprobs`"),
+        (
+            json!({"audio": {"voice": "alloy", "format": "wav"}}),
+            "`audio`",
+        ),
+        (json!({"modalities": ["text", "audio"]}), "`modalities`"),
+        (
+            json!({"prediction": {"type": "content", "content": "x"}}),
+            "`prediction`",
+        ),
+        (json!({"functions": [{"name": "f"}]}), "`functions`"),
+        (json!({"verbosity": "low"}), "`verbosity`"),
+        (
+            json!({"tools": [{"type": "function", "function": {"name": "f"}, "defer": true}]}),
+            "`tools[0].defer`",
+        ),
+        (
+            json!({"tools": [tool, {"type": "function", "function": {"name": "g", "examples": []}}]}),
+            "`tools[1].function.examples`",
+        ),
+    ];
+    for (fields, name) in cases {
+        let mut req = json!({"messages": [user]});
+        for (k, v) in fields.as_object().unwrap() {
+            req[k] = v.clone();
+        }
+        let err = translate_json(req.clone()).expect_err(&format!("{req} accepted"));
+        assert!(
+            matches!(err, TranslateError::Unsupported(_)),
+            "{req}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains(name), "{name} not named in: {message}");
+        assert!(message.contains("Anthropic Messages"), "{message}");
+    }
+}
+
+/// Fields whose loss cannot change the answer, and values that ask for nothing, pass.
+#[test]
+fn fields_that_cannot_change_the_answer_are_accepted() {
+    let body = translate_json(json!({
+        "messages": [{"role": "user", "content": "hi", "name": "alice"}],
+        "presence_penalty": 0, "frequency_penalty": 0.0, "seed": 1, "n": 1,
+        "store": true, "metadata": {"k": "v"}, "service_tier": "auto",
+        "prompt_cache_key": "k", "prompt_cache_retention": "24h", "safety_identifier": "s",
+        "logprobs": false, "top_logprobs": 0, "logit_bias": {}, "modalities": ["text"],
+        "audio": null, "prediction": null, "user": "u1", "parallel_tool_calls": true,
+        "stream_options": {"include_usage": true, "include_obfuscation": false},
+    }))
+    .unwrap();
+    assert_eq!(body["metadata"], json!({"user_id": "u1"}));
+    for gone in ["seed", "store", "service_tier", "logprobs", "n"] {
+        assert_eq!(body.get(gone), None, "{gone}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Responses
 
@@ -255,6 +516,7 @@ const RESPONSE_CASES: &[&str] = &[
     "max_tokens",
     "refusal",
     "stop_sequence",
+    "thinking",
 ];
 
 fn translate_response_fixture(case: &str) -> sluice_providers::Completion {
@@ -318,6 +580,41 @@ fn response_facts() {
 }
 
 #[test]
+fn thinking_becomes_reasoning_content_and_thinking_blocks() {
+    let c = translate_response_fixture("thinking");
+    let body: Value = serde_json::from_slice(&c.body).unwrap();
+    let message = &body["choices"][0]["message"];
+    assert_eq!(
+        message["reasoning_content"],
+        "Primes: suppose finitely many, multiply them and add one."
+    );
+    let blocks = message["thinking_blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 3);
+    assert_eq!(blocks[0]["signature"], "EqQBCgIYAhIM1gbcDa9GJwZA2b3h");
+    assert_eq!(blocks[1]["type"], "redacted_thinking");
+    assert_eq!(blocks[1]["data"], "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT");
+    assert_eq!(blocks[2]["thinking"], "multiply them and add one.");
+    assert_eq!(blocks[2]["signature"], "ErUBCkYIBRgCIkA");
+    // The answer is the text only.
+    assert_eq!(
+        c.texts,
+        vec!["Assume finitely many primes; their product plus one has a prime factor not among them."]
+    );
+    // Cache writes count as prompt tokens and are reported as such.
+    assert_eq!(body["usage"]["prompt_tokens"], 1020);
+    assert_eq!(
+        body["usage"]["prompt_tokens_details"],
+        json!({"cached_tokens": 0, "cache_write_tokens": 1000})
+    );
+    assert_eq!(c.usage.cache_creation_input_tokens, Some(1000));
+    // Without thinking, neither field appears.
+    let c = translate_response_fixture("basic");
+    let body: Value = serde_json::from_slice(&c.body).unwrap();
+    let message = body["choices"][0]["message"].as_object().unwrap();
+    assert!(!message.contains_key("reasoning_content") && !message.contains_key("thinking_blocks"));
+}
+
+#[test]
 fn invalid_response_is_an_error() {
     for body in [
         &b"not json"[..],
@@ -348,6 +645,7 @@ const STREAM_CASES: &[(&str, bool)] = &[
     ("stream_tools", true),
     ("stream_error", true),
     ("stream_truncated", true),
+    ("stream_thinking", true),
 ];
 
 fn run_stream<'a>(
@@ -461,6 +759,46 @@ fn stream_facts() {
     );
 }
 
+#[test]
+fn stream_thinking_becomes_reasoning_and_thinking_blocks() {
+    let input = fixture("stream_thinking.anthropic.sse");
+    let (out, facts) = run_stream(false, [&input[..]]).unwrap();
+    let deltas: Vec<Value> = sse_events(&out)
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(e).ok())
+        .map(|c| c["choices"][0]["delta"].clone())
+        .collect();
+    let reasoning: String = deltas
+        .iter()
+        .filter_map(|d| d["reasoning_content"].as_str())
+        .collect();
+    assert_eq!(
+        reasoning,
+        "Suppose finitely many primes, multiply them, add one."
+    );
+    let blocks: Vec<Value> = deltas
+        .iter()
+        .filter_map(|d| d["thinking_blocks"].as_array())
+        .flatten()
+        .cloned()
+        .collect();
+    assert_eq!(
+        blocks,
+        vec![
+            json!({"type": "thinking", "thinking": "", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"}),
+            json!({"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT"}),
+        ]
+    );
+    // Thinking is not the answer's text.
+    assert_eq!(
+        facts.texts,
+        vec!["Their product plus one has a new prime factor."]
+    );
+    assert!(facts.first_token_seen);
+    assert_eq!(facts.usage.cached_input_tokens, Some(900));
+    assert_eq!(facts.usage.input_tokens, Some(920));
+}
+
 /// `message_delta` usage is cumulative: the last one is the total, never a sum of them (nor
 /// of them and `message_start`'s `output_tokens`).
 #[test]
@@ -500,21 +838,36 @@ fn stream_usage_is_the_last_message_delta_not_a_sum() {
     assert_eq!(finishes, 1);
 }
 
+/// The first token is the first output, thinking included (the time to it is what a client
+/// waits): not the role chunk, not an empty thinking block's start.
 #[test]
-fn first_token_waits_for_content() {
+fn first_token_is_the_first_thinking_or_content() {
     let input = fixture("stream_tools.anthropic.sse");
     let text = String::from_utf8(input).unwrap();
     let events: Vec<&str> = text.split_inclusive("\n\n").collect();
     let mut stream = AnthropicUpstreamStream::new(&response_target(false), "id".into());
     let mut out = Vec::new();
-    // message_start and the thinking block: the role chunk goes out, but no token yet.
-    for event in &events[..6] {
+    // message_start and the empty start of the thinking block: the role chunk goes out, but
+    // no token yet.
+    for event in &events[..2] {
         stream.feed(event.as_bytes(), &mut out).unwrap();
     }
     assert!(!out.is_empty());
     assert!(!stream.facts().first_token_seen);
-    stream.feed(events[6].as_bytes(), &mut out).unwrap();
-    assert!(stream.facts().first_token_seen);
+    stream.feed(events[2].as_bytes(), &mut out).unwrap();
+    assert!(
+        stream.facts().first_token_seen,
+        "thinking is the first token"
+    );
+    // A redacted thinking block is output too.
+    let (_, facts) = run_stream(
+        false,
+        [&br#"data: {"type":"content_block_start","index":0,"content_block":{"type":"redacted_thinking","data":"x"}}
+
+"#[..]],
+    )
+    .unwrap();
+    assert!(facts.first_token_seen);
 }
 
 #[test]
@@ -634,6 +987,12 @@ const KEYS: &[&str] = &[
     "tool_use",
     "text_delta",
     "input_json_delta",
+    "thinking",
+    "signature",
+    "data",
+    "redacted_thinking",
+    "thinking_delta",
+    "signature_delta",
 ];
 
 fn random_value(rng: &mut StdRng, depth: u32) -> Value {

@@ -98,7 +98,14 @@ const REQUEST_CASES: &[(&str, &str, &str)] = &[
         "anthropic.claude-3-haiku-20240307-v1:0",
         "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse",
     ),
+    (
+        "cache_and_thinking",
+        CLAUDE_4_5,
+        "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse",
+    ),
 ];
+
+const CLAUDE_4_5: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 
 fn translate_request_fixture(case: &str, model: &str) -> (String, Vec<u8>) {
     let req = ChatRequest::parse(&fixture(&format!("{case}.request.json")))
@@ -141,9 +148,13 @@ fn basic_request_is_byte_exact() {
 }
 
 fn translate_json(req: Value) -> Result<Value, TranslateError> {
+    translate_json_for(req, "amazon.nova-pro-v1:0")
+}
+
+fn translate_json_for(req: Value, model: &str) -> Result<Value, TranslateError> {
     let req: ChatRequest = serde_json::from_value(req).expect("valid ChatRequest");
     let target = RequestTarget {
-        model: "amazon.nova-pro-v1:0",
+        model,
         api_version: None,
         vertex: None,
         ..RequestTarget::default()
@@ -265,10 +276,215 @@ fn invalid_requests_are_refused() {
     ));
 }
 
+#[test]
+fn cache_control_becomes_cache_points() {
+    let (_, body) = translate_request_fixture("cache_and_thinking", CLAUDE_4_5);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    let point = json!({"cachePoint": {"type": "default"}});
+    // System: the breakpoint stays after its own part, not after the joined text.
+    assert_eq!(
+        body["system"],
+        json!([
+            {"text": "You are a weather bot."},
+            {"cachePoint": {"type": "default", "ttl": "1h"}},
+            {"text": "Answer briefly."}
+        ])
+    );
+    let user = &body["messages"][0]["content"];
+    assert_eq!(user[1], point, "after the text part");
+    assert_eq!(user[2]["image"]["format"], "png");
+    assert_eq!(
+        user[3],
+        json!({"cachePoint": {"type": "default", "ttl": "5m"}}),
+        "after the image"
+    );
+    let assistant = &body["messages"][1]["content"];
+    assert_eq!(assistant[2], json!({"text": "Let me look."}));
+    assert_eq!(assistant[3], point);
+    let tool_result = &body["messages"][2]["content"];
+    assert_eq!(tool_result[0]["toolResult"]["toolUseId"], "tooluse_1");
+    assert_eq!(tool_result[1], point, "after the tool result");
+    let tools = &body["toolConfig"]["tools"];
+    assert_eq!(tools[0]["toolSpec"]["name"], "get_weather");
+    assert_eq!(
+        tools[1],
+        json!({"cachePoint": {"type": "default", "ttl": "1h"}}),
+        "after its tool"
+    );
+    // No breakpoint, no cache point.
+    let body = translate_json(json!({"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "hi"}]}]}))
+    .unwrap();
+    assert_eq!(body["messages"][0]["content"], json!([{"text": "hi"}]));
+    // Only Anthropic's breakpoints exist.
+    for control in [
+        json!({"type": "ephemeral", "ttl": "2h"}),
+        json!({"type": "persistent"}),
+        json!("yes"),
+    ] {
+        let err = translate_json(json!({"messages": [{"role": "user", "content": [
+            {"type": "text", "text": "hi", "cache_control": control}]}]}))
+        .unwrap_err();
+        assert!(
+            matches!(&err, TranslateError::InvalidRequest(m) if m.contains("cache_control")),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn tool_results_carry_images() {
+    let body = translate_json(json!({"messages": [
+        {"role": "user", "content": "Take a picture."},
+        {"role": "assistant", "tool_calls": [
+            {"id": "t1", "type": "function", "function": {"name": "snap", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "t1", "content": [
+            {"type": "text", "text": "Here it is."},
+            {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ"}}]}
+    ]}))
+    .unwrap();
+    assert_eq!(
+        body["messages"][2]["content"],
+        json!([{"toolResult": {"toolUseId": "t1", "content": [
+            {"text": "Here it is."},
+            {"image": {"format": "jpeg", "source": {"bytes": "/9j/4AAQ"}}}
+        ]}}])
+    );
+}
+
+#[test]
+fn thinking_goes_to_additional_fields_for_claude() {
+    // The fixture: Anthropic's own thinking object, top_k, max_tokens under the budget.
+    let (_, body) = translate_request_fixture("cache_and_thinking", CLAUDE_4_5);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        body["additionalModelRequestFields"],
+        json!({"thinking": {"type": "enabled", "budget_tokens": 4000}, "top_k": 40})
+    );
+    assert_eq!(
+        body["inferenceConfig"],
+        json!({"maxTokens": 5000}),
+        "room for the answer beyond the budget"
+    );
+    let user = json!({"role": "user", "content": "hi"});
+    // reasoning_effort on a budget model: the effort table's budget.
+    let body = translate_json_for(
+        json!({"messages": [user], "reasoning_effort": "high"}),
+        CLAUDE_4_5,
+    )
+    .unwrap();
+    assert_eq!(
+        body["additionalModelRequestFields"],
+        json!({"thinking": {"type": "enabled", "budget_tokens": 16384}})
+    );
+    assert_eq!(body["inferenceConfig"]["maxTokens"], 16384 + 4096);
+    // On a model that takes only adaptive thinking: adaptive, with the effort.
+    let body = translate_json_for(
+        json!({"messages": [user], "reasoning_effort": "medium", "max_tokens": 2000}),
+        "global.anthropic.claude-opus-4-6-v1",
+    )
+    .unwrap();
+    assert_eq!(
+        body["additionalModelRequestFields"],
+        json!({"thinking": {"type": "adaptive"}, "output_config": {"effort": "medium"}})
+    );
+    assert_eq!(body["inferenceConfig"]["maxTokens"], 2000);
+    // Off: thinking disabled, and no limit the client did not set.
+    let body = translate_json_for(
+        json!({"messages": [user], "reasoning_effort": "none"}),
+        CLAUDE_4_5,
+    )
+    .unwrap();
+    assert_eq!(
+        body["additionalModelRequestFields"],
+        json!({"thinking": {"type": "disabled"}})
+    );
+    assert_eq!(body.get("inferenceConfig"), None);
+    // Nothing asked: nothing added.
+    let body = translate_json_for(json!({"messages": [user]}), CLAUDE_4_5).unwrap();
+    assert_eq!(body.get("additionalModelRequestFields"), None);
+}
+
+#[test]
+fn other_models_ignore_thinking_and_refuse_top_k() {
+    let user = json!({"role": "user", "content": "hi"});
+    let body = translate_json(json!({
+        "messages": [user],
+        "reasoning_effort": "high",
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+        "max_tokens": 100
+    }))
+    .unwrap();
+    assert_eq!(body.get("additionalModelRequestFields"), None);
+    assert_eq!(body["inferenceConfig"], json!({"maxTokens": 100}));
+    let err = translate_json(json!({"messages": [user], "top_k": 5})).unwrap_err();
+    assert!(err.to_string().contains("`top_k`"), "{err}");
+}
+
+#[test]
+fn refusals_name_the_field() {
+    let user = json!({"role": "user", "content": "hi"});
+    for (field, value) in [
+        ("presence_penalty", json!(0.5)),
+        ("frequency_penalty", json!(-1.0)),
+        ("parallel_tool_calls", json!(false)),
+        ("logprobs", json!(true)),
+        ("logit_bias", json!({"50256": -100})),
+        ("top_logprobs", json!(2)),
+        ("modalities", json!(["text", "audio"])),
+    ] {
+        let mut req = json!({"messages": [user]});
+        req[field] = value;
+        let err = translate_json(req).unwrap_err();
+        assert!(
+            matches!(&err, TranslateError::Unsupported(m)
+                if m.contains(&format!("`{field}`")) && m.contains("Bedrock Converse")),
+            "{field}: {err:?}"
+        );
+    }
+    // What cannot change the answer passes, and is not sent.
+    let body = translate_json(json!({
+        "messages": [user],
+        "seed": 1, "user": "u-1", "store": true, "metadata": {"k": "v"},
+        "service_tier": "auto", "prompt_cache_key": "k", "prompt_cache_retention": "24h",
+        "safety_identifier": "s", "parallel_tool_calls": true, "logprobs": false,
+        "presence_penalty": 0, "frequency_penalty": 0.0
+    }))
+    .unwrap();
+    assert_eq!(
+        body,
+        json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}]})
+    );
+}
+
+#[test]
+fn reasoning_round_trips() {
+    // The answer's thinking, sent back with the assistant message, becomes the same blocks.
+    let answer = json_fixture("reasoning.bedrock-response.json");
+    let completion = translate_response_fixture("reasoning");
+    let message: Value =
+        serde_json::from_slice::<Value>(&completion.body).unwrap()["choices"][0]["message"].clone();
+    assert_eq!(message["reasoning_content"], "Paris first, then the tool.");
+    assert_eq!(completion.texts, vec!["It is 18 degrees in Paris."]);
+    let body = translate_json_for(
+        json!({"messages": [
+            {"role": "user", "content": "Weather?"},
+            message,
+            {"role": "user", "content": "And tomorrow?"}
+        ]}),
+        CLAUDE_4_5,
+    )
+    .unwrap();
+    assert_eq!(
+        body["messages"][1]["content"],
+        answer["output"]["message"]["content"]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Responses
 
-const RESPONSE_CASES: &[&str] = &["basic", "tool_use", "max_tokens", "guardrail"];
+const RESPONSE_CASES: &[&str] = &["basic", "tool_use", "max_tokens", "guardrail", "reasoning"];
 
 fn translate_response_fixture(case: &str) -> sluice_providers::Completion {
     let body = fixture(&format!("{case}.bedrock-response.json"));
@@ -357,6 +573,7 @@ const STREAM_CASES: &[(&str, bool)] = &[
     ("stream_text", true),
     ("stream_tools", false),
     ("stream_exception", true),
+    ("stream_reasoning", true),
 ];
 
 /// The binary event stream described by `<case>.events.json`.
@@ -452,6 +669,24 @@ fn stream_facts() {
         }
     );
 
+    let (_, facts) = run_stream(true, [&stream_bytes("stream_reasoning")[..]]).unwrap();
+    assert_eq!(
+        facts.texts,
+        vec!["18 degrees."],
+        "reasoning is not answer text"
+    );
+    assert_eq!(
+        facts.usage,
+        Usage {
+            input_tokens: Some(1520),
+            output_tokens: Some(40),
+            total_tokens: Some(1560),
+            cached_input_tokens: Some(1000),
+            cache_creation_input_tokens: Some(500),
+            ..Usage::default()
+        }
+    );
+
     let (_, facts) = run_stream(false, [&stream_bytes("stream_tools")[..]]).unwrap();
     assert_eq!(facts.usage.total_tokens, Some(70));
     assert_eq!(facts.texts, vec!["Checking both cities."]);
@@ -490,6 +725,25 @@ fn first_token_waits_for_content() {
         .feed(&encode_event("contentBlockDelta", delta), &mut out)
         .unwrap();
     assert!(stream.facts().first_token_seen);
+}
+
+#[test]
+fn reasoning_is_the_first_token() {
+    let mut stream = BedrockStream::new(&response_target(false), "id".into());
+    let mut out = Vec::new();
+    stream
+        .feed(
+            &encode_event("messageStart", br#"{"role":"assistant"}"#),
+            &mut out,
+        )
+        .unwrap();
+    assert!(!stream.facts().first_token_seen);
+    let delta = br#"{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"hm"}}}"#;
+    stream
+        .feed(&encode_event("contentBlockDelta", delta), &mut out)
+        .unwrap();
+    assert!(stream.facts().first_token_seen);
+    assert_eq!(stream.facts().texts, vec![""]);
 }
 
 #[test]
@@ -580,6 +834,11 @@ const KEYS: &[&str] = &[
     "outputTokens",
     "totalTokens",
     "cacheReadInputTokens",
+    "cacheWriteInputTokens",
+    "reasoningContent",
+    "reasoningText",
+    "signature",
+    "redactedContent",
     "contentBlockIndex",
     "start",
     "delta",

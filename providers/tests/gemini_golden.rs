@@ -83,6 +83,12 @@ const REQUEST_CASES: &[(&str, &str, Option<&str>, &str)] = &[
         Some("v1beta"),
         "/v1beta/models/gemini-2.5-flash:generateContent",
     ),
+    (
+        "thinking_history",
+        "gemini-3-pro-preview",
+        None,
+        "/v1beta/models/gemini-3-pro-preview:generateContent",
+    ),
 ];
 
 fn translate_request_fixture(case: &str, model: &str, version: Option<&str>) -> (String, Vec<u8>) {
@@ -221,6 +227,179 @@ fn invalid_requests_are_refused() {
     }
 }
 
+#[test]
+fn thinking_config_by_model() {
+    let user = json!({"role": "user", "content": "hi"});
+    let config = |extra: Value, model: &str| {
+        let mut req = json!({"messages": [user]});
+        for (k, v) in extra.as_object().unwrap() {
+            req[k] = v.clone();
+        }
+        let body = translate_json(req, model).unwrap();
+        body["generationConfig"]["thinkingConfig"].clone()
+    };
+    let cases = [
+        // reasoning_effort: a budget before Gemini 3, a level from it.
+        (
+            json!({"reasoning_effort": "low"}),
+            "gemini-2.5-flash",
+            json!({"includeThoughts": true, "thinkingBudget": 2048}),
+        ),
+        (
+            json!({"reasoning_effort": "high"}),
+            "gemini-2.5-pro",
+            json!({"includeThoughts": true, "thinkingBudget": 16384}),
+        ),
+        (
+            json!({"reasoning_effort": "medium"}),
+            "gemini-3-pro-preview",
+            json!({"includeThoughts": true, "thinkingLevel": "high"}),
+        ),
+        (
+            json!({"reasoning_effort": "minimal"}),
+            "gemini-3-pro-preview",
+            json!({"includeThoughts": true, "thinkingLevel": "low"}),
+        ),
+        // Anthropic's thinking object: the budget as it is, or the level it amounts to.
+        (
+            json!({"thinking": {"type": "enabled", "budget_tokens": 5000}}),
+            "gemini-2.5-flash",
+            json!({"includeThoughts": true, "thinkingBudget": 5000}),
+        ),
+        (
+            json!({"thinking": {"type": "enabled", "budget_tokens": 5000}}),
+            "gemini-3-pro-preview",
+            json!({"includeThoughts": true, "thinkingLevel": "low"}),
+        ),
+        (
+            json!({"thinking": {"type": "enabled", "budget_tokens": 20000}}),
+            "gemini-3-flash-preview",
+            json!({"includeThoughts": true, "thinkingLevel": "high"}),
+        ),
+        (
+            json!({"thinking": {"type": "adaptive"}}),
+            "gemini-2.5-flash",
+            json!({"includeThoughts": true, "thinkingBudget": -1}),
+        ),
+        (
+            json!({"thinking": {"type": "adaptive"}}),
+            "gemini-3-pro-preview",
+            json!({"includeThoughts": true}),
+        ),
+        (
+            json!({"thinking": {"type": "adaptive"}, "reasoning_effort": "low"}),
+            "gemini-3-pro-preview",
+            json!({"includeThoughts": true, "thinkingLevel": "low"}),
+        ),
+        // Off: no thinking where it can be turned off, the least where it cannot.
+        (
+            json!({"thinking": {"type": "disabled"}}),
+            "gemini-2.5-flash",
+            json!({"includeThoughts": false, "thinkingBudget": 0}),
+        ),
+        (
+            json!({"reasoning_effort": "none"}),
+            "gemini-3-pro-preview",
+            json!({"includeThoughts": false, "thinkingLevel": "low"}),
+        ),
+        (json!({}), "gemini-2.5-flash", Value::Null),
+    ];
+    for (extra, model, want) in cases {
+        let got = config(extra.clone(), model);
+        assert_eq!(got, want, "{extra} on {model}");
+        assert!(
+            got.get("thinkingBudget").is_none() || got.get("thinkingLevel").is_none(),
+            "never both: {got}"
+        );
+    }
+    let err = translate_json(
+        json!({"messages": [user], "reasoning_effort": "enormous"}),
+        "gemini-2.5-flash",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("reasoning_effort"), "{err}");
+}
+
+#[test]
+fn thought_signature_comes_back_from_thinking_blocks() {
+    // The answer's message, sent back by a client that keeps thinking blocks but not the
+    // tool call ids' signatures.
+    let completion = translate_response_fixture("tool_calls");
+    let mut message: Value =
+        serde_json::from_slice::<Value>(&completion.body).unwrap()["choices"][0]["message"].clone();
+    message["tool_calls"][0]["id"] = json!("call_0");
+    let body = translate_json(
+        json!({"messages": [
+            {"role": "user", "content": "Weather in Paris and Tokyo?"},
+            message,
+            {"role": "tool", "tool_call_id": "call_0", "content": "18"},
+            {"role": "tool", "tool_call_id": "call_1", "content": "22"}
+        ]}),
+        "gemini-3-pro-preview",
+    )
+    .unwrap();
+    let parts = &body["contents"][1]["parts"];
+    assert_eq!(parts[0]["thoughtSignature"], "CiIBVKhc7vB1bXs=");
+    assert_eq!(parts[0]["functionCall"]["name"], "get_weather");
+    assert_eq!(
+        parts[1].get("thoughtSignature"),
+        None,
+        "only the first call"
+    );
+    assert_eq!(
+        parts.as_array().unwrap().len(),
+        2,
+        "no thought text sent back"
+    );
+}
+
+#[test]
+fn refusals_name_the_field() {
+    let user = json!({"role": "user", "content": "hi"});
+    for (field, value) in [
+        ("parallel_tool_calls", json!(false)),
+        ("logprobs", json!(true)),
+        ("logit_bias", json!({"50256": -100})),
+        ("audio", json!({"voice": "alloy", "format": "mp3"})),
+    ] {
+        let mut req = json!({"messages": [user]});
+        req[field] = value;
+        let err = translate_json(req, "gemini-2.5-flash").unwrap_err();
+        assert!(
+            matches!(&err, TranslateError::Unsupported(m)
+                if m.contains(&format!("`{field}`")) && m.contains("Gemini")),
+            "{field}: {err:?}"
+        );
+    }
+    let err = translate_json(
+        json!({"messages": [
+            user,
+            {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "snap", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c", "content": [
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}
+        ]}),
+        "gemini-2.5-flash",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("tool result"), "{err}");
+    // What cannot change the answer passes, and is not sent.
+    let body = translate_json(
+        json!({
+            "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}]}],
+            "user": "u-1", "store": true, "metadata": {"k": "v"}, "service_tier": "auto",
+            "prompt_cache_key": "k", "prompt_cache_retention": "24h", "safety_identifier": "s",
+            "parallel_tool_calls": true, "logprobs": false
+        }),
+        "gemini-2.5-flash",
+    )
+    .unwrap();
+    assert_eq!(
+        body,
+        json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Responses
 
@@ -230,6 +409,7 @@ const RESPONSE_CASES: &[&str] = &[
     "max_tokens_two_candidates",
     "prompt_blocked",
     "safety_stop",
+    "thinking",
 ];
 
 fn translate_response_fixture(case: &str) -> sluice_providers::Completion {
@@ -303,6 +483,24 @@ fn response_facts() {
     assert_eq!(c.finish_reasons, vec!["length", "length"]);
     assert_eq!(c.usage.total(), Some(15));
 
+    let c = translate_response_fixture("thinking");
+    assert_eq!(
+        c.texts,
+        vec!["It arrives tomorrow. Track it online."],
+        "thoughts are not answer text"
+    );
+    assert_eq!(
+        c.usage,
+        Usage {
+            input_tokens: Some(120),
+            output_tokens: Some(109),
+            total_tokens: Some(229),
+            cached_input_tokens: Some(100),
+            reasoning_tokens: Some(100),
+            ..Usage::default()
+        }
+    );
+
     let c = translate_response_fixture("safety_stop");
     assert_eq!(c.response_model.as_deref(), Some(TARGET_MODEL));
 }
@@ -336,6 +534,7 @@ const STREAM_CASES: &[(&str, bool)] = &[
     ("stream_tools", false),
     ("stream_error", true),
     ("stream_blocked", false),
+    ("stream_thinking", true),
 ];
 
 fn run_stream<'a>(
@@ -407,6 +606,25 @@ fn stream_facts() {
         }
     );
 
+    let input = fixture("stream_thinking.gemini.sse");
+    let (_, facts) = run_stream(true, [&input[..]]).unwrap();
+    assert_eq!(
+        facts.texts,
+        vec!["It arrives tomorrow."],
+        "thoughts left out"
+    );
+    assert_eq!(
+        facts.usage,
+        Usage {
+            input_tokens: Some(120),
+            output_tokens: Some(105),
+            total_tokens: Some(225),
+            cached_input_tokens: Some(100),
+            reasoning_tokens: Some(100),
+            ..Usage::default()
+        }
+    );
+
     let input = fixture("stream_tools.gemini.sse");
     let (_, facts) = run_stream(false, [&input[..]]).unwrap();
     assert_eq!(
@@ -439,18 +657,21 @@ fn stream_facts() {
 }
 
 #[test]
-fn first_token_waits_for_content() {
+fn a_thought_is_the_first_token() {
+    let mut stream = GeminiStream::new(&response_target(false), "id".into());
+    let mut out = Vec::new();
+    // No part yet: the role chunk goes out, but no token.
+    let empty = "data: {\"candidates\":[{\"content\":{\"parts\":[]},\"index\":0}]}\n\n";
+    stream.feed(empty.as_bytes(), &mut out).unwrap();
+    assert!(!out.is_empty());
+    assert!(!stream.facts().first_token_seen);
+    // The first event of this stream is a thought only: streamed, so a token.
     let input = fixture("stream_tools.gemini.sse");
     let text = String::from_utf8(input).unwrap();
     let events: Vec<&str> = text.split_inclusive("\n\n").collect();
-    let mut stream = GeminiStream::new(&response_target(false), "id".into());
-    let mut out = Vec::new();
-    // The first event is a thought only: the role chunk goes out, but no token yet.
     stream.feed(events[0].as_bytes(), &mut out).unwrap();
-    assert!(!out.is_empty());
-    assert!(!stream.facts().first_token_seen);
-    stream.feed(events[1].as_bytes(), &mut out).unwrap();
     assert!(stream.facts().first_token_seen);
+    assert_eq!(stream.facts().texts, vec![""]);
 }
 
 #[test]

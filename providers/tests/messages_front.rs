@@ -39,7 +39,11 @@ fn request_system_string_and_blocks() {
     }));
     assert_eq!(
         v["messages"][0],
-        json!({"role": "system", "content": "a\nb"})
+        json!({"role": "system", "content": [
+            {"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}},
+            {"type": "text", "text": "b"}
+        ]}),
+        "the breakpoint stays on its block"
     );
     assert_eq!(v["messages"][1], json!({"role": "user", "content": "hi"}));
 }
@@ -77,9 +81,18 @@ fn request_params_tools_and_choice() {
     ] {
         let v = req_json(json!({
             "model": "m", "max_tokens": 1, "tool_choice": choice,
+            "tools": [{"name": "f", "input_schema": {"type": "object"}}],
             "messages": [{"role": "user", "content": "x"}]
         }));
         assert_eq!(v["tool_choice"], want);
+        let v = req_json(json!({
+            "model": "m", "max_tokens": 1, "tool_choice": choice,
+            "messages": [{"role": "user", "content": "x"}]
+        }));
+        assert!(
+            v.get("tool_choice").is_none(),
+            "no tools, no choice to make"
+        );
     }
     let req = request_to_openai(
         json!({"model": "m", "max_tokens": 1, "stop_sequences": ["a"],
@@ -167,15 +180,10 @@ fn request_errors_are_invalid_request() {
         "not json".to_string(),
         json!([1, 2]).to_string(),
         json!({"model": "m"}).to_string(),
-        json!({"model": "m", "messages": [{"role": "system", "content": "x"}]}).to_string(),
         json!({"model": "m", "messages": [{"role": "user", "content": 5}]}).to_string(),
-        json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "video"}]}]})
-            .to_string(),
         json!({"model": "m", "messages": [{"role": "user", "content": [
             {"type": "tool_use", "id": "a", "name": "b", "input": {}}]}]})
         .to_string(),
-        json!({"model": "m", "messages": [], "tools": [{"type": "web_search_20250305", "name": "w"}]})
-            .to_string(),
         json!({"model": "m", "messages": [], "max_tokens": "many"}).to_string(),
     ] {
         match request_to_openai(body.as_bytes()) {
@@ -611,8 +619,247 @@ fn request_parallel_switch_and_plain_turns() {
             {"role": "user", "content": "go"},
             {"role": "assistant", "tool_calls": [
                 {"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
-            {"role": "tool", "tool_call_id": "t1", "content": ""},
+            {"role": "tool", "tool_call_id": "t1", "content": "Error"},
             {"role": "assistant", "content": "done"}
         ])
     );
+}
+
+fn claude_code(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/claude_code/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+#[test]
+fn claude_codes_first_request_crosses_with_everything_carried() {
+    let req = request_to_openai(&claude_code("first_request.raw.json")).expect("translates");
+    let roles: Vec<&str> = req.messages.iter().map(|m| m.role.as_str()).collect();
+    assert_eq!(
+        roles,
+        ["system", "user", "system"],
+        "the system turn keeps its place"
+    );
+    // The system prompt's breakpoints stay on their blocks.
+    let Some(Content::Parts(system)) = &req.messages[0].content else {
+        panic!("system as parts: {:?}", req.messages[0].content);
+    };
+    assert_eq!(system.len(), 3);
+    assert!(system[0].extra.get("cache_control").is_none());
+    assert_eq!(
+        system[1].extra["cache_control"],
+        json!({"type": "ephemeral"})
+    );
+    assert_eq!(
+        system[2].extra["cache_control"],
+        json!({"type": "ephemeral"})
+    );
+    let Some(Content::Parts(env)) = &req.messages[2].content else {
+        panic!("system turn as parts");
+    };
+    assert_eq!(env[0].extra["cache_control"], json!({"type": "ephemeral"}));
+    assert_eq!(
+        req.thinking,
+        Some(json!({"type": "adaptive", "display": "omitted"}))
+    );
+    assert_eq!(req.reasoning_effort.as_deref(), Some("medium"));
+    assert_eq!(req.max_tokens, Some(128000));
+    assert!(req.stream);
+    let tools = req.tools.as_ref().expect("tools");
+    assert_eq!(tools.len(), 12);
+    assert!(tools.iter().any(|t| t.function.name == "Bash"));
+    assert!(req.extra["user"]
+        .as_str()
+        .is_some_and(|u| u.contains("session_id")));
+}
+
+#[test]
+fn claude_codes_tool_result_turn_keeps_thinking_and_breakpoints() {
+    let req = request_to_openai(&claude_code("tool_result_request.raw.json")).expect("translates");
+    let raw: Value = serde_json::from_slice(&claude_code("tool_result_request.raw.json")).unwrap();
+    let thinking = &raw["messages"][2]["content"][0];
+    let assistant = req
+        .messages
+        .iter()
+        .find(|m| m.role == "assistant")
+        .expect("assistant turn");
+    assert_eq!(
+        assistant.thinking_blocks.as_deref(),
+        Some(&[thinking.clone()][..])
+    );
+    assert_eq!(
+        assistant.reasoning_content.as_deref(),
+        thinking["thinking"].as_str()
+    );
+    assert_eq!(assistant.tool_calls.as_ref().map(Vec::len), Some(1));
+    let tool = req
+        .messages
+        .iter()
+        .find(|m| m.role == "tool")
+        .expect("tool result");
+    let Some(Content::Parts(parts)) = &tool.content else {
+        panic!("cached tool result as parts: {:?}", tool.content);
+    };
+    assert_eq!(
+        parts.last().unwrap().extra["cache_control"],
+        json!({"type": "ephemeral"})
+    );
+    assert_eq!(parts[0].text.as_deref(), Some("hello-from-tool"));
+}
+
+#[test]
+fn fields_without_a_counterpart_are_refused_by_name() {
+    for (extra, named) in [
+        (json!({"mcp_servers": []}), "mcp_servers"),
+        (json!({"container": "c1"}), "container"),
+        (
+            json!({"output_config": {"task_budget": {"type": "tokens", "total": 5}}}),
+            "output_config.task_budget",
+        ),
+        (
+            json!({"tools": [{"type": "web_search_20250305", "name": "w"}]}),
+            "tools[0].type: web_search_20250305",
+        ),
+    ] {
+        let mut body =
+            json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let err = request_to_openai(body.to_string().as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("`{named}` has no counterpart")),
+            "{err}"
+        );
+    }
+    let err = request_to_openai(
+        json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [
+            {"type": "document", "source": {"type": "text", "data": "x"}}]}]})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("content block type `document`"), "{err}");
+    // Ignored, documented: they cannot change the answer.
+    let ok = request_to_openai(
+        json!({"model": "m", "max_tokens": 5, "service_tier": "auto", "speed": "fast",
+               "context_management": {"edits": []}, "cache_control": {"type": "ephemeral"},
+               "messages": [{"role": "user", "content": "x"}]})
+        .to_string()
+        .as_bytes(),
+    );
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
+#[test]
+fn structured_output_and_message_level_effort_are_mapped() {
+    let req = request_to_openai(
+        json!({"model": "m", "max_tokens": 5,
+               "output_config": {"effort": "low", "format": {"type": "json_schema", "schema": {"type": "object"}}},
+               "messages": [{"role": "user", "content": "x"},
+                            {"role": "system", "content": "y", "output_config": {"effort": "high"}}]})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        req.reasoning_effort.as_deref(),
+        Some("high"),
+        "the latest turn's effort wins"
+    );
+    assert_eq!(
+        req.response_format,
+        Some(
+            json!({"type": "json_schema", "json_schema": {"name": "output", "schema": {"type": "object"}, "strict": true}})
+        )
+    );
+}
+
+#[test]
+fn hub_thinking_becomes_thinking_blocks_in_answers() {
+    let v = resp(json!({
+        "id": "c", "model": "gemini-2.5-flash",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": null,
+            "reasoning_content": "Let me think.",
+            "thinking_blocks": [{"type": "thinking", "thinking": "", "signature": "sluice:gemini:abc"}],
+            "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}
+    }));
+    assert_eq!(
+        v["content"],
+        json!([
+            {"type": "thinking", "thinking": "Let me think.", "signature": "sluice:gemini:abc"},
+            {"type": "tool_use", "id": "t1", "name": "f", "input": {}}
+        ]),
+        "the thought text joins the signed block"
+    );
+    let v = resp(json!({
+        "id": "c", "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": "Hi", "reasoning_content": "hm"}}]
+    }));
+    assert_eq!(
+        v["content"],
+        json!([{"type": "thinking", "thinking": "hm", "signature": ""}, {"type": "text", "text": "Hi"}])
+    );
+}
+
+#[test]
+fn hub_thinking_streams_as_thinking_blocks() {
+    let chunk = |delta: Value| {
+        format!(
+            "data: {}\n\n",
+            json!({"id": "c", "model": "m", "choices": [{"index": 0, "delta": delta}]})
+        )
+    };
+    let input = [
+        chunk(json!({"role": "assistant", "reasoning_content": "Think"})),
+        chunk(json!({"reasoning_content": "ing."})),
+        chunk(json!({"thinking_blocks": [{"type": "thinking", "thinking": "", "signature": "sig1"}]})),
+        chunk(json!({"thinking_blocks": [{"type": "redacted_thinking", "data": "enc"}]})),
+        chunk(json!({"content": "Answer"})),
+        "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2,\"total_tokens\":6}}\n\n".to_string(),
+        "data: [DONE]\n\n".to_string(),
+    ]
+    .concat();
+    let (out, _) = run(input.as_bytes(), usize::MAX);
+    let events: Vec<Value> = parse_events(&out).into_iter().map(|(_, d)| d).collect();
+    let kinds: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let t = e["type"].as_str().unwrap_or_default();
+            let sub = e["content_block"]["type"]
+                .as_str()
+                .or(e["delta"]["type"].as_str())
+                .unwrap_or_default();
+            format!("{t}:{sub}")
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "message_start:",
+            "content_block_start:thinking",
+            "content_block_delta:thinking_delta",
+            "content_block_delta:thinking_delta",
+            "content_block_delta:signature_delta",
+            "content_block_stop:",
+            "content_block_start:redacted_thinking",
+            "content_block_stop:",
+            "content_block_start:text",
+            "content_block_delta:text_delta",
+            "content_block_stop:",
+            "message_delta:",
+            "message_stop:",
+        ]
+    );
+    assert_eq!(events[4]["delta"]["signature"], "sig1");
+    assert_eq!(events[6]["content_block"]["data"], "enc");
+    assert_eq!(events[8]["index"], 2, "blocks numbered in order");
 }

@@ -119,7 +119,8 @@ def _text_of(content) -> str:
     return "".join(b["text"] for b in content)
 
 
-def check_upstream(route, upstreams, *, stream: bool, tools: bool = False, max_tokens: int | None = None):
+def check_upstream(route, upstreams, *, stream: bool, tools: bool = False, max_tokens: int | None = None,
+                   sdk: str = "openai"):
     """The request the route's upstream got: path, the gateway's credentials, translated body."""
     if route == "openai":
         up = upstreams["openai"].last()
@@ -149,7 +150,12 @@ def check_upstream(route, upstreams, *, stream: bool, tools: bool = False, max_t
         assert up.path == "/v1/messages", up.path
         assert up.headers.get("x-api-key") == UPSTREAM_ANTHROPIC_KEY, up.headers
         assert "authorization" not in up.headers, "the client's key must not reach the provider"
-        assert up.headers.get("anthropic-version") == "2023-06-01", up.headers
+        if sdk == "anthropic":
+            # Native pass-through: the client's own `anthropic-version` travels on.
+            want = anthropic.Anthropic(api_key="k").default_headers["anthropic-version"]
+        else:
+            want = "2023-06-01"  # translated: the version sluice speaks
+        assert up.headers.get("anthropic-version") == want, up.headers
         body = up.body
         assert isinstance(body, dict), body
         assert body["model"] == ANTHROPIC_BACKEND_MODEL, body
@@ -321,7 +327,7 @@ def test_anthropic_sdk_create(gateway, upstreams, route):
     assert msg.usage.input_tokens > 0 and msg.usage.output_tokens > 0
     if usage:
         assert (msg.usage.input_tokens, msg.usage.output_tokens) == usage
-    check_upstream(route, upstreams, stream=False, max_tokens=200)
+    check_upstream(route, upstreams, stream=False, max_tokens=200, sdk="anthropic")
 
 
 @pytest.mark.parametrize("route", ["gemini", "anthropic", "mock"])
@@ -342,7 +348,7 @@ def test_anthropic_sdk_stream(gateway, upstreams, route):
         assert final.usage.output_tokens == usage[1]
     if route == "anthropic":
         assert final.usage.input_tokens == usage[0]
-    check_upstream(route, upstreams, stream=True, max_tokens=200)
+    check_upstream(route, upstreams, stream=True, max_tokens=200, sdk="anthropic")
 
 
 @pytest.mark.parametrize("route", ["gemini", "anthropic"])
@@ -361,7 +367,7 @@ def test_anthropic_sdk_tools(gateway, upstreams, route):
     if route == "anthropic":
         assert [b.type for b in msg.content] == ["text", "tool_use"], msg.content
         assert msg.content[0].text == ANTHROPIC_TOOL_PREAMBLE
-    check_upstream(route, upstreams, stream=False, tools=True, max_tokens=200)
+    check_upstream(route, upstreams, stream=False, tools=True, max_tokens=200, sdk="anthropic")
 
 
 @pytest.mark.parametrize("route", ["gemini", "anthropic"])
@@ -381,7 +387,7 @@ def test_anthropic_sdk_tools_stream(gateway, upstreams, route):
         assert [b.type for b in final.content] == ["text", "tool_use"], final.content
         assert final.content[0].text == ANTHROPIC_TOOL_PREAMBLE
         assert final.usage.output_tokens == ANTHROPIC_STREAM_OUTPUT_TOKENS[-1]
-    check_upstream(route, upstreams, stream=True, tools=True, max_tokens=200)
+    check_upstream(route, upstreams, stream=True, tools=True, max_tokens=200, sdk="anthropic")
 
 
 # --- Errors -------------------------------------------------------------------------------
@@ -391,7 +397,7 @@ def test_anthropic_sdk_bad_request(gateway, gemini_upstream):
     with pytest.raises(anthropic.BadRequestError) as ei:
         anth(gateway, "gemini").messages.create(
             model="claude-x", max_tokens=100,
-            messages=[{"role": "system", "content": "system is not a message role"}],
+            messages=[{"role": "moderator", "content": "moderator is not a message role"}],
         )
     err = ei.value
     assert err.status_code == 400

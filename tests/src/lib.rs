@@ -12,16 +12,22 @@
 //! - [`redis`]: a throwaway `redis-server` on a free port (shared-limits tests).
 //! - [`serve`]: the small hyper HTTP/1.1 server loop the mocks share.
 //! - [`tls`]: a TLS front for a mock, with a test CA the gateway can be told to trust.
+//! - [`claude_code`]: Claude Code (the `claude` CLI) run against the gateway, offline.
+//! - [`tap`]: a recording forwarder between a real client and the gateway.
+//! - [`replies`]: streamed answers in each provider's wire format, with cache token usage.
 //!
 //! [`Recorder`] is the shared "append-only list + wait until n items" building block.
 
+pub mod claude_code;
 pub mod gateway;
 pub mod http;
 pub mod logline;
 pub mod otlp;
 pub mod redis;
+pub mod replies;
 pub mod serve;
 pub mod setup;
+pub mod tap;
 pub mod tls;
 pub mod upstream;
 

@@ -1,16 +1,94 @@
-//! Anthropic Messages API (`POST /v1/messages`), translated from and to OpenAI Chat Completions.
+//! Anthropic Messages API (`POST /v1/messages`), translated from and to OpenAI Chat Completions
+//! (the hub, [`crate::openai`]), for Anthropic and for Claude on Vertex ([`crate::vertex`]).
 //!
-//! - Requests: system and developer messages become the top-level `system` string; user and
-//!   assistant messages become turns of content blocks (text, images, `tool_use`); `tool`
-//!   messages become `tool_result` blocks of a user turn. Consecutive turns of one role are
-//!   merged, since Anthropic requires user and assistant turns to alternate. `max_tokens` is
-//!   required by Anthropic: [`DEFAULT_MAX_TOKENS`] when the client names none.
-//!   `seed`, `presence_penalty` and `frequency_penalty` have no Anthropic equivalent and are
-//!   dropped; `n > 1` and JSON `response_format`s are refused.
-//! - Responses: text blocks joined, `tool_use` blocks become `tool_calls`, thinking blocks
-//!   dropped. Anthropic's `input_tokens` excludes cache reads and writes, while OpenAI's
+//! # Requests: each hub field and what becomes of it
+//!
+//! Mapped:
+//! - `model`: the backend's model.
+//! - `messages`: `system` and `developer` messages, wherever they stand, become the top-level
+//!   `system`: a string (messages joined by blank lines, a message's parts by newlines), or
+//!   text blocks, one per part, when any part or message carries `cache_control`. `user`
+//!   messages become user turns of `text`, `image` (`data:` URLs inline, http(s) URLs by
+//!   reference) and `document` (PDF `file_data`) blocks. `assistant` messages become assistant
+//!   turns: `thinking_blocks` first, then `text` (text and `refusal` parts), then a `tool_use`
+//!   per `tool_calls` entry (arguments that are not a JSON object become `{}`). `tool` messages
+//!   become `tool_result` blocks at the head of the next user turn: string content as a string,
+//!   parts as blocks (text, image, document). Consecutive turns of one role are merged, since
+//!   Anthropic requires user and assistant turns to alternate.
+//! - `messages[].thinking_blocks` (assistant): `{"type":"thinking","thinking","signature"}` and
+//!   `{"type":"redacted_thinking","data"}` blocks, text, signature and data exactly as given.
+//! - `cache_control` (hub extension): on a content part → on its block (text, image, document,
+//!   also inside a `tool_result`); on a message → on the message's last block (a `tool`
+//!   message's `tool_result`; never a thinking block, which Anthropic does not let be marked);
+//!   on a tool → on the Anthropic tool.
+//! - `max_completion_tokens`, else `max_tokens`, else [`DEFAULT_MAX_TOKENS`] → `max_tokens`
+//!   (Anthropic requires one), raised above a thinking budget ([`thinking`]).
+//! - `reasoning_effort`, `thinking` (hub extension) → `thinking` and `output_config.effort`, by
+//!   [`thinking::claude_thinking`] (a budget, or adaptive thinking on Claude 4.6 and later).
+//! - `temperature`, `top_p`, `top_k` (hub extension), `stream`: same names. `stop` →
+//!   `stop_sequences`.
+//! - `tools` (type `function`) → `tools`: `name`, `description`, `parameters` as
+//!   `input_schema` (`{}` when absent), `strict`, `cache_control`. `tool_choice` →
+//!   `tool_choice`: `auto`, `required` → `any`, `none`, a named function → `tool`.
+//!   `parallel_tool_calls: false` → `tool_choice.disable_parallel_tool_use`. Without tools no
+//!   `tool_choice` is sent (Anthropic refuses one; no call can be made anyway).
+//! - `response_format` `{"type":"json_schema","json_schema":{"schema"}}` →
+//!   `output_config.format` `{"type":"json_schema","schema"}`; `{"type":"text"}` → nothing (the
+//!   default).
+//! - `user` → `metadata.user_id`.
+//! - `stream_options.include_usage`: honoured by the stream translation (the usage chunk).
+//!
+//! Ignored, as their loss cannot change the answer:
+//! - `seed`: Anthropic has none, and sampling is not reproducible across providers anyway.
+//! - `presence_penalty`, `frequency_penalty` at `0`: no penalty, which is what Anthropic does.
+//! - `store`, `metadata` (OpenAI's stored-completion tags), `service_tier`,
+//!   `prompt_cache_key`, `prompt_cache_retention`, `safety_identifier`: OpenAI account
+//!   features (storage, billing tier, its own cache routing, abuse monitoring).
+//! - `stream_options` other than `include_usage` (e.g. `include_obfuscation`): stream framing.
+//! - Top-level fields set to `null`, and `logprobs: false`, `top_logprobs: 0`,
+//!   `logit_bias: {}`, `modalities: ["text"]`: they ask for nothing.
+//! - `response_format.json_schema.name` and `.strict`: the name only labels the schema, and
+//!   Anthropic's structured output is always strict.
+//! - `messages[].reasoning_content` (assistant): thinking goes back to Anthropic only as signed
+//!   `thinking_blocks` (unsigned thinking is refused by Anthropic), and with them it repeats
+//!   their text.
+//! - Thinking blocks Anthropic cannot verify: without a signature (or `data`), signed by
+//!   another provider (signatures starting with `sluice:gemini:` are Gemini's thought
+//!   signatures carried by sluice), or of another type. Anthropic would refuse them, and it
+//!   drops the thinking of earlier turns from the context anyway.
+//! - `cache_control` on a part that makes no block (an empty text) goes on the block before
+//!   it in the same message, and is dropped when there is none: a cache breakpoint changes
+//!   cost and latency, never the answer.
+//! - `messages[].name`: Anthropic turns have no author name.
+//! - `image_url.detail`: Anthropic sizes images itself.
+//!
+//! Refused, with a 400 that names the field ([`crate::error::no_counterpart`]):
+//! - `n` > 1 (one choice per request); non-zero `presence_penalty` or `frequency_penalty`;
+//!   `response_format` `json_object` (Anthropic constrains output to a schema only) or any
+//!   other type; `response_format.json_schema.description`.
+//! - Every other top-level field: `logprobs`, `top_logprobs`, `logit_bias`, `audio`,
+//!   `modalities` (other than text), `prediction`, `web_search_options`, `verbosity`, legacy
+//!   `functions` / `function_call`, and any field sluice does not know.
+//! - Fields of a tool other than `type`, `function`, `cache_control`, and of its function
+//!   other than `name`, `description`, `parameters`, `strict`; tools of a type other than
+//!   `function`.
+//! - `function` messages; content parts other than text, `image_url` and `file` (user and
+//!   tool messages), text and `refusal` (assistant), text (system); files other than PDF
+//!   `file_data`; image URLs other than base64 `data:` and http(s).
+//!
+//! # Responses, streams, errors
+//!
+//! - Responses: text blocks joined into `content`; `tool_use` blocks become `tool_calls`;
+//!   `thinking` blocks' texts joined into `reasoning_content`, and every `thinking` /
+//!   `redacted_thinking` block, signature and data as given, into `thinking_blocks`.
+//!   Anthropic's `input_tokens` excludes cache reads and writes, while OpenAI's
 //!   `prompt_tokens` includes them: `prompt_tokens = input + cache_read + cache_creation`,
-//!   with `cache_read` reported as `cached_tokens`.
+//!   with `cache_read` as `prompt_tokens_details.cached_tokens` and `cache_creation` as
+//!   `prompt_tokens_details.cache_write_tokens`.
+//! - Streams ([`AnthropicUpstreamStream`]): `thinking_delta` → `delta.reasoning_content`;
+//!   `signature_delta` → `delta.thinking_blocks: [{"type":"thinking","thinking":"",
+//!   "signature"}]` (closing the thinking streamed before it); a `redacted_thinking` block →
+//!   `delta.thinking_blocks: [{"type":"redacted_thinking","data"}]`.
 //! - Errors: `{"type":"error","error":{"type","message"}}` becomes an OpenAI error whose `code`
 //!   is Anthropic's error type.
 
@@ -24,16 +102,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{json, Map, Value};
 
-use crate::error::{openai_error_body, openai_error_type};
+use crate::error::{no_counterpart, openai_error_body, openai_error_type, refuse_unknown};
 use crate::openai::{
-    completion_facts, content_blocks, part_text, text_only, ChatRequest, ChatResponse, ChatUsage,
-    Choice, Content, ContentPart, FunctionCall, Message, ResponseMessage, ToolCall,
+    completion_facts, text_only, ChatRequest, ChatResponse, ChatUsage, Choice, Content,
+    ContentPart, FunctionCall, Message, ResponseMessage, ToolCall,
 };
 use crate::{Completion, RequestTarget, ResponseTarget, TranslateError, UpstreamRequest, Usage};
 
 pub use stream::AnthropicUpstreamStream;
 
-use wire::{ContentBlock, MessageResponse, MessagesRequest, Metadata, Tool, Turn, WireUsage};
+use wire::{
+    ContentBlock, MessageResponse, MessagesRequest, Metadata, OutputConfig, System, Tool, Turn,
+    WireUsage,
+};
 
 /// `max_tokens` sent when the client sets neither `max_completion_tokens` nor `max_tokens`.
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;
@@ -43,6 +124,26 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// The path of the Messages API on the base URL.
 const PATH: &str = "/v1/messages";
+
+/// The API's name in refusals.
+const API: &str = "Anthropic Messages";
+
+/// Top-level hub fields outside the typed ones that the translation carries.
+const CARRIED: &[&str] = &["user", "parallel_tool_calls"];
+
+/// Top-level hub fields whose loss cannot change the answer (see the module docs).
+const IGNORABLE: &[&str] = &[
+    "store",
+    "metadata",
+    "service_tier",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "safety_identifier",
+];
+
+/// The prefix of the thought signatures sluice carries for Gemini, which Anthropic cannot
+/// verify.
+const GEMINI_SIGNATURE_PREFIX: &str = "sluice:gemini:";
 
 // ---------------------------------------------------------------------------------------------
 // Requests
@@ -57,12 +158,8 @@ pub fn translate_request(
             "a model is required for Anthropic".to_string(),
         ));
     }
-    if req.n.is_some_and(|n| n > 1) {
-        return Err(TranslateError::Unsupported(
-            "Anthropic returns one choice per request (n must be 1)".to_string(),
-        ));
-    }
-    check_response_format(req.response_format.as_ref())?;
+    check_fields(req)?;
+    let format = output_format(req.response_format.as_ref())?;
     let (system, messages) = convert_messages(&req.messages)?;
     let tools = convert_tools(req)?;
     let tool_choice = if tools.is_empty() {
@@ -71,20 +168,29 @@ pub fn translate_request(
     } else {
         convert_tool_choice(req.tool_choice.as_ref(), parallel_tool_calls(req))?
     };
+    let max_tokens = req
+        .max_completion_tokens
+        .or(req.max_tokens)
+        .unwrap_or(DEFAULT_MAX_TOKENS);
+    let claude = thinking::claude_thinking(req, target.model, max_tokens)?;
+    let output_config = (claude.effort.is_some() || format.is_some()).then_some(OutputConfig {
+        effort: claude.effort,
+        format,
+    });
     let body = MessagesRequest {
         model: target.model.to_string(),
-        max_tokens: req
-            .max_completion_tokens
-            .or(req.max_tokens)
-            .unwrap_or(DEFAULT_MAX_TOKENS),
+        max_tokens: claude.max_tokens,
         system,
         messages,
         temperature: req.temperature,
         top_p: req.top_p,
+        top_k: req.top_k,
         stop_sequences: req.stop.as_ref().map(|s| s.to_vec()).unwrap_or_default(),
         stream: req.stream,
         tools,
         tool_choice,
+        thinking: claude.thinking,
+        output_config,
         metadata: req
             .extra
             .get("user")
@@ -103,12 +209,83 @@ pub fn translate_request(
     })
 }
 
-fn check_response_format(format: Option<&Value>) -> Result<(), TranslateError> {
-    match format {
-        None | Some(Value::Null) => Ok(()),
-        Some(f) if f.get("type").and_then(Value::as_str) == Some("text") => Ok(()),
-        Some(_) => Err(TranslateError::Unsupported(
-            "response_format other than text is not supported for Anthropic".to_string(),
+/// Refuses the hub fields Anthropic has no counterpart for (see the module docs).
+fn check_fields(req: &ChatRequest) -> Result<(), TranslateError> {
+    if let Some(n) = req.n.filter(|&n| n > 1) {
+        return Err(no_counterpart(&format!("n: {n}"), API));
+    }
+    for (name, value) in [
+        ("presence_penalty", req.presence_penalty),
+        ("frequency_penalty", req.frequency_penalty),
+    ] {
+        if let Some(v) = value.filter(|&v| v != 0.0) {
+            return Err(no_counterpart(&format!("{name}: {v}"), API));
+        }
+    }
+    let inert: Vec<&str> = req
+        .extra
+        .iter()
+        .filter(|(k, v)| asks_nothing(k, v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let ignorable = [IGNORABLE, &inert].concat();
+    refuse_unknown(&req.extra, "", CARRIED, &ignorable, API)
+}
+
+/// Whether a top-level field's value asks for nothing: `null`, or the default of a field that
+/// is refused otherwise.
+fn asks_nothing(key: &str, v: &Value) -> bool {
+    match (key, v) {
+        (_, Value::Null) => true,
+        ("logprobs", Value::Bool(b)) => !b,
+        ("top_logprobs", v) => v.as_u64() == Some(0),
+        ("logit_bias", Value::Object(m)) => m.is_empty(),
+        ("modalities", Value::Array(m)) => m.iter().all(|m| m == "text"),
+        _ => false,
+    }
+}
+
+/// `output_config.format` for a `response_format`.
+fn output_format(format: Option<&Value>) -> Result<Option<Value>, TranslateError> {
+    let Some(format) = format.filter(|f| !f.is_null()) else {
+        return Ok(None);
+    };
+    match format.get("type").and_then(Value::as_str) {
+        Some("text") => Ok(None),
+        Some("json_schema") => {
+            let spec = format
+                .get("json_schema")
+                .and_then(Value::as_object)
+                .ok_or_else(|| {
+                    TranslateError::InvalidRequest(
+                        "response_format.json_schema: an object with a `schema` is required"
+                            .to_string(),
+                    )
+                })?;
+            let schema = spec
+                .get("schema")
+                .filter(|s| s.is_object())
+                .ok_or_else(|| {
+                    TranslateError::InvalidRequest(
+                        "response_format.json_schema.schema: a JSON schema object is required"
+                            .to_string(),
+                    )
+                })?;
+            refuse_unknown(
+                spec,
+                "response_format.json_schema.",
+                &["schema"],
+                &["name", "strict"],
+                API,
+            )?;
+            Ok(Some(json!({"type": "json_schema", "schema": schema})))
+        }
+        Some(other) => Err(no_counterpart(
+            &format!("response_format.type: {other}"),
+            API,
+        )),
+        None => Err(TranslateError::InvalidRequest(
+            "response_format: a `type` is required".to_string(),
         )),
     }
 }
@@ -120,31 +297,45 @@ fn parallel_tool_calls(req: &ChatRequest) -> Option<bool> {
         .and_then(Value::as_bool)
 }
 
-type Converted = (Option<String>, Vec<Turn>);
+type Converted = (Option<System>, Vec<Turn>);
 
 fn convert_messages(messages: &[Message]) -> Result<Converted, TranslateError> {
-    let mut system: Vec<String> = Vec::new();
+    // The blocks of each system message.
+    let mut system: Vec<Vec<Value>> = Vec::new();
     let mut turns: Vec<Turn> = Vec::new();
     for m in messages {
+        let cache = cache_control(&m.extra);
         match m.role.as_str() {
             "system" | "developer" => {
-                let text = system_text(m.content.as_ref())?;
-                if !text.is_empty() {
-                    system.push(text);
+                let mut blocks = blocks_of(m.content.as_ref(), |p| {
+                    Ok(text_only(p, "Anthropic system prompts")?.and_then(text_block))
+                })?;
+                mark_last(&mut blocks, cache);
+                if !blocks.is_empty() {
+                    system.push(blocks);
                 }
             }
             "user" => {
-                let blocks = user_blocks(m.content.as_ref())?;
+                let mut blocks = blocks_of(m.content.as_ref(), user_block)?;
+                mark_last(&mut blocks, cache);
                 push_blocks(&mut turns, "user", blocks);
             }
             "assistant" => {
-                let mut blocks = assistant_text_blocks(m.content.as_ref());
+                let mut blocks = thinking_blocks(m);
+                blocks.extend(blocks_of(m.content.as_ref(), assistant_block)?);
                 for call in m.tool_calls.iter().flatten() {
                     blocks.push(tool_use_block(call));
                 }
+                mark_last(&mut blocks, cache);
                 push_blocks(&mut turns, "assistant", blocks);
             }
-            "tool" => push_tool_result(&mut turns, tool_result_block(m)?),
+            "tool" => {
+                let mut block = tool_result_block(m)?;
+                if let Some(cache) = cache {
+                    set_cache_control(&mut block, cache);
+                }
+                push_tool_result(&mut turns, block);
+            }
             "function" => {
                 return Err(TranslateError::Unsupported(
                     "legacy function messages are not supported for Anthropic; use tool messages"
@@ -158,8 +349,93 @@ fn convert_messages(messages: &[Message]) -> Result<Converted, TranslateError> {
             }
         }
     }
-    let system = (!system.is_empty()).then(|| system.join("\n\n"));
-    Ok((system, turns))
+    Ok((system_prompt(system), turns))
+}
+
+/// The system prompt: a string as long as no block carries `cache_control` (messages joined
+/// by blank lines, parts by newlines), else the blocks, each keeping its own.
+fn system_prompt(messages: Vec<Vec<Value>>) -> Option<System> {
+    if messages.is_empty() {
+        return None;
+    }
+    if messages
+        .iter()
+        .flatten()
+        .any(|b| b.get("cache_control").is_some())
+    {
+        return Some(System::Blocks(messages.into_iter().flatten().collect()));
+    }
+    let texts: Vec<String> = messages
+        .iter()
+        .map(|blocks| {
+            let parts: Vec<&str> = blocks
+                .iter()
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .collect();
+            parts.join("\n")
+        })
+        .collect();
+    Some(System::Text(texts.join("\n\n")))
+}
+
+/// A part's or a message's `cache_control` (a hub extension), when set.
+fn cache_control(extra: &Map<String, Value>) -> Option<&Value> {
+    extra.get("cache_control").filter(|c| !c.is_null())
+}
+
+fn set_cache_control(block: &mut Value, cache: &Value) {
+    if let Value::Object(map) = block {
+        map.insert("cache_control".to_string(), cache.clone());
+    }
+}
+
+/// Puts a message's `cache_control` on its last block that may carry one (not a thinking
+/// block); with none, the breakpoint is dropped (it changes cost, never the answer).
+fn mark_last(blocks: &mut [Value], cache: Option<&Value>) {
+    let Some(cache) = cache else {
+        return;
+    };
+    let last = blocks.iter_mut().rev().find(|b| {
+        !matches!(
+            b.get("type").and_then(Value::as_str),
+            Some("thinking" | "redacted_thinking")
+        )
+    });
+    if let Some(block) = last {
+        set_cache_control(block, cache);
+    }
+}
+
+/// Converts message content into blocks: a string into a text block, each part through
+/// `part`, keeping the part's `cache_control` on its block. A breakpoint on a part that makes
+/// no block (an empty text) goes on the block before it.
+fn blocks_of(
+    content: Option<&Content>,
+    mut part: impl FnMut(&ContentPart) -> Result<Option<Value>, TranslateError>,
+) -> Result<Vec<Value>, TranslateError> {
+    let parts = match content {
+        None => return Ok(Vec::new()),
+        Some(Content::Text(text)) => return Ok(text_block(text).into_iter().collect()),
+        Some(Content::Parts(parts)) => parts,
+    };
+    let mut out: Vec<Value> = Vec::with_capacity(parts.len());
+    for p in parts {
+        let cache = cache_control(&p.extra);
+        match (part(p)?, cache) {
+            (Some(mut block), Some(cache)) => {
+                set_cache_control(&mut block, cache);
+                out.push(block);
+            }
+            (Some(block), None) => out.push(block),
+            (None, Some(cache)) => {
+                if let Some(last) = out.last_mut() {
+                    set_cache_control(last, cache);
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(out)
 }
 
 /// Adds blocks as a turn of `role`, or to the last turn when it has the same role (Anthropic
@@ -201,30 +477,47 @@ fn text_block(text: &str) -> Option<Value> {
     (!text.is_empty()).then(|| json!({"type": "text", "text": text}))
 }
 
-fn system_text(content: Option<&Content>) -> Result<String, TranslateError> {
-    if let Some(Content::Text(text)) = content {
-        return Ok(text.clone());
+/// An assistant content part: text, or a refusal (the assistant's words all the same).
+fn assistant_block(p: &ContentPart) -> Result<Option<Value>, TranslateError> {
+    match p.kind.as_str() {
+        "text" => Ok(p.text.as_deref().and_then(text_block)),
+        "refusal" => Ok(p
+            .extra
+            .get("refusal")
+            .and_then(Value::as_str)
+            .and_then(text_block)),
+        other => Err(TranslateError::Unsupported(format!(
+            "content part type {other:?} is not supported in assistant messages for Anthropic"
+        ))),
     }
-    let texts = content_blocks(
-        content,
-        |t| Some(t.to_string()),
-        |p| {
-            let text = text_only(p, "Anthropic system prompts")?;
-            Ok(text.filter(|t| !t.is_empty()).map(str::to_string))
-        },
-    )?;
-    Ok(texts.join("\n"))
 }
 
-fn assistant_text_blocks(content: Option<&Content>) -> Vec<Value> {
-    content_blocks(content, text_block, |p| {
-        Ok(part_text(p).and_then(text_block))
-    })
-    .unwrap_or_default()
-}
-
-fn user_blocks(content: Option<&Content>) -> Result<Vec<Value>, TranslateError> {
-    content_blocks(content, text_block, user_block)
+/// The thinking blocks of an assistant message that Anthropic can verify, as given: signed
+/// `thinking` blocks and `redacted_thinking` blocks. Unsigned thinking (and so
+/// `reasoning_content` alone) is refused by Anthropic, and signatures of other providers
+/// (`sluice:gemini:...`) are not Anthropic's: both are left out.
+fn thinking_blocks(m: &Message) -> Vec<Value> {
+    let blocks = m.thinking_blocks.iter().flatten();
+    blocks
+        .filter_map(|b| match b.get("type").and_then(Value::as_str)? {
+            "thinking" => {
+                let signature = b
+                    .get("signature")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty() && !s.starts_with(GEMINI_SIGNATURE_PREFIX))?;
+                let text = b.get("thinking").and_then(Value::as_str).unwrap_or("");
+                Some(json!({"type": "thinking", "thinking": text, "signature": signature}))
+            }
+            "redacted_thinking" => {
+                let data = b
+                    .get("data")
+                    .and_then(Value::as_str)
+                    .filter(|d| !d.is_empty())?;
+                Some(json!({"type": "redacted_thinking", "data": data}))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn user_block(p: &ContentPart) -> Result<Option<Value>, TranslateError> {
@@ -305,6 +598,8 @@ fn tool_use_block(call: &ToolCall) -> Value {
     })
 }
 
+/// A `tool` message as a `tool_result`: string content as a string, parts as blocks (each
+/// keeping its `cache_control`).
 fn tool_result_block(m: &Message) -> Result<Value, TranslateError> {
     let id = m
         .tool_call_id
@@ -313,20 +608,45 @@ fn tool_result_block(m: &Message) -> Result<Value, TranslateError> {
         .ok_or_else(|| {
             TranslateError::InvalidRequest("tool message without tool_call_id".to_string())
         })?;
-    let text = m.content.as_ref().map(Content::text).unwrap_or_default();
-    Ok(json!({"type": "tool_result", "tool_use_id": id, "content": text}))
+    let content = match &m.content {
+        None => Value::String(String::new()),
+        Some(Content::Text(text)) => Value::String(text.clone()),
+        Some(content @ Content::Parts(_)) => {
+            let blocks = blocks_of(Some(content), user_block)?;
+            if blocks.is_empty() {
+                Value::String(String::new())
+            } else {
+                Value::Array(blocks)
+            }
+        }
+    };
+    Ok(json!({"type": "tool_result", "tool_use_id": id, "content": content}))
 }
 
 fn convert_tools(req: &ChatRequest) -> Result<Vec<Tool>, TranslateError> {
     let mut tools = Vec::new();
-    for tool in req.tools.iter().flatten() {
+    for (i, tool) in req.tools.iter().flatten().enumerate() {
         if tool.kind != "function" {
             return Err(TranslateError::Unsupported(format!(
                 "tool type {:?} is not supported for Anthropic",
                 tool.kind
             )));
         }
+        refuse_unknown(
+            &tool.extra,
+            &format!("tools[{i}]."),
+            &["cache_control"],
+            &[],
+            API,
+        )?;
         let f = &tool.function;
+        refuse_unknown(
+            &f.extra,
+            &format!("tools[{i}].function."),
+            &["strict"],
+            &[],
+            API,
+        )?;
         let input_schema = match &f.parameters {
             Some(schema @ Value::Object(_)) => schema.clone(),
             _ => json!({"type": "object", "properties": {}}),
@@ -335,6 +655,8 @@ fn convert_tools(req: &ChatRequest) -> Result<Vec<Tool>, TranslateError> {
             name: f.name.clone(),
             description: f.description.clone(),
             input_schema,
+            strict: f.extra.get("strict").filter(|s| !s.is_null()).cloned(),
+            cache_control: cache_control(&tool.extra).cloned(),
         });
     }
     Ok(tools)
@@ -406,9 +728,24 @@ pub fn translate_response(
         .ok_or_else(|| TranslateError::InvalidResponse("message without content".to_string()))?;
     let mut text = String::new();
     let mut calls = Vec::new();
+    let mut reasoning = String::new();
+    let mut thinking = Vec::new();
     for block in blocks {
         match block.kind.as_str() {
             "text" => text.push_str(block.text.as_deref().unwrap_or_default()),
+            "thinking" => {
+                let t = block.thinking.as_deref().unwrap_or_default();
+                reasoning.push_str(t);
+                thinking.push(json!({
+                    "type": "thinking",
+                    "thinking": t,
+                    "signature": block.signature.as_deref().unwrap_or_default(),
+                }));
+            }
+            "redacted_thinking" => thinking.push(json!({
+                "type": "redacted_thinking",
+                "data": block.data.as_deref().unwrap_or_default(),
+            })),
             "tool_use" => calls.push(ToolCall {
                 id: block.id.clone().unwrap_or_default(),
                 kind: "function".to_string(),
@@ -417,7 +754,7 @@ pub fn translate_response(
                     arguments: tool_arguments(block),
                 },
             }),
-            // thinking, redacted_thinking, server tool blocks: not part of the answer.
+            // Server tool blocks and their results: not part of the answer.
             _ => {}
         }
     }
@@ -437,6 +774,8 @@ pub fn translate_response(
                 role: "assistant".to_string(),
                 content: (!text.is_empty() || calls.is_empty()).then_some(text),
                 tool_calls: (!calls.is_empty()).then_some(calls),
+                reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
+                thinking_blocks: (!thinking.is_empty()).then_some(thinking),
                 ..ResponseMessage::default()
             },
             finish_reason: Some(finish.to_string()),

@@ -1,6 +1,11 @@
 //! Anthropic's Messages stream (`message_start`, `content_block_start` / `_delta` / `_stop`,
 //! `message_delta`, `message_stop`, `ping`, `error` events) as an OpenAI
-//! `chat.completion.chunk` stream, event by event.
+//! `chat.completion.chunk` stream, event by event. Thinking goes out as the hub's extensions:
+//! its text as `delta.reasoning_content`, its signature (which closes the thinking streamed
+//! before it) and redacted blocks as `delta.thinking_blocks`. Thinking is output: it counts as
+//! the first token.
+
+use serde_json::json;
 
 use crate::openai::{
     write_chunk_event, ChatChunk, ChatUsage, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta,
@@ -193,7 +198,15 @@ impl State {
                     out,
                 );
             }
-            // thinking, redacted_thinking, server tool blocks: not part of the answer.
+            "thinking" => {
+                let thinking = block.thinking.clone().unwrap_or_default();
+                self.reasoning(thinking, out);
+            }
+            "redacted_thinking" => {
+                let data = block.data.clone().unwrap_or_default();
+                self.thinking_block(json!({"type": "redacted_thinking", "data": data}), out);
+            }
+            // Server tool blocks and their results: not part of the answer.
             _ => {}
         }
         Ok(())
@@ -225,7 +238,18 @@ impl State {
                 }
                 self.arguments_delta(tool_index, partial.to_string(), out);
             }
-            // thinking_delta, signature_delta, citations_delta, ...
+            Some("thinking_delta") => {
+                let thinking = delta.thinking.clone().unwrap_or_default();
+                self.reasoning(thinking, out);
+            }
+            Some("signature_delta") => {
+                let Some(signature) = delta.signature.clone().filter(|s| !s.is_empty()) else {
+                    return Ok(());
+                };
+                let block = json!({"type": "thinking", "thinking": "", "signature": signature});
+                self.thinking_block(block, out);
+            }
+            // citations_delta, ...
             _ => {}
         }
         Ok(())
@@ -334,6 +358,31 @@ impl State {
         }
         let delta = Delta {
             content: Some(text),
+            ..Delta::default()
+        };
+        write_chunk_event(&self.choice_chunk(delta, None), out);
+    }
+
+    /// A piece of thinking text, as `delta.reasoning_content`.
+    fn reasoning(&mut self, thinking: String, out: &mut Vec<u8>) {
+        self.start(out);
+        if thinking.is_empty() {
+            return;
+        }
+        self.facts.first_token_seen = true;
+        let delta = Delta {
+            reasoning_content: Some(thinking),
+            ..Delta::default()
+        };
+        write_chunk_event(&self.choice_chunk(delta, None), out);
+    }
+
+    /// A signature or a redacted thinking block, as `delta.thinking_blocks`.
+    fn thinking_block(&mut self, block: serde_json::Value, out: &mut Vec<u8>) {
+        self.start(out);
+        self.facts.first_token_seen = true;
+        let delta = Delta {
+            thinking_blocks: Some(vec![block]),
             ..Delta::default()
         };
         write_chunk_event(&self.choice_chunk(delta, None), out);

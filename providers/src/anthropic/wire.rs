@@ -12,12 +12,14 @@ pub struct MessagesRequest {
     pub model: String,
     pub max_tokens: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub system: Option<String>,
+    pub system: Option<System>,
     pub messages: Vec<Turn>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stop_sequences: Vec<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -26,8 +28,31 @@ pub struct MessagesRequest {
     pub tools: Vec<Tool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<Value>,
+    /// `{"type":"enabled","budget_tokens"}`, `{"type":"adaptive"}` or `{"type":"disabled"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<OutputConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+}
+
+/// The system prompt: a string, or text blocks when some carry `cache_control`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum System {
+    Text(String),
+    Blocks(Vec<Value>),
+}
+
+/// `output_config`: the thinking effort and the answer's format (`{"type":"json_schema",
+/// "schema"}`).
+#[derive(Debug, Default, Serialize)]
+pub struct OutputConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effort: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<Value>,
 }
 
 /// One turn: `role` is `user` or `assistant`; `content` a list of content blocks.
@@ -43,6 +68,10 @@ pub struct Tool {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub input_schema: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,13 +97,23 @@ pub struct MessageResponse {
     pub usage: Option<WireUsage>,
 }
 
-/// A response content block: `text`, `tool_use`, `thinking`, ... (only the fields read).
+/// A response content block: `text`, `tool_use`, `thinking`, `redacted_thinking`, ... (only
+/// the fields read).
 #[derive(Debug, Default, Deserialize)]
 pub struct ContentBlock {
     #[serde(rename = "type", default)]
     pub kind: String,
     #[serde(default)]
     pub text: Option<String>,
+    /// The text of a `thinking` block.
+    #[serde(default)]
+    pub thinking: Option<String>,
+    /// The signature of a `thinking` block.
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// The encrypted thinking of a `redacted_thinking` block.
+    #[serde(default)]
+    pub data: Option<String>,
     #[serde(default)]
     pub id: Option<String>,
     #[serde(default)]
@@ -116,14 +155,18 @@ pub struct StreamEvent {
     pub error: Option<Value>,
 }
 
-/// The `delta` of `content_block_delta` (`text_delta`, `input_json_delta`, ...) or of
-/// `message_delta` (`stop_reason`).
+/// The `delta` of `content_block_delta` (`text_delta`, `input_json_delta`, `thinking_delta`,
+/// `signature_delta`, ...) or of `message_delta` (`stop_reason`).
 #[derive(Debug, Default, Deserialize)]
 pub struct EventDelta {
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
     #[serde(default)]
     pub text: Option<String>,
+    #[serde(default)]
+    pub thinking: Option<String>,
+    #[serde(default)]
+    pub signature: Option<String>,
     #[serde(default)]
     pub partial_json: Option<String>,
     #[serde(default)]

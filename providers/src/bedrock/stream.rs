@@ -2,9 +2,14 @@
 //! OpenAI `chat.completion.chunk` stream:
 //!
 //! - `messageStart` -> the role chunk; `contentBlockStart` with `toolUse` -> a tool call delta
-//!   with id and name; `contentBlockDelta` -> text or tool call `arguments` pieces;
-//!   `messageStop` -> the `finish_reason` chunk; `metadata` (after `messageStop`) -> usage, the
-//!   usage chunk if the client asked for it, and `[DONE]`.
+//!   with id and name; `contentBlockDelta` -> text or tool call `arguments` pieces, or
+//!   reasoning: `reasoningContent.text` -> `reasoning_content`, `.signature` ->
+//!   `thinking_blocks: [{"type":"thinking","thinking":"","signature"}]` (closing the thinking
+//!   streamed before it), `.redactedContent` -> `thinking_blocks: [{"type":
+//!   "redacted_thinking","data"}]`; `messageStop` -> the `finish_reason` chunk; `metadata`
+//!   (after `messageStop`) -> usage (cache reads and writes included), the usage chunk if the
+//!   client asked for it, and `[DONE]`.
+//! - Reasoning counts as the first token (for time to first token) but not as answer text.
 //! - An `exception` message (e.g. `throttlingException`) -> an OpenAI error event.
 
 use std::collections::HashMap;
@@ -19,7 +24,9 @@ use crate::openai::{
 use crate::{ResponseTarget, StreamFacts, StreamTranslator, TranslateError};
 
 use super::eventstream::{Decoder, Message};
-use super::{exception_status, finish_reason, usage_from, TokenUsage};
+use super::{
+    exception_status, finish_reason, redacted_block, thinking_block, usage_from, TokenUsage,
+};
 
 /// Translates a ConverseStream event stream into the OpenAI chunk stream, chunk by chunk.
 pub struct BedrockStream {
@@ -82,6 +89,20 @@ struct BlockDelta {
     text: Option<String>,
     #[serde(default)]
     tool_use: Option<ToolUseDelta>,
+    #[serde(default)]
+    reasoning_content: Option<ReasoningDelta>,
+}
+
+/// One of `text`, `signature` or `redactedContent` (a union in AWS's model).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReasoningDelta {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    signature: Option<String>,
+    #[serde(default)]
+    redacted_content: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,6 +206,9 @@ impl State {
                 let Some(delta) = event.delta else {
                     return Ok(());
                 };
+                if let Some(r) = delta.reasoning_content {
+                    self.reasoning(r, out);
+                }
                 if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
                     let delta = Delta {
                         content: Some(text),
@@ -225,6 +249,26 @@ impl State {
             _ => {}
         }
         Ok(())
+    }
+
+    /// A reasoning delta: its text, and the blocks its signature or redacted data close.
+    fn reasoning(&mut self, r: ReasoningDelta, out: &mut Vec<u8>) {
+        let mut blocks = Vec::new();
+        if let Some(sig) = r.signature.as_deref().filter(|s| !s.is_empty()) {
+            blocks.push(thinking_block("", sig));
+        }
+        if let Some(data) = r.redacted_content.as_deref() {
+            blocks.push(redacted_block(data));
+        }
+        let delta = Delta {
+            reasoning_content: r.text.filter(|t| !t.is_empty()),
+            thinking_blocks: (!blocks.is_empty()).then_some(blocks),
+            ..Delta::default()
+        };
+        if delta.reasoning_content.is_some() || delta.thinking_blocks.is_some() {
+            self.emit(delta, None, out);
+            self.facts.first_token_seen = true;
+        }
     }
 
     /// The role chunk, once, before any other.

@@ -127,16 +127,7 @@ pub(crate) fn native_request(
         top.set("stream_options", &options);
     }
     let path = match provider {
-        ProviderKind::Azure => {
-            let version = target
-                .api_version
-                .or(provider.default_api_version())
-                .unwrap_or_default();
-            format!(
-                "/openai/deployments/{}/chat/completions?api-version={version}",
-                target.model
-            )
-        }
+        ProviderKind::Azure => crate::registry::azure_path(target, "chat/completions")?,
         _ => crate::openai::CHAT_COMPLETIONS_PATH.to_string(),
     };
     Ok(UpstreamRequest::new(path, edit::finish(&top, body)))
@@ -224,6 +215,21 @@ mod tests {
             up.path,
             "/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21"
         );
+        for bad in [
+            "",
+            "..",
+            "a/../../openai/files",
+            "a?api-version=1",
+            "a#",
+            "a b",
+        ] {
+            let err = native_request(ProviderKind::Azure, raw, "", false, false, &target(bad))
+                .unwrap_err();
+            assert!(
+                matches!(err, TranslateError::InvalidRequest(_)),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Gemini's `streamGenerateContent?alt=sse` stream (one `GenerateContentResponse` per event,
-//! no terminator) as an OpenAI `chat.completion.chunk` stream.
+//! no terminator) as an OpenAI `chat.completion.chunk` stream. Thought parts become
+//! `reasoning_content` deltas and thought signatures `thinking_blocks` in the delta of the
+//! chunk carrying their part (see [`super::thinking`]); thoughts count as the first token but
+//! not as answer text.
 
 use crate::openai::{
     write_chunk_event, ChatChunk, ChatUsage, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta,
@@ -8,6 +11,7 @@ use crate::openai::{
 use crate::sse::SseParser;
 use crate::{ResponseTarget, StreamFacts, StreamTranslator, ToolCallFact, TranslateError};
 
+use super::thinking::part_reasoning;
 use super::wire::GenerateContentResponse;
 use super::{call_arguments, call_id, error_body, finish_reason, usage_from};
 
@@ -130,8 +134,13 @@ impl State {
             let mut delta = self.start_choice(index)?;
             let mut text = String::new();
             let mut calls = Vec::new();
+            let mut reasoning = String::new();
+            let mut thinking_blocks = Vec::new();
             for part in cand.parts() {
-                if part.thought == Some(true) {
+                let (thought, block) = part_reasoning(part);
+                thinking_blocks.extend(block);
+                if let Some(thought) = thought {
+                    reasoning.push_str(thought);
                     continue;
                 }
                 if let Some(t) = &part.text {
@@ -158,6 +167,14 @@ impl State {
                     });
                 }
             }
+            if !reasoning.is_empty() {
+                self.facts.first_token_seen = true;
+                delta.reasoning_content = Some(reasoning);
+            }
+            if !thinking_blocks.is_empty() {
+                self.facts.first_token_seen = true;
+                delta.thinking_blocks = Some(thinking_blocks);
+            }
             if !text.is_empty() {
                 self.facts.texts[index as usize].push_str(&text);
                 self.facts.first_token_seen = true;
@@ -167,7 +184,7 @@ impl State {
                 self.facts.first_token_seen = true;
                 delta.tool_calls = Some(calls);
             }
-            if delta.role.is_some() || delta.content.is_some() || delta.tool_calls.is_some() {
+            if delta != Delta::default() {
                 let chunk = self.choice_chunk(index, delta, None);
                 write_chunk_event(&chunk, out);
             }

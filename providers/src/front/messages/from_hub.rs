@@ -61,12 +61,50 @@ pub(super) fn parse_input(arguments: &str) -> Value {
     }
 }
 
+/// The hub's thinking as Anthropic blocks: its `thinking_blocks` as they are (signatures
+/// kept), or else its `reasoning_content` as one thinking block without a signature (the
+/// provider gave none; a client sending it back to a translated route loses nothing).
+pub(super) fn thinking_blocks(blocks: Option<&[Value]>, reasoning: Option<&str>) -> Vec<Value> {
+    let reasoning = reasoning.filter(|r| !r.is_empty());
+    match blocks.filter(|b| !b.is_empty()) {
+        Some(blocks) => {
+            let mut blocks = blocks.to_vec();
+            // A provider that signs apart from its thought text (Gemini): the text goes in
+            // the first thinking block, so it is not lost.
+            let texts_empty = blocks.iter().all(|b| {
+                b.get("thinking")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+            });
+            if let (true, Some(r)) = (texts_empty, reasoning) {
+                if let Some(first) = blocks
+                    .iter_mut()
+                    .find(|b| b.get("type").and_then(Value::as_str) == Some("thinking"))
+                {
+                    first["thinking"] = Value::String(r.to_string());
+                }
+            }
+            blocks
+        }
+        None => reasoning
+            .map(|r| json!({"type": "thinking", "thinking": r, "signature": ""}))
+            .into_iter()
+            .collect(),
+    }
+}
+
 /// An OpenAI chat.completion body (as produced for the client) → an Anthropic `message` body.
 pub fn response_from_openai(body: &[u8]) -> Result<Vec<u8>, TranslateError> {
     let resp: ChatResponse =
         crate::json::from_body(body).map_err(TranslateError::InvalidResponse)?;
     let choice = resp.choices.first();
     let mut content = Vec::new();
+    if let Some(message) = choice.map(|c| &c.message) {
+        content.extend(thinking_blocks(
+            message.thinking_blocks.as_deref(),
+            message.reasoning_content.as_deref(),
+        ));
+    }
     let text = choice
         .and_then(|c| c.message.content.clone())
         .unwrap_or_default();

@@ -8,6 +8,7 @@
 //!   becomes the hub's OpenAI [`crate::openai::ChatRequest`] and the hub's answer becomes an
 //!   Anthropic answer again.
 
+pub mod betas;
 mod from_hub;
 pub mod native;
 mod prompt;

@@ -7,12 +7,14 @@
 //!   `anthropic-version` (else `2023-06-01`) and `anthropic-beta` headers go on.
 //! - **Vertex AI** (`:rawPredict`, `:streamRawPredict`): `model` moves into the URL (out of the
 //!   body); `anthropic_version: "vertex-2023-10-16"` is added unless the body has one; the
-//!   `anthropic-beta` header goes on. The stream's Vertex-only `vertex_event` events, which no
+//!   `anthropic-beta` header goes on, with only the betas Vertex serves ([`super::betas`]).
+//!   The stream's Vertex-only `vertex_event` events, which no
 //!   Anthropic client asked for, are left out.
 //! - **Bedrock** (`InvokeModel`, `InvokeModelWithResponseStream`): `model` moves into the URL
 //!   and `stream` into the choice of call (both out of the body);
 //!   `anthropic_version: "bedrock-2023-05-31"` is added unless the body has one; the
-//!   `anthropic-beta` header's values become the body's `anthropic_beta` (unless it has one).
+//!   `anthropic-beta` header's values Bedrock serves ([`super::betas`]) become the body's
+//!   `anthropic_beta` (unless it has one).
 //!   The AWS event stream is turned back into Anthropic SSE, without the
 //!   `amazon-bedrock-invocationMetrics` Bedrock adds to `message_stop`.
 //!
@@ -29,6 +31,7 @@ use crate::{
     UpstreamRequest,
 };
 
+use super::betas;
 use super::from_hub::{error_body, error_type};
 
 /// The `anthropic-version` sent to Anthropic when the client names none.
@@ -78,8 +81,9 @@ impl ClaudeSite {
             ClaudeSite::Vertex => {
                 top.remove("model");
                 top.set_default("anthropic_version", &vertex::ANTHROPIC_VERTEX_VERSION);
-                if let Some(beta) = beta {
-                    headers.push(("anthropic-beta", beta.to_string()));
+                let betas = beta.map(|b| betas::for_site(b, betas::Site::Vertex));
+                if let Some(betas) = betas.filter(|b| !b.is_empty()) {
+                    headers.push(("anthropic-beta", betas.join(",")));
                 }
                 vertex::claude_path(target, stream)?
             }
@@ -87,12 +91,8 @@ impl ClaudeSite {
                 top.remove("model");
                 top.remove("stream");
                 top.set_default("anthropic_version", &bedrock::invoke::ANTHROPIC_VERSION);
-                if let Some(beta) = beta {
-                    let betas: Vec<&str> = beta
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|b| !b.is_empty())
-                        .collect();
+                let betas = beta.map(|b| betas::for_site(b, betas::Site::Bedrock));
+                if let Some(betas) = betas.filter(|b| !b.is_empty()) {
                     top.set_default("anthropic_beta", &betas);
                 }
                 bedrock::invoke::path(target.model, stream)

@@ -11,6 +11,8 @@ use crate::{StreamFacts, StreamTranslator, TranslateError};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Block {
     Text,
+    /// A thinking block (its text streamed as `thinking_delta`s).
+    Thinking,
     /// A tool_use block, for the OpenAI tool call of this index.
     Tool(u32),
 }
@@ -83,6 +85,18 @@ impl State {
         accumulate_chunk(&mut self.facts, &chunk);
         self.start(Some(&chunk), out);
         for choice in chunk.choices.iter().filter(|c| c.index == 0) {
+            if let Some(thinking) = choice
+                .delta
+                .reasoning_content
+                .as_deref()
+                .filter(|t| !t.is_empty())
+            {
+                self.open_thinking(out);
+                self.delta(out, json!({"type": "thinking_delta", "thinking": thinking}));
+            }
+            for block in choice.delta.thinking_blocks.iter().flatten() {
+                self.thinking_block(block, out);
+            }
             if let Some(text) = choice.delta.content.as_deref().filter(|t| !t.is_empty()) {
                 if self.open != Some(Block::Text) {
                     self.close_block(out);
@@ -166,6 +180,73 @@ impl State {
         }
         if self.finish_reason.is_some() && self.usage.is_some() {
             self.end(out);
+        }
+    }
+
+    fn delta(&self, out: &mut Vec<u8>, delta: Value) {
+        write_event(
+            out,
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": self.next_index, "delta": delta}),
+        );
+    }
+
+    fn open_thinking(&mut self, out: &mut Vec<u8>) {
+        if self.open != Some(Block::Thinking) {
+            self.close_block(out);
+            write_event(
+                out,
+                "content_block_start",
+                &json!({
+                    "type": "content_block_start",
+                    "index": self.next_index,
+                    "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+                }),
+            );
+            self.open = Some(Block::Thinking);
+        }
+    }
+
+    /// A thinking block the hub completed: a signature ends the thinking streamed before it
+    /// (or a block of its own text); a redacted block is a block of its own.
+    fn thinking_block(&mut self, block: &Value, out: &mut Vec<u8>) {
+        match block.get("type").and_then(Value::as_str) {
+            Some("thinking") => {
+                let text = block.get("thinking").and_then(Value::as_str).unwrap_or("");
+                let signature = block.get("signature").and_then(Value::as_str).unwrap_or("");
+                if !text.is_empty() {
+                    self.open_thinking(out);
+                    self.delta(out, json!({"type": "thinking_delta", "thinking": text}));
+                }
+                if !signature.is_empty() {
+                    self.open_thinking(out);
+                    self.delta(
+                        out,
+                        json!({"type": "signature_delta", "signature": signature}),
+                    );
+                    self.close_block(out);
+                }
+            }
+            Some("redacted_thinking") => {
+                self.close_block(out);
+                let data = block.get("data").cloned().unwrap_or(Value::Null);
+                write_event(
+                    out,
+                    "content_block_start",
+                    &json!({
+                        "type": "content_block_start",
+                        "index": self.next_index,
+                        "content_block": {"type": "redacted_thinking", "data": data},
+                    }),
+                );
+                write_event(
+                    out,
+                    "content_block_stop",
+                    &json!({"type": "content_block_stop", "index": self.next_index}),
+                );
+                self.next_index += 1;
+            }
+            _ => {}
         }
     }
 
