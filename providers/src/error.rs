@@ -81,3 +81,76 @@ pub fn refuse_unknown(
         None => Ok(()),
     }
 }
+
+/// Hub fields whose loss cannot change the answer, for every translation from the hub:
+/// storage and tags of stored completions (`store`, `metadata`), capacity tier
+/// (`service_tier`), abuse tracking (`safety_identifier`) and cache routing
+/// (`prompt_cache_key`, `prompt_cache_retention`).
+pub const HUB_IGNORABLE: &[&str] = &[
+    "store",
+    "metadata",
+    "service_tier",
+    "safety_identifier",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+];
+
+/// What a translation does with the hub's optional top-level fields, for
+/// [`refuse_unmapped`].
+pub struct Carries<'a> {
+    /// The provider's name in refusals ("Gemini").
+    pub api: &'a str,
+    /// Fields of the hub's `extra` the translation maps.
+    pub mapped: &'a [&'a str],
+    /// Fields of the hub's `extra` it drops besides [`HUB_IGNORABLE`] (each documented).
+    pub ignored: &'a [&'a str],
+    /// Whether it maps `presence_penalty` and `frequency_penalty`.
+    pub penalties: bool,
+    /// Whether it maps `n` > 1.
+    pub choices: bool,
+}
+
+/// The 400 for the first hub field a translation has no counterpart for. Values that ask
+/// nothing of the model pass everywhere: `null`, penalties of 0, `n: 1`, `logprobs: false`,
+/// `top_logprobs: 0`, an empty `logit_bias`, text-only `modalities`, `parallel_tool_calls:
+/// true`.
+pub fn refuse_unmapped(
+    req: &crate::openai::ChatRequest,
+    carries: &Carries<'_>,
+) -> Result<(), TranslateError> {
+    if !carries.choices && req.n.is_some_and(|n| n > 1) {
+        return Err(no_counterpart("n", carries.api));
+    }
+    if !carries.penalties {
+        for (name, value) in [
+            ("presence_penalty", req.presence_penalty),
+            ("frequency_penalty", req.frequency_penalty),
+        ] {
+            if value.is_some_and(|v| v != 0.0) {
+                return Err(no_counterpart(name, carries.api));
+            }
+        }
+    }
+    let inert: Vec<&str> = req
+        .extra
+        .iter()
+        .filter(|(k, v)| asks_nothing(k, v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let ignorable = [HUB_IGNORABLE, carries.ignored, &inert].concat();
+    refuse_unknown(&req.extra, "", carries.mapped, &ignorable, carries.api)
+}
+
+/// Whether a top-level field's value asks nothing of the model.
+fn asks_nothing(key: &str, v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (key, v) {
+        (_, Value::Null) => true,
+        ("logprobs", Value::Bool(b)) => !b,
+        ("parallel_tool_calls", Value::Bool(b)) => *b,
+        ("top_logprobs", v) => v.as_u64() == Some(0),
+        ("logit_bias", Value::Object(m)) => m.is_empty(),
+        ("modalities", Value::Array(m)) => m.iter().all(|m| m == "text"),
+        _ => false,
+    }
+}

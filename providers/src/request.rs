@@ -9,6 +9,26 @@ use crate::front::{chat, messages};
 use crate::openai::ChatRequest;
 use crate::{Front, TranslateError};
 
+/// What a front door reads of a request before the call.
+#[derive(Debug)]
+pub(crate) struct Facts {
+    pub model: String,
+    pub stream: bool,
+    pub include_usage: bool,
+    pub message_count: usize,
+    pub params: Vec<(&'static str, Value)>,
+}
+
+/// The parameters a request set, in the order given, for `llm.params`.
+pub(crate) fn present<const N: usize>(
+    values: [(&'static str, Option<Value>); N],
+) -> Vec<(&'static str, Value)> {
+    values
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect()
+}
+
 /// One client request.
 #[derive(Debug)]
 pub struct ClientRequest {

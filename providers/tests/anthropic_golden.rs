@@ -435,12 +435,9 @@ fn refusals_name_the_field() {
     let tool = json!({"type": "function", "function": {"name": "f"}});
     let cases: Vec<(Value, &str)> = vec![
         (json!({"logit_bias": {"50256": -100}}), "`logit_bias`"),
-        (
-            json!({"frequency_penalty": 0.5}),
-            "`frequency_penalty: 0.5`",
-        ),
-        (json!({"presence_penalty": -1.0}), "`presence_penalty: -1`"),
-        (json!({"n": 3}), "`n: 3`"),
+        (json!({"frequency_penalty": 0.5}), "`frequency_penalty`"),
+        (json!({"presence_penalty": -1.0}), "`presence_penalty`"),
+        (json!({"n": 3}), "`n`"),
         (
             json!({"response_format": {"type": "json_object"}}),
             "`response_format.type: json_object`",

@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{ANTHROPIC_VERSION, DEFAULT_MAX_TOKENS};
-use crate::error::{no_counterpart, refuse_unknown};
+use crate::error::{no_counterpart, refuse_unknown, refuse_unmapped, Carries};
 use crate::openai::{text_only, ChatRequest, Content, ContentPart, Message, ToolCall};
 use crate::{RequestTarget, TranslateError, UpstreamRequest};
 
@@ -15,19 +15,6 @@ const PATH: &str = "/v1/messages";
 
 /// The API's name in refusals.
 const API: &str = "Anthropic Messages";
-
-/// Top-level hub fields outside the typed ones that the translation carries.
-const CARRIED: &[&str] = &["user", "parallel_tool_calls"];
-
-/// Top-level hub fields whose loss cannot change the answer (see the module docs).
-const IGNORABLE: &[&str] = &[
-    "store",
-    "metadata",
-    "service_tier",
-    "prompt_cache_key",
-    "prompt_cache_retention",
-    "safety_identifier",
-];
 
 // ---------------------------------------------------------------------------------------------
 // Requests
@@ -42,7 +29,16 @@ pub fn translate_request(
             "a model is required for Anthropic".to_string(),
         ));
     }
-    check_fields(req)?;
+    refuse_unmapped(
+        req,
+        &Carries {
+            api: API,
+            mapped: &["user", "parallel_tool_calls"],
+            ignored: &[],
+            penalties: false,
+            choices: false,
+        },
+    )?;
     let format = output_format(req.response_format.as_ref())?;
     let (system, messages) = convert_messages(&req.messages)?;
     let tools = convert_tools(req)?;
@@ -91,42 +87,6 @@ pub fn translate_request(
         body,
         headers: vec![("anthropic-version", ANTHROPIC_VERSION.to_string())],
     })
-}
-
-/// Refuses the hub fields Anthropic has no counterpart for (see the module docs).
-fn check_fields(req: &ChatRequest) -> Result<(), TranslateError> {
-    if let Some(n) = req.n.filter(|&n| n > 1) {
-        return Err(no_counterpart(&format!("n: {n}"), API));
-    }
-    for (name, value) in [
-        ("presence_penalty", req.presence_penalty),
-        ("frequency_penalty", req.frequency_penalty),
-    ] {
-        if let Some(v) = value.filter(|&v| v != 0.0) {
-            return Err(no_counterpart(&format!("{name}: {v}"), API));
-        }
-    }
-    let inert: Vec<&str> = req
-        .extra
-        .iter()
-        .filter(|(k, v)| asks_nothing(k, v))
-        .map(|(k, _)| k.as_str())
-        .collect();
-    let ignorable = [IGNORABLE, &inert].concat();
-    refuse_unknown(&req.extra, "", CARRIED, &ignorable, API)
-}
-
-/// Whether a top-level field's value asks for nothing: `null`, or the default of a field that
-/// is refused otherwise.
-fn asks_nothing(key: &str, v: &Value) -> bool {
-    match (key, v) {
-        (_, Value::Null) => true,
-        ("logprobs", Value::Bool(b)) => !b,
-        ("top_logprobs", v) => v.as_u64() == Some(0),
-        ("logit_bias", Value::Object(m)) => m.is_empty(),
-        ("modalities", Value::Array(m)) => m.iter().all(|m| m == "text"),
-        _ => false,
-    }
 }
 
 /// `output_config.format` for a `response_format`.

@@ -1,8 +1,5 @@
 //! Anthropic Messages answers and errors → the hub's (OpenAI chat) shape.
 
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use serde_json::{json, Value};
 
 use crate::error::{openai_error_body, openai_error_type};
@@ -71,7 +68,7 @@ pub fn translate_response(
             .id
             .clone()
             .filter(|id| !id.is_empty())
-            .unwrap_or_else(generated_id),
+            .unwrap_or_else(crate::openai::generated_id),
         object: "chat.completion".to_string(),
         created: target.created,
         model: response_model(resp.model.as_deref(), target.model),
@@ -143,14 +140,6 @@ pub(crate) fn usage_from(u: &WireUsage) -> Usage {
         reasoning_tokens: None,
         estimated: false,
     }
-}
-
-/// A fresh `chatcmpl-` id for responses that carry no id.
-fn generated_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    format!("chatcmpl-{:016x}", hasher.finish())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::anthropic::{self, thinking::claude_thinking};
-use crate::error::{no_counterpart, refuse_unknown};
+use crate::error::{no_counterpart, refuse_unmapped, Carries};
 use crate::openai::{part_text, text_only, ChatRequest, Content, ContentPart, Message, ToolCall};
 use crate::{RequestTarget, TranslateError, UpstreamRequest};
 
@@ -13,20 +13,6 @@ use crate::{RequestTarget, TranslateError, UpstreamRequest};
 
 /// The API named in refusals.
 const API: &str = "Bedrock Converse";
-
-/// Hub fields dropped because their loss cannot change the answer (see the module docs).
-const IGNORED: &[&str] = &[
-    "store",
-    "metadata",
-    "service_tier",
-    "user",
-    "safety_identifier",
-    "prompt_cache_key",
-    "prompt_cache_retention",
-];
-
-/// Hub fields taken only at their default value, which asks nothing of the model.
-const DEFAULTS_ONLY: &[(&str, bool)] = &[("parallel_tool_calls", true), ("logprobs", false)];
 
 /// The `Converse` (or, for streams, `ConverseStream`) request for `req`.
 pub fn translate_request(
@@ -131,23 +117,16 @@ fn refuse_unsupported(req: &ChatRequest) -> Result<(), TranslateError> {
             ))
         }
     }
-    for (name, value) in [
-        ("presence_penalty", req.presence_penalty),
-        ("frequency_penalty", req.frequency_penalty),
-    ] {
-        if value.is_some_and(|v| v != 0.0) {
-            return Err(no_counterpart(name, API));
-        }
-    }
-    for &(name, default) in DEFAULTS_ONLY {
-        match req.extra.get(name) {
-            None | Some(Value::Null) => {}
-            Some(Value::Bool(b)) if *b == default => {}
-            Some(_) => return Err(no_counterpart(name, API)),
-        }
-    }
-    let carried: Vec<&str> = DEFAULTS_ONLY.iter().map(|(name, _)| *name).collect();
-    refuse_unknown(&req.extra, "", &carried, IGNORED, API)
+    refuse_unmapped(
+        req,
+        &Carries {
+            api: API,
+            mapped: &[],
+            ignored: &["user"],
+            penalties: false,
+            choices: false,
+        },
+    )
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, so model ids and ARNs

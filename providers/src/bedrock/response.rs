@@ -1,8 +1,5 @@
 //! Bedrock Converse answers and errors → the hub's (OpenAI chat) shape.
 
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -142,7 +139,7 @@ pub fn translate_response(
     }
     let finish = finish_reason(resp.stop_reason.as_deref(), !calls.is_empty());
     let out = ChatResponse {
-        id: generated_id(),
+        id: crate::openai::generated_id(),
         object: "chat.completion".to_string(),
         created: target.created,
         model: target.model.to_string(),
@@ -216,14 +213,6 @@ pub(crate) fn usage_from(u: &TokenUsage) -> Usage {
         reasoning_tokens: None,
         estimated: false,
     }
-}
-
-/// A fresh `chatcmpl-` id (Converse answers carry none).
-pub(crate) fn generated_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    format!("chatcmpl-{:016x}", hasher.finish())
 }
 
 // ---------------------------------------------------------------------------------------------

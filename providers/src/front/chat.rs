@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::edit::{self, TopLevel};
 use crate::error::{openai_error_body, openai_error_type};
+use crate::request::{present, Facts};
 use crate::{ProviderKind, RequestTarget, TranslateError, UpstreamRequest};
 
 /// What the gateway reads of a chat completions body before choosing an upstream. Nested
@@ -57,41 +58,27 @@ struct StreamOptionsView {
     include_usage: Option<bool>,
 }
 
-/// The facts of a chat completions request the gateway needs before the call.
-#[derive(Debug)]
-pub(crate) struct Facts {
-    pub model: String,
-    pub stream: bool,
-    pub include_usage: bool,
-    pub message_count: usize,
-    pub params: Vec<(&'static str, Value)>,
-}
-
 /// Reads the request's facts; the error names what is wrong, for a 400.
 pub(crate) fn read(body: &[u8]) -> Result<Facts, TranslateError> {
     let v: View<'_> = crate::json::from_body(body).map_err(TranslateError::InvalidRequest)?;
-    let mut params = Vec::new();
-    let mut push = |name: &'static str, value: Option<Value>| {
-        if let Some(value) = value {
-            params.push((name, value));
-        }
-    };
-    push("temperature", v.temperature.map(Value::from));
-    push("top_p", v.top_p.map(Value::from));
-    push("max_tokens", v.max_tokens.map(Value::from));
-    push(
-        "max_completion_tokens",
-        v.max_completion_tokens.map(Value::from),
-    );
-    push("n", v.n.map(Value::from));
-    push("presence_penalty", v.presence_penalty.map(Value::from));
-    push("frequency_penalty", v.frequency_penalty.map(Value::from));
-    push("seed", v.seed.map(Value::from));
-    push("stop", v.stop.filter(|s| !s.is_null()));
-    push(
-        "reasoning_effort",
-        v.reasoning_effort.map(|e| Value::from(e.as_ref())),
-    );
+    let params = present([
+        ("temperature", v.temperature.map(Value::from)),
+        ("top_p", v.top_p.map(Value::from)),
+        ("max_tokens", v.max_tokens.map(Value::from)),
+        (
+            "max_completion_tokens",
+            v.max_completion_tokens.map(Value::from),
+        ),
+        ("n", v.n.map(Value::from)),
+        ("presence_penalty", v.presence_penalty.map(Value::from)),
+        ("frequency_penalty", v.frequency_penalty.map(Value::from)),
+        ("seed", v.seed.map(Value::from)),
+        ("stop", v.stop.filter(|s| !s.is_null())),
+        (
+            "reasoning_effort",
+            v.reasoning_effort.map(|e| Value::from(e.as_ref())),
+        ),
+    ]);
     Ok(Facts {
         model: v.model.map(Cow::into_owned).unwrap_or_default(),
         stream: v.stream.unwrap_or(false),

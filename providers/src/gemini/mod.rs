@@ -55,9 +55,6 @@ mod stream;
 pub mod thinking;
 mod wire;
 
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use serde_json::Value;
 
 use crate::error::{openai_error_body, openai_error_type};
@@ -149,7 +146,7 @@ pub fn translate_response(
             .response_id
             .clone()
             .filter(|id| !id.is_empty())
-            .unwrap_or_else(generated_id),
+            .unwrap_or_else(crate::openai::generated_id),
         object: "chat.completion".to_string(),
         created: target.created,
         model: response_model(&resp, target.model),
@@ -228,14 +225,6 @@ fn usage_from(u: &UsageMetadata) -> Usage {
         reasoning_tokens: u.thoughts_token_count,
         estimated: false,
     }
-}
-
-/// A fresh `chatcmpl-` id for responses that carry no `responseId`.
-fn generated_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    format!("chatcmpl-{:016x}", hasher.finish())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::error::{no_counterpart, refuse_unknown};
+use crate::error::{no_counterpart, refuse_unmapped, Carries};
 use crate::openai::{
     content_blocks, part_text, text_only, ChatRequest, Content, ContentPart, Message, ToolCall,
 };
@@ -21,20 +21,6 @@ use super::SIGNATURE_SEPARATOR;
 
 /// The API named in refusals.
 const API: &str = "Gemini";
-
-/// Hub fields dropped because their loss cannot change the answer (see the module docs).
-const IGNORED: &[&str] = &[
-    "store",
-    "metadata",
-    "service_tier",
-    "user",
-    "safety_identifier",
-    "prompt_cache_key",
-    "prompt_cache_retention",
-];
-
-/// Hub fields taken only at their default value, which asks nothing of the model.
-const DEFAULTS_ONLY: &[(&str, bool)] = &[("parallel_tool_calls", true), ("logprobs", false)];
 
 /// The API version used when the backend names none.
 const DEFAULT_API_VERSION: &str = "v1beta";
@@ -54,7 +40,16 @@ pub fn translate_request(
     } else {
         format!("/{version}/models/{model}:generateContent")
     };
-    refuse_unknown_fields(req)?;
+    refuse_unmapped(
+        req,
+        &Carries {
+            api: API,
+            mapped: &[],
+            ignored: &["user"],
+            penalties: true,
+            choices: true,
+        },
+    )?;
     let (contents, system_instruction) = convert_messages(&req.messages)?;
     let body = GenerateContentRequest {
         contents,
@@ -66,19 +61,6 @@ pub fn translate_request(
     let body =
         serde_json::to_vec(&body).map_err(|e| TranslateError::InvalidRequest(e.to_string()))?;
     Ok(UpstreamRequest::new(path, body))
-}
-
-/// The 400 for a hub field Gemini has no counterpart for (see the module docs).
-fn refuse_unknown_fields(req: &ChatRequest) -> Result<(), TranslateError> {
-    for &(name, default) in DEFAULTS_ONLY {
-        match req.extra.get(name) {
-            None | Some(Value::Null) => {}
-            Some(Value::Bool(b)) if *b == default => {}
-            Some(_) => return Err(no_counterpart(name, API)),
-        }
-    }
-    let carried: Vec<&str> = DEFAULTS_ONLY.iter().map(|(name, _)| *name).collect();
-    refuse_unknown(&req.extra, "", &carried, IGNORED, API)
 }
 
 /// The model id for the URL: `models/` prefix removed, and only characters Gemini model ids

@@ -147,34 +147,6 @@ impl ChatRequest {
         crate::json::from_body(body).map_err(TranslateError::InvalidRequest)
     }
 
-    /// The sampling parameters as sent, for `llm.params`: name and JSON value, in a fixed order.
-    pub fn params(&self) -> Vec<(&'static str, Value)> {
-        let mut out = Vec::new();
-        let mut push = |name: &'static str, v: Option<Value>| {
-            if let Some(v) = v {
-                out.push((name, v));
-            }
-        };
-        push("temperature", self.temperature.map(Value::from));
-        push("top_p", self.top_p.map(Value::from));
-        push("max_tokens", self.max_tokens.map(Value::from));
-        push(
-            "max_completion_tokens",
-            self.max_completion_tokens.map(Value::from),
-        );
-        push("n", self.n.map(Value::from));
-        push("presence_penalty", self.presence_penalty.map(Value::from));
-        push("frequency_penalty", self.frequency_penalty.map(Value::from));
-        push("seed", self.seed.map(Value::from));
-        push(
-            "stop",
-            self.stop
-                .as_ref()
-                .and_then(|s| serde_json::to_value(s).ok()),
-        );
-        out
-    }
-
     /// Whether the client asked for a usage chunk at the end of its stream.
     pub fn include_usage(&self) -> bool {
         self.stream_options

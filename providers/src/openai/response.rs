@@ -238,3 +238,13 @@ pub fn write_chunk_event(chunk: &ChatChunk, out: &mut Vec<u8>) {
 
 /// The stream terminator of the OpenAI format.
 pub const DONE_EVENT: &[u8] = b"data: [DONE]\n\n";
+
+/// A fresh `chatcmpl-` id, for answers whose provider gave none.
+pub(crate) fn generated_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("chatcmpl-{:016x}", hasher.finish())
+}

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use crate::request::{present, Facts};
 use crate::TranslateError;
 
 pub use from_hub::{error_from_openai, error_type};
@@ -60,32 +61,21 @@ struct View<'a> {
     stop_sequences: Option<Value>,
 }
 
-/// The facts of a Messages request the gateway needs before the call.
-#[derive(Debug)]
-pub(crate) struct Facts {
-    pub model: String,
-    pub stream: bool,
-    pub message_count: usize,
-    pub params: Vec<(&'static str, Value)>,
-}
-
 /// Reads the request's facts; the error names what is wrong, for a 400.
 pub(crate) fn read(body: &[u8]) -> Result<Facts, TranslateError> {
     let v: View<'_> = crate::json::from_body(body).map_err(TranslateError::InvalidRequest)?;
-    let mut params = Vec::new();
-    let mut push = |name: &'static str, value: Option<Value>| {
-        if let Some(value) = value {
-            params.push((name, value));
-        }
-    };
-    push("max_tokens", v.max_tokens.map(Value::from));
-    push("temperature", v.temperature.map(Value::from));
-    push("top_p", v.top_p.map(Value::from));
-    push("top_k", v.top_k.map(Value::from));
-    push("stop_sequences", v.stop_sequences.filter(|s| !s.is_null()));
+    let params = present([
+        ("max_tokens", v.max_tokens.map(Value::from)),
+        ("temperature", v.temperature.map(Value::from)),
+        ("top_p", v.top_p.map(Value::from)),
+        ("top_k", v.top_k.map(Value::from)),
+        ("stop_sequences", v.stop_sequences.filter(|s| !s.is_null())),
+    ]);
     Ok(Facts {
         model: v.model.map(Cow::into_owned).unwrap_or_default(),
         stream: v.stream.unwrap_or(false),
+        // Usage is in every Messages stream.
+        include_usage: true,
         message_count: v.messages.len(),
         params,
     })
