@@ -18,7 +18,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use sluice_providers::bedrock::eventstream::encode_event;
 use sluice_tests::claude_code::{
-    assert_claude_code_shape, assert_same_json, claude_bin, content_texts, system_texts,
+    assert_claude_code_shape, assert_same_json, claude_available, claude_bin, content_texts, system_texts,
     tool_names, ClaudeCode, ClaudeRun, CLIENT_KEY,
 };
 use sluice_tests::replies::{
@@ -217,8 +217,13 @@ backends:
 {{backend}}";
 
 impl Setup {
-    async fn start(kind: Kind, upstream: MockUpstream) -> Setup {
-        // First, so that a missing Claude Code fails the test before anything starts.
+    /// `None` when Claude Code is not installed and this is not CI (the test skips).
+    async fn start(kind: Kind, upstream: MockUpstream) -> Option<Setup> {
+        // First, so that a missing Claude Code skips (or, in CI, fails) the test before
+        // anything starts.
+        if !claude_available() {
+            return None;
+        }
         claude_bin();
         let otlp = OtlpReceiver::start_grpc().await;
         let yaml = Ports::new().render(
@@ -237,13 +242,13 @@ impl Setup {
         }
         let gw = builder.start().await;
         let tap = Tap::start(&gw.base_url()).await;
-        Setup {
+        Some(Setup {
             kind,
             upstream,
             otlp,
             gw,
             tap,
-        }
+        })
     }
 
     /// `ANTHROPIC_BASE_URL` for Claude Code: the route, through the tap.
@@ -487,7 +492,9 @@ fn assert_native_request(kind: Kind, client: &RecordedRequest, up: &RecordedRequ
 }
 
 async fn native_plain_run(kind: Kind, provider: &str) {
-    let s = Setup::start(kind, MockUpstream::start(plain_reply(kind)).await).await;
+    let Some(s) = Setup::start(kind, MockUpstream::start(plain_reply(kind)).await).await else {
+        return;
+    };
     let run = ClaudeCode::new(&s.claude_base_url(), SAY_HELLO).run().await;
     assert_eq!(run.result(), kind.answer(), "{}", run.report());
     let (client, upstream) = s.exchanged(1).await;
@@ -638,7 +645,9 @@ fn assert_translated_request(kind: Kind, client: &RecordedRequest, up: &Recorded
 }
 
 async fn translated_plain_run(kind: Kind, provider: &str) {
-    let s = Setup::start(kind, MockUpstream::start(plain_reply(kind)).await).await;
+    let Some(s) = Setup::start(kind, MockUpstream::start(plain_reply(kind)).await).await else {
+        return;
+    };
     let run = ClaudeCode::new(&s.claude_base_url(), SAY_HELLO).run().await;
     assert_eq!(run.result(), kind.answer(), "{}", run.report());
     let (client, upstream) = s.exchanged(1).await;
@@ -690,7 +699,9 @@ async fn claude_code_runs_a_tool_through_anthropic() {
     .await;
     upstream.push_reply(sse_text(&first));
     upstream.push_reply(sse_text(&second));
-    let s = Setup::start(Kind::Anthropic, upstream).await;
+    let Some(s) = Setup::start(Kind::Anthropic, upstream).await else {
+        return;
+    };
 
     let run = ClaudeCode::new(
         &s.claude_base_url(),

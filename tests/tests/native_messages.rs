@@ -1,0 +1,184 @@
+//! Anthropic Messages passed natively to an Anthropic upstream, beyond what the Claude Code
+//! runs show: a whole answer reaches the client as the provider sent it, an upstream error
+//! passes with its status and shape, a client that leaves mid-stream still has its usage
+//! (cache tokens included) logged and counted, and `/metrics` counts tokens by type.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sluice_tests::http::{get, post_json, post_json_streaming};
+use sluice_tests::replies::{anthropic_text_events, MockUsage};
+use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+const CONFIG: &str = r#"
+config:
+  adminAddr: {{admin}}
+  logging:
+    fields:
+      add:
+        llm.cache_read: llm.cachedInputTokens
+        llm.cache_creation: llm.cache_creation_input_tokens
+listeners:
+  - name: http
+    bind: {{listener}}
+    routes:
+      - name: claude
+        match: {pathPrefix: /claude}
+        backend: anthropic
+backends:
+  - name: anthropic
+    provider: anthropic
+    apiKey: sk-ant-backend
+    baseUrl: {{upstream}}
+"#;
+
+async fn start(upstream: &MockUpstream) -> Gateway {
+    let yaml = Ports::new().render(CONFIG, &[("upstream", &upstream.base_url())]);
+    Gateway::start(&yaml).await
+}
+
+const USAGE: MockUsage = MockUsage {
+    input: 12,
+    cache_read: 3000,
+    cache_creation: 400,
+    output: 9,
+};
+
+fn request(stream: bool) -> serde_json::Value {
+    json!({
+        "model": "claude-sonnet-4-5", "max_tokens": 1024, "stream": stream,
+        "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": "Hello"}]
+    })
+}
+
+#[tokio::test]
+async fn a_whole_answer_passes_as_it_came_with_cache_tokens_logged() {
+    // Spacing and key order of the provider's own: the client gets these very bytes.
+    let answer = "{\"id\":\"msg_1\", \"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\",\
+        \"content\":[{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"sig\"},{\"type\":\"text\",\"text\":\"Hi!\"}],\
+        \"stop_reason\":\"end_turn\",\"stop_sequence\":null,\
+        \"usage\":{\"input_tokens\":12,\"cache_creation_input_tokens\":400,\"cache_read_input_tokens\":3000,\"output_tokens\":9}}";
+    let upstream = MockUpstream::start(Reply::new(
+        200,
+        vec![("content-type".into(), "application/json".into())],
+        answer,
+    ))
+    .await;
+    let gw = start(&upstream).await;
+    let r = post_json(
+        &format!("{}/claude/v1/messages", gw.base_url()),
+        &request(false),
+        &[("anthropic-beta", "prompt-caching-2024-07-31")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), answer, "byte for byte");
+    let up = &upstream.requests()[0];
+    assert_eq!(up.json(), request(false), "the body as the client wrote it");
+    assert_eq!(up.header("anthropic-beta"), Some("prompt-caching-2024-07-31"));
+    let log = &gw.wait_for_request_logs(1, WAIT).await[0];
+    assert_eq!(log.get("llm.provider"), Some("anthropic"));
+    assert_eq!(log.get_int("llm.request.tokens"), Some(12 + 3000 + 400));
+    assert_eq!(log.get_int("llm.response.tokens"), Some(9));
+    assert_eq!(log.get_int("llm.cache_read"), Some(3000));
+    assert_eq!(log.get_int("llm.cache_creation"), Some(400));
+    assert_eq!(
+        log.get("llm.response.model"),
+        Some("claude-sonnet-4-5-20250929")
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_error_passes_with_its_status_and_shape() {
+    let body = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"}"#;
+    let upstream = MockUpstream::start(Reply::new(
+        529,
+        vec![("content-type".into(), "application/json".into())],
+        body,
+    ))
+    .await;
+    let gw = start(&upstream).await;
+    let r = post_json(
+        &format!("{}/claude/v1/messages", gw.base_url()),
+        &request(false),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 529);
+    assert_eq!(r.text(), body);
+    let log = &gw.wait_for_request_logs(1, WAIT).await[0];
+    assert_eq!(log.get("http.status"), Some("529"));
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_stream_has_its_usage_logged_and_counted() {
+    // message_start (input and cache counts), then a long, slow text: the client leaves
+    // before message_delta gives the output count.
+    let mut events = anthropic_text_events("claude-sonnet-4-5-20250929", "x", USAGE);
+    let delta = events.remove(3);
+    let rest = events.split_off(3);
+    for i in 0..60 {
+        let mut d = delta.clone();
+        d["delta"]["text"] = json!(format!("word{i} "));
+        events.push(d);
+    }
+    events.extend(rest);
+    let chunks = events
+        .iter()
+        .map(|e| format!("event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap_or("")).into())
+        .collect();
+    let reply = Reply::stream(
+        200,
+        vec![("content-type".into(), "text/event-stream".into())],
+        chunks,
+        Duration::from_millis(40),
+    );
+    let upstream = MockUpstream::start(reply).await;
+    let gw = start(&upstream).await;
+    let mut s = post_json_streaming(
+        &format!("{}/claude/v1/messages", gw.base_url()),
+        &request(true),
+        &[],
+    )
+    .await;
+    assert_eq!(s.status, 200);
+    let mut seen = String::new();
+    while !seen.contains("word3") {
+        match s.next_chunk().await {
+            Some(Ok(c)) => seen.push_str(&String::from_utf8_lossy(&c.data)),
+            other => panic!("stream ended early: {other:?}"),
+        }
+    }
+    assert!(seen.starts_with("event: message_start\n"), "{seen}");
+    drop(s);
+    let log = &gw.wait_for_request_logs(1, WAIT).await[0];
+    assert!(
+        log.get("error")
+            .unwrap_or("")
+            .contains("client disconnected"),
+        "{log:?}"
+    );
+    // Input (with the cache) as the provider reported it; output estimated from what was
+    // streamed, and marked so.
+    assert_eq!(log.get_int("llm.request.tokens"), Some(12 + 3000 + 400));
+    assert_eq!(log.get_int("llm.cache_read"), Some(3000));
+    let out = log.get_int("llm.response.tokens").expect("output estimated");
+    assert!((4..60).contains(&out), "only what was streamed: {out}");
+    assert_eq!(log.get("llm.usage.estimated"), Some("true"));
+
+    let metrics = get(&format!("{}/metrics", gw.admin_url())).await.text();
+    for (kind, want) in [
+        ("input", (12 + 3000 + 400).to_string()),
+        ("cache_read", "3000".to_string()),
+        ("cache_creation", "400".to_string()),
+        ("output", out.to_string()),
+    ] {
+        let line = format!(
+            "sluice_tokens_total{{route=\"claude\",gen_ai_provider_name=\"anthropic\",gen_ai_token_type=\"{kind}\"}} {want}"
+        );
+        assert!(metrics.contains(&line), "{line} not in:\n{metrics}");
+    }
+}
