@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Load tests with oha: the direct upstream, a bare Pingora proxy, and sluice (telemetry off,
-# telemetry on, OpenAI → Gemini translation, streaming), each against the same mock upstream.
+# telemetry on, OpenAI → Gemini translation, streaming, Anthropic Messages passed natively to
+# Anthropic and, for Claude Code's own 49 kB request, natively and through the hub to OpenAI),
+# each against the same mock upstream.
 #
 #   benches/load.sh                      # the table: 5 interleaved rounds of 4 s per scenario
 #   ROUNDS=3 DURATION=2s benches/load.sh  # quicker
@@ -55,6 +57,7 @@ GW_OFF=127.0.0.1:18083 # (c)
 GW_ON=127.0.0.1:18084  # (d), soak
 GW_GEM=127.0.0.1:18085 # (e)
 GW_AGW=127.0.0.1:18086 # (h)
+GW_ANT=127.0.0.1:18093 # (i), (j)
 GW_BARE_N=127.0.0.1:18090 GW_OFF_N=127.0.0.1:18091 GW_ON_N=127.0.0.1:18092 # ALSO_THREADS
 NT=${ALSO_THREADS:-}
 TLABEL="$NT thread$([ "$NT" = 1 ] || echo s)"
@@ -188,7 +191,32 @@ if [ -n "$NT" ]; then
   sed "s/^config:/config:\n  workerThreads: $NT/; s/$GW_ON/$GW_ON_N/; /adminAddr/d" "$WORK/on.yaml" > "$WORK/onN.yaml"
   for c in offN onN; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
 fi
-for c in off on gemini; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
+# (i), (j): the Messages front door, telemetry off like (c): /anthropic passes natively to an
+# Anthropic backend, /openai translates through the hub to an OpenAI one.
+{ echo "name: sluice"; echo "config:"; echo "  logging: {level: 'off'}"; cat <<EOF
+listeners:
+  - name: http
+    bind: $GW_ANT
+    routes:
+      - name: anthropic
+        match: {pathPrefix: /anthropic}
+        backend: anthropic
+      - name: openai
+        match: {pathPrefix: /openai}
+        backend: openai
+backends:
+  - name: anthropic
+    provider: anthropic
+    baseUrl: http://$UP
+    apiKey: bench-key
+  - name: openai
+    provider: openai
+    baseUrl: http://$UP
+    model: gpt-4o-mini
+    apiKey: bench-key
+EOF
+} > "$WORK/messages.yaml"
+for c in off on gemini messages; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
 # (h): agentgateway with (d)'s recipe, sink and per-request log line (its default), its OpenAI
 # provider pointed at the mock upstream.
 {
@@ -220,6 +248,12 @@ EOF
 CHAT='{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Explain how AI works in simple terms."}],"temperature":0.2,"max_tokens":200}'
 STREAM='{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Explain how AI works in simple terms."}],"temperature":0.2,"max_tokens":200}'
 PATHQ=/v1/chat/completions
+# The same conversation in Anthropic's Messages API, and Claude Code 2.1.332's first request
+# (49 kB: 12 tools, cache_control, thinking; captured, providers/tests/fixtures/claude_code),
+# not streamed.
+MESSAGES='{"model":"claude-sonnet-4-5","max_tokens":200,"system":"You are a helpful assistant.","messages":[{"role":"user","content":"Explain how AI works in simple terms."}],"temperature":0.2}'
+MSTREAM='{"model":"claude-sonnet-4-5","max_tokens":200,"stream":true,"system":"You are a helpful assistant.","messages":[{"role":"user","content":"Explain how AI works in simple terms."}],"temperature":0.2}'
+CLAUDE_CODE=$(python3 -c 'import json, sys; b = json.load(open(sys.argv[1])); b["stream"] = False; print(json.dumps(b, separators=(",", ":")))' "$ROOT/providers/tests/fixtures/claude_code/first_request.raw.json")
 
 # ---- one run ----------------------------------------------------------------------------
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
@@ -464,6 +498,7 @@ start_bare; BARE_PID=$GW_PID
 start_sluice off "$WORK/off.out" "$GW_OFF"; OFF_PID=$GW_PID
 start_sluice on /dev/null "$GW_ON"; ON_PID=$GW_PID
 start_sluice gemini "$WORK/gemini.out" "$GW_GEM"; GEM_PID=$GW_PID
+start_sluice messages "$WORK/messages.out" "$GW_ANT"; ANT_PID=$GW_PID
 if [ -n "$NT" ]; then
   start_bare "$GW_BARE_N" "$NT"; BARE_N_PID=$GW_PID
   start_sluice offN /dev/null "$GW_OFF_N"; OFF_N_PID=$GW_PID
@@ -475,7 +510,7 @@ if [ -n "$AGW_BIN" ]; then
   AGW_NOTE="(h) agentgateway (\`$AGW_BIN\`), worker threads: ${AGENTGATEWAY_THREADS:-its default, one per CPU}; the seed's recipe, OTLP and sink as (d); its request log line to /dev/null."
 fi
 
-# GROUP|NAME|KIND|PID variable|address|body variable, in table order
+# GROUP|NAME|KIND|PID variable|address|body variable[|path], in table order
 SCENARIOS=(
   "load|(a) upstream direct|plain||$UP|CHAT"
   "load|(f) upstream direct, streaming|stream||$UP|STREAM"
@@ -485,6 +520,10 @@ SCENARIOS=(
   "load|(f) sluice, telemetry off, streaming|stream|OFF_PID|$GW_OFF|STREAM"
   "load|(d) sluice, tracing + log line|plain|ON_PID|$GW_ON|CHAT"
   "load|(e) sluice, OpenAI → Gemini translation|plain|GEM_PID|$GW_GEM|CHAT"
+  "load|(i) sluice, Messages → Anthropic (native), telemetry off|plain|ANT_PID|$GW_ANT|MESSAGES|/anthropic/v1/messages"
+  "load|(i) sluice, Messages → Anthropic (native), telemetry off, streaming|stream|ANT_PID|$GW_ANT|MSTREAM|/anthropic/v1/messages"
+  "load|(j) sluice, Claude Code's 49 kB request → Anthropic (native)|plain|ANT_PID|$GW_ANT|CLAUDE_CODE|/anthropic/v1/messages"
+  "load|(j) sluice, Claude Code's 49 kB request → OpenAI (through the hub)|plain|ANT_PID|$GW_ANT|CLAUDE_CODE|/openai/v1/messages"
 )
 [ -z "$NT" ] || SCENARIOS+=(
   "load|(b) bare Pingora proxy, $TLABEL|plain|BARE_N_PID|$GW_BARE_N|CHAT"
@@ -515,8 +554,8 @@ for round in $(seq "$ROUNDS"); do
   [ $((round % 2)) = 0 ] && idx=$(echo "$idx" | tac) # ABBA: a linear drift hits all alike
   log "round $round of $ROUNDS"
   for i in $idx; do
-    IFS='|' read -r group name kind pidvar addr bodyvar <<< "${SCENARIOS[$i]}"
-    run "$group" "$name" "$kind" "${pidvar:+${!pidvar}}" "http://$addr$PATHQ" "${!bodyvar}" "$round"
+    IFS='|' read -r group name kind pidvar addr bodyvar path <<< "${SCENARIOS[$i]}"
+    run "$group" "$name" "$kind" "${pidvar:+${!pidvar}}" "http://$addr${path:-$PATHQ}" "${!bodyvar}" "$round"
   done
 done
 sleep 1 # the exporter sends every 200 ms (or per 512 spans): let the last batch go
@@ -545,7 +584,7 @@ if rows:
 PY
 )
 stop "$BARE_PID" INT
-for pid in "$OFF_PID" "$ON_PID" "$GEM_PID"; do stop "$pid" TERM; done
+for pid in "$OFF_PID" "$ON_PID" "$GEM_PID" "$ANT_PID"; do stop "$pid" TERM; done
 [ -z "$AGW_BIN" ] || stop "$AGW_PID" TERM
 [ -z "$NT" ] || { stop "$BARE_N_PID" INT; stop "$OFF_N_PID" TERM; stop "$ON_N_PID" TERM; }
 
@@ -639,6 +678,18 @@ for g, n in order:
         print()
         print("%s ÷ (h) agentgateway, requests/s within each round: %s; median %.2f× (goal: 2×)." % (
             n, ", ".join("%.2f×" % x for x in ratios), med(ratios)))
+# The diagonal: Messages → Anthropic passed natively beside chat → OpenAI passed natively.
+for a, b, goal in (
+    ("(i) sluice, Messages → Anthropic (native), telemetry off", "(c) sluice, telemetry off", " (goal: ≥ 1×)"),
+    ("(j) sluice, Claude Code's 49 kB request → Anthropic (native)", "(j) sluice, Claude Code's 49 kB request → OpenAI (through the hub)", ""),
+):
+    x, y = per_round(a), per_round(b)
+    both = sorted(set(x) & set(y), key=int)
+    if both:
+        ratios = [x[k] / y[k] for k in both]
+        print()
+        print("%s ÷ %s, requests/s within each round: %s; median %.2f×%s." % (
+            a, b, ", ".join("%.2f×" % r for r in ratios), med(ratios), goal))
 print()
 print("### Latency at a fixed rate: RATE requests/s, CONNS connections, latency-corrected (median of the rounds)")
 print()
@@ -687,7 +738,7 @@ sed -i "s/CONNS/$CONNS/; s/RATE/$RATE/g" "$WORK/table.md"
   echo "CPU stolen by the hypervisor during the runs: $STEAL of the VM's CPU time."
   echo "Upstream: benches' mock_upstream ($MOCK_THREADS threads). Bare proxy: one worker thread (Pingora's default). sluice: its default \`workerThreads\`, one per CPU ($(nproc) here)."
   echo "(d) telemetry: $OTLP_NOTE; request log lines to /dev/null. OTLP counters after the run: ${OTLP_COUNTS:-none read}"
-  echo "(c), (e), (f): \`logging.level: off\`, no tracing. Streaming: 10 content chunks + finish + usage chunk + [DONE]."
+  echo "(c), (e), (f), (i), (j): \`logging.level: off\`, no tracing. Streaming: 10 content chunks + finish + usage chunk + [DONE] (OpenAI); message_start, 10 text deltas, message_delta with usage, message_stop (Anthropic). (i): the chat body's conversation as a Messages request. (j): Claude Code 2.1.332's first request, 49 kB, not streamed."
   echo "$LITELLM_NOTE"
   echo "$AGW_NOTE"
   [ -z "$NT" ] || echo "ALSO_THREADS=$NT: the bare proxy, (c) and (d) also ran with $NT worker threads (sluice: \`config.workerThreads: $NT\`), beside the default ones; their % of bare is against the one-thread bare proxy."

@@ -9,6 +9,8 @@
 //!   finish chunk, a usage chunk and `data: [DONE]`, chunked transfer encoding, no delays.
 //! - `POST .../models/M:generateContent`: a fixed Gemini response with `usageMetadata`;
 //!   `:streamGenerateContent` (`?alt=sse`): 10 Gemini SSE events, the last with usage.
+//! - `POST .../v1/messages`: a fixed Anthropic `message` with `usage` (cache reads included);
+//!   streamed, the Anthropic events of the same 10 words, `message_delta` with the usage.
 //! - `POST /v1/traces`: 200 with an empty protobuf body, so the same binary is an OTLP/HTTP
 //!   sink that accepts and drops spans.
 //! - anything else: 404.
@@ -25,6 +27,8 @@ use tokio::net::{TcpListener, TcpStream};
 const CHAT: &str = r#"{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"AI learns patterns from many examples and uses them to predict answers for new inputs.","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":15,"completion_tokens":17,"total_tokens":32},"system_fingerprint":"fp_bench"}"#;
 
 const GEMINI: &str = r#"{"candidates":[{"content":{"parts":[{"text":"AI learns patterns from many examples and uses them to predict answers for new inputs."}],"role":"model"},"finishReason":"STOP","avgLogprobs":-0.21}],"usageMetadata":{"promptTokenCount":15,"candidatesTokenCount":17,"totalTokenCount":32},"modelVersion":"gemini-2.0-flash","responseId":"bench"}"#;
+
+const MESSAGE: &str = r#"{"id":"msg_bench","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"AI learns patterns from many examples and uses them to predict answers for new inputs."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":15,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":17}}"#;
 
 const WORDS: [&str; 10] = [
     "AI",
@@ -44,6 +48,8 @@ struct Answers {
     chat_stream: Vec<u8>,
     gemini: Vec<u8>,
     gemini_stream: Vec<u8>,
+    message: Vec<u8>,
+    message_stream: Vec<u8>,
     otlp: Vec<u8>,
     not_found: Vec<u8>,
     bad_request: Vec<u8>,
@@ -59,9 +65,29 @@ fn fixed(status: &str, content_type: &str, body: &str) -> Vec<u8> {
 
 /// An SSE response in chunked transfer encoding, one HTTP chunk per event.
 fn sse(events: &[String]) -> Vec<u8> {
+    let frames: Vec<String> = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+    sse_frames(&frames)
+}
+
+/// Anthropic's SSE: `event: <type>` before each event's data.
+fn anthropic_sse(events: &[String]) -> Vec<u8> {
+    let frames: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let kind = e
+                .split("\"type\":\"")
+                .nth(1)
+                .and_then(|t| t.split('"').next())
+                .unwrap_or("message");
+            format!("event: {kind}\ndata: {e}\n\n")
+        })
+        .collect();
+    sse_frames(&frames)
+}
+
+fn sse_frames(frames: &[String]) -> Vec<u8> {
     let mut out = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
-    for e in events {
-        let frame = format!("data: {e}\n\n");
+    for frame in frames {
         out.extend_from_slice(format!("{:x}\r\n{frame}\r\n", frame.len()).as_bytes());
     }
     out.extend_from_slice(b"0\r\n\r\n");
@@ -107,8 +133,23 @@ fn answers() -> Answers {
         ));
     }
 
+    let mut message = vec![
+        r#"{"type":"message_start","message":{"id":"msg_bench","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":15,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}"#.to_string(),
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#.to_string(),
+    ];
+    for w in WORDS {
+        message.push(format!(
+            r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":"{w}"}}}}"#
+        ));
+    }
+    message.push(r#"{"type":"content_block_stop","index":0}"#.to_string());
+    message.push(r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":10}}"#.to_string());
+    message.push(r#"{"type":"message_stop"}"#.to_string());
+
     let json = "application/json";
     Answers {
+        message: fixed("200 OK", json, MESSAGE),
+        message_stream: anthropic_sse(&message),
         chat: fixed("200 OK", json, CHAT),
         chat_stream: sse(&chat),
         gemini: fixed("200 OK", json, GEMINI),
@@ -139,6 +180,12 @@ fn answer<'a>(a: &'a Answers, method: &str, path: &str, body: &[u8]) -> &'a [u8]
             &a.chat_stream
         } else {
             &a.chat
+        }
+    } else if path.ends_with("/v1/messages") {
+        if is_stream(body) {
+            &a.message_stream
+        } else {
+            &a.message
         }
     } else if path.ends_with(":streamGenerateContent") {
         &a.gemini_stream
@@ -330,6 +377,13 @@ mod tests {
             answer(&a, "GET", "/", b""),
             a.not_found.as_slice()
         ));
+        assert!(std::ptr::eq(
+            answer(&a, "POST", "/v1/messages", b"{}"),
+            a.message.as_slice()
+        ));
+        let ms = String::from_utf8(answer(&a, "POST", "/v1/messages", s).to_vec()).unwrap();
+        assert!(ms.contains("event: message_start\ndata: {\"type\":\"message_start\""), "{ms}");
+        assert!(ms.contains("event: content_block_delta\n"), "{ms}");
         let stream = String::from_utf8(a.chat_stream.clone()).unwrap();
         assert_eq!(stream.matches("data: ").count(), 13);
         assert!(stream.ends_with("data: [DONE]\n\n\r\n0\r\n\r\n"));
