@@ -1,5 +1,5 @@
 //! Front doors beyond chat: embeddings (Gemini translated, mock, OpenAI pass-through with
-//! model aliases) and the models list.
+//! model aliases), the models list, and a field a translation cannot carry refused by name.
 
 use std::time::Duration;
 
@@ -154,4 +154,47 @@ async fn embeddings_and_models() {
     assert_eq!(logs[0].get("llm.provider"), Some("gemini"));
     assert!(logs[0].get_int("llm.request.tokens").unwrap() > 0);
     assert_eq!(logs[1].get("llm.request.tokens"), Some("4"));
+}
+
+#[tokio::test]
+async fn a_field_without_a_counterpart_is_refused_by_name_in_the_clients_shape() {
+    // A Messages client on a route whose provider speaks OpenAI: `mcp_servers` has no
+    // counterpart there, so the gateway refuses it, names it, and calls nobody.
+    let openai = MockUpstream::start(Reply::text(500, "must not be called")).await;
+    let gemini = MockUpstream::start(Reply::text(500, "must not be called")).await;
+    let yaml = Ports::new().render(
+        CONFIG,
+        &[
+            ("gemini", &gemini.base_url()),
+            ("openai", &openai.base_url()),
+        ],
+    );
+    let gw = Gateway::start(&yaml).await;
+    let r = post_json(
+        &format!("{}/openai/v1/messages", gw.base_url()),
+        &json!({"model": "gpt-4o", "max_tokens": 10, "mcp_servers": [{"type": "url", "url": "https://x", "name": "x"}],
+                "messages": [{"role": "user", "content": "hi"}]}),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let e = r.json();
+    assert_eq!(e["type"], "error", "{e}");
+    assert_eq!(e["error"]["type"], "invalid_request_error", "{e}");
+    let message = e["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("`mcp_servers` has no counterpart"), "{message}");
+    assert!(openai.requests().is_empty());
+    // The same field, natively to a provider that speaks Messages, would pass; here a chat
+    // client's `logit_bias` to Gemini is refused by name in OpenAI's shape.
+    let r = post_json(
+        &format!("{}/gemini/v1/chat/completions", gw.base_url()),
+        &json!({"model": "gemini-2.0-flash", "logit_bias": {"50256": -100},
+                "messages": [{"role": "user", "content": "hi"}]}),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("`logit_bias` has no counterpart in Gemini"), "{message}");
+    assert!(gemini.requests().is_empty());
 }
