@@ -18,8 +18,8 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use sluice_providers::bedrock::eventstream::encode_event;
 use sluice_tests::claude_code::{
-    assert_claude_code_shape, assert_same_json, claude_available, claude_bin, content_texts, system_texts,
-    tool_names, ClaudeCode, ClaudeRun, CLIENT_KEY,
+    assert_claude_code_shape, assert_same_json, claude_available, claude_bin, content_texts,
+    system_texts, tool_names, ClaudeCode, ClaudeRun, CLIENT_KEY,
 };
 use sluice_tests::replies::{
     anthropic_sse, anthropic_text_events, aws_event_stream, bedrock_chunk_payload,

@@ -182,7 +182,10 @@ async fn a_field_without_a_counterpart_is_refused_by_name_in_the_clients_shape()
     assert_eq!(e["type"], "error", "{e}");
     assert_eq!(e["error"]["type"], "invalid_request_error", "{e}");
     let message = e["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("`mcp_servers` has no counterpart"), "{message}");
+    assert!(
+        message.contains("`mcp_servers` has no counterpart"),
+        "{message}"
+    );
     assert!(openai.requests().is_empty());
     // The same field, natively to a provider that speaks Messages, would pass; here a chat
     // client's `logit_bias` to Gemini is refused by name in OpenAI's shape.
@@ -194,7 +197,13 @@ async fn a_field_without_a_counterpart_is_refused_by_name_in_the_clients_shape()
     )
     .await;
     assert_eq!(r.status, 400, "{}", r.text());
-    let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
-    assert!(message.contains("`logit_bias` has no counterpart in Gemini"), "{message}");
+    let message = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("`logit_bias` has no counterpart in Gemini"),
+        "{message}"
+    );
     assert!(gemini.requests().is_empty());
 }

@@ -78,7 +78,10 @@ async fn a_whole_answer_passes_as_it_came_with_cache_tokens_logged() {
     assert_eq!(r.text(), answer, "byte for byte");
     let up = &upstream.requests()[0];
     assert_eq!(up.json(), request(false), "the body as the client wrote it");
-    assert_eq!(up.header("anthropic-beta"), Some("prompt-caching-2024-07-31"));
+    assert_eq!(
+        up.header("anthropic-beta"),
+        Some("prompt-caching-2024-07-31")
+    );
     let log = &gw.wait_for_request_logs(1, WAIT).await[0];
     assert_eq!(log.get("llm.provider"), Some("anthropic"));
     assert_eq!(log.get_int("llm.request.tokens"), Some(12 + 3000 + 400));
@@ -165,7 +168,9 @@ async fn a_client_that_leaves_mid_stream_has_its_usage_logged_and_counted() {
     // streamed, and marked so.
     assert_eq!(log.get_int("llm.request.tokens"), Some(12 + 3000 + 400));
     assert_eq!(log.get_int("llm.cache_read"), Some(3000));
-    let out = log.get_int("llm.response.tokens").expect("output estimated");
+    let out = log
+        .get_int("llm.response.tokens")
+        .expect("output estimated");
     assert!((4..60).contains(&out), "only what was streamed: {out}");
     assert_eq!(log.get("llm.usage.estimated"), Some("true"));
 

@@ -382,7 +382,10 @@ mod tests {
             a.message.as_slice()
         ));
         let ms = String::from_utf8(answer(&a, "POST", "/v1/messages", s).to_vec()).unwrap();
-        assert!(ms.contains("event: message_start\ndata: {\"type\":\"message_start\""), "{ms}");
+        assert!(
+            ms.contains("event: message_start\ndata: {\"type\":\"message_start\""),
+            "{ms}"
+        );
         assert!(ms.contains("event: content_block_delta\n"), "{ms}");
         let stream = String::from_utf8(a.chat_stream.clone()).unwrap();
         assert_eq!(stream.matches("data: ").count(), 13);

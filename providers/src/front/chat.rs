@@ -101,11 +101,21 @@ pub(crate) fn native_request(
     include_usage: bool,
     target: &RequestTarget<'_>,
 ) -> Result<UpstreamRequest, TranslateError> {
+    let path = match provider {
+        ProviderKind::Azure => crate::registry::azure_path(target, "chat/completions")?,
+        _ => crate::openai::CHAT_COMPLETIONS_PATH.to_string(),
+    };
+    let rename = target.model != client_model;
+    let ask_usage = stream && !include_usage;
+    if !rename && !ask_usage {
+        // Nothing to edit: the body was read once already (its facts), not again.
+        return Ok(UpstreamRequest::new(path, body.to_vec()));
+    }
     let mut top = TopLevel::parse(body)?;
-    if target.model != client_model {
+    if rename {
         top.set("model", &target.model);
     }
-    if stream && !include_usage {
+    if ask_usage {
         let mut options = match top.get("stream_options") {
             Some(raw) => serde_json::from_str::<Map<String, Value>>(raw.get()).unwrap_or_default(),
             None => Map::new(),
@@ -113,10 +123,6 @@ pub(crate) fn native_request(
         options.insert("include_usage".to_string(), Value::Bool(true));
         top.set("stream_options", &options);
     }
-    let path = match provider {
-        ProviderKind::Azure => crate::registry::azure_path(target, "chat/completions")?,
-        _ => crate::openai::CHAT_COMPLETIONS_PATH.to_string(),
-    };
     Ok(UpstreamRequest::new(path, edit::finish(&top, body)))
 }
 

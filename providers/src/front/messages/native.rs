@@ -54,29 +54,22 @@ impl ClaudeSite {
         stream: bool,
         target: &RequestTarget<'_>,
     ) -> Result<UpstreamRequest, TranslateError> {
-        let mut top = TopLevel::parse(body)?;
         let beta = target.forwarded_header("anthropic-beta");
         let mut headers = Vec::new();
+        if self == ClaudeSite::Anthropic && target.model == client_model {
+            // Nothing to edit: the body was read once already (its facts), not again.
+            return Ok(UpstreamRequest {
+                path: anthropic_path(target),
+                body: body.to_vec(),
+                headers: anthropic_headers(target, beta),
+            });
+        }
+        let mut top = TopLevel::parse(body)?;
         let path = match self {
             ClaudeSite::Anthropic => {
-                if target.model != client_model {
-                    top.set("model", &target.model);
-                }
-                let version = target
-                    .forwarded_header("anthropic-version")
-                    .unwrap_or(DEFAULT_ANTHROPIC_VERSION);
-                headers.push(("anthropic-version", version.to_string()));
-                if let Some(beta) = beta {
-                    headers.push(("anthropic-beta", beta.to_string()));
-                }
-                let wants_beta = target
-                    .query
-                    .is_some_and(|q| q.split('&').any(|kv| kv == "beta=true"));
-                if wants_beta {
-                    "/v1/messages?beta=true".to_string()
-                } else {
-                    "/v1/messages".to_string()
-                }
+                top.set("model", &target.model);
+                headers = anthropic_headers(target, beta);
+                anthropic_path(target)
             }
             ClaudeSite::Vertex => {
                 top.remove("model");
@@ -141,6 +134,33 @@ impl ClaudeSite {
             });
         error_body(error_type(status), &message)
     }
+}
+
+/// Anthropic's path, with the client's `?beta=true`.
+fn anthropic_path(target: &RequestTarget<'_>) -> String {
+    let wants_beta = target
+        .query
+        .is_some_and(|q| q.split('&').any(|kv| kv == "beta=true"));
+    if wants_beta {
+        "/v1/messages?beta=true".to_string()
+    } else {
+        "/v1/messages".to_string()
+    }
+}
+
+/// The client's `anthropic-version` (else [`DEFAULT_ANTHROPIC_VERSION`]) and `anthropic-beta`.
+fn anthropic_headers(
+    target: &RequestTarget<'_>,
+    beta: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let version = target
+        .forwarded_header("anthropic-version")
+        .unwrap_or(DEFAULT_ANTHROPIC_VERSION);
+    let mut headers = vec![("anthropic-version", version.to_string())];
+    if let Some(beta) = beta {
+        headers.push(("anthropic-beta", beta.to_string()));
+    }
+    headers
 }
 
 /// The message of a Google error (`{"error":{"message"}}`, also inside a one-element list, as
