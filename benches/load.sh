@@ -34,7 +34,7 @@
 # release builds in less than half the time), SKIP_BUILD=1 (use the binaries already in
 # target/$PROFILE).
 #
-# Everything listens on 127.0.0.1 (ports 19000-19003 and 18080-18085), except agentgateway's
+# Everything listens on 127.0.0.1 (ports 19000-19003, 18080-18085 and 18093-18094), except agentgateway's
 # listener (18086; it binds the wildcard address, having no option for another) and its admin,
 # stats and readiness servers (127.0.0.1:18087-18089). Prints a Markdown table
 # and writes it to benches/results-<date>.md. Every process it starts is stopped on exit.
@@ -57,7 +57,8 @@ GW_OFF=127.0.0.1:18083 # (c)
 GW_ON=127.0.0.1:18084  # (d), soak
 GW_GEM=127.0.0.1:18085 # (e)
 GW_AGW=127.0.0.1:18086 # (h)
-GW_ANT=127.0.0.1:18093 # (i), (j)
+GW_ANT=127.0.0.1:18093 # (i)
+GW_CC=127.0.0.1:18094  # (j): a process of its own, so (j)'s large bodies leave (i)'s heap alone
 GW_BARE_N=127.0.0.1:18090 GW_OFF_N=127.0.0.1:18091 GW_ON_N=127.0.0.1:18092 # ALSO_THREADS
 NT=${ALSO_THREADS:-}
 TLABEL="$NT thread$([ "$NT" = 1 ] || echo s)"
@@ -216,7 +217,8 @@ backends:
     apiKey: bench-key
 EOF
 } > "$WORK/messages.yaml"
-for c in off on gemini messages; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
+sed "s/$GW_ANT/$GW_CC/" "$WORK/messages.yaml" > "$WORK/claude_code.yaml"
+for c in off on gemini messages claude_code; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
 # (h): agentgateway with (d)'s recipe, sink and per-request log line (its default), its OpenAI
 # provider pointed at the mock upstream.
 {
@@ -499,6 +501,7 @@ start_sluice off "$WORK/off.out" "$GW_OFF"; OFF_PID=$GW_PID
 start_sluice on /dev/null "$GW_ON"; ON_PID=$GW_PID
 start_sluice gemini "$WORK/gemini.out" "$GW_GEM"; GEM_PID=$GW_PID
 start_sluice messages "$WORK/messages.out" "$GW_ANT"; ANT_PID=$GW_PID
+start_sluice claude_code "$WORK/claude_code.out" "$GW_CC"; CC_PID=$GW_PID
 if [ -n "$NT" ]; then
   start_bare "$GW_BARE_N" "$NT"; BARE_N_PID=$GW_PID
   start_sluice offN /dev/null "$GW_OFF_N"; OFF_N_PID=$GW_PID
@@ -522,8 +525,8 @@ SCENARIOS=(
   "load|(e) sluice, OpenAI → Gemini translation|plain|GEM_PID|$GW_GEM|CHAT"
   "load|(i) sluice, Messages → Anthropic (native), telemetry off|plain|ANT_PID|$GW_ANT|MESSAGES|/anthropic/v1/messages"
   "load|(i) sluice, Messages → Anthropic (native), telemetry off, streaming|stream|ANT_PID|$GW_ANT|MSTREAM|/anthropic/v1/messages"
-  "load|(j) sluice, Claude Code's 49 kB request → Anthropic (native)|plain|ANT_PID|$GW_ANT|CLAUDE_CODE|/anthropic/v1/messages"
-  "load|(j) sluice, Claude Code's 49 kB request → OpenAI (through the hub)|plain|ANT_PID|$GW_ANT|CLAUDE_CODE|/openai/v1/messages"
+  "load|(j) sluice, Claude Code's 49 kB request → Anthropic (native)|plain|CC_PID|$GW_CC|CLAUDE_CODE|/anthropic/v1/messages"
+  "load|(j) sluice, Claude Code's 49 kB request → OpenAI (through the hub)|plain|CC_PID|$GW_CC|CLAUDE_CODE|/openai/v1/messages"
 )
 [ -z "$NT" ] || SCENARIOS+=(
   "load|(b) bare Pingora proxy, $TLABEL|plain|BARE_N_PID|$GW_BARE_N|CHAT"
@@ -584,7 +587,7 @@ if rows:
 PY
 )
 stop "$BARE_PID" INT
-for pid in "$OFF_PID" "$ON_PID" "$GEM_PID" "$ANT_PID"; do stop "$pid" TERM; done
+for pid in "$OFF_PID" "$ON_PID" "$GEM_PID" "$ANT_PID" "$CC_PID"; do stop "$pid" TERM; done
 [ -z "$AGW_BIN" ] || stop "$AGW_PID" TERM
 [ -z "$NT" ] || { stop "$BARE_N_PID" INT; stop "$OFF_N_PID" TERM; stop "$ON_N_PID" TERM; }
 
