@@ -15,6 +15,8 @@
 //! - `translate_error(status, &[u8]) -> Vec<u8>` (an OpenAI-shaped error body)
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
+
 pub mod anthropic;
 pub mod bedrock;
 pub mod edit;
@@ -112,8 +114,9 @@ pub struct UpstreamRequest {
     pub path: String,
     pub body: Vec<u8>,
     /// Headers the provider's API wants besides credentials (`anthropic-version`, the client's
-    /// `anthropic-beta` in native pass-through), lower-case names.
-    pub headers: Vec<(&'static str, String)>,
+    /// `anthropic-beta` in native pass-through), lower-case names; values sluice knows
+    /// beforehand are borrowed, so nothing is copied for them per request.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
 }
 
 impl UpstreamRequest {

@@ -194,7 +194,7 @@ fn anthropic_gets_the_client_bytes_as_they_came() {
         assert!(up.body == raw, "{name}: body not byte for byte");
         assert_eq!(up.path, "/v1/messages?beta=true", "{name}");
         assert_eq!(
-            up.headers,
+            owned(&up.headers),
             [
                 ("anthropic-version", "2023-06-01".to_string()),
                 ("anthropic-beta", beta_header()),
@@ -230,7 +230,7 @@ fn anthropic_without_the_clients_headers_or_query() {
     let up = SITES[0].request_with(&raw, CLIENT_MODEL, &[], None);
     assert_eq!(up.path, "/v1/messages");
     assert_eq!(
-        up.headers,
+        owned(&up.headers),
         [("anthropic-version", "2023-06-01".to_string())]
     );
     assert!(up.body == raw);
@@ -259,7 +259,7 @@ fn vertex_moves_the_model_into_the_url_and_adds_its_version() {
         );
         // Only the betas Vertex serves, under its names (front/messages/betas.rs).
         assert_eq!(
-            up.headers,
+            owned(&up.headers),
             [(
                 "anthropic-beta",
                 "interleaved-thinking-2025-05-14,context-management-2025-06-27,\
@@ -854,4 +854,11 @@ fn a_whole_chat_answer_passes_as_it_came() {
     assert_eq!(c.usage.input_tokens, Some(120));
     assert_eq!(c.usage.cached_input_tokens, Some(64));
     assert_eq!(c.response_model.as_deref(), Some("gpt-5.1-2026-01-01"));
+}
+
+/// The request's headers with owned values, to compare with literals.
+fn owned(
+    headers: &[(&'static str, std::borrow::Cow<'static, str>)],
+) -> Vec<(&'static str, String)> {
+    headers.iter().map(|(n, v)| (*n, v.to_string())).collect()
 }

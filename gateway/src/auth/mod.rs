@@ -63,7 +63,7 @@ pub async fn credential_headers(
         (_, Some(Cloud::AzureEntra { token }), _) => bearer(token.expose()),
         (Auth::Bearer, _, Some(key)) => bearer(key.expose()),
         (Auth::Header(name), _, Some(key)) => {
-            let name = HeaderName::from_bytes(name.as_bytes())
+            let name = crate::proxy::header::static_name(name)
                 .map_err(|_| format!("invalid credential header name {name}"))?;
             Ok(vec![(name, secret_value(key.expose().to_string())?)])
         }

@@ -1,6 +1,8 @@
 //! The upstream request header: path, host, body length, the provider's API headers and
 //! credentials, and the trace context.
 
+use std::borrow::Cow;
+
 use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
 use pingora::http::RequestHeader;
 use pingora::proxy::Session;
@@ -55,7 +57,13 @@ pub(crate) async fn upstream_header(
         // The provider API's own headers (`anthropic-version`; in native pass-through the
         // client's `anthropic-beta`).
         for (name, value) in &translated.headers {
-            h.append_header(*name, value.as_str())?;
+            let value = match value {
+                Cow::Borrowed(v) => static_value(v)?,
+                Cow::Owned(v) => HeaderValue::from_str(v).map_err(|_| {
+                    pingora::Error::explain(pingora::ErrorType::InvalidHTTPHeader, "header value")
+                })?,
+            };
+            h.append_header(static_name(name)?, value)?;
         }
         if credentials.is_empty() && !ctx.client_auth_consumed {
             for name in ["authorization", "x-api-key", "x-goog-api-key", "api-key"] {
@@ -70,4 +78,48 @@ pub(crate) async fn upstream_header(
         Ok(h)
     };
     build().map_err(|e| format!("building the upstream request: {}", e.etype().as_str()))
+}
+
+/// A header name known when sluice was built, without a copy (`HeaderName::from_bytes` copies
+/// every name that is not a standard one); checked first, as `from_static` would panic.
+pub(crate) fn static_name(name: &'static str) -> pingora::Result<HeaderName> {
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(HeaderName::from_static(name))
+    } else {
+        HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            pingora::Error::explain(pingora::ErrorType::InvalidHTTPHeader, "header name")
+        })
+    }
+}
+
+/// A header value known when sluice was built, without a copy; checked first, as
+/// `from_static` would panic.
+fn static_value(value: &'static str) -> pingora::Result<HeaderValue> {
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        Ok(HeaderValue::from_static(value))
+    } else {
+        Err(pingora::Error::explain(
+            pingora::ErrorType::InvalidHTTPHeader,
+            "header value",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn static_names_and_values_are_checked_not_trusted() {
+        assert_eq!(
+            super::static_name("anthropic-beta").unwrap(),
+            "anthropic-beta"
+        );
+        assert_eq!(super::static_name("X-Odd").unwrap(), "x-odd");
+        assert!(super::static_name("bad name").is_err());
+        assert_eq!(super::static_value("2023-06-01").unwrap(), "2023-06-01");
+        assert!(super::static_value("line\nbreak").is_err());
+    }
 }

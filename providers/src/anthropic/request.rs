@@ -85,7 +85,7 @@ pub fn translate_request(
     Ok(UpstreamRequest {
         path: PATH.to_string(),
         body,
-        headers: vec![("anthropic-version", ANTHROPIC_VERSION.to_string())],
+        headers: vec![("anthropic-version", ANTHROPIC_VERSION.into())],
     })
 }
 

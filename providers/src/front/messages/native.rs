@@ -21,6 +21,8 @@
 //! Answers and streams reach the client as the provider sent them, but for the above; errors
 //! in Anthropic's shape pass as they are, others (Google's, AWS's) are put in it.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::anthropic::facts::{message_facts, EventReader};
@@ -76,7 +78,7 @@ impl ClaudeSite {
                 top.set_default("anthropic_version", &vertex::ANTHROPIC_VERTEX_VERSION);
                 let betas = beta.map(|b| betas::for_site(b, betas::Site::Vertex));
                 if let Some(betas) = betas.filter(|b| !b.is_empty()) {
-                    headers.push(("anthropic-beta", betas.join(",")));
+                    headers.push(("anthropic-beta", betas.join(",").into()));
                 }
                 vertex::claude_path(target, stream)?
             }
@@ -152,13 +154,14 @@ fn anthropic_path(target: &RequestTarget<'_>) -> String {
 fn anthropic_headers(
     target: &RequestTarget<'_>,
     beta: Option<&str>,
-) -> Vec<(&'static str, String)> {
-    let version = target
-        .forwarded_header("anthropic-version")
-        .unwrap_or(DEFAULT_ANTHROPIC_VERSION);
-    let mut headers = vec![("anthropic-version", version.to_string())];
+) -> Vec<(&'static str, Cow<'static, str>)> {
+    let version = match target.forwarded_header("anthropic-version") {
+        Some(v) if v != DEFAULT_ANTHROPIC_VERSION => Cow::Owned(v.to_string()),
+        _ => Cow::Borrowed(DEFAULT_ANTHROPIC_VERSION),
+    };
+    let mut headers = vec![("anthropic-version", version)];
     if let Some(beta) = beta {
-        headers.push(("anthropic-beta", beta.to_string()));
+        headers.push(("anthropic-beta", beta.to_string().into()));
     }
     headers
 }
