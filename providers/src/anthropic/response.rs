@@ -74,14 +74,7 @@ pub fn translate_response(
         model: response_model(resp.model.as_deref(), target.model),
         choices: vec![Choice {
             index: 0,
-            message: ResponseMessage {
-                role: "assistant".to_string(),
-                content: (!text.is_empty() || calls.is_empty()).then_some(text),
-                tool_calls: (!calls.is_empty()).then_some(calls),
-                reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
-                thinking_blocks: (!thinking.is_empty()).then_some(thinking),
-                ..ResponseMessage::default()
-            },
+            message: ResponseMessage::assistant(text, calls, reasoning, thinking),
             finish_reason: Some(finish.to_string()),
             ..Choice::default()
         }],

@@ -334,20 +334,7 @@ fn image_block(url: &str) -> Result<Value, TranslateError> {
 }
 
 fn tool_use_block(call: &ToolCall) -> Result<Value, TranslateError> {
-    let raw = call.function.arguments.trim();
-    let input = if raw.is_empty() {
-        Value::Object(Map::new())
-    } else {
-        match serde_json::from_str::<Value>(raw) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => {
-                return Err(TranslateError::InvalidRequest(format!(
-                    "arguments of tool call {:?} are not a JSON object",
-                    call.id
-                )))
-            }
-        }
-    };
+    let input = call.arguments_object()?;
     Ok(json!({
         "toolUse": { "toolUseId": call.id, "name": call.function.name, "input": input }
     }))

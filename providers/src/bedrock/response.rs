@@ -145,14 +145,7 @@ pub fn translate_response(
         model: target.model.to_string(),
         choices: vec![Choice {
             index: 0,
-            message: ResponseMessage {
-                role: "assistant".to_string(),
-                content: (!text.is_empty() || calls.is_empty()).then_some(text),
-                tool_calls: (!calls.is_empty()).then_some(calls),
-                reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
-                thinking_blocks: (!thinking_blocks.is_empty()).then_some(thinking_blocks),
-                ..ResponseMessage::default()
-            },
+            message: ResponseMessage::assistant(text, calls, reasoning, thinking_blocks),
             finish_reason: Some(finish.to_string()),
             ..Choice::default()
         }],

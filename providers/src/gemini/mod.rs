@@ -112,14 +112,7 @@ pub fn translate_response(
         let finish = finish_reason(cand.finish_reason.as_deref(), !calls.is_empty());
         choices.push(Choice {
             index: u32::try_from(i).unwrap_or(u32::MAX),
-            message: ResponseMessage {
-                role: "assistant".to_string(),
-                content: (!text.is_empty() || calls.is_empty()).then_some(text),
-                tool_calls: (!calls.is_empty()).then_some(calls),
-                reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
-                thinking_blocks: (!thinking_blocks.is_empty()).then_some(thinking_blocks),
-                ..ResponseMessage::default()
-            },
+            message: ResponseMessage::assistant(text, calls, reasoning, thinking_blocks),
             finish_reason: Some(finish.to_string()),
             ..Choice::default()
         });

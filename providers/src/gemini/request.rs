@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::error::{no_counterpart, refuse_unmapped, Carries};
 use crate::openai::{
@@ -256,20 +256,7 @@ fn split_call_id(id: &str) -> (&str, Option<&str>) {
 }
 
 fn function_call_part(call: &ToolCall) -> Result<Part, TranslateError> {
-    let raw = call.function.arguments.trim();
-    let args = if raw.is_empty() {
-        Value::Object(Map::new())
-    } else {
-        match serde_json::from_str::<Value>(raw) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => {
-                return Err(TranslateError::InvalidRequest(format!(
-                    "arguments of tool call {:?} are not a JSON object",
-                    call.id
-                )))
-            }
-        }
-    };
+    let args = call.arguments_object()?;
     let (_, signature) = split_call_id(&call.id);
     Ok(Part {
         function_call: Some(wire::FunctionCall {

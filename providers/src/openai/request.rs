@@ -336,6 +336,24 @@ pub struct ToolCall {
     pub function: FunctionCall,
 }
 
+impl ToolCall {
+    /// The call's arguments as the JSON object they must be (`{}` when empty); a 400 naming
+    /// the call otherwise.
+    pub fn arguments_object(&self) -> Result<Value, TranslateError> {
+        let raw = self.function.arguments.trim();
+        if raw.is_empty() {
+            return Ok(Value::Object(Map::new()));
+        }
+        match serde_json::from_str::<Value>(raw) {
+            Ok(v @ Value::Object(_)) => Ok(v),
+            _ => Err(TranslateError::InvalidRequest(format!(
+                "arguments of tool call {:?} are not a JSON object",
+                self.id
+            ))),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 pub struct FunctionCall {
     #[serde(default)]

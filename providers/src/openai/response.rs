@@ -58,6 +58,27 @@ pub struct ResponseMessage {
     pub extra: Map<String, Value>,
 }
 
+impl ResponseMessage {
+    /// An assistant answer translated from another API: its text (left out when empty and
+    /// there are tool calls), tool calls, and thinking (the hub's extensions), each only when
+    /// there is some.
+    pub fn assistant(
+        text: String,
+        calls: Vec<ToolCall>,
+        reasoning: String,
+        thinking_blocks: Vec<Value>,
+    ) -> ResponseMessage {
+        ResponseMessage {
+            role: "assistant".to_string(),
+            content: (!text.is_empty() || calls.is_empty()).then_some(text),
+            tool_calls: (!calls.is_empty()).then_some(calls),
+            reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
+            thinking_blocks: (!thinking_blocks.is_empty()).then_some(thinking_blocks),
+            ..ResponseMessage::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 pub struct ChatUsage {
     #[serde(default)]
