@@ -13,6 +13,8 @@ enum Block {
     Text,
     /// A thinking block (its text streamed as `thinking_delta`s).
     Thinking,
+    /// A redacted thinking block: complete at its start.
+    Redacted,
     /// A tool_use block, for the OpenAI tool call of this index.
     Tool(u32),
 }
@@ -99,27 +101,9 @@ impl State {
             }
             if let Some(text) = choice.delta.content.as_deref().filter(|t| !t.is_empty()) {
                 if self.open != Some(Block::Text) {
-                    self.close_block(out);
-                    write_event(
-                        out,
-                        "content_block_start",
-                        &json!({
-                            "type": "content_block_start",
-                            "index": self.next_index,
-                            "content_block": {"type": "text", "text": ""},
-                        }),
-                    );
-                    self.open = Some(Block::Text);
+                    self.open_block(Block::Text, json!({"type": "text", "text": ""}), out);
                 }
-                write_event(
-                    out,
-                    "content_block_delta",
-                    &json!({
-                        "type": "content_block_delta",
-                        "index": self.next_index,
-                        "delta": {"type": "text_delta", "text": text},
-                    }),
-                );
+                self.delta(out, json!({"type": "text_delta", "text": text}));
             }
             for call in choice.delta.tool_calls.iter().flatten() {
                 if self.open != Some(Block::Tool(call.index)) {
@@ -130,7 +114,6 @@ impl State {
                     if self.tools_seen.len() >= crate::openai::MAX_STREAM_SLOTS {
                         continue;
                     }
-                    self.close_block(out);
                     self.tools_seen.push(call.index);
                     let id = call
                         .id
@@ -142,16 +125,11 @@ impl State {
                         .as_ref()
                         .and_then(|f| f.name.clone())
                         .unwrap_or_default();
-                    write_event(
+                    self.open_block(
+                        Block::Tool(call.index),
+                        json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
                         out,
-                        "content_block_start",
-                        &json!({
-                            "type": "content_block_start",
-                            "index": self.next_index,
-                            "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}},
-                        }),
                     );
-                    self.open = Some(Block::Tool(call.index));
                 }
                 if let Some(args) = call
                     .function
@@ -159,14 +137,9 @@ impl State {
                     .and_then(|f| f.arguments.as_deref())
                     .filter(|a| !a.is_empty())
                 {
-                    write_event(
+                    self.delta(
                         out,
-                        "content_block_delta",
-                        &json!({
-                            "type": "content_block_delta",
-                            "index": self.next_index,
-                            "delta": {"type": "input_json_delta", "partial_json": args},
-                        }),
+                        json!({"type": "input_json_delta", "partial_json": args}),
                     );
                 }
             }
@@ -191,19 +164,25 @@ impl State {
         );
     }
 
+    /// Closes the open block and starts `block` (its `content_block` as given).
+    fn open_block(&mut self, block: Block, content_block: Value, out: &mut Vec<u8>) {
+        self.close_block(out);
+        write_event(
+            out,
+            "content_block_start",
+            &json!({
+                "type": "content_block_start",
+                "index": self.next_index,
+                "content_block": content_block,
+            }),
+        );
+        self.open = Some(block);
+    }
+
     fn open_thinking(&mut self, out: &mut Vec<u8>) {
         if self.open != Some(Block::Thinking) {
-            self.close_block(out);
-            write_event(
-                out,
-                "content_block_start",
-                &json!({
-                    "type": "content_block_start",
-                    "index": self.next_index,
-                    "content_block": {"type": "thinking", "thinking": "", "signature": ""},
-                }),
-            );
-            self.open = Some(Block::Thinking);
+            let block = json!({"type": "thinking", "thinking": "", "signature": ""});
+            self.open_block(Block::Thinking, block, out);
         }
     }
 
@@ -228,23 +207,10 @@ impl State {
                 }
             }
             Some("redacted_thinking") => {
-                self.close_block(out);
                 let data = block.get("data").cloned().unwrap_or(Value::Null);
-                write_event(
-                    out,
-                    "content_block_start",
-                    &json!({
-                        "type": "content_block_start",
-                        "index": self.next_index,
-                        "content_block": {"type": "redacted_thinking", "data": data},
-                    }),
-                );
-                write_event(
-                    out,
-                    "content_block_stop",
-                    &json!({"type": "content_block_stop", "index": self.next_index}),
-                );
-                self.next_index += 1;
+                let block = json!({"type": "redacted_thinking", "data": data});
+                self.open_block(Block::Redacted, block, out);
+                self.close_block(out);
             }
             _ => {}
         }
