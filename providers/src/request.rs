@@ -3,6 +3,8 @@
 //! messages) are read without parsing the messages; the hub form, for translation, is made
 //! only when a plan needs it, and at most once.
 
+use std::sync::OnceLock;
+
 use serde_json::Value;
 
 use crate::front::{chat, messages};
@@ -44,36 +46,28 @@ pub struct ClientRequest {
     /// Sampling parameters as sent, for `llm.params`, in a fixed order.
     pub params: Vec<(&'static str, Value)>,
     hub: Option<Result<ChatRequest, TranslateError>>,
+    /// Read on first use: the limits' estimate, `llm.prompt` and a usage estimate may each
+    /// want it, on every backend of a failover chain.
+    prompt: OnceLock<Vec<(String, String)>>,
 }
 
 impl ClientRequest {
     /// Reads a client's body; the error names what is wrong, for a 400 in the client's shape.
     pub fn read(front: Front, body: Vec<u8>) -> Result<Self, TranslateError> {
-        let (model, stream, include_usage, message_count, params) = match front {
-            Front::Chat => {
-                let f = chat::read(&body)?;
-                (
-                    f.model,
-                    f.stream,
-                    f.include_usage,
-                    f.message_count,
-                    f.params,
-                )
-            }
-            Front::Messages => {
-                let f = messages::read(&body)?;
-                (f.model, f.stream, true, f.message_count, f.params)
-            }
+        let facts = match front {
+            Front::Chat => chat::read(&body)?,
+            Front::Messages => messages::read(&body)?,
         };
         Ok(ClientRequest {
             front,
             body,
-            model,
-            stream,
-            include_usage,
-            message_count,
-            params,
+            model: facts.model,
+            stream: facts.stream,
+            include_usage: facts.include_usage,
+            message_count: facts.message_count,
+            params: facts.params,
             hub: None,
+            prompt: OnceLock::new(),
         })
     }
 
@@ -89,10 +83,10 @@ impl ClientRequest {
         hub.as_ref().map_err(Clone::clone)
     }
 
-    /// The prompt as `(role, text)` pairs, for `llm.prompt` and token estimates. Lenient: a
-    /// body the hub cannot take still has what can be read of it.
-    pub fn prompt(&self) -> Vec<(String, String)> {
-        match self.front {
+    /// The prompt as `(role, text)` pairs, for `llm.prompt` and token estimates, read once.
+    /// Lenient: a body the hub cannot take still has what can be read of it.
+    pub fn prompt(&self) -> &[(String, String)] {
+        self.prompt.get_or_init(|| match self.front {
             Front::Chat => match &self.hub {
                 Some(Ok(hub)) => hub.prompt(),
                 _ => ChatRequest::parse(&self.body)
@@ -100,7 +94,7 @@ impl ClientRequest {
                     .unwrap_or_default(),
             },
             Front::Messages => messages::prompt(&self.body),
-        }
+        })
     }
 }
 

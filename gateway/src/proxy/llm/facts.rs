@@ -26,8 +26,11 @@ pub(super) fn request_facts(req: &ClientRequest, backend: &Backend, needs: Needs
     if needs.prompt {
         facts.prompt = req
             .prompt()
-            .into_iter()
-            .map(|(role, content)| PromptMessage { role, content })
+            .iter()
+            .map(|(role, content)| PromptMessage {
+                role: role.clone(),
+                content: content.clone(),
+            })
             .collect();
     }
     facts

@@ -27,7 +27,7 @@ use crate::TranslateError;
 pub use from_hub::{error_from_openai, error_type};
 pub use from_hub::{response_from_openai, stop_reason};
 pub use native::ClaudeSite;
-pub use prompt::prompt;
+pub use prompt::{prompt, prompt_of};
 pub use stream::{AnthropicStream, FromHubStream};
 pub use to_hub::request_to_openai;
 
@@ -87,7 +87,7 @@ pub(crate) fn read(body: &[u8]) -> Result<Facts, TranslateError> {
 pub fn count_tokens(body: &[u8]) -> Result<Vec<u8>, TranslateError> {
     read(body)?;
     let v: Value = crate::json::from_body(body).map_err(TranslateError::InvalidRequest)?;
-    let turns = prompt(body);
+    let turns = prompt_of(&v);
     let mut n = crate::tokens::estimate_prompt(turns.iter().map(|(r, t)| (r.as_str(), t.as_str())));
     for tool in v
         .get("tools")

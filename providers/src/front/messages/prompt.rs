@@ -7,9 +7,14 @@ use serde_json::Value;
 /// The system prompt first (when there is one), then each message's text: text blocks,
 /// tool results' text, tool calls as their input JSON. Thinking is not prompt text.
 pub fn prompt(body: &[u8]) -> Vec<(String, String)> {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return Vec::new();
-    };
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) => prompt_of(&v),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// [`prompt`] of a body already parsed.
+pub fn prompt_of(v: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Some(system) = v.get("system") {
         let text = content_text(system);
