@@ -192,14 +192,15 @@ pub(super) async fn attempt(
         include_usage: req.include_usage,
     };
     if !(200..300).contains(&status) {
-        relay_error(session, ctx, &mut call, &plan, status).await;
+        relay_error(session, ctx, call, &state.connector, &plan, status).await;
     } else if req.stream {
         let translator = plan.stream(&response_target, call_info.id.to_string());
         relay_stream(session, ctx, &mut call, translator, req).await;
+        call.release(&state.connector).await;
     } else {
-        relay_complete(session, ctx, &mut call, &plan, &response_target, req).await;
+        let connector = &state.connector;
+        relay_complete(session, ctx, call, connector, &plan, &response_target, req).await;
     }
-    call.release(&state.connector).await;
     drop(lease);
     Outcome::Done
 }

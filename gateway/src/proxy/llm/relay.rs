@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
+use pingora::connectors::TransportConnector;
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use sluice_providers::{ClientRequest, Plan, ResponseTarget, StreamTranslator};
@@ -24,27 +25,33 @@ const STREAM_WRITE_BATCH: usize = 32 * 1024;
 pub(super) async fn relay_error(
     session: &mut Session,
     ctx: &mut RequestCtx,
-    call: &mut OpenCall,
+    mut call: OpenCall,
+    connector: &TransportConnector,
     plan: &Plan,
     status: u16,
 ) {
     let reading = Instant::now();
     let body = call.read_all(MAX_RESPONSE_BYTES).await.unwrap_or_default();
     ctx.waited_since(reading);
+    let retry_after = call.header("retry-after");
+    call.release(connector).await;
     let body = plan.error(status, &body);
     ctx.error = Some(format!("upstream returned status {status}"));
     let mut extra = Vec::new();
-    if let Some(retry) = call.header("retry-after") {
+    if let Some(retry) = retry_after {
         extra.push(("retry-after", retry));
     }
     respond::json(session, ctx, status, body, &extra).await;
 }
 
-/// A whole 2xx answer, as the plan makes it for the client.
+/// A whole 2xx answer, as the plan makes it for the client. The connection goes back to the
+/// pool as soon as the answer is read, before the client has it, so the client's next call
+/// finds it there.
 pub(super) async fn relay_complete(
     session: &mut Session,
     ctx: &mut RequestCtx,
-    call: &mut OpenCall,
+    mut call: OpenCall,
+    connector: &TransportConnector,
     plan: &Plan,
     target: &ResponseTarget<'_>,
     req: &ClientRequest,
@@ -52,6 +59,7 @@ pub(super) async fn relay_complete(
     let reading = Instant::now();
     let read = call.read_all(MAX_RESPONSE_BYTES).await;
     ctx.waited_since(reading);
+    call.release(connector).await;
     let body = match read {
         Ok(b) => b,
         Err(e) => {
