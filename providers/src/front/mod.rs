@@ -5,7 +5,9 @@
 //! a row in [`crate::plan::Plan::choose`].
 
 pub mod chat;
+pub mod gemini;
 pub mod messages;
+pub mod responses;
 
 use crate::{Completion, StreamTranslator, TranslateError};
 
