@@ -57,7 +57,8 @@ pub fn parse_hash(text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// The key a client presented: `Authorization: Bearer <key>`, `x-api-key` or `api-key`.
+/// The key a client presented: `Authorization: Bearer <key>`, `x-api-key`, `api-key` or
+/// `x-goog-api-key` (Gemini's; its `?key=` is read by [`query_key`]).
 pub fn presented_key<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Option<&'a str> {
     if let Some(auth) = header("authorization") {
         let auth = auth.trim();
@@ -70,7 +71,17 @@ pub fn presented_key<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Option<&'a
     }
     header("x-api-key")
         .or_else(|| header("api-key"))
+        .or_else(|| header("x-goog-api-key"))
         .map(str::trim)
+}
+
+/// The key in a query string's `key=` parameter (Gemini clients may send it so), unless empty
+/// or percent-encoded (keys are plain ASCII; an encoded one is not taken as given).
+pub fn query_key(query: Option<&str>) -> Option<&str> {
+    query?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("key="))
+        .filter(|k| !k.is_empty() && !k.contains('%'))
 }
 
 /// What a request is counted against: its key's or its route's limits, named `key:<name>` /
@@ -455,6 +466,12 @@ mod tests {
         let headers = [("authorization", "Bearer sk-team-a")];
         let get = |n: &str| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
         assert_eq!(presented_key(get), Some("sk-team-a"));
+        let headers = [("x-goog-api-key", " g-key ")];
+        let get = |n: &str| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
+        assert_eq!(presented_key(get), Some("g-key"));
+        assert_eq!(query_key(Some("alt=sse&key=k-1")), Some("k-1"));
+        assert_eq!(query_key(Some("alt=sse")), None);
+        assert_eq!(query_key(Some("key=")), None);
         let h = hash_key("sk-team-a");
         let text = format!(
             "sha256:{}",

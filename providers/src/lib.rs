@@ -1,5 +1,6 @@
 //! Pure translation between the API formats clients speak (the "front doors": OpenAI Chat
-//! Completions and Anthropic Messages, see [`front`]) and the formats providers speak.
+//! Completions, Anthropic Messages, OpenAI Responses and Gemini, see [`front`]) and the
+//! formats providers speak.
 //!
 //! Nothing here knows about Pingora, sockets or tokio: every function takes bytes or values and
 //! returns values, so each translation is tested without a network.
@@ -45,11 +46,16 @@ pub use request::ClientRequest;
 /// Which API a request speaks, told by the end of its path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ApiKind {
-    /// A generation request of a front door (chat completions, messages).
+    /// A generation request of a front door (chat completions, messages, responses, Gemini's
+    /// `generateContent` and `streamGenerateContent`).
     Generate(Front),
     /// Counting a request's input tokens in a front door's shape (Anthropic's
-    /// `messages/count_tokens`).
+    /// `messages/count_tokens`, the Responses API's `responses/input_tokens`, Gemini's
+    /// `:countTokens`).
     CountTokens(Front),
+    /// A call on a stored response of the Responses API (`GET`/`DELETE .../responses/{id}`,
+    /// `.../responses/{id}/input_items`, `POST .../responses/{id}/cancel`).
+    StoredResponse,
     Embeddings,
     Models,
 }
@@ -59,12 +65,28 @@ impl ApiKind {
     /// The bare prefix is chat completions, as in the seed's `/gemini` route.
     pub fn from_path(rest: &str) -> Option<Self> {
         let rest = rest.split('?').next().unwrap_or("").trim_end_matches('/');
-        if rest.is_empty() || rest.ends_with("/chat/completions") || rest == "chat/completions" {
+        let ends = |api: &str| {
+            rest.strip_suffix(api)
+                .is_some_and(|head| head.is_empty() || head.ends_with('/'))
+        };
+        if let Some(method) = front::gemini::call::is_gemini_path(rest) {
+            return Some(match method {
+                front::gemini::Method::CountTokens => Self::CountTokens(Front::Gemini),
+                _ => Self::Generate(Front::Gemini),
+            });
+        }
+        if rest.is_empty() || ends("chat/completions") {
             Some(Self::Generate(Front::Chat))
-        } else if rest.ends_with("/messages/count_tokens") || rest == "messages/count_tokens" {
+        } else if ends("messages/count_tokens") {
             Some(Self::CountTokens(Front::Messages))
-        } else if rest.ends_with("/messages") || rest == "messages" {
+        } else if ends("messages") {
             Some(Self::Generate(Front::Messages))
+        } else if ends("responses") {
+            Some(Self::Generate(Front::Responses))
+        } else if ends("responses/input_tokens") {
+            Some(Self::CountTokens(Front::Responses))
+        } else if rest.starts_with("responses/") || rest.contains("/responses/") {
+            Some(Self::StoredResponse)
         } else if rest.ends_with("/embeddings") {
             Some(Self::Embeddings)
         } else if rest.ends_with("/models") {

@@ -9,9 +9,12 @@
 //! |---|---|---|
 //! | Chat Completions | `openai`, `azure`, the compatible presets | `anthropic`, `gemini`, `vertex`, `bedrock`, `mock` |
 //! | Messages | `anthropic`, Claude on `vertex` (`claude-*`) and on `bedrock` (`*anthropic.claude*`) | `openai`, `azure`, the presets, `gemini`, Gemini on `vertex`, other `bedrock` models, `mock` |
+//! | Responses | `openai`, `azure` | `anthropic`, `gemini`, `vertex`, `bedrock`, the presets, `mock` |
+//! | Gemini | `gemini`, Gemini on `vertex` | `openai`, `azure`, the presets, `anthropic`, Claude on `vertex`, `bedrock`, `mock` |
 
-use crate::front::chat;
+use crate::front::gemini::GeminiSite;
 use crate::front::messages::ClaudeSite;
+use crate::front::{chat, responses};
 use crate::{
     bedrock, vertex, ClientRequest, Completion, Front, ProviderKind, RequestTarget, ResponseTarget,
     StreamTranslator, TranslateError, UpstreamRequest,
@@ -36,6 +39,10 @@ pub enum Native {
     Chat(ProviderKind),
     /// Anthropic Messages to a provider serving Claude with the Messages API.
     Messages(ClaudeSite),
+    /// OpenAI Responses to OpenAI or Azure OpenAI.
+    Responses(ProviderKind),
+    /// Gemini to the Gemini API or Gemini on Vertex AI.
+    Gemini(GeminiSite),
 }
 
 impl Plan {
@@ -54,6 +61,13 @@ impl Plan {
             }
             (Front::Messages, ProviderKind::Bedrock) if bedrock::invoke::is_claude(model) => {
                 Some(Native::Messages(ClaudeSite::Bedrock))
+            }
+            (Front::Responses, ProviderKind::OpenAi | ProviderKind::Azure) => {
+                Some(Native::Responses(provider))
+            }
+            (Front::Gemini, ProviderKind::Gemini) => Some(Native::Gemini(GeminiSite::Gemini)),
+            (Front::Gemini, ProviderKind::Vertex) if !vertex::is_anthropic_model(model) => {
+                Some(Native::Gemini(GeminiSite::Vertex))
             }
             _ => None,
         };
@@ -85,6 +99,15 @@ impl Plan {
             Plan::Native(Native::Messages(site)) => {
                 site.request(&req.body, &req.model, req.stream, target)
             }
+            Plan::Native(Native::Responses(provider)) => {
+                responses::native::request(provider, &req.body, &req.model, target)
+            }
+            Plan::Native(Native::Gemini(site)) => match req.gemini_call() {
+                Some(call) => site.request(&req.body, call, target),
+                None => Err(TranslateError::InvalidRequest(
+                    "a Gemini request needs its model and method in the path".to_string(),
+                )),
+            },
             Plan::Translate { provider, .. } => provider.translate_request(req.hub()?, target),
         }
     }
@@ -94,25 +117,35 @@ impl Plan {
         &self,
         body: Vec<u8>,
         target: &ResponseTarget<'_>,
+        req: &ClientRequest,
     ) -> Result<Completion, TranslateError> {
         match *self {
             Plan::Native(Native::Chat(_)) => crate::openai::pass_through_response(body),
             Plan::Native(Native::Messages(site)) => site.response(body),
+            Plan::Native(Native::Responses(_)) => responses::response_facts(body),
+            Plan::Native(Native::Gemini(site)) => site.response(body, target),
             Plan::Translate { front, provider } => {
-                front.from_hub_response(provider.translate_response(&body, target)?)
+                front.from_hub_response(provider.translate_response(&body, target)?, req)
             }
         }
     }
 
     /// The relay of a streamed 2xx answer: upstream bytes in, the client's bytes out.
-    pub fn stream(&self, target: &ResponseTarget<'_>, id: String) -> Box<dyn StreamTranslator> {
-        match *self {
+    pub fn stream(
+        &self,
+        target: &ResponseTarget<'_>,
+        id: String,
+        req: &ClientRequest,
+    ) -> Result<Box<dyn StreamTranslator>, TranslateError> {
+        Ok(match *self {
             Plan::Native(Native::Chat(_)) => Box::new(crate::openai::OpenAiStream::new(target)),
             Plan::Native(Native::Messages(site)) => site.stream(),
+            Plan::Native(Native::Responses(_)) => Box::<responses::Passthrough>::default(),
+            Plan::Native(Native::Gemini(site)) => site.stream(target, req.gemini_sse()),
             Plan::Translate { front, provider } => {
-                front.from_hub_stream(provider.stream_translator(target, id), target.model)
+                front.from_hub_stream(provider.stream_translator(target, id), target.model, req)?
             }
-        }
+        })
     }
 
     /// An upstream error body in the client's shape.
@@ -120,6 +153,8 @@ impl Plan {
         match *self {
             Plan::Native(Native::Chat(_)) => crate::openai::translate_error(status, body),
             Plan::Native(Native::Messages(site)) => site.error(status, body),
+            Plan::Native(Native::Responses(_)) => crate::openai::translate_error(status, body),
+            Plan::Native(Native::Gemini(site)) => site.error(status, body),
             Plan::Translate { front, provider } => {
                 front.from_hub_error(status, provider.translate_error(status, body))
             }
@@ -153,5 +188,13 @@ mod tests {
         assert!(!native(Front::Messages, Bedrock, "amazon.nova-pro-v1:0"));
         assert!(!native(Front::Messages, OpenAi, "gpt-4o"));
         assert!(!native(Front::Messages, Mock, ""));
+        assert!(native(Front::Responses, OpenAi, "gpt-5"));
+        assert!(native(Front::Responses, Azure, "d"));
+        assert!(!native(Front::Responses, Compatible(Preset::Groq), "m"));
+        assert!(!native(Front::Responses, Anthropic, "claude-x"));
+        assert!(native(Front::Gemini, Gemini, "gemini-2.5-flash"));
+        assert!(native(Front::Gemini, Vertex, "gemini-2.5-pro"));
+        assert!(!native(Front::Gemini, Vertex, "claude-sonnet-4@20250514"));
+        assert!(!native(Front::Gemini, OpenAi, "gpt-4o"));
     }
 }

@@ -315,17 +315,7 @@ impl ProviderKind {
 /// in it may leave the segment (`/`, `..`, `?`, `#`) and reach another Azure API with the
 /// gateway's key.
 pub(crate) fn azure_path(target: &RequestTarget<'_>, api: &str) -> Result<String, TranslateError> {
-    let deployment = target.model;
-    let ok = !deployment.is_empty()
-        && deployment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        && !deployment.bytes().all(|b| b == b'.');
-    if !ok {
-        return Err(TranslateError::InvalidRequest(format!(
-            "invalid deployment name \"{deployment}\""
-        )));
-    }
+    let deployment = azure_deployment(target.model)?;
     let version = target
         .api_version
         .or(ProviderKind::Azure.default_api_version())
@@ -333,6 +323,23 @@ pub(crate) fn azure_path(target: &RequestTarget<'_>, api: &str) -> Result<String
     Ok(format!(
         "/openai/deployments/{deployment}/{api}?api-version={version}"
     ))
+}
+
+/// An Azure deployment name, checked: nothing in it may leave its path segment (or, in the
+/// Responses API's body, name something else).
+pub(crate) fn azure_deployment(deployment: &str) -> Result<&str, TranslateError> {
+    let ok = !deployment.is_empty()
+        && deployment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && !deployment.bytes().all(|b| b == b'.');
+    if ok {
+        Ok(deployment)
+    } else {
+        Err(TranslateError::InvalidRequest(format!(
+            "invalid deployment name \"{deployment}\""
+        )))
+    }
 }
 
 impl fmt::Display for ProviderKind {

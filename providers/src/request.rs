@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::front::{chat, messages};
+use crate::front::gemini::GeminiCall;
+use crate::front::{chat, gemini, messages, responses};
 use crate::openai::ChatRequest;
 use crate::{Front, TranslateError};
 
@@ -45,6 +46,8 @@ pub struct ClientRequest {
     pub message_count: usize,
     /// Sampling parameters as sent, for `llm.params`, in a fixed order.
     pub params: Vec<(&'static str, Value)>,
+    /// Gemini: the model, method and framing the path named.
+    gemini: Option<GeminiCall>,
     hub: Option<Result<ChatRequest, TranslateError>>,
     /// Read on first use: the limits' estimate, `llm.prompt` and a usage estimate may each
     /// want it, on every backend of a failover chain.
@@ -53,12 +56,29 @@ pub struct ClientRequest {
 
 impl ClientRequest {
     /// Reads a client's body; the error names what is wrong, for a 400 in the client's shape.
+    /// A Gemini request is read with [`ClientRequest::read_gemini`] (its model is in the path).
     pub fn read(front: Front, body: Vec<u8>) -> Result<Self, TranslateError> {
         let facts = match front {
             Front::Chat => chat::read(&body)?,
             Front::Messages => messages::read(&body)?,
+            Front::Responses => responses::read(&body)?,
+            Front::Gemini => {
+                return Err(TranslateError::InvalidRequest(
+                    "a Gemini request needs its model and method in the path".to_string(),
+                ))
+            }
         };
-        Ok(ClientRequest {
+        Ok(Self::with(front, body, facts, None))
+    }
+
+    /// Reads a Gemini client's body, called as `call` says.
+    pub fn read_gemini(body: Vec<u8>, call: GeminiCall) -> Result<Self, TranslateError> {
+        let facts = gemini::read(&body, &call)?;
+        Ok(Self::with(Front::Gemini, body, facts, Some(call)))
+    }
+
+    fn with(front: Front, body: Vec<u8>, facts: Facts, gemini: Option<GeminiCall>) -> Self {
+        ClientRequest {
             front,
             body,
             model: facts.model,
@@ -66,9 +86,20 @@ impl ClientRequest {
             include_usage: facts.include_usage,
             message_count: facts.message_count,
             params: facts.params,
+            gemini,
             hub: None,
             prompt: OnceLock::new(),
-        })
+        }
+    }
+
+    /// Gemini: the call the path made.
+    pub fn gemini_call(&self) -> Option<&GeminiCall> {
+        self.gemini.as_ref()
+    }
+
+    /// Gemini: whether a stream is wanted as server-sent events (else as a JSON array).
+    pub fn gemini_sse(&self) -> bool {
+        self.gemini.as_ref().is_some_and(|c| c.sse)
     }
 
     /// The request in the hub's shape (OpenAI chat completions), for translation. Made on
@@ -76,10 +107,10 @@ impl ClientRequest {
     pub fn hub(&mut self) -> Result<&ChatRequest, TranslateError> {
         let body = &self.body;
         let front = self.front;
-        let hub = self.hub.get_or_insert_with(|| match front {
-            Front::Chat => ChatRequest::parse(body),
-            Front::Messages => messages::request_to_openai(body),
-        });
+        let (model, stream) = (&self.model, self.stream);
+        let hub = self
+            .hub
+            .get_or_insert_with(|| to_hub(front, body, model, stream));
         hub.as_ref().map_err(Clone::clone)
     }
 
@@ -94,7 +125,39 @@ impl ClientRequest {
                     .unwrap_or_default(),
             },
             Front::Messages => messages::prompt(&self.body),
+            Front::Responses | Front::Gemini => match &self.hub {
+                Some(Ok(hub)) => hub.prompt(),
+                _ => to_hub(self.front, &self.body, &self.model, self.stream)
+                    .map(|r| r.prompt())
+                    .unwrap_or_default(),
+            },
         })
+    }
+}
+
+/// A client's body in the hub's shape.
+fn to_hub(
+    front: Front,
+    body: &[u8],
+    model: &str,
+    stream: bool,
+) -> Result<ChatRequest, TranslateError> {
+    match front {
+        Front::Chat => ChatRequest::parse(body),
+        Front::Messages => messages::request_to_openai(body),
+        Front::Responses => responses::request_to_hub(body),
+        Front::Gemini => {
+            // The model and the method are the path's.
+            let mut hub = gemini::request_to_hub(body, model)?;
+            hub.stream = stream;
+            if stream {
+                hub.stream_options = Some(crate::openai::StreamOptions {
+                    include_usage: Some(true),
+                    ..Default::default()
+                });
+            }
+            Ok(hub)
+        }
     }
 }
 

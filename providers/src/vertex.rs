@@ -65,15 +65,20 @@ pub fn claude_path(target: &RequestTarget<'_>, stream: bool) -> Result<String, T
     ))
 }
 
-pub fn translate_request(
-    req: &ChatRequest,
-    target: &RequestTarget<'_>,
-) -> Result<UpstreamRequest, TranslateError> {
+/// The path of a Gemini model on Vertex (its methods follow a `:`).
+pub(crate) fn gemini_model_path(target: &RequestTarget<'_>) -> Result<String, TranslateError> {
     let Some(site) = target.vertex else {
         return Err(TranslateError::Unsupported(
             "a vertex backend needs a project and a location".to_string(),
         ));
     };
+    model_path(&site, "google", target.model)
+}
+
+pub fn translate_request(
+    req: &ChatRequest,
+    target: &RequestTarget<'_>,
+) -> Result<UpstreamRequest, TranslateError> {
     if is_anthropic_model(target.model) {
         let up = anthropic::translate_request(req, target)?;
         let mut body: Value = serde_json::from_slice(&up.body)
@@ -97,7 +102,7 @@ pub fn translate_request(
             "generateContent"
         };
         Ok(UpstreamRequest::new(
-            format!("{}:{verb}", model_path(&site, "google", target.model)?),
+            format!("{}:{verb}", gemini_model_path(target)?),
             up.body,
         ))
     }

@@ -348,11 +348,20 @@ fn response_target() -> ResponseTarget<'static> {
     }
 }
 
+/// A Messages client's request, for the plan's stream (which reads nothing of it natively).
+fn messages_request() -> ClientRequest {
+    let body = br#"{"model":"m","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    ClientRequest::read(Front::Messages, body.to_vec()).expect("a Messages request")
+}
+
 fn run_stream<'a>(
     plan: Plan,
     pieces: impl IntoIterator<Item = &'a [u8]>,
 ) -> (Vec<u8>, StreamFacts) {
-    let mut relay = plan.stream(&response_target(), "msg_x".to_string());
+    let req = messages_request();
+    let mut relay = plan
+        .stream(&response_target(), "msg_x".to_string(), &req)
+        .expect("a stream");
     let mut out = Vec::new();
     for piece in pieces {
         relay.feed(piece, &mut out).expect("feed");
@@ -454,7 +463,11 @@ fn the_first_token_is_seen_at_the_first_content() {
     for name in STREAMS {
         let input = fixture(name);
         let first_block = find(&input, b"event: content_block_start");
-        let mut relay = SITES[0].plan().stream(&response_target(), "x".into());
+        let req = messages_request();
+        let mut relay = SITES[0]
+            .plan()
+            .stream(&response_target(), "x".into(), &req)
+            .expect("a stream");
         let mut out = Vec::new();
         relay.feed(&input[..first_block], &mut out).expect("feed");
         assert!(!relay.facts().first_token_seen, "{name}: at message_start");
@@ -629,7 +642,7 @@ fn a_whole_answer_passes_as_it_came_with_its_facts() {
     for site in &SITES {
         let c = site
             .plan()
-            .response(body.clone(), &response_target())
+            .response(body.clone(), &response_target(), &messages_request())
             .unwrap_or_else(|e| panic!("{:?}: {e}", site.site));
         assert!(c.body == body, "{:?}: not byte for byte", site.site);
         assert_eq!(c.usage, usage(8, 1024, 12355, 112), "{:?}", site.site);
@@ -845,8 +858,9 @@ fn chat_goes_to_an_azure_deployment() {
 fn a_whole_chat_answer_passes_as_it_came() {
     let body = br#"{"id":"chatcmpl-9x","object":"chat.completion","created":1700000000,"model":"gpt-5.1-2026-01-01","choices":[{"index":0,"message":{"role":"assistant","content":"{\"temp_c\":18.5}","refusal":null},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":12,"total_tokens":132,"prompt_tokens_details":{"cached_tokens":64},"completion_tokens_details":{"reasoning_tokens":4}},"system_fingerprint":"fp_x"}"#;
     let plan = Plan::choose(Front::Chat, ProviderKind::OpenAi, "gpt-5.1");
+    let req = ClientRequest::read(Front::Chat, br#"{"messages":[]}"#.to_vec()).expect("chat");
     let c = plan
-        .response(body.to_vec(), &response_target())
+        .response(body.to_vec(), &response_target(), &req)
         .expect("answer");
     assert!(c.body == body.to_vec());
     assert_eq!(c.texts, [r#"{"temp_c":18.5}"#]);

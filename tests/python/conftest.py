@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import itertools
+import json
 import os
 import re
 import signal
@@ -18,6 +19,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 try:  # the SDKs' HTTP client: httpx2 in current releases, httpx before
@@ -59,6 +61,9 @@ listeners:
       - name: mock
         match: {{pathPrefix: /mock}}
         backend: mock
+      - name: google
+        match: {{pathPrefix: /google}}
+        backend: google
 backends:
   - name: openai
     provider: openai
@@ -78,6 +83,11 @@ backends:
   - name: mock
     provider: mock
     model: mock-1
+  # Gemini with neither model nor apiVersion pinned: the client's model (and version) pass.
+  - name: google
+    provider: gemini
+    apiKey: {{env: PY_TEST_GOOGLE_KEY}}
+    baseUrl: {gemini_base}
 """
 
 
@@ -113,6 +123,19 @@ def parse_log_line(line: str) -> dict[str, str]:
     return {m.group(1): m.group(2) for m in _KV.finditer(line.split(" ", 2)[2])}
 
 
+@dataclass
+class Sent:
+    """A request as an SDK sent it to the gateway."""
+
+    path: str
+    query: str
+    headers: dict[str, str]
+    content: bytes
+
+    def json(self):
+        return json.loads(self.content)
+
+
 class Gateway:
     def __init__(self, binary: str, config: str, env: dict[str, str], listener: int, admin: int):
         self.listener = listener
@@ -135,6 +158,8 @@ class Gateway:
         threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr), daemon=True).start()
         # What the SDK clients saw: (path, status) per HTTP response, via httpx event hooks.
         self.responses: list[tuple[str, int]] = []
+        # What the SDK clients sent: one `Sent` per HTTP request, in order.
+        self.sent: list[Sent] = []
         self._wait_ready()
 
     def _pump(self, stream, sink: list[str]) -> None:
@@ -179,13 +204,34 @@ class Gateway:
                 return logs
             time.sleep(0.05)
 
+    def _on_request(self, req: httpx.Request) -> None:
+        self.sent.append(Sent(req.url.path, req.url.query.decode(), dict(req.headers), req.content))
+
+    def _on_response(self, resp: httpx.Response) -> None:
+        self.responses.append((resp.request.url.path, resp.status_code))
+
     def http_client(self) -> httpx.Client:
-        """An httpx client for the SDKs that records every response's path and status."""
+        """An httpx client for the SDKs that records every request it sends (`sent`) and every
+        response's path and status (`responses`)."""
+        return httpx.Client(event_hooks={"request": [self._on_request], "response": [self._on_response]},
+                            timeout=30)
 
-        def on_response(resp: httpx.Response) -> None:
-            self.responses.append((resp.request.url.path, resp.status_code))
+    def async_http_client(self) -> httpx.AsyncClient:
+        """`http_client`, for the SDKs' async clients (the Agents SDK)."""
 
-        return httpx.Client(event_hooks={"response": [on_response]}, timeout=30)
+        async def on_request(req: httpx.Request) -> None:
+            self._on_request(req)
+
+        async def on_response(resp: httpx.Response) -> None:
+            self._on_response(resp)
+
+        return httpx.AsyncClient(event_hooks={"request": [on_request], "response": [on_response]}, timeout=30)
+
+    def last_sent(self, path_suffix: str) -> Sent:
+        """The last request an SDK sent whose path ends with `path_suffix`."""
+        mine = [s for s in self.sent if s.path.endswith(path_suffix)]
+        assert mine, f"no request to ...{path_suffix} was sent: {[s.path for s in self.sent]}"
+        return mine[-1]
 
     def expected_log_keys(self) -> Counter:
         return Counter(self.responses)

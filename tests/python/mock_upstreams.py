@@ -2,17 +2,24 @@
 
 - ``OpenAIUpstream``: ``POST .../chat/completions`` answering a fixed completion, an SSE stream
   (with a usage chunk when ``stream_options.include_usage``) or a tool call when the request
-  has ``tools``.
-- ``GeminiUpstream``: ``POST /v1beta/models/{model}:generateContent`` and
-  ``:streamGenerateContent?alt=sse``, Gemini-shaped (candidates/content/parts, usageMetadata,
-  ``functionCall`` parts when the request declares tools).
+  has ``tools``; and ``POST .../responses`` (the Responses API): a ``response`` object or, with
+  ``"stream": true``, the Responses event stream (``response.created`` ... ``response.completed``,
+  each event with its ``sequence_number``), a ``function_call`` item when the request has
+  ``tools``.
+- ``GeminiUpstream``: ``POST /{v1,v1beta}/models/{model}:generateContent``,
+  ``:streamGenerateContent`` (``?alt=sse``, or without it Google's JSON-array form) and
+  ``:countTokens``, Gemini-shaped (candidates/content/parts, usageMetadata, ``functionCall``
+  parts when the request declares tools).
 - ``AnthropicUpstream``: ``POST /v1/messages``, a ``message`` (text, or a short text then a
   ``tool_use`` block when the request has ``tools``) or, with ``"stream": true``, Anthropic's
   full SSE event sequence (``event:`` lines, ``message_start``, ``ping``, content blocks with
   ``text_delta`` / ``input_json_delta`` pieces, two ``message_delta`` events whose usage is
-  cumulative, ``message_stop``).
+  cumulative, ``message_stop``); and ``POST /v1/messages/count_tokens``.
 
-All record every request they get (method, path, headers, JSON body).
+Every mock asked for a tool call answers it once: a request that already carries a tool's
+result (a ``tool`` message, a ``function_call_output`` item, a ``tool_result`` block, a
+``functionResponse`` part) gets that mock's ``*_TOOL_FOLLOWUP`` text instead. All record every
+request they get (method, path, headers, JSON body).
 """
 
 from __future__ import annotations
@@ -24,22 +31,32 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 OPENAI_TEXT = "Hello from the mock OpenAI upstream, in five pieces."
 OPENAI_PIECES = ["Hello ", "from the mock ", "OpenAI upstream", ", in five", " pieces."]
 OPENAI_MODEL = "gpt-4o-mini-2024-07-18"
 OPENAI_USAGE = {"prompt_tokens": 11, "completion_tokens": 12, "total_tokens": 23}
 
+# The Responses API upstream (``POST /v1/responses`` on the OpenAI mock).
+RESPONSES_TEXT = "Responses mock: this output text arrives in four deltas."
+RESPONSES_PIECES = ["Responses mock", ": this output text", " arrives in four", " deltas."]
+RESPONSES_USAGE = {"input_tokens": 17, "output_tokens": 13, "total_tokens": 30}
+RESPONSES_CALL_ID = "call_resp_mock_1"
+
 GEMINI_TEXT = "Gemini says hi: streams arrive in parts."
 GEMINI_PIECES = ["Gemini says hi", ": streams arrive", " in parts."]
 GEMINI_USAGE = {"promptTokenCount": 9, "candidatesTokenCount": 10, "totalTokenCount": 19}
+# What ``:countTokens`` answers, whatever the request.
+GEMINI_COUNT_TOKENS = 42
 
 ANTHROPIC_TEXT = "Claude here: this answer streams in four deltas."
 ANTHROPIC_PIECES = ["Claude here", ": this answer", " streams in four", " deltas."]
 # What the mock answers, whatever model the gateway asks for (the response's `model`).
 ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"
 ANTHROPIC_USAGE = {"input_tokens": 14, "output_tokens": 12}
+# What ``/v1/messages/count_tokens`` answers, whatever the request.
+ANTHROPIC_COUNT_TOKENS = 27
 # Streaming: message_start reports output_tokens 1, then two message_delta events report the
 # running totals 5 and 12 (cumulative, so the stream's usage is the last one, 12; never a sum).
 ANTHROPIC_STREAM_OUTPUT_TOKENS = [1, 5, ANTHROPIC_USAGE["output_tokens"]]
@@ -49,6 +66,12 @@ ANTHROPIC_TOOL_ID = "toolu_01A09q90qw90lq917835lq9"
 
 TOOL_NAME = "get_weather"
 TOOL_ARGS = {"city": "Paris", "unit": "celsius", "days": 3, "details": {"wind": True}}
+
+# The answer after a tool's result came back, per mock.
+OPENAI_TOOL_FOLLOWUP = "Chat mock, after the tool: sunny in Paris for three days."
+RESPONSES_TOOL_FOLLOWUP = "Responses mock, after the tool: sunny in Paris for three days."
+GEMINI_TOOL_FOLLOWUP = "Gemini mock, after the tool: sunny in Paris for three days."
+ANTHROPIC_TOOL_FOLLOWUP = "Claude mock, after the tool: sunny in Paris for three days."
 
 STREAM_DELAY = 0.01  # seconds between SSE events, so the gateway sees them one by one
 
@@ -131,6 +154,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+def send_named_sse(h: _Handler, events: list[tuple[str, dict]], headers: dict[str, str] | None = None) -> None:
+    """SSE with ``event:`` lines (the Anthropic Messages and the Responses streams)."""
+    h.send_response(200)
+    h.send_header("content-type", "text/event-stream; charset=utf-8")
+    h.send_header("cache-control", "no-cache")
+    for k, v in (headers or {}).items():
+        h.send_header(k, v)
+    h.send_header("transfer-encoding", "chunked")
+    h.end_headers()
+    for name, data in events:
+        payload = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+        h.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+        h.wfile.flush()
+        time.sleep(STREAM_DELAY)
+    h.wfile.write(b"0\r\n\r\n")
+    h.wfile.flush()
+
+
 class MockServer:
     def __init__(self) -> None:
         self.state = _Base()
@@ -160,23 +201,33 @@ class MockServer:
         raise NotImplementedError
 
 
+def _halves(text: str) -> list[str]:
+    return [text[: len(text) // 2], text[len(text) // 2:]]
+
+
 class OpenAIUpstream(MockServer):
-    """An OpenAI-compatible Chat Completions upstream."""
+    """An OpenAI upstream: Chat Completions and the Responses API."""
 
     def handle(self, h: _Handler, rec: Recorded) -> None:
-        if not urlsplit(rec.path).path.endswith("/chat/completions"):
+        path = urlsplit(rec.path).path
+        body = rec.body if isinstance(rec.body, dict) else {}
+        if path == "/v1/responses":
+            self.handle_responses(h, body)
+            return
+        if not path.endswith("/chat/completions"):
             h.send_json(404, {"error": {"message": f"no such path {rec.path}", "type": "invalid_request_error"}})
             return
-        body = rec.body if isinstance(rec.body, dict) else {}
-        tools = bool(body.get("tools"))
+        answered = any(m.get("role") == "tool" for m in body.get("messages") or [] if isinstance(m, dict))
+        tools = bool(body.get("tools")) and not answered
+        text, pieces = (OPENAI_TOOL_FOLLOWUP, _halves(OPENAI_TOOL_FOLLOWUP)) if answered else (OPENAI_TEXT, OPENAI_PIECES)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            h.send_sse(self.stream_events(tools, include_usage))
+            h.send_sse(self.stream_events(tools, include_usage, pieces))
         else:
-            h.send_json(200, self.completion(tools))
+            h.send_json(200, self.completion(tools, text))
 
     @staticmethod
-    def completion(tools: bool) -> dict:
+    def completion(tools: bool, text: str = OPENAI_TEXT) -> dict:
         if tools:
             message = {
                 "role": "assistant",
@@ -189,7 +240,7 @@ class OpenAIUpstream(MockServer):
             }
             finish = "tool_calls"
         else:
-            message = {"role": "assistant", "content": OPENAI_TEXT}
+            message = {"role": "assistant", "content": text}
             finish = "stop"
         return {
             "id": "chatcmpl-mock-1",
@@ -202,7 +253,7 @@ class OpenAIUpstream(MockServer):
         }
 
     @staticmethod
-    def stream_events(tools: bool, include_usage: bool) -> list[str]:
+    def stream_events(tools: bool, include_usage: bool, pieces: list[str] = OPENAI_PIECES) -> list[str]:
         def chunk(delta: dict, finish: str | None = None) -> str:
             c = {
                 "id": "chatcmpl-mock-2",
@@ -228,7 +279,7 @@ class OpenAIUpstream(MockServer):
             events.append(chunk({}, "tool_calls"))
         else:
             events.append(chunk({"role": "assistant", "content": ""}))
-            for piece in OPENAI_PIECES:
+            for piece in pieces:
                 events.append(chunk({"content": piece}))
             events.append(chunk({}, "stop"))
         if include_usage:
@@ -240,12 +291,97 @@ class OpenAIUpstream(MockServer):
         events.append("[DONE]")
         return events
 
+    # --- the Responses API ----------------------------------------------------------------
+    def handle_responses(self, h: _Handler, body: dict) -> None:
+        if not body.get("model") or "input" not in body:
+            h.send_json(400, {"error": {"message": "model and input are required",
+                                        "type": "invalid_request_error", "param": None, "code": None}})
+            return
+        items = body["input"] if isinstance(body["input"], list) else []
+        answered = any(isinstance(i, dict) and i.get("type") == "function_call_output" for i in items)
+        tools = bool(body.get("tools")) and not answered
+        text = RESPONSES_TOOL_FOLLOWUP if answered else RESPONSES_TEXT
+        if body.get("stream"):
+            pieces = _halves(text) if answered else RESPONSES_PIECES
+            send_named_sse(h, self.responses_stream(body, tools, pieces))
+        else:
+            h.send_json(200, self.response_object(body, [self.output_item(tools, text)]))
 
-_GEMINI_PATH = re.compile(r"^/v1beta/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)$")
+    @staticmethod
+    def response_object(req: dict, output: list[dict], done: bool = True) -> dict:
+        """A Responses API ``response``: completed with usage, or ``in_progress`` without."""
+        return {
+            "id": "resp_mock_0123456789", "object": "response", "created_at": 1700000000,
+            "status": "completed" if done else "in_progress", "background": False, "error": None,
+            "incomplete_details": None, "instructions": req.get("instructions"),
+            "max_output_tokens": req.get("max_output_tokens"), "model": OPENAI_MODEL,
+            "output": output, "parallel_tool_calls": True, "previous_response_id": None,
+            "reasoning": {"effort": None, "summary": None}, "service_tier": "default",
+            "store": req.get("store", True), "temperature": 1.0,
+            "text": {"format": {"type": "text"}, "verbosity": "medium"},
+            "tool_choice": req.get("tool_choice", "auto"), "tools": req.get("tools") or [],
+            "top_p": 1.0, "truncation": "disabled",
+            "usage": {
+                "input_tokens": RESPONSES_USAGE["input_tokens"],
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": RESPONSES_USAGE["output_tokens"],
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": RESPONSES_USAGE["total_tokens"],
+            } if done else None,
+            "user": None, "metadata": {},
+        }
+
+    @staticmethod
+    def output_item(tools: bool, text: str, done: bool = True) -> dict:
+        status = "completed" if done else "in_progress"
+        if tools:
+            return {"type": "function_call", "id": "fc_mock_0123456789", "call_id": RESPONSES_CALL_ID,
+                    "name": TOOL_NAME, "arguments": json.dumps(TOOL_ARGS) if done else "", "status": status}
+        content = [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}] if done else []
+        return {"type": "message", "id": "msg_mock_0123456789", "status": status, "role": "assistant",
+                "content": content}
+
+    @classmethod
+    def responses_stream(cls, req: dict, tools: bool, pieces: list[str]) -> list[tuple[str, dict]]:
+        """The Responses event stream, as the API sends it (one output item)."""
+        text = "".join(pieces)
+        item = cls.output_item(tools, text)
+        iid = item["id"]
+        ev: list[dict] = [
+            {"type": "response.created", "response": cls.response_object(req, [], done=False)},
+            {"type": "response.in_progress", "response": cls.response_object(req, [], done=False)},
+            {"type": "response.output_item.added", "output_index": 0, "item": cls.output_item(tools, text, False)},
+        ]
+        if tools:
+            args = item["arguments"]
+            third = len(args) // 3
+            for part in (args[:third], args[third:2 * third], args[2 * third:]):
+                ev.append({"type": "response.function_call_arguments.delta", "item_id": iid,
+                           "output_index": 0, "delta": part})
+            ev.append({"type": "response.function_call_arguments.done", "item_id": iid,
+                       "output_index": 0, "name": TOOL_NAME, "arguments": args})
+        else:
+            at = {"item_id": iid, "output_index": 0, "content_index": 0}
+            ev.append({"type": "response.content_part.added", **at,
+                       "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}})
+            for p in pieces:
+                ev.append({"type": "response.output_text.delta", **at, "delta": p, "logprobs": []})
+            ev.append({"type": "response.output_text.done", **at, "text": text, "logprobs": []})
+            ev.append({"type": "response.content_part.done", **at, "part": item["content"][0]})
+        ev.append({"type": "response.output_item.done", "output_index": 0, "item": item})
+        ev.append({"type": "response.completed", "response": cls.response_object(req, [item])})
+        return [(e["type"], {**e, "sequence_number": n}) for n, e in enumerate(ev)]
+
+
+
+_GEMINI_PATH = re.compile(
+    r"^/(?P<version>v1|v1beta)/models/(?P<model>[^/:]+):"
+    r"(?P<method>generateContent|streamGenerateContent|countTokens)$")
 
 
 class GeminiUpstream(MockServer):
-    """Google's Gemini API (v1beta generateContent / streamGenerateContent?alt=sse)."""
+    """Google's Gemini API under ``v1`` and ``v1beta``: generateContent, streamGenerateContent
+    (SSE with ``?alt=sse``, else a JSON array) and countTokens."""
 
     def handle(self, h: _Handler, rec: Recorded) -> None:
         url = urlsplit(rec.path)
@@ -254,16 +390,27 @@ class GeminiUpstream(MockServer):
             h.send_json(404, {"error": {"code": 404, "message": f"no such path {rec.path}", "status": "NOT_FOUND"}})
             return
         body = rec.body if isinstance(rec.body, dict) else {}
-        tools = any(t.get("functionDeclarations") for t in body.get("tools") or [] if isinstance(t, dict))
+        if m.group("method") == "countTokens":
+            h.send_json(200, {"totalTokens": GEMINI_COUNT_TOKENS})
+            return
+        if not body.get("contents"):
+            h.send_json(400, {"error": {"code": 400, "message": "contents is required", "status": "INVALID_ARGUMENT"}})
+            return
+        answered = any("functionResponse" in part for c in body["contents"] for part in c.get("parts") or [])
+        tools = not answered and any(
+            t.get("functionDeclarations") for t in body.get("tools") or [] if isinstance(t, dict))
+        pieces = _halves(GEMINI_TOOL_FOLLOWUP) if answered else GEMINI_PIECES
         model = m.group("model")
         if m.group("method") == "streamGenerateContent":
-            if url.query != "alt=sse":
-                h.send_json(400, {"error": {"code": 400, "message": "this mock only streams SSE", "status": "INVALID_ARGUMENT"}})
-                return
-            # Google's SSE separates events with CRLF CRLF.
-            h.send_sse(self.stream_events(model, tools), sep="\r\n\r\n")
+            events = self.stream_events(model, tools, pieces)
+            if parse_qs(url.query).get("alt") == ["sse"]:
+                # Google's SSE separates events with CRLF CRLF.
+                h.send_sse(events, sep="\r\n\r\n")
+            else:
+                # Without alt=sse, Google streams one JSON array, an element per chunk.
+                h.send_json(200, [json.loads(e) for e in events])
         else:
-            h.send_json(200, self.response(model, tools))
+            h.send_json(200, self.response(model, tools, "".join(pieces)))
 
     @staticmethod
     def _envelope(model: str, parts: list[dict], finish: str | None, usage: dict) -> dict:
@@ -278,23 +425,23 @@ class GeminiUpstream(MockServer):
         }
 
     @classmethod
-    def response(cls, model: str, tools: bool) -> dict:
+    def response(cls, model: str, tools: bool, text: str = GEMINI_TEXT) -> dict:
         if tools:
             parts = [{"functionCall": {"name": TOOL_NAME, "args": TOOL_ARGS}}]
         else:
-            parts = [{"text": GEMINI_TEXT}]
+            parts = [{"text": text}]
         return cls._envelope(model, parts, "STOP", dict(GEMINI_USAGE))
 
     @classmethod
-    def stream_events(cls, model: str, tools: bool) -> list[str]:
+    def stream_events(cls, model: str, tools: bool, pieces: list[str] = GEMINI_PIECES) -> list[str]:
         partial = {"promptTokenCount": GEMINI_USAGE["promptTokenCount"],
                    "totalTokenCount": GEMINI_USAGE["promptTokenCount"]}
         if tools:
             return [json.dumps(cls._envelope(
                 model, [{"functionCall": {"name": TOOL_NAME, "args": TOOL_ARGS}}], "STOP", dict(GEMINI_USAGE)))]
         events = []
-        for i, piece in enumerate(GEMINI_PIECES):
-            last = i == len(GEMINI_PIECES) - 1
+        for i, piece in enumerate(pieces):
+            last = i == len(pieces) - 1
             events.append(json.dumps(cls._envelope(
                 model, [{"text": piece}], "STOP" if last else None,
                 dict(GEMINI_USAGE) if last else dict(partial))))
@@ -305,6 +452,9 @@ class AnthropicUpstream(MockServer):
     """Anthropic's Messages API (``POST /v1/messages``), streaming and not."""
 
     def handle(self, h: _Handler, rec: Recorded) -> None:
+        if urlsplit(rec.path).path == "/v1/messages/count_tokens":
+            h.send_json(200, {"input_tokens": ANTHROPIC_COUNT_TOKENS})
+            return
         if urlsplit(rec.path).path != "/v1/messages":
             h.send_json(404, {"type": "error", "error": {"type": "not_found_error", "message": f"no such path {rec.path}"}})
             return
@@ -313,11 +463,15 @@ class AnthropicUpstream(MockServer):
             h.send_json(400, {"type": "error", "error": {
                 "type": "invalid_request_error", "message": "max_tokens and messages are required"}})
             return
-        tools = bool(body.get("tools"))
+        answered = any(
+            isinstance(b, dict) and b.get("type") == "tool_result"
+            for m in body["messages"] if isinstance(m.get("content"), list) for b in m["content"])
+        tools = bool(body.get("tools")) and not answered
+        pieces = _halves(ANTHROPIC_TOOL_FOLLOWUP) if answered else ANTHROPIC_PIECES
         if body.get("stream"):
-            self.send_events(h, self.stream_events(tools))
+            self.send_events(h, self.stream_events(tools, pieces))
         else:
-            h.send_json(200, self.message(tools))
+            h.send_json(200, self.message(tools, "".join(pieces)))
 
     @staticmethod
     def _usage(input_tokens: int, output_tokens: int) -> dict:
@@ -330,7 +484,7 @@ class AnthropicUpstream(MockServer):
         }
 
     @classmethod
-    def message(cls, tools: bool) -> dict:
+    def message(cls, tools: bool, text: str = ANTHROPIC_TEXT) -> dict:
         if tools:
             content = [
                 {"type": "text", "text": ANTHROPIC_TOOL_PREAMBLE},
@@ -338,7 +492,7 @@ class AnthropicUpstream(MockServer):
             ]
             stop = "tool_use"
         else:
-            content = [{"type": "text", "text": ANTHROPIC_TEXT}]
+            content = [{"type": "text", "text": text}]
             stop = "end_turn"
         return {
             "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
@@ -352,7 +506,7 @@ class AnthropicUpstream(MockServer):
         }
 
     @classmethod
-    def stream_events(cls, tools: bool) -> list[tuple[str, dict]]:
+    def stream_events(cls, tools: bool, pieces: list[str] = ANTHROPIC_PIECES) -> list[tuple[str, dict]]:
         first, middle, last = ANTHROPIC_STREAM_OUTPUT_TOKENS
         ev: list[tuple[str, dict]] = [
             ("message_start", {"type": "message_start", "message": {
@@ -383,7 +537,7 @@ class AnthropicUpstream(MockServer):
             ev.append(("content_block_stop", {"type": "content_block_stop", "index": 1}))
             stop = "tool_use"
         else:
-            text_block(0, ANTHROPIC_PIECES)
+            text_block(0, pieces)
             stop = "end_turn"
         # Running totals, not increments: 5, then 12 (the last one carries input_tokens too, as
         # the API does now).
@@ -399,16 +553,4 @@ class AnthropicUpstream(MockServer):
 
     @staticmethod
     def send_events(h: _Handler, events: list[tuple[str, dict]]) -> None:
-        h.send_response(200)
-        h.send_header("content-type", "text/event-stream; charset=utf-8")
-        h.send_header("cache-control", "no-cache")
-        h.send_header("request-id", "req_mock_anthropic")
-        h.send_header("transfer-encoding", "chunked")
-        h.end_headers()
-        for name, data in events:
-            payload = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-            h.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
-            h.wfile.flush()
-            time.sleep(STREAM_DELAY)
-        h.wfile.write(b"0\r\n\r\n")
-        h.wfile.flush()
+        send_named_sse(h, events, {"request-id": "req_mock_anthropic"})

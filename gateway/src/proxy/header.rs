@@ -26,6 +26,7 @@ pub(crate) async fn upstream_header(
     backend: &Backend,
     upstream: &Upstream,
     api_key: Option<&Secret>,
+    method: &str,
     translated: &UpstreamRequest,
 ) -> Result<RequestHeader, String> {
     let path = upstream.join_path(&translated.path);
@@ -39,7 +40,7 @@ pub(crate) async fn upstream_header(
         // Names as `HeaderName` constants and static values `from_static`: nothing parsed or
         // copied per request for them.
         let mut h = RequestHeader::build_no_case(
-            "POST",
+            method,
             path.as_bytes(),
             Some(10 + translated.headers.len()),
         )?;

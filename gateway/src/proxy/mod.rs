@@ -13,8 +13,10 @@ pub mod embeddings;
 pub mod header;
 pub mod llm;
 pub mod models;
+pub mod passthrough;
 pub mod respond;
 pub mod upstream;
+pub mod whole;
 
 use std::sync::Arc;
 
@@ -65,13 +67,18 @@ impl ProxyHttp for LlmProxy {
             let presented = crate::limits::presented_key(|name| {
                 session.get_header(name).and_then(|v| v.to_str().ok())
             });
+            // Gemini clients may send their key as `?key=`.
+            let presented = match (presented, format) {
+                (None, Front::Gemini) => crate::limits::query_key(session.req_header().uri.query()),
+                (p, _) => p,
+            };
             match presented.and_then(|k| auth.find(k)) {
                 Some(key) => ctx.client_key = Some(key.clone()),
                 None if auth.required => {
                     let msg = if presented.is_some() {
                         "invalid API key"
                     } else {
-                        "missing API key: send Authorization: Bearer <key> or x-api-key"
+                        "missing API key: send Authorization: Bearer <key>, x-api-key or (Gemini) x-goog-api-key"
                     };
                     respond::error(session, ctx, format, 401, msg).await;
                     return Ok(true);
@@ -84,7 +91,10 @@ impl ProxyHttp for LlmProxy {
                 llm::handle(self, session, ctx, route, front).await;
             }
             Some(ApiKind::CountTokens(front)) => {
-                llm::count_tokens(session, ctx, front).await;
+                passthrough::count_tokens(self, session, ctx, route, front).await;
+            }
+            Some(ApiKind::StoredResponse) => {
+                passthrough::stored_response(self, session, ctx, route, &rest).await;
             }
             Some(ApiKind::Embeddings) => {
                 embeddings::handle(self, session, ctx, route).await;
@@ -93,8 +103,10 @@ impl ProxyHttp for LlmProxy {
                 models::handle(session, ctx, route).await;
             }
             None => {
-                let msg =
-                    format!("{path}: unknown API; expected .../chat/completions, .../messages, .../embeddings or .../models");
+                let msg = format!(
+                    "{path}: unknown API; expected .../chat/completions, .../messages, \
+                     .../responses, .../models/{{model}}:generateContent, .../embeddings or .../models"
+                );
                 respond::error(session, ctx, format, 404, &msg).await;
             }
         }

@@ -5,11 +5,12 @@
 //! a row in [`crate::plan::Plan::choose`].
 
 pub mod chat;
+pub mod count;
 pub mod gemini;
 pub mod messages;
 pub mod responses;
 
-use crate::{Completion, StreamTranslator, TranslateError};
+use crate::{ClientRequest, Completion, StreamTranslator, TranslateError};
 
 /// A client API family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -18,15 +19,24 @@ pub enum Front {
     Chat,
     /// Anthropic Messages (`.../messages`).
     Messages,
+    /// OpenAI Responses (`.../responses`).
+    Responses,
+    /// Gemini (`.../models/{model}:generateContent`, `:streamGenerateContent`).
+    Gemini,
 }
 
 impl Front {
     /// The API a path speaks, for the shape of errors made before a route is known: the
-    /// Messages API for `.../messages...`, else chat completions.
+    /// Messages API for `.../messages...`, the Responses API for `.../responses...`, Gemini's
+    /// for `.../models/{model}:{method}`, else chat completions.
     pub fn for_error_path(path: &str) -> Front {
         let p = path.trim_end_matches('/');
         if p.ends_with("/messages") || p.ends_with("/messages/count_tokens") {
             Front::Messages
+        } else if p.ends_with("/responses") || p.contains("/responses/") {
+            Front::Responses
+        } else if gemini::call::is_gemini_path(p).is_some() {
+            Front::Gemini
         } else {
             Front::Chat
         }
@@ -37,30 +47,47 @@ impl Front {
         match self {
             Front::Chat => "chat completions",
             Front::Messages => "messages",
+            Front::Responses => "responses",
+            Front::Gemini => "gemini generateContent",
         }
     }
 
     /// The client's headers of this API family that reach a provider speaking it natively.
     pub fn forwarded_headers(self) -> &'static [&'static str] {
         match self {
-            Front::Chat => &[],
+            Front::Chat | Front::Gemini => &[],
             Front::Messages => messages::FORWARDED_HEADERS,
+            Front::Responses => responses::FORWARDED_HEADERS,
         }
     }
 
     /// An error the gateway makes itself, as a body of this API.
     pub fn error_body(self, status: u16, message: &str) -> Vec<u8> {
         match self {
-            Front::Chat => chat::error_body(status, message),
+            // The Responses API's errors have chat completions' shape.
+            Front::Chat | Front::Responses => chat::error_body(status, message),
             Front::Messages => messages::error_body(status, message),
+            Front::Gemini => gemini::error_body(status, message),
         }
     }
 
-    /// An error inside a stream already under way, as this API's stream event(s) ending it.
-    pub fn stream_error_event(self, status: u16, message: &str) -> Vec<u8> {
+    /// An error inside a stream already under way, as this API's stream event(s) ending it
+    /// (for Gemini's JSON-array stream, the array's last element and its end).
+    pub fn stream_error_event(self, status: u16, message: &str, req: &ClientRequest) -> Vec<u8> {
         let body = self.error_body(status, message);
         let mut out = Vec::with_capacity(body.len() + 32);
         match self {
+            Front::Responses => return responses::stream_error_event(status, message),
+            Front::Gemini if !req.gemini_sse() => {
+                out.extend_from_slice(b",\r\n");
+                out.extend_from_slice(&body);
+                out.extend_from_slice(b"]");
+            }
+            Front::Gemini => {
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(&body);
+                out.extend_from_slice(b"\r\n\r\n");
+            }
             Front::Chat => {
                 out.extend_from_slice(b"data: ");
                 out.extend_from_slice(&body);
@@ -76,14 +103,21 @@ impl Front {
     }
 
     /// A hub (OpenAI chat.completion) answer as this API's answer; facts unchanged.
-    pub fn from_hub_response(self, mut c: Completion) -> Result<Completion, TranslateError> {
-        match self {
-            Front::Chat => Ok(c),
-            Front::Messages => {
-                c.body = messages::response_from_openai(&c.body)?;
-                Ok(c)
+    pub fn from_hub_response(
+        self,
+        mut c: Completion,
+        req: &ClientRequest,
+    ) -> Result<Completion, TranslateError> {
+        c.body = match self {
+            Front::Chat => return Ok(c),
+            Front::Messages => messages::response_from_openai(&c.body)?,
+            Front::Responses => {
+                let echo = responses::Echo::read(&req.body)?;
+                responses::response_from_hub(&c.body, &echo)?
             }
-        }
+            Front::Gemini => gemini::response_from_hub(&c.body, &req.model)?,
+        };
+        Ok(c)
     }
 
     /// A hub (OpenAI chunk) stream translator followed by this API's stream shape.
@@ -91,11 +125,17 @@ impl Front {
         self,
         inner: Box<dyn StreamTranslator>,
         model: &str,
-    ) -> Box<dyn StreamTranslator> {
-        match self {
+        req: &ClientRequest,
+    ) -> Result<Box<dyn StreamTranslator>, TranslateError> {
+        Ok(match self {
             Front::Chat => inner,
             Front::Messages => Box::new(messages::FromHubStream::new(inner, model)),
-        }
+            Front::Responses => {
+                let echo = responses::Echo::read(&req.body)?;
+                Box::new(responses::FromHubStream::new(inner, echo))
+            }
+            Front::Gemini => Box::new(gemini::FromHubStream::new(inner, model, req.gemini_sse())),
+        })
     }
 
     /// A hub (OpenAI-shaped) error body as this API's error body.
@@ -103,6 +143,8 @@ impl Front {
         match self {
             Front::Chat => body,
             Front::Messages => messages::error_from_openai(status, &body),
+            Front::Responses => responses::error_from_hub(status, &body),
+            Front::Gemini => gemini::error_from_hub(status, &body),
         }
     }
 }

@@ -63,6 +63,7 @@ use crate::openai::{
 };
 use crate::{Completion, ResponseTarget, TranslateError, Usage};
 
+pub(crate) use request::model_id;
 pub use request::translate_request;
 pub use stream::GeminiStream;
 

@@ -65,7 +65,7 @@ pub fn translate_request(
 
 /// The model id for the URL: `models/` prefix removed, and only characters Gemini model ids
 /// use, so a client-chosen model cannot reshape the upstream path or query.
-fn model_id(model: &str) -> Result<&str, TranslateError> {
+pub(crate) fn model_id(model: &str) -> Result<&str, TranslateError> {
     let id = model.strip_prefix("models/").unwrap_or(model);
     let valid = !id.is_empty()
         && id

@@ -111,7 +111,16 @@ pub(super) async fn attempt(
         }
     };
     ctx.endpoint = endpoint.to_string();
-    let header = match upstream_header(session, ctx, backend, upstream, api_key, &translated).await
+    let header = match upstream_header(
+        session,
+        ctx,
+        backend,
+        upstream,
+        api_key,
+        "POST",
+        &translated,
+    )
+    .await
     {
         Ok(h) => h,
         Err(msg) if more => {
@@ -194,9 +203,16 @@ pub(super) async fn attempt(
     if !(200..300).contains(&status) {
         relay_error(session, ctx, call, &state.connector, &plan, status).await;
     } else if req.stream {
-        let translator = plan.stream(&response_target, call_info.id.to_string());
-        relay_stream(session, ctx, &mut call, translator, req).await;
-        call.release(&state.connector).await;
+        match plan.stream(&response_target, call_info.id.to_string(), req) {
+            Ok(translator) => {
+                relay_stream(session, ctx, &mut call, translator, req).await;
+                call.release(&state.connector).await;
+            }
+            Err(e) => {
+                call.release(&state.connector).await;
+                respond::error(session, ctx, front, 400, &e.to_string()).await;
+            }
+        }
     } else {
         let connector = &state.connector;
         relay_complete(session, ctx, call, connector, &plan, &response_target, req).await;

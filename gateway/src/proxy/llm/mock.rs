@@ -28,7 +28,7 @@ pub(super) async fn answer(
     };
     if !hub.stream {
         let completion = mock::complete(hub, model, call.id, call.created);
-        let completion = front.from_hub_response(completion);
+        let completion = front.from_hub_response(completion, req);
         match completion {
             Ok(c) => {
                 apply_completion(ctx, &c, req);
@@ -44,8 +44,17 @@ pub(super) async fn answer(
         created: call.created,
         include_usage: hub.include_usage(),
     };
+    // The hub is done with: the request is read again for the client's shape.
+    let req = &*req;
     // The mock's events are hub (OpenAI) chunks: relayed as a provider's would be.
-    let mut relay = front.from_hub_stream(Box::new(OpenAiStream::new(&target)), model);
+    let relay = front.from_hub_stream(Box::new(OpenAiStream::new(&target)), model, req);
+    let mut relay = match relay {
+        Ok(r) => r,
+        Err(e) => {
+            respond::error(session, ctx, front, 400, &e.to_string()).await;
+            return;
+        }
+    };
     if !start_stream(session, ctx).await {
         return;
     }

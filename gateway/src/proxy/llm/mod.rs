@@ -1,4 +1,5 @@
-//! The LLM flow of the generation front doors (chat completions, messages): read the body
+//! The LLM flow of the generation front doors (chat completions, messages, responses,
+//! Gemini's `generateContent`): read the body
 //! once (capped), read the few facts needed before the call, count the request against its
 //! limits, then walk the route's failover chain; each backend tried gets its own
 //! [`sluice_providers::Plan`] (native or translated, see [`attempt`]), and the answer or stream
@@ -13,6 +14,7 @@ mod relay;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pingora::proxy::Session;
+use sluice_providers::front::gemini::GeminiCall;
 use sluice_providers::{ClientRequest, Front};
 
 use crate::balance::Tried;
@@ -55,7 +57,17 @@ pub async fn handle(
             return;
         }
     };
-    let mut req = match ClientRequest::read(front, body) {
+    let read = match front {
+        Front::Gemini => {
+            let header = session.req_header();
+            match GeminiCall::parse(header.uri.path(), header.uri.query()) {
+                Some(call) => ClientRequest::read_gemini(body, call),
+                None => ClientRequest::read(front, body),
+            }
+        }
+        _ => ClientRequest::read(front, body),
+    };
+    let mut req = match read {
         Ok(r) => r,
         Err(e) => {
             respond::error(session, ctx, front, 400, &e.to_string()).await;
@@ -191,24 +203,4 @@ fn retry_wait(n: u32, retry_after: Option<Duration>) -> Option<Duration> {
     let base = Duration::from_millis(100).saturating_mul(1 << n.saturating_sub(1).min(5));
     let jitter = rand::random_range(0.5..1.5);
     Some(base.mul_f64(jitter).min(Duration::from_secs(2)))
-}
-
-/// Anthropic's `messages/count_tokens`, answered by the gateway (tiktoken estimate).
-pub async fn count_tokens(session: &mut Session, ctx: &mut RequestCtx, front: Front) {
-    if session.req_header().method != http::Method::POST {
-        respond::error(session, ctx, front, 405, "count_tokens takes POST").await;
-        return;
-    }
-    let config = &ctx.generation.config;
-    let (limit, read_timeout) = (config.max_request_body_bytes, config.request_read_timeout);
-    let answer = match read_body_within(session, limit, read_timeout).await {
-        Ok(body) => {
-            sluice_providers::front::messages::count_tokens(&body).map_err(|e| (400, e.to_string()))
-        }
-        Err(e) => Err(e),
-    };
-    match answer {
-        Ok(body) => respond::json(session, ctx, 200, body, &[]).await,
-        Err((status, msg)) => respond::error(session, ctx, front, status, &msg).await,
-    }
 }

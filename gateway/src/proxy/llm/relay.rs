@@ -67,7 +67,7 @@ pub(super) async fn relay_complete(
             return;
         }
     };
-    match plan.response(body, target) {
+    match plan.response(body, target, req) {
         Ok(completion) => {
             apply_completion(ctx, &completion, req);
             respond::json(session, ctx, 200, completion.body, &[]).await;
@@ -150,7 +150,7 @@ pub(super) async fn relay_stream(
             // format, then close it properly, rather than leave the client hanging.
             Some(reason) => {
                 ctx.error = Some(reason.clone());
-                out.extend_from_slice(&req.front.stream_error_event(502, reason));
+                out.extend_from_slice(&req.front.stream_error_event(502, reason, req));
             }
             None => {
                 let _ = translator.finish(&mut out);
