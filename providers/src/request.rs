@@ -97,6 +97,15 @@ impl ClientRequest {
         self.gemini.as_ref()
     }
 
+    /// The content type of the client's stream: server-sent events, but for a Gemini client
+    /// that did not ask for them (`?alt=sse`), which gets one JSON array.
+    pub fn stream_content_type(&self) -> &'static str {
+        match &self.gemini {
+            Some(call) if !call.sse => "application/json",
+            _ => "text/event-stream",
+        }
+    }
+
     /// Gemini: whether a stream is wanted as server-sent events (else as a JSON array).
     pub fn gemini_sse(&self) -> bool {
         self.gemini.as_ref().is_some_and(|c| c.sse)

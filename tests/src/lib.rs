@@ -13,18 +13,23 @@
 //! - [`serve`]: the small hyper HTTP/1.1 server loop the mocks share.
 //! - [`tls`]: a TLS front for a mock, with a test CA the gateway can be told to trust.
 //! - [`claude_code`]: Claude Code (the `claude` CLI) run against the gateway, offline.
+//! - [`codex`]: OpenAI's Codex CLI (`codex exec`) run against the gateway, offline.
 //! - [`tap`]: a recording forwarder between a real client and the gateway.
 //! - [`replies`]: streamed answers in each provider's wire format, with cache token usage.
+//! - [`responses_replies`]: streamed OpenAI Responses answers (text, function call), and the
+//!   Anthropic and Gemini tool calls a Responses client's tool round trip needs.
 //!
 //! [`Recorder`] is the shared "append-only list + wait until n items" building block.
 
 pub mod claude_code;
+pub mod codex;
 pub mod gateway;
 pub mod http;
 pub mod logline;
 pub mod otlp;
 pub mod redis;
 pub mod replies;
+pub mod responses_replies;
 pub mod serve;
 pub mod setup;
 pub mod tap;

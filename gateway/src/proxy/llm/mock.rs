@@ -55,7 +55,7 @@ pub(super) async fn answer(
             return;
         }
     };
-    if !start_stream(session, ctx).await {
+    if !start_stream(session, ctx, req).await {
         return;
     }
     set_ttft(ctx);

@@ -87,7 +87,7 @@ pub(super) async fn relay_stream(
     mut translator: Box<dyn StreamTranslator>,
     req: &ClientRequest,
 ) {
-    if !start_stream(session, ctx).await {
+    if !start_stream(session, ctx, req).await {
         return;
     }
     let mut out = Vec::with_capacity(4096);
@@ -163,10 +163,14 @@ pub(super) async fn relay_stream(
     apply_stream_facts(ctx, translator.facts(), req);
 }
 
-pub(super) async fn start_stream(session: &mut Session, ctx: &mut RequestCtx) -> bool {
+pub(super) async fn start_stream(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    req: &ClientRequest,
+) -> bool {
     ctx.status = 200;
     let header = ResponseHeader::build_no_case(200, Some(4)).and_then(|mut h| {
-        h.append_header("content-type", "text/event-stream")?;
+        h.append_header("content-type", req.stream_content_type())?;
         h.append_header("cache-control", "no-cache")?;
         h.append_header("transfer-encoding", "chunked")?;
         Ok(h)

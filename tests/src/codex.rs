@@ -1,0 +1,338 @@
+//! OpenAI's Codex CLI (npm `@openai/codex`, the `codex` binary) as a real client of the
+//! gateway: `codex exec --json -o <file> <prompt>` with a custom Responses provider whose
+//! `base_url` is a sluice route, offline (plugins and analytics off), in a fresh `CODEX_HOME`,
+//! `HOME` and working directory, with a bounded run time (killed on timeout).
+//!
+//! The binary comes from `$CODEX_BIN`, which `scripts/test.sh` sets after installing the
+//! pinned version into `target/node-clients`. Without it the tests skip with a message, except
+//! under CI (`CI=true`), where they fail. What Codex sends and needs back is written down with
+//! the captures in `providers/tests/fixtures/codex/README.md`.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+
+use crate::claude_code::TempDir;
+
+/// The version `scripts/test.sh` installs, and the one the fixtures were captured from.
+pub const CODEX_VERSION: &str = "0.171.0";
+
+/// The model Codex is told to use: one of its catalogue with the classic `tools` list (its
+/// default, `gpt-6.2-sol`, sends its tools as an `additional_tools` input item instead).
+pub const CODEX_MODEL: &str = "gpt-5.5";
+
+/// The key Codex is given (`GW_API_KEY`, sent as `Bearer`): the gateway must not pass it on.
+pub const CLIENT_KEY: &str = "sk-codex-client-key-0001";
+
+/// How long one Codex run may take (a run takes about 0.3 s on an idle machine).
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Whether `$CODEX_BIN` is set: when it is not, prints why the test skips and returns false,
+/// or, under CI (`CI=true`), panics.
+pub fn codex_available() -> bool {
+    if std::env::var_os("CODEX_BIN").is_some_and(|b| !b.is_empty()) {
+        return true;
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    if ci {
+        codex_bin();
+    }
+    eprintln!("skipped: CODEX_BIN is not set (./scripts/test.sh installs Codex CLI and sets it)");
+    false
+}
+
+/// `$CODEX_BIN`; panics when it is not set or missing.
+pub fn codex_bin() -> PathBuf {
+    let hint = "run ./scripts/test.sh, which installs Codex CLI into target/node-clients and \
+                exports CODEX_BIN, or set CODEX_BIN to a `codex` binary (version 0.171.0: \
+                npm i @openai/codex@0.171.0)";
+    let Some(bin) = std::env::var_os("CODEX_BIN").filter(|b| !b.is_empty()) else {
+        panic!("CODEX_BIN is not set: {hint}");
+    };
+    let bin = PathBuf::from(bin);
+    assert!(
+        bin.is_file(),
+        "CODEX_BIN={} does not exist: {hint}",
+        bin.display()
+    );
+    bin
+}
+
+/// One Codex invocation; see [`Codex::run`].
+#[derive(Debug, Clone)]
+pub struct Codex {
+    base_url: String,
+    prompt: String,
+    model: String,
+    full_access: bool,
+    timeout: Duration,
+}
+
+/// A finished run: exit status, output, the `--json` events and the last message.
+#[derive(Debug)]
+pub struct CodexRun {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    /// The JSONL events `--json` printed (`thread.started`, `item.completed`,
+    /// `turn.completed`, `error`, ...), the lines that parse.
+    pub events: Vec<Value>,
+    /// What `--output-last-message` wrote, when it wrote anything.
+    pub last_message: Option<String>,
+}
+
+impl CodexRun {
+    /// Everything about the run, for failure messages.
+    pub fn report(&self) -> String {
+        format!(
+            "codex exited with {}\n--- codex stdout ---\n{}\n--- codex stderr ---\n{}\n--- end ---",
+            self.status, self.stdout, self.stderr
+        )
+    }
+
+    /// Codex's final message; panics with the run's output unless the run succeeded.
+    pub fn final_message(&self) -> &str {
+        assert!(
+            self.status.success() && self.turn_completed().is_some(),
+            "Codex's run failed\n{}",
+            self.report()
+        );
+        self.last_message
+            .as_deref()
+            .unwrap_or_else(|| panic!("Codex wrote no last message\n{}", self.report()))
+            .trim_end()
+    }
+
+    /// The `turn.completed` event, if the turn completed.
+    pub fn turn_completed(&self) -> Option<&Value> {
+        self.events.iter().find(|e| e["type"] == "turn.completed")
+    }
+
+    /// The turn's `usage` (`input_tokens`, `cached_input_tokens`, `output_tokens`, ...),
+    /// summed over its model calls.
+    pub fn usage(&self) -> &Value {
+        &self
+            .turn_completed()
+            .unwrap_or_else(|| panic!("no turn.completed\n{}", self.report()))["usage"]
+    }
+
+    /// The completed items of a `type` (`agent_message`, `command_execution`, ...).
+    pub fn items(&self, kind: &str) -> Vec<&Value> {
+        self.events
+            .iter()
+            .filter(|e| e["type"] == "item.completed" && e["item"]["type"] == kind)
+            .map(|e| &e["item"])
+            .collect()
+    }
+}
+
+impl Codex {
+    /// A run against `base_url` (the provider's `base_url`, e.g.
+    /// `http://127.0.0.1:PORT/codex/v1`: Codex calls `{base_url}/responses`).
+    pub fn new(base_url: &str, prompt: &str) -> Codex {
+        Codex {
+            base_url: base_url.to_string(),
+            prompt: prompt.to_string(),
+            model: CODEX_MODEL.to_string(),
+            full_access: false,
+            timeout: RUN_TIMEOUT,
+        }
+    }
+
+    /// The model Codex names (default [`CODEX_MODEL`]).
+    pub fn model(mut self, model: &str) -> Codex {
+        self.model = model.to_string();
+        self
+    }
+
+    /// Lets the model's commands run without asking and outside Codex's sandbox
+    /// (`--dangerously-bypass-approvals-and-sandbox`: the container has no bubblewrap setup).
+    pub fn full_access(mut self) -> Codex {
+        self.full_access = true;
+        self
+    }
+
+    /// The `config.toml`: the provider, no retries (an error answer fails the run at once),
+    /// a bounded wait for a stalled stream.
+    fn config_toml(&self) -> String {
+        format!(
+            "model = \"{model}\"\nmodel_provider = \"gw\"\n\n[model_providers.gw]\n\
+             name = \"gw\"\nbase_url = \"{base_url}\"\nenv_key = \"GW_API_KEY\"\n\
+             wire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n\
+             stream_idle_timeout_ms = 30000\n",
+            model = self.model,
+            base_url = self.base_url,
+        )
+    }
+
+    /// Runs Codex to completion with a clean environment (nothing from ours but `PATH`, so no
+    /// proxy, key or setting of the machine leaks in) in a fresh `CODEX_HOME`, `HOME` and
+    /// working directory; kills it after the timeout and panics with its output.
+    pub async fn run(self) -> CodexRun {
+        let bin = codex_bin();
+        let home = TempDir::new("sluice-codex-home");
+        let codex_home = home.path().join(".codex");
+        let cwd = TempDir::new("sluice-codex-cwd");
+        std::fs::create_dir_all(&codex_home).expect("create CODEX_HOME");
+        std::fs::write(codex_home.join("config.toml"), self.config_toml()).expect("config.toml");
+        let last_message = home.path().join("last-message.txt");
+        let shell = if Path::new("/bin/bash").exists() {
+            "/bin/bash"
+        } else {
+            "/bin/sh"
+        };
+        let mut cmd = Command::new(&bin);
+        cmd.args(["exec", "--skip-git-repo-check", "--json", "--color", "never"])
+            // Nothing but the provider: no plugin sync, no analytics upload.
+            .args(["--disable", "plugins", "--disable", "remote_plugin"])
+            .args(["-c", "analytics.enabled=false"])
+            .arg("--output-last-message")
+            .arg(&last_message)
+            .current_dir(cwd.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("CODEX_HOME", &codex_home)
+            .env("SHELL", shell)
+            .env("LANG", "C.UTF-8")
+            .env("GW_API_KEY", CLIENT_KEY)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if self.full_access {
+            cmd.arg("--dangerously-bypass-approvals-and-sandbox");
+        }
+        // Last, after `--`: the prompt is never read as an option.
+        cmd.arg("--").arg(&self.prompt);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not spawn {}: {e}", bin.display()));
+        let mut stdout_pipe = child.stdout.take().expect("stdout");
+        let mut stderr_pipe = child.stderr.take().expect("stderr");
+        let stdout = tokio::spawn(async move {
+            let mut s = Vec::new();
+            let _ = stdout_pipe.read_to_end(&mut s).await;
+            String::from_utf8_lossy(&s).into_owned()
+        });
+        let stderr = tokio::spawn(async move {
+            let mut s = Vec::new();
+            let _ = stderr_pipe.read_to_end(&mut s).await;
+            String::from_utf8_lossy(&s).into_owned()
+        });
+        let (status, timed_out) = match tokio::time::timeout(self.timeout, child.wait()).await {
+            Ok(status) => (status.expect("wait for codex"), false),
+            Err(_) => {
+                let _ = child.kill().await;
+                (child.wait().await.expect("wait for codex"), true)
+            }
+        };
+        // Bounded: a grandchild (a command's shell) could hold the pipes open.
+        let collect = |h: tokio::task::JoinHandle<String>| async move {
+            tokio::time::timeout(Duration::from_secs(5), h)
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        };
+        let stdout = collect(stdout).await;
+        let events = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .collect();
+        let run = CodexRun {
+            status,
+            stdout,
+            stderr: collect(stderr).await,
+            events,
+            last_message: std::fs::read_to_string(&last_message).ok(),
+        };
+        if timed_out {
+            panic!(
+                "Codex did not finish within {:?} (killed)\n{}",
+                self.timeout,
+                run.report()
+            );
+        }
+        run
+    }
+}
+
+// Reading Codex's requests (`POST {base_url}/responses` bodies).
+
+/// What Codex 0.171 sends (`providers/tests/fixtures/codex/README.md`): a streamed,
+/// unstored request with its system prompt as `developer` messages, encrypted reasoning asked
+/// for, a prompt cache key, and its tools (the shell tool `exec_command` among them). Panics
+/// naming `whose` body lacks which.
+pub fn assert_codex_shape(body: &Value, whose: &str) {
+    assert_eq!(body["stream"], true, "{whose}: stream");
+    assert_eq!(body["store"], false, "{whose}: store");
+    assert_eq!(
+        body["include"],
+        serde_json::json!(["reasoning.encrypted_content"]),
+        "{whose}: include"
+    );
+    assert!(
+        body["prompt_cache_key"].is_string(),
+        "{whose}: prompt_cache_key {}",
+        body["prompt_cache_key"]
+    );
+    assert!(
+        !developer_texts(body).is_empty(),
+        "{whose}: developer messages in input"
+    );
+    assert!(
+        function_tools(body).iter().any(|(n, _)| n == "exec_command"),
+        "{whose}: tools {:?}",
+        function_tools(body)
+            .iter()
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>()
+    );
+}
+
+/// The `function` tools of a request, in order: name and parameters schema.
+pub fn function_tools(body: &Value) -> Vec<(String, Value)> {
+    body["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["type"] == "function")
+        .filter_map(|t| Some((t["name"].as_str()?.to_string(), t["parameters"].clone())))
+        .collect()
+}
+
+/// The (non-blank) texts of the `input` messages of `role` (`developer`, `user`, ...).
+pub fn input_texts(body: &Value, role: &str) -> Vec<String> {
+    let mut out: Vec<String> = body["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["role"] == role && i["type"].as_str().is_none_or(|t| t == "message"))
+        .flat_map(|i| crate::claude_code::content_texts(&i["content"]))
+        .collect();
+    out.retain(|t| !t.trim().is_empty());
+    out
+}
+
+/// Codex's system prompt: the texts of its `developer` messages (and `instructions`, which
+/// 0.171 does not send).
+pub fn developer_texts(body: &Value) -> Vec<String> {
+    let mut out: Vec<String> = body["instructions"].as_str().map(str::to_string).into_iter().collect();
+    out.extend(input_texts(body, "developer"));
+    out
+}
+
+/// The `input` items of a `type` (`function_call`, `function_call_output`, ...).
+pub fn input_items<'a>(body: &'a Value, kind: &str) -> Vec<&'a Value> {
+    body["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["type"] == kind)
+        .collect()
+}
