@@ -25,6 +25,16 @@ if [ "$("$CLAUDE_BIN" --version 2>/dev/null | cut -d' ' -f1)" != "$CLAUDE_CODE_V
     --no-audit --no-fund --loglevel=error >/dev/null
 fi
 export CLAUDE_BIN
+echo "== Codex CLI (for tests/tests/codex.rs)"
+# The Codex tests run the real `codex` CLI (OpenAI's, npm; native binary inside) against
+# sluice: pinned, into the same prefix, skipped when that version is already there.
+CODEX_VERSION=0.171.0
+CODEX_BIN="$PWD/target/node-clients/node_modules/.bin/codex"
+if [ "$("$CODEX_BIN" --version 2>/dev/null | cut -d' ' -f2)" != "$CODEX_VERSION" ]; then
+  npm install --prefix target/node-clients "@openai/codex@$CODEX_VERSION" \
+    --no-audit --no-fund --loglevel=error >/dev/null
+fi
+export CODEX_BIN
 echo "== tests"
 # The end-to-end tests run this binary (built above) rather than building their own.
 export SLUICE_BIN="$PWD/target/debug/sluice"

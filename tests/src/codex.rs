@@ -69,6 +69,8 @@ pub struct Codex {
     prompt: String,
     model: String,
     full_access: bool,
+    /// Extra `-c key=value` and `--disable feature` arguments.
+    extra_args: Vec<String>,
     timeout: Duration,
 }
 
@@ -120,6 +122,20 @@ impl CodexRun {
             .unwrap_or_else(|| panic!("no turn.completed\n{}", self.report()))["usage"]
     }
 
+    /// `(input_tokens, cached_input_tokens, output_tokens)` of [`CodexRun::usage`].
+    pub fn token_counts(&self) -> (u64, u64, u64) {
+        let u = self.usage();
+        let n = |k: &str| {
+            u[k].as_u64()
+                .unwrap_or_else(|| panic!("no {k} in Codex's usage {u}\n{}", self.report()))
+        };
+        (
+            n("input_tokens"),
+            n("cached_input_tokens"),
+            n("output_tokens"),
+        )
+    }
+
     /// The completed items of a `type` (`agent_message`, `command_execution`, ...).
     pub fn items(&self, kind: &str) -> Vec<&Value> {
         self.events
@@ -139,6 +155,7 @@ impl Codex {
             prompt: prompt.to_string(),
             model: CODEX_MODEL.to_string(),
             full_access: false,
+            extra_args: Vec::new(),
             timeout: RUN_TIMEOUT,
         }
     }
@@ -150,9 +167,22 @@ impl Codex {
     }
 
     /// Lets the model's commands run without asking and outside Codex's sandbox
-    /// (`--dangerously-bypass-approvals-and-sandbox`: the container has no bubblewrap setup).
+    /// (`--dangerously-bypass-approvals-and-sandbox`): the tests are about the gateway, not
+    /// Codex's bubblewrap sandbox, which a container may not allow.
     pub fn full_access(mut self) -> Codex {
         self.full_access = true;
+        self
+    }
+
+    /// Only `function` tools: no hosted `web_search` (`web_search = "disabled"`) and no
+    /// `multi_agent_v1` namespace with the client-run `tool_search` that finds its deferred
+    /// tools (`--disable multi_agent`). What a provider without the Responses API's hosted
+    /// and namespaced tools needs; a model Codex does not know (a Claude or Gemini name) also
+    /// drops the freeform `apply_patch` tool (`custom`), which `gpt-5.5`'s metadata asks for.
+    pub fn function_tools_only(mut self) -> Codex {
+        self.extra_args.extend(
+            ["-c", "web_search=\"disabled\"", "--disable", "multi_agent"].map(String::from),
+        );
         self
     }
 
@@ -186,27 +216,34 @@ impl Codex {
             "/bin/sh"
         };
         let mut cmd = Command::new(&bin);
-        cmd.args(["exec", "--skip-git-repo-check", "--json", "--color", "never"])
-            // Nothing but the provider: no plugin sync, no analytics upload.
-            .args(["--disable", "plugins", "--disable", "remote_plugin"])
-            .args(["-c", "analytics.enabled=false"])
-            .arg("--output-last-message")
-            .arg(&last_message)
-            .current_dir(cwd.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("CODEX_HOME", &codex_home)
-            .env("SHELL", shell)
-            .env("LANG", "C.UTF-8")
-            .env("GW_API_KEY", CLIENT_KEY)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        cmd.args([
+            "exec",
+            "--skip-git-repo-check",
+            "--json",
+            "--color",
+            "never",
+        ])
+        // Nothing but the provider: no plugin sync, no analytics upload.
+        .args(["--disable", "plugins", "--disable", "remote_plugin"])
+        .args(["-c", "analytics.enabled=false"])
+        .arg("--output-last-message")
+        .arg(&last_message)
+        .current_dir(cwd.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("CODEX_HOME", &codex_home)
+        .env("SHELL", shell)
+        .env("LANG", "C.UTF-8")
+        .env("GW_API_KEY", CLIENT_KEY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
         if self.full_access {
             cmd.arg("--dangerously-bypass-approvals-and-sandbox");
         }
+        cmd.args(&self.extra_args);
         // Last, after `--`: the prompt is never read as an option.
         cmd.arg("--").arg(&self.prompt);
         let mut child = cmd
@@ -286,7 +323,9 @@ pub fn assert_codex_shape(body: &Value, whose: &str) {
         "{whose}: developer messages in input"
     );
     assert!(
-        function_tools(body).iter().any(|(n, _)| n == "exec_command"),
+        function_tools(body)
+            .iter()
+            .any(|(n, _)| n == "exec_command"),
         "{whose}: tools {:?}",
         function_tools(body)
             .iter()
@@ -322,7 +361,11 @@ pub fn input_texts(body: &Value, role: &str) -> Vec<String> {
 /// Codex's system prompt: the texts of its `developer` messages (and `instructions`, which
 /// 0.171 does not send).
 pub fn developer_texts(body: &Value) -> Vec<String> {
-    let mut out: Vec<String> = body["instructions"].as_str().map(str::to_string).into_iter().collect();
+    let mut out: Vec<String> = body["instructions"]
+        .as_str()
+        .map(str::to_string)
+        .into_iter()
+        .collect();
     out.extend(input_texts(body, "developer"));
     out
 }
@@ -335,4 +378,28 @@ pub fn input_items<'a>(body: &'a Value, kind: &str) -> Vec<&'a Value> {
         .flatten()
         .filter(|i| i["type"] == kind)
         .collect()
+}
+
+/// A tool's result as Codex sends it back in the next request: the model's one
+/// `function_call` to `tool` running `cmd` (`exec_command`'s `{"cmd": ...}`), and one
+/// `function_call_output` answering it (same `call_id`) whose output contains `output`.
+pub fn assert_tool_output_sent(body: &Value, tool: &str, cmd: &str, output: &str) {
+    let calls = input_items(body, "function_call");
+    let outputs = input_items(body, "function_call_output");
+    assert_eq!((calls.len(), outputs.len()), (1, 1), "{}", body["input"]);
+    let (call, out) = (calls[0], outputs[0]);
+    assert_eq!(call["name"], tool, "{call}");
+    let args: Value = call["arguments"]
+        .as_str()
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or_else(|| panic!("arguments as a JSON string: {call}"));
+    assert_eq!(args["cmd"], cmd, "{call}");
+    assert_eq!(
+        out["call_id"], call["call_id"],
+        "the output answers the call"
+    );
+    assert!(
+        out["output"].as_str().is_some_and(|o| o.contains(output)),
+        "the command's output: {out}"
+    );
 }

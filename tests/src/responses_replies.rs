@@ -224,7 +224,10 @@ mod tests {
         assert_eq!(done["item"]["content"][0]["text"], "Hello there");
         let last = ev.last().unwrap();
         assert_eq!(last["response"]["usage"]["input_tokens"], 100);
-        assert_eq!(last["response"]["usage"]["input_tokens_details"]["cached_tokens"], 60);
+        assert_eq!(
+            last["response"]["usage"]["input_tokens_details"]["cached_tokens"],
+            60
+        );
         assert_eq!(last["response"]["output"][0], done["item"]);
         assert!(ev
             .iter()
@@ -241,7 +244,8 @@ mod tests {
             .find(|e| e["type"] == "response.output_item.done")
             .unwrap();
         assert_eq!(done["item"]["call_id"], "call_1");
-        let sent: Value = serde_json::from_str(done["item"]["arguments"].as_str().unwrap()).unwrap();
+        let sent: Value =
+            serde_json::from_str(done["item"]["arguments"].as_str().unwrap()).unwrap();
         assert_eq!(sent, args);
     }
 
