@@ -238,8 +238,8 @@ fn refusals_name_the_field() {
             "`tools[0].type: web_search` has no counterpart",
         ),
         (
-            json!({"tools": [{"type": "custom", "name": "apply_patch"}]}),
-            "`tools[0].type: custom`",
+            json!({"tools": [{"type": "custom", "name": "p", "format": {"type": "regexp"}}]}),
+            "`tools[0].format.type: regexp`",
         ),
         (
             json!({"tools": [{"type": "function", "name": "f", "output_schema": {}}]}),
@@ -288,8 +288,8 @@ fn refusals_name_the_field() {
             "`input[0].content[0].file_url`",
         ),
         (
-            json!({"input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}", "namespace": "ns"}]}),
-            "`input[0].namespace`",
+            json!({"input": [{"type": "tool_search_call", "call_id": "c", "arguments": {}}]}),
+            "`input[0].type: tool_search_call`",
         ),
         (
             json!({"input": [{"role": "user", "content": "x", "extra_field": 1}]}),
@@ -704,6 +704,89 @@ fn an_upstream_error_fails_the_response() {
         json!({"code": "server_error", "message": "Overloaded"})
     );
     assert_eq!(failed["output"][0]["status"], "incomplete");
+}
+
+/// Codex's tools: a custom tool's call streams as a `custom_tool_call` whose input comes
+/// whole; a namespaced function's as a `function_call` with its namespace; both go back to
+/// the hub under their hub names.
+#[test]
+fn custom_and_namespaced_tool_calls_stream_as_their_kinds() {
+    let echo = Echo::read(
+        json!({"model": "m", "input": "x", "tools": [
+            {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": "start: x"}},
+            {"type": "namespace", "name": "agents", "description": "d",
+             "tools": [{"type": "function", "name": "spawn", "parameters": {"type": "object"}}]}]})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    let call = |index: u32, id: Option<&str>, name: Option<&str>, args: &str| {
+        let mut f = json!({"arguments": args});
+        if let Some(name) = name {
+            f["name"] = json!(name);
+        }
+        let mut c = json!({"index": index, "type": "function", "function": f});
+        if let Some(id) = id {
+            c["id"] = json!(id);
+        }
+        hub_chunk(json!({"tool_calls": [c]}), None)
+    };
+    let input = [
+        hub_chunk(json!({"role": "assistant"}), None),
+        call(
+            0,
+            Some("call_p"),
+            Some("apply_patch"),
+            "{\"input\": \"*** Begin",
+        ),
+        call(0, None, None, " Patch\\n\"}"),
+        call(1, Some("call_s"), Some("agents__spawn"), "{\"n\":"),
+        call(1, None, None, "1}"),
+        hub_chunk(json!({}), Some("tool_calls")),
+        "data: [DONE]\n\n".to_string(),
+    ]
+    .concat();
+    let (out, _) = run_stream(input.as_bytes(), &echo, &[]);
+    let got = events(&out);
+    let kinds = types(&got);
+    assert!(
+        !kinds.contains(&"response.function_call_arguments.delta") || {
+            // Only the namespaced function's arguments stream as deltas.
+            got.iter()
+                .filter(|e| e["type"] == "response.function_call_arguments.delta")
+                .all(|e| e["output_index"] == 1)
+        }
+    );
+    let input_done = got
+        .iter()
+        .find(|e| e["type"] == "response.custom_tool_call_input.done")
+        .expect("custom tool input done");
+    assert_eq!(input_done["input"], "*** Begin Patch\n");
+    let done = &got.last().unwrap()["response"]["output"];
+    assert_eq!(done[0]["type"], "custom_tool_call");
+    assert_eq!(done[0]["name"], "apply_patch");
+    assert_eq!(done[0]["call_id"], "call_p");
+    assert_eq!(done[0]["input"], "*** Begin Patch\n");
+    assert_eq!(done[1]["type"], "function_call");
+    assert_eq!(done[1]["name"], "spawn");
+    assert_eq!(done[1]["namespace"], "agents");
+    assert_eq!(done[1]["arguments"], "{\"n\":1}");
+    // And back: the items of the next turn are the hub's calls again.
+    let next = to_hub(json!({"model": "m", "input": [
+        done[0].clone(), done[1].clone(),
+        {"type": "custom_tool_call_output", "call_id": "call_p", "output": "Done!"},
+        {"type": "function_call_output", "call_id": "call_s", "output": "spawned"}]}));
+    let calls = &next["messages"][0]["tool_calls"];
+    assert_eq!(calls[0]["function"]["name"], "apply_patch");
+    assert_eq!(
+        serde_json::from_str::<Value>(calls[0]["function"]["arguments"].as_str().unwrap()).unwrap(),
+        json!({"input": "*** Begin Patch\n"})
+    );
+    assert_eq!(calls[1]["function"]["name"], "agents__spawn");
+    assert_eq!(
+        next["messages"][1],
+        json!({"role": "tool", "content": "Done!", "tool_call_id": "call_p"})
+    );
 }
 
 #[test]

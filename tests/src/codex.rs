@@ -174,15 +174,13 @@ impl Codex {
         self
     }
 
-    /// Only `function` tools: no hosted `web_search` (`web_search = "disabled"`) and no
-    /// `multi_agent_v1` namespace with the client-run `tool_search` that finds its deferred
-    /// tools (`--disable multi_agent`). What a provider without the Responses API's hosted
-    /// and namespaced tools needs; a model Codex does not know (a Claude or Gemini name) also
-    /// drops the freeform `apply_patch` tool (`custom`), which `gpt-5.5`'s metadata asks for.
-    pub fn function_tools_only(mut self) -> Codex {
-        self.extra_args.extend(
-            ["-c", "web_search=\"disabled\"", "--disable", "multi_agent"].map(String::from),
-        );
+    /// No hosted `web_search` (`web_search = "disabled"`): OpenAI runs it, and a route to
+    /// another provider refuses it (with a 400 that says so). Codex's other tools (its
+    /// functions, the free-form `apply_patch`, the `multi_agent_v1` namespace, `tool_search`)
+    /// are mapped there.
+    pub fn without_web_search(mut self) -> Codex {
+        self.extra_args
+            .extend(["-c", "web_search=\"disabled\""].map(String::from));
         self
     }
 

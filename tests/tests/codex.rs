@@ -216,9 +216,11 @@ impl Setup {
     }
 
     /// Codex against the route, through the tap. Natively it runs as it comes (model
-    /// [`CODEX_MODEL`], all its tools); to another provider it names that provider's model,
-    /// as its user would, and sends function tools only: the Responses API's hosted
-    /// `web_search` and its tool namespaces have no counterpart there (sluice refuses them).
+    /// [`CODEX_MODEL`], all its tools). To Anthropic it still names [`CODEX_MODEL`] (the
+    /// backend pins Claude), so it sends its free-form `apply_patch` (a `custom` tool) and
+    /// `tool_search`; to Gemini it names the Gemini model, as its user would, and sends the
+    /// `multi_agent_v1` tool namespace. Both go without the hosted `web_search`, which only
+    /// OpenAI runs (sluice refuses it elsewhere).
     fn codex(&self, prompt: &str) -> Codex {
         let codex = Codex::new(
             &format!("{}/{}/v1", self.tap.base_url(), self.kind.route()),
@@ -226,8 +228,8 @@ impl Setup {
         );
         match self.kind {
             Kind::OpenAi => codex,
-            Kind::Anthropic => codex.model(CLAUDE_MODEL).function_tools_only(),
-            Kind::Gemini => codex.model(GEMINI_MODEL).function_tools_only(),
+            Kind::Anthropic => codex.without_web_search(),
+            Kind::Gemini => codex.model(GEMINI_MODEL).without_web_search(),
         }
     }
 
@@ -362,15 +364,6 @@ fn assert_translated_request(
     prompt: &str,
 ) {
     let (c, u) = (client.json(), up.json());
-    assert!(
-        c["tools"]
-            .as_array()
-            .expect("tools")
-            .iter()
-            .all(|t| t["type"] == "function"),
-        "Codex sent function tools only: {}",
-        c["tools"]
-    );
     let (system, user, tools): (String, Vec<String>, Vec<(String, Value)>) = match kind {
         Kind::Anthropic => {
             assert_eq!(u["model"], CLAUDE_MODEL);
@@ -435,6 +428,7 @@ fn assert_translated_request(
             assert_eq!(schema, &params, "{name}'s schema as input_schema");
         }
     }
+    assert_other_tools_mapped(kind, &c, &tools);
     for member in [
         "input",
         "store",
@@ -447,6 +441,50 @@ fn assert_translated_request(
             "the Responses-only `{member}` left out"
         );
     }
+}
+
+/// Codex's tools that are not plain functions, as the provider got them: a `custom` tool
+/// (`apply_patch`) as a function of one string `input`, a namespace's functions as
+/// `<namespace>__<name>`, no `tool_search` (its deferred tools are all offered), and no
+/// hosted `web_search` (disabled in Codex for a translated route).
+fn assert_other_tools_mapped(kind: Kind, c: &Value, upstream: &[(String, Value)]) {
+    let find = |name: &str| {
+        upstream
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, schema)| schema)
+    };
+    let mut others = 0;
+    for tool in c["tools"].as_array().expect("tools") {
+        match tool["type"].as_str() {
+            Some("custom") => {
+                others += 1;
+                let name = tool["name"].as_str().expect("name");
+                let schema = find(name).unwrap_or_else(|| panic!("custom tool {name} upstream"));
+                if kind == Kind::Anthropic {
+                    assert_eq!(schema["properties"]["input"]["type"], "string", "{schema}");
+                }
+            }
+            Some("namespace") => {
+                others += 1;
+                let ns = tool["name"].as_str().expect("namespace name");
+                for inner in tool["tools"].as_array().expect("namespace tools") {
+                    let name = format!("{ns}__{}", inner["name"].as_str().expect("name"));
+                    assert!(find(&name).is_some(), "{name} upstream");
+                }
+            }
+            Some("tool_search") => {
+                others += 1;
+                assert!(find("tool_search").is_none(), "tool_search left out");
+            }
+            Some("function") => {}
+            other => panic!("Codex sent a tool a translated route refuses: {other:?}"),
+        }
+    }
+    assert!(
+        others > 0,
+        "Codex sent only plain functions: nothing else was checked"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ pub struct Echo {
     /// Whether `include` has `reasoning.encrypted_content`: reasoning items then carry the
     /// thinking blocks (see the `thinking` module).
     pub encrypted_reasoning: bool,
+    /// Which hub functions stand for custom or namespaced tools.
+    pub tool_map: super::ToolMap,
 }
 
 /// The part of the request [`Echo`] reads; every other field is skipped unparsed.
@@ -96,7 +98,19 @@ impl Echo {
         let v: EchoView<'_> =
             crate::json::from_body(body).map_err(TranslateError::InvalidRequest)?;
         let own = |s: Option<Cow<'_, str>>| s.map(Cow::into_owned);
+        // Only custom and namespaced tools make a map; plain functions need none.
+        let tool_map = match &v.tools {
+            Some(raw)
+                if raw.get().contains("\"custom\"") || raw.get().contains("\"namespace\"") =>
+            {
+                serde_json::from_str::<serde_json::Value>(raw.get())
+                    .map(|t| super::ToolMap::read(&t))
+                    .unwrap_or_default()
+            }
+            _ => super::ToolMap::default(),
+        };
         Ok(Echo {
+            tool_map,
             model: own(v.model).unwrap_or_default(),
             instructions: v.instructions.map(one_line),
             tools: v.tools.map(one_line),

@@ -12,7 +12,7 @@
 use serde_json::{json, Value};
 
 use super::echo::{Answer, Echo, Ids, Status};
-use super::thinking;
+use super::{thinking, tools};
 use crate::error::openai_error_type;
 use crate::openai::{ChatResponse, ToolCall};
 use crate::TranslateError;
@@ -44,7 +44,7 @@ pub fn response_from_hub(hub_body: &[u8], echo: &Echo) -> Result<Vec<u8>, Transl
         }
         for call in calls {
             let id = ids.item("fc", output.len());
-            output.push(function_call_item(&id, item_status, call));
+            output.push(function_call_item(&id, item_status, call, echo));
         }
     }
     let response_id = ids.response();
@@ -88,32 +88,12 @@ pub(super) fn message_item(id: &str, status: &str, text: &str) -> Value {
     })
 }
 
-/// A `function_call` output item.
-fn function_call_item(id: &str, status: &str, call: &ToolCall) -> Value {
-    call_item(
-        id,
-        status,
-        &call.id,
-        &call.function.name,
-        &call.function.arguments,
-    )
-}
-
-pub(super) fn call_item(
-    id: &str,
-    status: &str,
-    call_id: &str,
-    name: &str,
-    arguments: &str,
-) -> Value {
-    json!({
-        "id": id,
-        "type": "function_call",
-        "status": status,
-        "call_id": call_id,
-        "name": name,
-        "arguments": arguments,
-    })
+/// The output item of a hub tool call: a `function_call`, or what its tool stands for
+/// ([`super::tools`]).
+fn function_call_item(id: &str, status: &str, call: &ToolCall, echo: &Echo) -> Value {
+    let name = &call.function.name;
+    let kind = echo.tool_map.kind(name);
+    tools::call_item(&kind, id, status, &call.id, name, &call.function.arguments)
 }
 
 /// An error the gateway makes, in OpenAI's shape (the Responses API's errors are chat's).

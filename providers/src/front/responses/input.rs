@@ -60,7 +60,8 @@ pub(super) fn input_messages(input: &Value, out: &mut Vec<Message>) -> Result<()
         match kind {
             "message" => message_item(obj, &at, &mut turn, out)?,
             "function_call" => turn.tool_calls.push(function_call(obj, &at)?),
-            "function_call_output" => {
+            "custom_tool_call" => turn.tool_calls.push(custom_tool_call(obj, &at)?),
+            "function_call_output" | "custom_tool_call_output" => {
                 turn.flush(out);
                 out.push(function_call_output(obj, &at)?);
             }
@@ -279,6 +280,7 @@ fn function_call(obj: &Map<String, Value>, at: &str) -> Result<ToolCall, Transla
             "id",
             "status",
             "caller",
+            "namespace",
         ],
     )?;
     direct_caller(obj, at)?;
@@ -286,9 +288,46 @@ fn function_call(obj: &Map<String, Value>, at: &str) -> Result<ToolCall, Transla
         id: required_str(obj, "call_id", at)?.to_string(),
         kind: "function".to_string(),
         function: FunctionCall {
-            name: required_str(obj, "name", at)?.to_string(),
+            name: tool_name(obj, at)?,
             arguments: required_str(obj, "arguments", at)?.to_string(),
         },
+    })
+}
+
+/// A `custom_tool_call` as the call of the hub function that stands for its tool
+/// ([`super::tools`]).
+fn custom_tool_call(obj: &Map<String, Value>, at: &str) -> Result<ToolCall, TranslateError> {
+    known_keys(
+        obj,
+        at,
+        &[
+            "type",
+            "call_id",
+            "name",
+            "input",
+            "id",
+            "status",
+            "caller",
+            "namespace",
+        ],
+    )?;
+    direct_caller(obj, at)?;
+    Ok(ToolCall {
+        id: required_str(obj, "call_id", at)?.to_string(),
+        kind: "function".to_string(),
+        function: FunctionCall {
+            name: tool_name(obj, at)?,
+            arguments: super::tools::custom_arguments(required_str(obj, "input", at)?),
+        },
+    })
+}
+
+/// The hub function name of a call's tool: its `name`, joined to its `namespace` if any.
+fn tool_name(obj: &Map<String, Value>, at: &str) -> Result<String, TranslateError> {
+    let name = required_str(obj, "name", at)?;
+    Ok(match optional_str(obj, "namespace", at)? {
+        Some(namespace) => super::tools::joined(namespace, name),
+        None => name.to_string(),
     })
 }
 

@@ -16,6 +16,7 @@ pub mod native;
 mod stream;
 mod thinking;
 mod to_hub;
+mod tools;
 
 use std::borrow::Cow;
 
@@ -32,6 +33,7 @@ pub use from_hub::{error_body, error_from_hub, response_from_hub, stream_error_e
 pub use native::FORWARDED_HEADERS;
 pub use stream::FromHubStream;
 pub use to_hub::request_to_hub;
+pub use tools::{ToolKind, ToolMap};
 
 /// What the gateway reads of a Responses body before choosing an upstream; `input` items are
 /// counted, not read.

@@ -30,8 +30,9 @@
 use serde_json::{json, Value};
 
 use super::echo::{Answer, Echo, Ids, Status};
-use super::from_hub::{call_item, message_item, output_text, reasoning_item};
+use super::from_hub::{message_item, output_text, reasoning_item};
 use super::thinking;
+use super::tools::{call_item, custom_input, ToolKind};
 use crate::openai::{ChatChunk, ChatUsage, ToolCallDelta, MAX_STREAM_SLOTS};
 use crate::sse::SseParser;
 use crate::{StreamFacts, StreamTranslator, TranslateError};
@@ -52,6 +53,7 @@ enum Open {
         call_id: String,
         name: String,
         arguments: String,
+        kind: ToolKind,
     },
 }
 
@@ -366,11 +368,12 @@ impl State {
                 .as_ref()
                 .and_then(|f| f.name.clone())
                 .unwrap_or_default();
+            let kind = self.echo.tool_map.kind(&name);
+            let item = call_item(&kind, &id, "in_progress", &call_id, &name, "");
             self.emit(
                 out,
                 "response.output_item.added",
-                json!({"output_index": output_index,
-                       "item": call_item(&id, "in_progress", &call_id, &name, "")}),
+                json!({"output_index": output_index, "item": item}),
             );
             self.open = Some(Open::Call {
                 index: call.index,
@@ -378,6 +381,7 @@ impl State {
                 call_id,
                 name,
                 arguments: String::new(),
+                kind,
             });
         }
         let Some(args) = call
@@ -389,8 +393,19 @@ impl State {
             return;
         };
         let output_index = self.output_index();
-        if let Some(Open::Call { id, arguments, .. }) = &mut self.open {
+        if let Some(Open::Call {
+            id,
+            arguments,
+            kind,
+            ..
+        }) = &mut self.open
+        {
             arguments.push_str(args);
+            if is_custom(kind) {
+                // A custom tool's input is a string inside the hub's JSON arguments: it is
+                // sent whole when the call is complete.
+                return;
+            }
             let id = id.clone();
             self.emit(
                 out,
@@ -432,15 +447,30 @@ impl State {
                 call_id,
                 name,
                 arguments,
+                kind,
                 ..
             }) => {
-                self.emit(
-                    out,
-                    "response.function_call_arguments.done",
-                    json!({"item_id": id, "output_index": output_index,
-                           "name": name, "arguments": arguments}),
-                );
-                call_item(&id, status, &call_id, &name, &arguments)
+                let item = call_item(&kind, &id, status, &call_id, &name, &arguments);
+                if is_custom(&kind) {
+                    let input = custom_input(&arguments);
+                    let at = json!({"item_id": id, "output_index": output_index});
+                    if !input.is_empty() {
+                        let mut delta = at.clone();
+                        delta["delta"] = json!(input);
+                        self.emit(out, "response.custom_tool_call_input.delta", delta);
+                    }
+                    let mut done = at;
+                    done["input"] = json!(input);
+                    self.emit(out, "response.custom_tool_call_input.done", done);
+                } else {
+                    self.emit(
+                        out,
+                        "response.function_call_arguments.done",
+                        json!({"item_id": id, "output_index": output_index,
+                               "name": item["name"], "arguments": arguments}),
+                    );
+                }
+                item
             }
         };
         self.emit(
@@ -481,6 +511,13 @@ impl State {
 }
 
 /// The `error.code` and message of a hub error chunk's `error`.
+fn is_custom(kind: &ToolKind) -> bool {
+    matches!(
+        kind,
+        ToolKind::Custom | ToolKind::Namespaced { custom: true, .. }
+    )
+}
+
 fn error_fields(err: &Value) -> (&'static str, String) {
     let message = match err {
         Value::String(s) => s.clone(),

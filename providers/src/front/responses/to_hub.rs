@@ -50,7 +50,7 @@ use serde_json::{json, Map, Value};
 
 use super::input::input_messages;
 use crate::error::no_counterpart;
-use crate::openai::{ChatRequest, Content, FunctionDef, Message, StreamOptions, Tool};
+use crate::openai::{ChatRequest, Content, Message, StreamOptions};
 use crate::TranslateError;
 
 /// Where a field that cannot be carried is said to have no counterpart.
@@ -118,7 +118,7 @@ pub fn request_to_hub(body: &[u8]) -> Result<ChatRequest, TranslateError> {
             "temperature" => req.temperature = opt_f64(value, key)?,
             "top_p" => req.top_p = opt_f64(value, key)?,
             "stream" => req.stream = opt_bool(value, key)?.unwrap_or(false),
-            "tools" => req.tools = tools(value)?,
+            "tools" => req.tools = super::tools::hub_tools(value)?,
             "tool_choice" => req.tool_choice = tool_choice(value)?,
             "parallel_tool_calls" => {
                 if opt_bool(value, key)? == Some(false) {
@@ -320,64 +320,6 @@ fn response_format(v: &Value) -> Result<Option<Value>, TranslateError> {
         )),
         None => Err(invalid("`text.format` needs a `type`")),
     }
-}
-
-fn tools(v: &Value) -> Result<Option<Vec<Tool>>, TranslateError> {
-    let items = match v {
-        Value::Null => return Ok(None),
-        Value::Array(items) => items,
-        _ => return Err(invalid("`tools` must be an array")),
-    };
-    let tools = items
-        .iter()
-        .enumerate()
-        .map(|(i, t)| function_tool(t, &format!("tools[{i}]")))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((!tools.is_empty()).then_some(tools))
-}
-
-/// A function tool (flat in Responses) as the hub's (nested) tool; any other type is refused.
-fn function_tool(t: &Value, at: &str) -> Result<Tool, TranslateError> {
-    let obj = object(t, at)?;
-    match obj.get("type").and_then(Value::as_str) {
-        Some("function") => {}
-        Some(other) => return Err(no_counterpart(&format!("{at}.type: {other}"), ACROSS)),
-        None => return Err(invalid(format!("{at}: `type` is required"))),
-    }
-    let mut function = FunctionDef::default();
-    for (key, value) in obj {
-        match key.as_str() {
-            "type" | "defer_loading" => {}
-            "name" => {
-                function.name = opt_str(value, &format!("{at}.name"))?
-                    .unwrap_or_default()
-                    .to_string()
-            }
-            "description" => {
-                function.description =
-                    opt_str(value, &format!("{at}.description"))?.map(str::to_string)
-            }
-            "parameters" => function.parameters = Some(value.clone()).filter(|p| !p.is_null()),
-            "strict" => {
-                if !value.is_null() {
-                    function.extra.insert(key.clone(), value.clone());
-                }
-            }
-            other => {
-                if !value.is_null() {
-                    return Err(no_counterpart(&format!("{at}.{other}"), ACROSS));
-                }
-            }
-        }
-    }
-    if function.name.is_empty() {
-        return Err(invalid(format!("{at}: `name` is required")));
-    }
-    Ok(Tool {
-        kind: "function".to_string(),
-        function,
-        extra: Map::new(),
-    })
 }
 
 fn tool_choice(v: &Value) -> Result<Option<Value>, TranslateError> {
