@@ -85,6 +85,9 @@ pub struct CodexRun {
     pub events: Vec<Value>,
     /// What `--output-last-message` wrote, when it wrote anything.
     pub last_message: Option<String>,
+    /// The working directory Codex ran in (kept until the run is dropped), where its
+    /// commands and patches left their files.
+    pub workdir: TempDir,
 }
 
 impl CodexRun {
@@ -285,6 +288,7 @@ impl Codex {
             stderr: collect(stderr).await,
             events,
             last_message: std::fs::read_to_string(&last_message).ok(),
+            workdir: cwd,
         };
         if timed_out {
             panic!(
