@@ -136,9 +136,7 @@ impl ClientRequest {
             Front::Messages => messages::prompt(&self.body),
             Front::Responses | Front::Gemini => match &self.hub {
                 Some(Ok(hub)) => hub.prompt(),
-                _ => to_hub(self.front, &self.body, &self.model, self.stream)
-                    .map(|r| r.prompt())
-                    .unwrap_or_default(),
+                _ => crate::front::count::prompt_of(self.front, &self.body),
             },
         })
     }

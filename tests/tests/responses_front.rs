@@ -26,6 +26,9 @@ listeners:
       - name: claude
         match: {pathPrefix: /claude}
         backend: anthropic
+      - name: chain
+        match: {pathPrefix: /chain}
+        backends: [openai, anthropic]
 backends:
   - name: openai
     provider: openai
@@ -297,4 +300,101 @@ async fn translated_to_anthropic_the_stream_is_the_responses_event_sequence() {
     assert_eq!(log.get("llm.provider"), Some("anthropic"));
     assert_eq!(log.get_int("llm.request.tokens"), Some(120));
     assert_eq!(log.get_int("llm.response.tokens"), Some(7));
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_a_native_stream_has_its_usage_estimated_and_logged() {
+    // Usage comes only in `response.completed`: a client that leaves before it still has
+    // its tokens counted, estimated (marked so) from its prompt and what was streamed, even
+    // for a body the hub could not take (Codex's `web_search` tool).
+    let mut events = vec![json!({"type": "response.created", "sequence_number": 0,
+        "response": {"id": "resp_1", "model": "gpt-5-codex", "status": "in_progress", "output": []}})];
+    for i in 1..=60 {
+        events.push(json!({"type": "response.output_text.delta", "sequence_number": i,
+            "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": format!("word{i} ")}));
+    }
+    let chunks = events
+        .iter()
+        .map(|e| format!("event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap()).into())
+        .collect();
+    let reply = Reply::stream(
+        200,
+        vec![("content-type".into(), "text/event-stream".into())],
+        chunks,
+        Duration::from_millis(40),
+    );
+    let openai = MockUpstream::start(reply).await;
+    let anthropic = MockUpstream::start(Reply::text(500, "unused")).await;
+    let gw = start(&openai, &anthropic).await;
+    let mut s = post_json_streaming(
+        &format!("{}/oa/v1/responses", gw.base_url()),
+        &request(true),
+        &[],
+    )
+    .await;
+    assert_eq!(s.status, 200);
+    let mut seen = String::new();
+    while !seen.contains("word3 ") {
+        match s.next_chunk().await {
+            Some(Ok(c)) => seen.push_str(&String::from_utf8_lossy(&c.data)),
+            other => panic!("stream ended early: {other:?}"),
+        }
+    }
+    drop(s);
+    let log = &gw.wait_for_request_logs(1, WAIT).await[0];
+    assert!(
+        log.get("error")
+            .unwrap_or("")
+            .contains("client disconnected"),
+        "{log:?}"
+    );
+    assert_eq!(log.get("llm.usage.estimated"), Some("true"));
+    let input = log.get_int("llm.request.tokens").expect("input estimated");
+    assert!(input > 5, "the prompt's tokens: {input}");
+    let output = log
+        .get_int("llm.response.tokens")
+        .expect("output estimated");
+    assert!(
+        (4..120).contains(&output),
+        "only what was streamed: {output}"
+    );
+}
+
+#[tokio::test]
+async fn a_failover_chain_goes_from_native_to_translated() {
+    // OpenAI is overloaded: the same Responses request goes on to Anthropic, translated, and
+    // the client gets one clean answer in its own shape.
+    let openai = MockUpstream::start(json_reply(
+        503,
+        r#"{"error":{"message":"busy","type":"server_error"}}"#,
+    ))
+    .await;
+    let usage = MockUsage {
+        input: 9,
+        cache_read: 0,
+        cache_creation: 0,
+        output: 4,
+    };
+    let anthropic = MockUpstream::start(anthropic_sse(&anthropic_text_events(
+        "claude-sonnet-4-5",
+        "Claude took over",
+        usage,
+    )))
+    .await;
+    let gw = start(&openai, &anthropic).await;
+    let body = json!({"model": "gpt-5", "input": "Hello", "stream": true});
+    let s = post_json_streaming(&format!("{}/chain/v1/responses", gw.base_url()), &body, &[]).await;
+    assert_eq!(s.status, 200);
+    let text = chunks_text(&s.collect_chunks().await);
+    assert!(text.contains("event: response.completed"), "{text}");
+    assert!(
+        text.contains("Claude took over") || text.contains("Claude took"),
+        "{text}"
+    );
+    assert_eq!(openai.requests()[0].json(), body, "natively first");
+    assert_eq!(anthropic.requests()[0].path_only(), "/v1/messages");
+    let log = &gw.wait_for_request_logs(1, WAIT).await[0];
+    assert_eq!(log.get("llm.provider"), Some("anthropic"));
+    assert_eq!(log.get_int("llm.attempts"), Some(2));
+    assert_eq!(log.get_int("llm.response.tokens"), Some(4));
 }

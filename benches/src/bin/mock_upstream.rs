@@ -11,6 +11,10 @@
 //!   `:streamGenerateContent` (`?alt=sse`): 10 Gemini SSE events, the last with usage.
 //! - `POST .../v1/messages`: a fixed Anthropic `message` with `usage` (cache reads included);
 //!   streamed, the Anthropic events of the same 10 words, `message_delta` with the usage.
+//! - `POST .../responses`: a fixed OpenAI Responses `response` with `usage` (cached and
+//!   reasoning token details included); streamed, the Responses events of the same 10 words
+//!   (`response.created` ... `response.completed` with the usage, `event:` lines and
+//!   `sequence_number`s).
 //! - `POST /v1/traces`: 200 with an empty protobuf body, so the same binary is an OTLP/HTTP
 //!   sink that accepts and drops spans.
 //! - anything else: 404.
@@ -29,6 +33,8 @@ const CHAT: &str = r#"{"id":"chatcmpl-bench","object":"chat.completion","created
 const GEMINI: &str = r#"{"candidates":[{"content":{"parts":[{"text":"AI learns patterns from many examples and uses them to predict answers for new inputs."}],"role":"model"},"finishReason":"STOP","avgLogprobs":-0.21}],"usageMetadata":{"promptTokenCount":15,"candidatesTokenCount":17,"totalTokenCount":32},"modelVersion":"gemini-2.0-flash","responseId":"bench"}"#;
 
 const MESSAGE: &str = r#"{"id":"msg_bench","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"AI learns patterns from many examples and uses them to predict answers for new inputs."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":15,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":17}}"#;
+
+const RESPONSE: &str = r#"{"id":"resp_bench","object":"response","created_at":1700000000,"status":"completed","error":null,"incomplete_details":null,"model":"gpt-4o-mini-2024-07-18","output":[{"id":"msg_bench","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"AI learns patterns from many examples and uses them to predict answers for new inputs.","annotations":[]}]}],"usage":{"input_tokens":15,"input_tokens_details":{"cached_tokens":0},"output_tokens":17,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":32}}"#;
 
 const WORDS: [&str; 10] = [
     "AI",
@@ -50,6 +56,8 @@ struct Answers {
     gemini_stream: Vec<u8>,
     message: Vec<u8>,
     message_stream: Vec<u8>,
+    response: Vec<u8>,
+    response_stream: Vec<u8>,
     otlp: Vec<u8>,
     not_found: Vec<u8>,
     bad_request: Vec<u8>,
@@ -69,8 +77,9 @@ fn sse(events: &[String]) -> Vec<u8> {
     sse_frames(&frames)
 }
 
-/// Anthropic's SSE: `event: <type>` before each event's data.
-fn anthropic_sse(events: &[String]) -> Vec<u8> {
+/// Anthropic's and the Responses API's SSE: `event: <type>` before each event's data (the
+/// event's first `"type"`, its own).
+fn typed_sse(events: &[String]) -> Vec<u8> {
     let frames: Vec<String> = events
         .iter()
         .map(|e| {
@@ -148,8 +157,10 @@ fn answers() -> Answers {
 
     let json = "application/json";
     Answers {
+        response: fixed("200 OK", json, RESPONSE),
+        response_stream: typed_sse(&response_events()),
         message: fixed("200 OK", json, MESSAGE),
-        message_stream: anthropic_sse(&message),
+        message_stream: typed_sse(&message),
         chat: fixed("200 OK", json, CHAT),
         chat_stream: sse(&chat),
         gemini: fixed("200 OK", json, GEMINI),
@@ -163,6 +174,53 @@ fn answers() -> Answers {
         bad_request: b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
             .to_vec(),
     }
+}
+
+/// The Responses API's stream of the 10 words: one message item, one text part.
+fn response_events() -> Vec<String> {
+    let head = r#""id":"resp_bench","object":"response","created_at":1700000000"#;
+    let model = r#""model":"gpt-4o-mini-2024-07-18""#;
+    let ids = r#""item_id":"msg_bench","output_index":0,"content_index":0"#;
+    let text: String = WORDS.concat();
+    let part = format!(r#"{{"type":"output_text","text":"{text}","annotations":[]}}"#);
+    let item = format!(
+        r#"{{"id":"msg_bench","type":"message","status":"completed","role":"assistant","content":[{part}]}}"#
+    );
+    let mut events = vec![
+        format!(
+            r#"{{"type":"response.created","response":{{{head},"status":"in_progress","error":null,"incomplete_details":null,{model},"output":[],"usage":null}}}}"#
+        ),
+        format!(
+            r#"{{"type":"response.in_progress","response":{{{head},"status":"in_progress","error":null,"incomplete_details":null,{model},"output":[],"usage":null}}}}"#
+        ),
+        r#"{"type":"response.output_item.added","output_index":0,"item":{"id":"msg_bench","type":"message","status":"in_progress","role":"assistant","content":[]}}"#.to_string(),
+        format!(
+            r#"{{"type":"response.content_part.added",{ids},"part":{{"type":"output_text","text":"","annotations":[]}}}}"#
+        ),
+    ];
+    for w in WORDS {
+        events.push(format!(
+            r#"{{"type":"response.output_text.delta",{ids},"delta":"{w}"}}"#
+        ));
+    }
+    events.push(format!(
+        r#"{{"type":"response.output_text.done",{ids},"text":"{text}"}}"#
+    ));
+    events.push(format!(
+        r#"{{"type":"response.content_part.done",{ids},"part":{part}}}"#
+    ));
+    events.push(format!(
+        r#"{{"type":"response.output_item.done","output_index":0,"item":{item}}}"#
+    ));
+    events.push(format!(
+        r#"{{"type":"response.completed","response":{{{head},"status":"completed","error":null,"incomplete_details":null,{model},"output":[{item}],"usage":{{"input_tokens":15,"input_tokens_details":{{"cached_tokens":0}},"output_tokens":10,"output_tokens_details":{{"reasoning_tokens":0}},"total_tokens":25}}}}}}"#
+    ));
+    // Every event ends with its place in the stream, as OpenAI sends it.
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| format!(r#"{},"sequence_number":{i}}}"#, &e[..e.len() - 1]))
+        .collect()
 }
 
 fn is_stream(body: &[u8]) -> bool {
@@ -186,6 +244,12 @@ fn answer<'a>(a: &'a Answers, method: &str, path: &str, body: &[u8]) -> &'a [u8]
             &a.message_stream
         } else {
             &a.message
+        }
+    } else if path.ends_with("/responses") {
+        if is_stream(body) {
+            &a.response_stream
+        } else {
+            &a.response
         }
     } else if path.ends_with(":streamGenerateContent") {
         &a.gemini_stream
@@ -388,7 +452,68 @@ mod tests {
         );
         assert!(ms.contains("event: content_block_delta\n"), "{ms}");
         let stream = String::from_utf8(a.chat_stream.clone()).unwrap();
+        assert!(std::ptr::eq(
+            answer(&a, "POST", "/v1/responses", b"{}"),
+            a.response.as_slice()
+        ));
+        assert!(std::ptr::eq(
+            answer(&a, "POST", "/v1/responses", s),
+            a.response_stream.as_slice()
+        ));
         assert_eq!(stream.matches("data: ").count(), 13);
         assert!(stream.ends_with("data: [DONE]\n\n\r\n0\r\n\r\n"));
+    }
+
+    /// The Responses answers are JSON with the fields clients read, and the stream's events
+    /// come in order, each named by its `event:` line, numbered, the text whole at the end.
+    #[test]
+    fn responses_answers() {
+        let a = answers();
+        let body = |r: &[u8]| {
+            let r = std::str::from_utf8(r).unwrap();
+            r.split_once("\r\n\r\n").unwrap().1.to_string()
+        };
+        let whole = body(&a.response);
+        for field in [
+            r#""object":"response""#,
+            r#""status":"completed""#,
+            r#""type":"output_text","text":"AI learns patterns from many examples and uses them to predict answers for new inputs.""#,
+            r#""usage":{"input_tokens":15,"input_tokens_details":{"cached_tokens":0},"output_tokens":17,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":32}"#,
+        ] {
+            assert!(whole.contains(field), "{field} in {whole}");
+        }
+
+        let stream = String::from_utf8(a.response_stream.clone()).unwrap();
+        let kinds: Vec<&str> = stream
+            .lines()
+            .filter_map(|l| l.strip_prefix("event: "))
+            .collect();
+        let mut want = vec![
+            "response.created",
+            "response.in_progress",
+            "response.output_item.added",
+            "response.content_part.added",
+        ];
+        want.extend(["response.output_text.delta"; 10]);
+        want.extend([
+            "response.output_text.done",
+            "response.content_part.done",
+            "response.output_item.done",
+            "response.completed",
+        ]);
+        assert_eq!(kinds, want);
+        let data: Vec<&str> = stream
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .collect();
+        for (i, (d, kind)) in data.iter().zip(&want).enumerate() {
+            assert!(d.starts_with(&format!(r#"{{"type":"{kind}","#)), "{d}");
+            assert!(d.ends_with(&format!(r#","sequence_number":{i}}}"#)), "{d}");
+        }
+        let text = r#""text":"AI learns patterns from many examples and predicts new answers.""#;
+        assert!(data[14].contains(text), "{}", data[14]);
+        assert!(data[17].contains(r#""output_tokens":10,"#), "{}", data[17]);
+        assert!(data[17].contains(r#""total_tokens":25}"#), "{}", data[17]);
+        assert!(stream.ends_with("\n\n\r\n0\r\n\r\n"));
     }
 }

@@ -51,6 +51,95 @@ pub fn estimate_input(front: Front, body: &[u8]) -> Result<Vec<u8>, TranslateErr
     Ok(answer.to_string().into_bytes())
 }
 
+/// The prompt of a Responses or Gemini body as `(role, text)` turns, read leniently (a body
+/// the hub cannot take, e.g. with a tool only OpenAI runs, still has its text), for
+/// `llm.prompt` and the token estimates of a stream cut short.
+pub(crate) fn prompt_of(front: Front, body: &[u8]) -> Vec<(String, String)> {
+    let Ok(v) = crate::json::from_body::<Value>(body) else {
+        return Vec::new();
+    };
+    let mut turns = Vec::new();
+    let mut push = |role: &str, v: &Value| {
+        let text = text_of(v);
+        if !text.is_empty() {
+            turns.push((role.to_string(), text));
+        }
+    };
+    match front {
+        Front::Gemini => {
+            let system = v
+                .get("systemInstruction")
+                .or_else(|| v.get("system_instruction"));
+            if let Some(system) = system {
+                push("system", system);
+            }
+            for c in v
+                .get("contents")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let role = match c.get("role").and_then(Value::as_str) {
+                    Some("model") => "assistant",
+                    _ => "user",
+                };
+                push(role, c);
+            }
+        }
+        _ => {
+            if let Some(instructions) = v.get("instructions") {
+                push("system", instructions);
+            }
+            match v.get("input") {
+                Some(Value::String(s)) => push("user", &Value::String(s.clone())),
+                Some(Value::Array(items)) => {
+                    for item in items {
+                        let role = match item.get("role").and_then(Value::as_str) {
+                            Some("developer" | "system") => "system",
+                            Some(role) => role,
+                            None if item
+                                .get("type")
+                                .and_then(Value::as_str)
+                                .is_some_and(|t| t.ends_with("_output")) =>
+                            {
+                                "tool"
+                            }
+                            None => "assistant",
+                        };
+                        push(role, item);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    turns
+}
+
+/// The text strings of `v` that the model reads, joined by line breaks.
+fn text_of(v: &Value) -> String {
+    let mut out = String::new();
+    collect_text(v, &mut out);
+    out
+}
+
+fn collect_text(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) if !s.is_empty() => {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(s);
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_text(i, out)),
+        Value::Object(members) => members
+            .iter()
+            .filter(|(k, _)| !NOT_TEXT.contains(&k.as_str()))
+            .for_each(|(_, v)| collect_text(v, out)),
+        _ => {}
+    }
+}
+
 /// Tokens of every string in `v` that the model reads as text.
 fn text_tokens(v: &Value) -> u64 {
     match v {
@@ -91,5 +180,34 @@ mod tests {
         .unwrap();
         assert_eq!(v, json!({"totalTokens": expected}));
         assert!(estimate_input(Front::Gemini, b"[1]").is_err());
+    }
+
+    #[test]
+    fn prompts_are_read_leniently() {
+        let body = json!({"instructions": "Be brief.", "input": [
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "Rules"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "List files"}]},
+            {"type": "function_call", "call_id": "c1", "name": "shell", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c1", "output": "a.txt"}],
+            "tools": [{"type": "web_search"}]});
+        let turns = prompt_of(Front::Responses, body.to_string().as_bytes());
+        let roles: Vec<&str> = turns.iter().map(|(r, _)| r.as_str()).collect();
+        assert_eq!(roles, ["system", "system", "user", "assistant", "tool"]);
+        assert_eq!(turns[2].1, "List files");
+        assert_eq!(turns[4].1, "a.txt");
+        let body = json!({"systemInstruction": {"parts": [{"text": "Be brief."}]},
+            "contents": [{"role": "user", "parts": [{"text": "Hi"}]},
+                         {"role": "model", "parts": [{"text": "Hello"}]}],
+            "cachedContent": "cachedContents/x"});
+        let turns = prompt_of(Front::Gemini, body.to_string().as_bytes());
+        assert_eq!(
+            turns,
+            [
+                ("system", "Be brief."),
+                ("user", "Hi"),
+                ("assistant", "Hello")
+            ]
+            .map(|(r, t)| (r.to_string(), t.to_string()))
+        );
     }
 }
