@@ -43,7 +43,8 @@ pub fn response_from_hub(hub_body: &[u8], echo: &Echo) -> Result<Vec<u8>, Transl
             output.push(message_item(&id, item_status, text));
         }
         for call in calls {
-            let id = ids.item("fc", output.len());
+            let prefix = tools::item_prefix(&echo.tool_map.kind(&call.function.name));
+            let id = ids.item(prefix, output.len());
             output.push(function_call_item(&id, item_status, call, echo));
         }
     }

@@ -32,7 +32,7 @@ use serde_json::{json, Value};
 use super::echo::{Answer, Echo, Ids, Status};
 use super::from_hub::{message_item, output_text, reasoning_item};
 use super::thinking;
-use super::tools::{call_item, custom_input, ToolKind};
+use super::tools::{call_item, custom_input, item_prefix, ToolKind};
 use crate::openai::{ChatChunk, ChatUsage, ToolCallDelta, MAX_STREAM_SLOTS};
 use crate::sse::SseParser;
 use crate::{StreamFacts, StreamTranslator, TranslateError};
@@ -357,18 +357,18 @@ impl State {
             self.tools_seen.push(call.index);
             self.close("completed", out);
             let output_index = self.output_index();
-            let id = self.ids.item("fc", output_index);
-            let call_id = call
-                .id
-                .clone()
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| format!("call_sluice_{}", call.index));
             let name = call
                 .function
                 .as_ref()
                 .and_then(|f| f.name.clone())
                 .unwrap_or_default();
             let kind = self.echo.tool_map.kind(&name);
+            let id = self.ids.item(item_prefix(&kind), output_index);
+            let call_id = call
+                .id
+                .clone()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| format!("call_sluice_{}", call.index));
             let item = call_item(&kind, &id, "in_progress", &call_id, &name, "");
             self.emit(
                 out,

@@ -116,6 +116,14 @@ pub(super) fn custom_input(arguments: &str) -> String {
     }
 }
 
+/// The id prefix of the output item for a call of `kind`, as OpenAI's.
+pub(super) fn item_prefix(kind: &ToolKind) -> &'static str {
+    match kind {
+        ToolKind::Custom | ToolKind::Namespaced { custom: true, .. } => "ctc",
+        _ => "fc",
+    }
+}
+
 /// The output item for a hub tool call of `kind` (`arguments` may still be empty).
 pub(super) fn call_item(
     kind: &ToolKind,
@@ -125,8 +133,9 @@ pub(super) fn call_item(
     name: &str,
     arguments: &str,
 ) -> Value {
+    // As OpenAI's `custom_tool_call` items: no `status`.
     let custom = |name: &str| {
-        json!({"id": id, "type": "custom_tool_call", "status": status, "call_id": call_id,
+        json!({"id": id, "type": "custom_tool_call", "call_id": call_id,
                "name": name, "input": custom_input(arguments)})
     };
     let function = |name: &str| {
@@ -416,7 +425,7 @@ mod tests {
         );
         assert_eq!(
             patch,
-            json!({"id": "ctc_1", "type": "custom_tool_call", "status": "completed",
+            json!({"id": "ctc_1", "type": "custom_tool_call",
                    "call_id": "call_1", "name": "apply_patch", "input": "*** Begin Patch\n"})
         );
         let spawn = call_item(
