@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Load tests with oha: the direct upstream, a bare Pingora proxy, and sluice (telemetry off,
 # telemetry on, OpenAI → Gemini translation, streaming, Anthropic Messages passed natively to
-# Anthropic and, for Claude Code's own 49 kB request, natively and through the hub to OpenAI),
-# each against the same mock upstream.
+# Anthropic and, for Claude Code's own 49 kB request, natively and through the hub to OpenAI,
+# OpenAI Responses passed natively to OpenAI and translated to Anthropic), each against the same
+# mock upstream.
 #
 #   benches/load.sh                      # the table: 5 interleaved rounds of 4 s per scenario
 #   ROUNDS=3 DURATION=2s benches/load.sh  # quicker
+#   SCENARIOS="b c f i k" benches/load.sh # only these scenarios (the letters of the table)
 #   benches/load.sh soak                 # 5 minutes at a fixed rate, RSS sampled every 10 s
 #   benches/load.sh faults               # oha while one of two upstream endpoints flaps
 #
@@ -27,14 +29,16 @@
 # host then falls on the gateway and on the direct path alike.
 #
 # Environment: ROUNDS (5), DURATION (4s, per round), WARMUP (1s, before each measurement),
-# CONNS (32), RATE (1000, the fixed-rate runs),
+# CONNS (32), RATE (1000, the fixed-rate runs), SCENARIOS (all: space-separated letters a-k;
+# each runs every row of that letter, saturated and at the fixed rate, in the same rounds; (g)
+# LiteLLM runs only when g is among them), OUT (benches/results-<date>.md: where the table goes),
 # MOCK_THREADS (2, the mock upstream's tokio workers), OTLP (sink: OTLP/HTTP to a local mock
 # sink that accepts and drops spans; closed: OTLP/gRPC to a closed port, so every export fails
 # and is counted and dropped), PROFILE (dist: the workspace's fat-LTO profile, as shipped;
 # release builds in less than half the time), SKIP_BUILD=1 (use the binaries already in
 # target/$PROFILE).
 #
-# Everything listens on 127.0.0.1 (ports 19000-19003, 18080-18085 and 18093-18094), except agentgateway's
+# Everything listens on 127.0.0.1 (ports 19000-19003, 18080-18085 and 18093-18095), except agentgateway's
 # listener (18086; it binds the wildcard address, having no option for another) and its admin,
 # stats and readiness servers (127.0.0.1:18087-18089). Prints a Markdown table
 # and writes it to benches/results-<date>.md. Every process it starts is stopped on exit.
@@ -59,6 +63,7 @@ GW_GEM=127.0.0.1:18085 # (e)
 GW_AGW=127.0.0.1:18086 # (h)
 GW_ANT=127.0.0.1:18093 # (i)
 GW_CC=127.0.0.1:18094  # (j): a process of its own, so (j)'s large bodies leave (i)'s heap alone
+GW_RSP=127.0.0.1:18095 # (k)
 GW_BARE_N=127.0.0.1:18090 GW_OFF_N=127.0.0.1:18091 GW_ON_N=127.0.0.1:18092 # ALSO_THREADS
 NT=${ALSO_THREADS:-}
 TLABEL="$NT thread$([ "$NT" = 1 ] || echo s)"
@@ -67,7 +72,13 @@ AGW_BIN=${AGENTGATEWAY_BIN:-}
 PROFILE=${PROFILE:-dist}
 MODE=${1:-table}
 case "$MODE" in table|soak|faults) ;; *) echo "usage: $0 [table|soak|faults]" >&2; exit 2;; esac
-OUT="$ROOT/benches/results-$(date -u +%F)$([ "$MODE" = table ] || echo "-$MODE").md"
+OUT=${OUT:-"$ROOT/benches/results-$(date -u +%F)$([ "$MODE" = table ] || echo "-$MODE").md"}
+# The table's scenarios to run, by letter (the array of rows below is RUNS).
+PICK=$(echo "${SCENARIOS:-}" | xargs)
+for id in $PICK; do
+  case "$id" in [a-k]) ;; *) echo "SCENARIOS: '$id' is not a scenario letter (a to k)" >&2; exit 2;; esac
+done
+picked() { [ -z "$PICK" ] || [[ " $PICK " == *" $1 "* ]]; }
 # No OTLP from the environment: the configs below say everything.
 unset OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT OTEL_EXPORTER_OTLP_PROTOCOL \
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL OTEL_EXPORTER_OTLP_COMPRESSION SLUICE_LOG || true
@@ -218,7 +229,33 @@ backends:
 EOF
 } > "$WORK/messages.yaml"
 sed "s/$GW_ANT/$GW_CC/" "$WORK/messages.yaml" > "$WORK/claude_code.yaml"
-for c in off on gemini messages claude_code; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
+# (k): the Responses front door, telemetry off like (c): /openai passes natively to an OpenAI
+# backend (no model pinned, so the body goes untouched, as in (c)), /anthropic translates
+# through the hub to an Anthropic one.
+{ echo "name: sluice"; echo "config:"; echo "  logging: {level: 'off'}"; cat <<EOF
+listeners:
+  - name: http
+    bind: $GW_RSP
+    routes:
+      - name: openai
+        match: {pathPrefix: /openai}
+        backend: openai
+      - name: anthropic
+        match: {pathPrefix: /anthropic}
+        backend: anthropic
+backends:
+  - name: openai
+    provider: openai
+    baseUrl: http://$UP
+    apiKey: bench-key
+  - name: anthropic
+    provider: anthropic
+    baseUrl: http://$UP
+    model: claude-sonnet-4-5
+    apiKey: bench-key
+EOF
+} > "$WORK/responses.yaml"
+for c in off on gemini messages claude_code responses; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
 # (h): agentgateway with (d)'s recipe, sink and per-request log line (its default), its OpenAI
 # provider pointed at the mock upstream.
 {
@@ -255,6 +292,9 @@ PATHQ=/v1/chat/completions
 # not streamed.
 MESSAGES='{"model":"claude-sonnet-4-5","max_tokens":200,"system":"You are a helpful assistant.","messages":[{"role":"user","content":"Explain how AI works in simple terms."}],"temperature":0.2}'
 MSTREAM='{"model":"claude-sonnet-4-5","max_tokens":200,"stream":true,"system":"You are a helpful assistant.","messages":[{"role":"user","content":"Explain how AI works in simple terms."}],"temperature":0.2}'
+# (k): the same conversation in the Responses API.
+RESPONSES='{"model":"gpt-4o-mini","instructions":"You are a helpful assistant.","input":"Explain how AI works in simple terms.","temperature":0.2,"max_output_tokens":200}'
+RSTREAM='{"model":"gpt-4o-mini","stream":true,"instructions":"You are a helpful assistant.","input":"Explain how AI works in simple terms.","temperature":0.2,"max_output_tokens":200}'
 CLAUDE_CODE=$(python3 -c 'import json, sys; b = json.load(open(sys.argv[1])); b["stream"] = False; print(json.dumps(b, separators=(",", ":")))' "$ROOT/providers/tests/fixtures/claude_code/first_request.raw.json")
 
 # ---- one run ----------------------------------------------------------------------------
@@ -495,13 +535,14 @@ if [ "$MODE" != table ]; then
 fi
 
 # ---- the table: every gateway up at once, the scenarios interleaved in rounds ------------
-log "starting the bare proxy and three sluice instances"
+log "starting the bare proxy and the sluice instances"
 start_bare; BARE_PID=$GW_PID
 start_sluice off "$WORK/off.out" "$GW_OFF"; OFF_PID=$GW_PID
 start_sluice on /dev/null "$GW_ON"; ON_PID=$GW_PID
 start_sluice gemini "$WORK/gemini.out" "$GW_GEM"; GEM_PID=$GW_PID
 start_sluice messages "$WORK/messages.out" "$GW_ANT"; ANT_PID=$GW_PID
 start_sluice claude_code "$WORK/claude_code.out" "$GW_CC"; CC_PID=$GW_PID
+start_sluice responses "$WORK/responses.out" "$GW_RSP"; RSP_PID=$GW_PID
 if [ -n "$NT" ]; then
   start_bare "$GW_BARE_N" "$NT"; BARE_N_PID=$GW_PID
   start_sluice offN /dev/null "$GW_OFF_N"; OFF_N_PID=$GW_PID
@@ -514,7 +555,7 @@ if [ -n "$AGW_BIN" ]; then
 fi
 
 # GROUP|NAME|KIND|PID variable|address|body variable[|path], in table order
-SCENARIOS=(
+RUNS=(
   "load|(a) upstream direct|plain||$UP|CHAT"
   "load|(f) upstream direct, streaming|stream||$UP|STREAM"
   "load|(b) bare Pingora proxy|plain|BARE_PID|$GW|CHAT"
@@ -527,37 +568,50 @@ SCENARIOS=(
   "load|(i) sluice, Messages → Anthropic (native), telemetry off, streaming|stream|ANT_PID|$GW_ANT|MSTREAM|/anthropic/v1/messages"
   "load|(j) sluice, Claude Code's 49 kB request → Anthropic (native)|plain|CC_PID|$GW_CC|CLAUDE_CODE|/anthropic/v1/messages"
   "load|(j) sluice, Claude Code's 49 kB request → OpenAI (through the hub)|plain|CC_PID|$GW_CC|CLAUDE_CODE|/openai/v1/messages"
+  "load|(k) sluice, Responses → OpenAI (native), telemetry off|plain|RSP_PID|$GW_RSP|RESPONSES|/openai/v1/responses"
+  "load|(k) sluice, Responses → OpenAI (native), telemetry off, streaming|stream|RSP_PID|$GW_RSP|RSTREAM|/openai/v1/responses"
+  "load|(k) sluice, Responses → Anthropic (translated), telemetry off|plain|RSP_PID|$GW_RSP|RESPONSES|/anthropic/v1/responses"
+  "load|(k) sluice, Responses → Anthropic (translated), telemetry off, streaming|stream|RSP_PID|$GW_RSP|RSTREAM|/anthropic/v1/responses"
 )
-[ -z "$NT" ] || SCENARIOS+=(
+[ -z "$NT" ] || RUNS+=(
   "load|(b) bare Pingora proxy, $TLABEL|plain|BARE_N_PID|$GW_BARE_N|CHAT"
   "load|(c) sluice, telemetry off, $TLABEL|plain|OFF_N_PID|$GW_OFF_N|CHAT"
   "load|(d) sluice, tracing + log line, $TLABEL|plain|ON_N_PID|$GW_ON_N|CHAT"
 )
-[ -z "$AGW_BIN" ] || SCENARIOS+=("load|(h) agentgateway, tracing + log line|plain|AGW_PID|$GW_AGW|CHAT")
-SCENARIOS+=(
+[ -z "$AGW_BIN" ] || RUNS+=("load|(h) agentgateway, tracing + log line|plain|AGW_PID|$GW_AGW|CHAT")
+RUNS+=(
   "rate|(a) upstream direct|plain||$UP|CHAT"
   "rate|(b) bare Pingora proxy|plain|BARE_PID|$GW|CHAT"
   "rate|(c) sluice, telemetry off|plain|OFF_PID|$GW_OFF|CHAT"
   "rate|(d) sluice, tracing + log line|plain|ON_PID|$GW_ON|CHAT"
 )
-[ -z "$NT" ] || SCENARIOS+=(
+[ -z "$NT" ] || RUNS+=(
   "rate|(b) bare Pingora proxy, $TLABEL|plain|BARE_N_PID|$GW_BARE_N|CHAT"
   "rate|(d) sluice, tracing + log line, $TLABEL|plain|ON_N_PID|$GW_ON_N|CHAT"
 )
-[ -z "$AGW_BIN" ] || SCENARIOS+=("rate|(h) agentgateway, tracing + log line|plain|AGW_PID|$GW_AGW|CHAT")
+[ -z "$AGW_BIN" ] || RUNS+=("rate|(h) agentgateway, tracing + log line|plain|AGW_PID|$GW_AGW|CHAT")
 # The same rate with the upstream measured directly beside each gateway, at the same time.
-SCENARIOS+=(
+RUNS+=(
   "pair|(b) bare Pingora proxy|plain|BARE_PID|$GW|CHAT"
   "pair|(d) sluice, tracing + log line|plain|ON_PID|$GW_ON|CHAT"
 )
-[ -z "$AGW_BIN" ] || SCENARIOS+=("pair|(h) agentgateway, tracing + log line|plain|AGW_PID|$GW_AGW|CHAT")
-printf '%s\n' "${SCENARIOS[@]}" | cut -d'|' -f1,2 | tr '|' '\t' > "$WORK/order.tsv"
+[ -z "$AGW_BIN" ] || RUNS+=("pair|(h) agentgateway, tracing + log line|plain|AGW_PID|$GW_AGW|CHAT")
+if [ -n "$PICK" ]; then
+  kept=()
+  for r in "${RUNS[@]}"; do
+    name=$(cut -d'|' -f2 <<< "$r")
+    if picked "${name:1:1}"; then kept+=("$r"); fi
+  done
+  [ ${#kept[@]} -gt 0 ] || picked g || { echo "SCENARIOS=\"$PICK\" selects no row of this run" >&2; exit 2; }
+  RUNS=(${kept[@]+"${kept[@]}"})
+fi
+printf '%s\n' "${RUNS[@]}" | cut -d'|' -f1,2 | tr '|' '\t' > "$WORK/order.tsv"
 for round in $(seq "$ROUNDS"); do
-  idx=$(seq 0 $((${#SCENARIOS[@]} - 1)))
+  idx=$(seq 0 $((${#RUNS[@]} - 1)))
   [ $((round % 2)) = 0 ] && idx=$(echo "$idx" | tac) # ABBA: a linear drift hits all alike
   log "round $round of $ROUNDS"
   for i in $idx; do
-    IFS='|' read -r group name kind pidvar addr bodyvar path <<< "${SCENARIOS[$i]}"
+    IFS='|' read -r group name kind pidvar addr bodyvar path <<< "${RUNS[$i]}"
     run "$group" "$name" "$kind" "${pidvar:+${!pidvar}}" "http://$addr${path:-$PATHQ}" "${!bodyvar}" "$round"
   done
 done
@@ -587,12 +641,13 @@ if rows:
 PY
 )
 stop "$BARE_PID" INT
-for pid in "$OFF_PID" "$ON_PID" "$GEM_PID" "$ANT_PID" "$CC_PID"; do stop "$pid" TERM; done
+for pid in "$OFF_PID" "$ON_PID" "$GEM_PID" "$ANT_PID" "$CC_PID" "$RSP_PID"; do stop "$pid" TERM; done
 [ -z "$AGW_BIN" ] || stop "$AGW_PID" TERM
 [ -z "$NT" ] || { stop "$BARE_N_PID" INT; stop "$OFF_N_PID" TERM; stop "$ON_N_PID" TERM; }
 
 LITELLM_NOTE="(g) LiteLLM: skipped (SKIP_LITELLM=1)."
-if [ -z "${SKIP_LITELLM:-}" ]; then
+picked g || LITELLM_NOTE="(g) LiteLLM: not among SCENARIOS."
+if [ -z "${SKIP_LITELLM:-}" ] && picked g; then
   VENV=$ROOT/target/litellm-venv
   if [ ! -x "$VENV/bin/litellm" ]; then
     log "installing LiteLLM's proxy into $VENV (pip install 'litellm[proxy]'; a few minutes)"
@@ -681,10 +736,17 @@ for g, n in order:
         print()
         print("%s ÷ (h) agentgateway, requests/s within each round: %s; median %.2f× (goal: 2×)." % (
             n, ", ".join("%.2f×" % x for x in ratios), med(ratios)))
-# The diagonal: Messages → Anthropic passed natively beside chat → OpenAI passed natively.
+# The diagonal: Messages → Anthropic and Responses → OpenAI passed natively beside chat → OpenAI
+# passed natively; Responses → Anthropic translated beside the same.
+rsp = "(k) sluice, Responses → %s, telemetry off%s"
+chat, chat_stream = "(c) sluice, telemetry off", "(f) sluice, telemetry off, streaming"
 for a, b, goal in (
-    ("(i) sluice, Messages → Anthropic (native), telemetry off", "(c) sluice, telemetry off", " (goal: ≥ 1×)"),
+    ("(i) sluice, Messages → Anthropic (native), telemetry off", chat, " (goal: ≥ 1×)"),
     ("(j) sluice, Claude Code's 49 kB request → Anthropic (native)", "(j) sluice, Claude Code's 49 kB request → OpenAI (through the hub)", ""),
+    (rsp % ("OpenAI (native)", ""), chat, ""),
+    (rsp % ("Anthropic (translated)", ""), chat, ""),
+    (rsp % ("OpenAI (native)", ", streaming"), chat_stream, ""),
+    (rsp % ("Anthropic (translated)", ", streaming"), chat_stream, ""),
 ):
     x, y = per_round(a), per_round(b)
     both = sorted(set(x) & set(y), key=int)
@@ -735,13 +797,13 @@ sed -i "s/CONNS/$CONNS/; s/RATE/$RATE/g" "$WORK/table.md"
   echo "# Load test, $(date -u '+%F %H:%M UTC')"
   echo
   echo "Machine: $(nproc) vCPU $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2), $("$OHA" --version), sluice $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)')."
-  echo "Command: \`ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS RATE=$RATE MOCK_THREADS=$MOCK_THREADS OTLP=$OTLP PROFILE=$PROFILE${NT:+ ALSO_THREADS=$NT}${AGW_BIN:+ AGENTGATEWAY_BIN=$AGW_BIN}${AGENTGATEWAY_THREADS:+ AGENTGATEWAY_THREADS=$AGENTGATEWAY_THREADS} benches/load.sh\`"
+  echo "Command: \`${PICK:+SCENARIOS=\"$PICK\" }ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS RATE=$RATE MOCK_THREADS=$MOCK_THREADS OTLP=$OTLP PROFILE=$PROFILE${NT:+ ALSO_THREADS=$NT}${AGW_BIN:+ AGENTGATEWAY_BIN=$AGW_BIN}${AGENTGATEWAY_THREADS:+ AGENTGATEWAY_THREADS=$AGENTGATEWAY_THREADS} benches/load.sh\`"
   echo "oha: \`-z $DURATION -c $CONNS -m POST\`, a 2-message chat body, after a $WARMUP warm-up; everything on 127.0.0.1."
   echo "Rounds: $ROUNDS; every scenario once per round (forward in odd rounds, reversed in even ones), all gateways up throughout; each ratio to the bare proxy is taken within its round, the table gives medians."
   echo "CPU stolen by the hypervisor during the runs: $STEAL of the VM's CPU time."
   echo "Upstream: benches' mock_upstream ($MOCK_THREADS threads). Bare proxy: one worker thread (Pingora's default). sluice: its default \`workerThreads\`, one per CPU ($(nproc) here)."
   echo "(d) telemetry: $OTLP_NOTE; request log lines to /dev/null. OTLP counters after the run: ${OTLP_COUNTS:-none read}"
-  echo "(c), (e), (f), (i), (j): \`logging.level: off\`, no tracing. Streaming: 10 content chunks + finish + usage chunk + [DONE] (OpenAI); message_start, 10 text deltas, message_delta with usage, message_stop (Anthropic). (i): the chat body's conversation as a Messages request. (j): Claude Code 2.1.332's first request, 49 kB, not streamed."
+  echo "(c), (e), (f), (i), (j), (k): \`logging.level: off\`, no tracing. Streaming: 10 content chunks + finish + usage chunk + [DONE] (OpenAI chat); message_start, 10 text deltas, message_delta with usage, message_stop (Anthropic); response.created, response.in_progress, output_item.added, content_part.added, 10 output_text deltas, output_text.done, content_part.done, output_item.done, response.completed with usage (OpenAI Responses). (i): the chat body's conversation as a Messages request. (j): Claude Code 2.1.332's first request, 49 kB, not streamed. (k): the same conversation as a Responses request (\`instructions\`, \`input\` as a string), to an \`openai\` backend (native: the body passed untouched, the mock's \`/v1/responses\` answering) and to an \`anthropic\` one (translated through the hub to \`/v1/messages\` and back)."
   echo "$LITELLM_NOTE"
   echo "$AGW_NOTE"
   [ -z "$NT" ] || echo "ALSO_THREADS=$NT: the bare proxy, (c) and (d) also ran with $NT worker threads (sluice: \`config.workerThreads: $NT\`), beside the default ones; their % of bare is against the one-thread bare proxy."

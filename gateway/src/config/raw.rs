@@ -28,7 +28,7 @@ pub struct RawGlobal {
     pub max_request_body_bytes: Option<u64>,
     /// Upper bound on draining in-flight requests at shutdown, e.g. `30s` (default 30s).
     pub grace_period: Option<String>,
-    /// Worker threads of each listener (default: one per CPU available, see README).
+    /// Worker threads of each listener (default: one per CPU available, see docs/configuration.md).
     pub worker_threads: Option<usize>,
     /// Unix socket over which `sluice run --upgrade` takes the listening sockets of the
     /// running process (default `/tmp/sluice_upgrade.sock`).

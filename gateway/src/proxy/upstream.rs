@@ -1,7 +1,7 @@
 //! Calling a provider over Pingora's pooled, keep-alive connections (`TransportConnector`, TLS
 //! by rustls). The body is known before the call (read first, translated), so the request
 //! goes out whole, header and body in one write; the response is read with Pingora's HTTP/1
-//! client. See NOTES in the README for why not the proxy loop.
+//! client. See docs/design.md for why not the proxy loop.
 
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
