@@ -44,7 +44,8 @@ else
   cargo test --workspace --no-fail-fast
 fi
 echo "== python SDK end-to-end tests (tests/python)"
-# The official openai and anthropic Python SDKs as clients of the real binary (built above).
+# The official Python SDKs (openai with the Responses API, the OpenAI Agents SDK, anthropic,
+# google-genai) as clients of the real binary (built above).
 if [ ! -x target/py-venv/bin/python ]; then
   python3 -m venv target/py-venv
 fi
