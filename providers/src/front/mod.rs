@@ -8,6 +8,7 @@ pub mod chat;
 pub mod count;
 pub mod gemini;
 pub mod messages;
+mod read;
 pub mod responses;
 
 use crate::{ClientRequest, Completion, StreamTranslator, TranslateError};

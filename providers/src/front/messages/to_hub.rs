@@ -28,6 +28,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::error::no_counterpart;
+use crate::front::read::{invalid, opt_f64, opt_u64};
 use crate::openai::{
     ChatRequest, Content, ContentPart, FunctionCall, FunctionDef, ImageUrl, Message, Stop,
     StreamOptions, Tool, ToolCall,
@@ -36,10 +37,6 @@ use crate::TranslateError;
 
 /// Where a field that cannot be carried is said to have no counterpart.
 const ACROSS: &str = "a translated request (the route's provider does not speak Messages)";
-
-fn invalid(msg: impl Into<String>) -> TranslateError {
-    TranslateError::InvalidRequest(msg.into())
-}
 
 /// Top-level fields dropped because their loss cannot change the answer (module docs).
 const IGNORED: &[&str] = &[
@@ -142,26 +139,6 @@ pub fn request_to_openai(body: &[u8]) -> Result<ChatRequest, TranslateError> {
         req.extra.remove("parallel_tool_calls");
     }
     Ok(req)
-}
-
-fn opt_u64(v: &Value, key: &str) -> Result<Option<u64>, TranslateError> {
-    match v {
-        Value::Null => Ok(None),
-        v => v
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| invalid(format!("`{key}` must be a non-negative integer"))),
-    }
-}
-
-fn opt_f64(v: &Value, key: &str) -> Result<Option<f64>, TranslateError> {
-    match v {
-        Value::Null => Ok(None),
-        v => v
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| invalid(format!("`{key}` must be a number"))),
-    }
 }
 
 fn stop_sequences(v: &Value) -> Result<Option<Stop>, TranslateError> {

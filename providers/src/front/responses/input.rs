@@ -59,8 +59,8 @@ pub(super) fn input_messages(input: &Value, out: &mut Vec<Message>) -> Result<()
         };
         match kind {
             "message" => message_item(obj, &at, &mut turn, out)?,
-            "function_call" => turn.tool_calls.push(function_call(obj, &at)?),
-            "custom_tool_call" => turn.tool_calls.push(custom_tool_call(obj, &at)?),
+            "function_call" => turn.tool_calls.push(tool_call(obj, &at, false)?),
+            "custom_tool_call" => turn.tool_calls.push(tool_call(obj, &at, true)?),
             "function_call_output" | "custom_tool_call_output" => {
                 turn.flush(out);
                 out.push(function_call_output(obj, &at)?);
@@ -268,7 +268,10 @@ fn content_part(p: &Value, at: &str) -> Result<ContentPart, TranslateError> {
     Ok(part)
 }
 
-fn function_call(obj: &Map<String, Value>, at: &str) -> Result<ToolCall, TranslateError> {
+/// A `function_call` item, or a `custom_tool_call` (`custom`) as the call of the hub function
+/// that stands for its tool ([`super::tools`]).
+fn tool_call(obj: &Map<String, Value>, at: &str, custom: bool) -> Result<ToolCall, TranslateError> {
+    let payload = if custom { "input" } else { "arguments" };
     known_keys(
         obj,
         at,
@@ -276,7 +279,7 @@ fn function_call(obj: &Map<String, Value>, at: &str) -> Result<ToolCall, Transla
             "type",
             "call_id",
             "name",
-            "arguments",
+            payload,
             "id",
             "status",
             "caller",
@@ -284,40 +287,17 @@ fn function_call(obj: &Map<String, Value>, at: &str) -> Result<ToolCall, Transla
         ],
     )?;
     direct_caller(obj, at)?;
+    let given = required_str(obj, payload, at)?;
     Ok(ToolCall {
         id: required_str(obj, "call_id", at)?.to_string(),
         kind: "function".to_string(),
         function: FunctionCall {
             name: tool_name(obj, at)?,
-            arguments: required_str(obj, "arguments", at)?.to_string(),
-        },
-    })
-}
-
-/// A `custom_tool_call` as the call of the hub function that stands for its tool
-/// ([`super::tools`]).
-fn custom_tool_call(obj: &Map<String, Value>, at: &str) -> Result<ToolCall, TranslateError> {
-    known_keys(
-        obj,
-        at,
-        &[
-            "type",
-            "call_id",
-            "name",
-            "input",
-            "id",
-            "status",
-            "caller",
-            "namespace",
-        ],
-    )?;
-    direct_caller(obj, at)?;
-    Ok(ToolCall {
-        id: required_str(obj, "call_id", at)?.to_string(),
-        kind: "function".to_string(),
-        function: FunctionCall {
-            name: tool_name(obj, at)?,
-            arguments: super::tools::custom_arguments(required_str(obj, "input", at)?),
+            arguments: if custom {
+                super::tools::custom_arguments(given)
+            } else {
+                given.to_string()
+            },
         },
     })
 }

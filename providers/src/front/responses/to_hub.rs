@@ -50,16 +50,14 @@ use serde_json::{json, Map, Value};
 
 use super::input::input_messages;
 use crate::error::no_counterpart;
+pub(super) use crate::front::read::{invalid, opt_str};
+use crate::front::read::{opt_bool, opt_f64, opt_u64};
 use crate::openai::{ChatRequest, Content, Message, StreamOptions};
 use crate::TranslateError;
 
 /// Where a field that cannot be carried is said to have no counterpart.
 pub(super) const ACROSS: &str =
     "a translated request (the route's provider does not speak the Responses API)";
-
-pub(super) fn invalid(msg: impl Into<String>) -> TranslateError {
-    TranslateError::InvalidRequest(msg.into())
-}
 
 /// Top-level fields dropped because their loss cannot change the answer (module docs).
 const IGNORED: &[&str] = &[
@@ -182,42 +180,6 @@ pub fn request_to_hub(body: &[u8]) -> Result<ChatRequest, TranslateError> {
         req.extra.remove("parallel_tool_calls");
     }
     Ok(req)
-}
-
-pub(super) fn opt_str<'a>(v: &'a Value, key: &str) -> Result<Option<&'a str>, TranslateError> {
-    match v {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s)),
-        _ => Err(invalid(format!("`{key}` must be a string"))),
-    }
-}
-
-fn opt_bool(v: &Value, key: &str) -> Result<Option<bool>, TranslateError> {
-    match v {
-        Value::Null => Ok(None),
-        Value::Bool(b) => Ok(Some(*b)),
-        _ => Err(invalid(format!("`{key}` must be a boolean"))),
-    }
-}
-
-fn opt_u64(v: &Value, key: &str) -> Result<Option<u64>, TranslateError> {
-    match v {
-        Value::Null => Ok(None),
-        v => v
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| invalid(format!("`{key}` must be a non-negative integer"))),
-    }
-}
-
-fn opt_f64(v: &Value, key: &str) -> Result<Option<f64>, TranslateError> {
-    match v {
-        Value::Null => Ok(None),
-        v => v
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| invalid(format!("`{key}` must be a number"))),
-    }
 }
 
 /// The object at `at`; its keys then go through the caller's `match`.
