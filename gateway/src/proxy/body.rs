@@ -3,6 +3,44 @@
 use std::time::Duration;
 
 use pingora::proxy::Session;
+use sluice_providers::Front;
+
+use crate::proxy::{respond, RequestCtx};
+
+/// A POST's whole body within the configured limits (`config.maxRequestBodyBytes`,
+/// `config.requestReadTimeout`); `None` when the client has its error already, in `front`'s
+/// shape: 405 for another method (`what` names the call), else 408, 413 or 400.
+pub async fn read_post(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    front: Front,
+    what: &str,
+) -> Option<Vec<u8>> {
+    if session.req_header().method != http::Method::POST {
+        let msg = format!("{what} takes POST");
+        respond::error(session, ctx, front, 405, &msg).await;
+        return None;
+    }
+    read_for(session, ctx, front).await
+}
+
+/// The whole body within the configured limits, any method; `None` when the client has its
+/// error already.
+pub async fn read_for(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    front: Front,
+) -> Option<Vec<u8>> {
+    let config = &ctx.generation.config;
+    let (limit, read_timeout) = (config.max_request_body_bytes, config.request_read_timeout);
+    match read_body_within(session, limit, read_timeout).await {
+        Ok(b) => Some(b),
+        Err((status, msg)) => {
+            respond::error(session, ctx, front, status, &msg).await;
+            None
+        }
+    }
+}
 
 /// Reads the whole request body, refusing (413) a declared or actual size over `limit`, and
 /// answering 408 when the client takes longer than `timeout` to send it all (a slow client

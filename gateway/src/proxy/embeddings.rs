@@ -7,7 +7,7 @@ use sluice_providers::{ProviderKind, RequestTarget, TranslateError};
 use sluice_telemetry::LlmFacts;
 
 use crate::config::Route;
-use crate::proxy::body::read_body_within;
+use crate::proxy::body::read_post;
 use crate::proxy::respond;
 use crate::proxy::whole::{exchange, Answered};
 use crate::proxy::{LlmProxy, RequestCtx};
@@ -22,15 +22,8 @@ fn status_of(e: &TranslateError) -> u16 {
 
 pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCtx, route: &Route) {
     let format = Front::Chat;
-    if session.req_header().method != http::Method::POST {
-        respond::error(session, ctx, format, 405, "embeddings take POST").await;
+    let Some(body) = read_post(session, ctx, format, "embeddings").await else {
         return;
-    }
-    let config = &ctx.generation.config;
-    let (limit, read_timeout) = (config.max_request_body_bytes, config.request_read_timeout);
-    let body = match read_body_within(session, limit, read_timeout).await {
-        Ok(b) => b,
-        Err((status, msg)) => return respond::error(session, ctx, format, status, &msg).await,
     };
     let req = match EmbeddingsRequest::parse(&body) {
         Ok(r) => r,

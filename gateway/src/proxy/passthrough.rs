@@ -13,7 +13,7 @@ use sluice_providers::{Front, ProviderKind, RequestTarget, TranslateError, Upstr
 use sluice_telemetry::LlmFacts;
 
 use crate::config::{Backend, Route};
-use crate::proxy::body::read_body_within;
+use crate::proxy::body::{read_for, read_post};
 use crate::proxy::respond;
 use crate::proxy::whole::exchange;
 use crate::proxy::{LlmProxy, RequestCtx};
@@ -28,11 +28,7 @@ pub async fn count_tokens(
     route: &Route,
     front: Front,
 ) {
-    if session.req_header().method != http::Method::POST {
-        respond::error(session, ctx, front, 405, "token counting takes POST").await;
-        return;
-    }
-    let Some(body) = read(session, ctx, front).await else {
+    let Some(body) = read_post(session, ctx, front, "token counting").await else {
         return;
     };
     let backend = &route.backends[0];
@@ -144,7 +140,7 @@ pub async fn stored_response(
         }
     };
     let body = if method == http::Method::POST {
-        match read(session, ctx, front).await {
+        match read_for(session, ctx, front).await {
             Some(b) => b,
             None => return,
         }
@@ -163,20 +159,6 @@ pub async fn stored_response(
         &request,
     )
     .await;
-}
-
-/// The client's body, read whole within the configured limits; `None` when the client has
-/// its error already.
-async fn read(session: &mut Session, ctx: &mut RequestCtx, front: Front) -> Option<Vec<u8>> {
-    let config = &ctx.generation.config;
-    let (limit, read_timeout) = (config.max_request_body_bytes, config.request_read_timeout);
-    match read_body_within(session, limit, read_timeout).await {
-        Ok(b) => Some(b),
-        Err((status, msg)) => {
-            respond::error(session, ctx, front, status, &msg).await;
-            None
-        }
-    }
 }
 
 /// The log line and span name the provider called.

@@ -19,7 +19,7 @@ use sluice_providers::{ClientRequest, Front};
 
 use crate::balance::Tried;
 use crate::config::Route;
-use crate::proxy::body::read_body_within;
+use crate::proxy::body::read_post;
 use crate::proxy::respond;
 use crate::proxy::{LlmProxy, RequestCtx};
 use facts::request_facts;
@@ -43,19 +43,8 @@ pub async fn handle(
     route: &Route,
     front: Front,
 ) {
-    if session.req_header().method != http::Method::POST {
-        let msg = format!("{} take POST", front.name());
-        respond::error(session, ctx, front, 405, &msg).await;
+    let Some(body) = read_post(session, ctx, front, front.name()).await else {
         return;
-    }
-    let config = &ctx.generation.config;
-    let (limit, read_timeout) = (config.max_request_body_bytes, config.request_read_timeout);
-    let body = match read_body_within(session, limit, read_timeout).await {
-        Ok(b) => b,
-        Err((status, msg)) => {
-            respond::error(session, ctx, front, status, &msg).await;
-            return;
-        }
     };
     let read = match front {
         Front::Gemini => {
