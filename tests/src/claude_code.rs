@@ -6,14 +6,18 @@
 //! The binary comes from `$CLAUDE_BIN`, which `scripts/test.sh` sets after installing the
 //! pinned version into `target/node-clients`. Without it the tests skip with a message, except
 //! under CI (`CI=true`), where they fail, as the Redis tests do.
+//!
+//! The isolated, bounded run of a client CLI ([`isolated_command`], [`run_bounded`]) and
+//! [`TempDir`] serve the Codex harness (`crate::codex`) too.
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
+use tokio::task::JoinHandle;
 
 use crate::setup::temp_path;
 
@@ -29,31 +33,47 @@ pub const RUN_TIMEOUT: Duration = Duration::from_secs(90);
 /// Whether `$CLAUDE_BIN` is set: when it is not, prints why the test skips and returns false,
 /// or, under CI (`CI=true`), panics.
 pub fn claude_available() -> bool {
-    if std::env::var_os("CLAUDE_BIN").is_some_and(|b| !b.is_empty()) {
-        return true;
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    if ci {
-        claude_bin();
-    }
-    eprintln!(
-        "skipped: CLAUDE_BIN is not set (./scripts/test.sh installs Claude Code and sets it)"
-    );
-    false
+    client_available(
+        "CLAUDE_BIN",
+        claude_bin,
+        "./scripts/test.sh installs Claude Code and sets it",
+    )
 }
 
 /// `$CLAUDE_BIN`; panics when it is not set or missing.
 pub fn claude_bin() -> PathBuf {
-    let hint = "run ./scripts/test.sh, which installs Claude Code into target/node-clients and \
-                exports CLAUDE_BIN, or set CLAUDE_BIN to a `claude` binary (version \
-                2.1.332: npm i @anthropic-ai/claude-code@2.1.332)";
-    let Some(bin) = std::env::var_os("CLAUDE_BIN").filter(|b| !b.is_empty()) else {
-        panic!("CLAUDE_BIN is not set: {hint}");
+    client_bin(
+        "CLAUDE_BIN",
+        "run ./scripts/test.sh, which installs Claude Code into target/node-clients and \
+         exports CLAUDE_BIN, or set CLAUDE_BIN to a `claude` binary (version 2.1.332: npm i \
+         @anthropic-ai/claude-code@2.1.332)",
+    )
+}
+
+/// Whether the client CLI's variable `var` (`CLAUDE_BIN`, `CODEX_BIN`) is set: when it is
+/// not, prints why the test skips (`setter`: what sets it) and returns false, or, under CI
+/// (`CI=true`), panics through `bin` (the client's [`client_bin`]).
+pub fn client_available(var: &str, bin: fn() -> PathBuf, setter: &str) -> bool {
+    if std::env::var_os(var).is_some_and(|b| !b.is_empty()) {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        bin();
+    }
+    eprintln!("skipped: {var} is not set ({setter})");
+    false
+}
+
+/// The client CLI binary `$var` names; panics with `hint` (how to get one) when it is not set
+/// or missing.
+pub fn client_bin(var: &str, hint: &str) -> PathBuf {
+    let Some(bin) = std::env::var_os(var).filter(|b| !b.is_empty()) else {
+        panic!("{var} is not set: {hint}");
     };
     let bin = PathBuf::from(bin);
     assert!(
         bin.is_file(),
-        "CLAUDE_BIN={} does not exist: {hint}",
+        "{var}={} does not exist: {hint}",
         bin.display()
     );
     bin
@@ -78,6 +98,80 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A client CLI's process, ended: see [`run_bounded`].
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    /// Whether it ran past the timeout and was killed.
+    pub timed_out: bool,
+}
+
+/// `bin` set up to run isolated: in `cwd`, with a clean environment (nothing from ours but
+/// `PATH`, so no proxy, key or setting of the machine leaks in) plus `HOME`, a `SHELL` and
+/// `LANG`, no stdin, its output piped, killed when dropped. Add the client's own arguments
+/// and variables after (`env_clear` would drop any set before).
+pub fn isolated_command(bin: &Path, home: &Path, cwd: &Path) -> Command {
+    let shell = if Path::new("/bin/bash").exists() {
+        "/bin/bash"
+    } else {
+        "/bin/sh"
+    };
+    let mut cmd = Command::new(bin);
+    cmd.current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("SHELL", shell)
+        .env("LANG", "C.UTF-8")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Spawns `cmd` (as [`isolated_command`] makes it), reads its output while it runs, and waits
+/// for it at most `timeout`, killing it past that; panics when it cannot be spawned.
+pub async fn run_bounded(mut cmd: Command, timeout: Duration) -> Finished {
+    let bin = cmd.as_std().get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not spawn {bin}: {e}"));
+    fn read_all(mut pipe: impl AsyncRead + Send + Unpin + 'static) -> JoinHandle<String> {
+        tokio::spawn(async move {
+            let mut s = Vec::new();
+            let _ = pipe.read_to_end(&mut s).await;
+            String::from_utf8_lossy(&s).into_owned()
+        })
+    }
+    let stdout = read_all(child.stdout.take().expect("stdout"));
+    let stderr = read_all(child.stderr.take().expect("stderr"));
+    let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(status) => (status, false),
+        Err(_) => {
+            let _ = child.kill().await;
+            (child.wait().await, true)
+        }
+    };
+    let status = status.unwrap_or_else(|e| panic!("wait for {bin}: {e}"));
+    // Bounded: a grandchild (a tool's shell) could hold the pipes open.
+    let collect = |h: JoinHandle<String>| async move {
+        tokio::time::timeout(Duration::from_secs(5), h)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    };
+    Finished {
+        status,
+        stdout: collect(stdout).await,
+        stderr: collect(stderr).await,
+        timed_out,
     }
 }
 
@@ -159,71 +253,27 @@ impl ClaudeCode {
         let bin = claude_bin();
         let home = TempDir::new("sluice-claude-home");
         let cwd = TempDir::new("sluice-claude-cwd");
-        let shell = if Path::new("/bin/bash").exists() {
-            "/bin/bash"
-        } else {
-            "/bin/sh"
-        };
-        let mut cmd = Command::new(&bin);
+        let mut cmd = isolated_command(&bin, home.path(), cwd.path());
         cmd.arg("-p")
             .arg(&self.prompt)
             .args(["--output-format", "json"])
-            .current_dir(cwd.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("SHELL", shell)
-            .env("LANG", "C.UTF-8")
             .env("ANTHROPIC_BASE_URL", &self.base_url)
             .env("ANTHROPIC_API_KEY", CLIENT_KEY)
             .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
             // An error answer fails the run at once instead of after minutes of retries.
-            .env("CLAUDE_CODE_MAX_RETRIES", "0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .env("CLAUDE_CODE_MAX_RETRIES", "0");
         if self.skip_permissions {
             cmd.arg("--dangerously-skip-permissions")
                 .env("IS_SANDBOX", "1");
         }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not spawn {}: {e}", bin.display()));
-        let mut stdout_pipe = child.stdout.take().expect("stdout");
-        let mut stderr_pipe = child.stderr.take().expect("stderr");
-        let stdout = tokio::spawn(async move {
-            let mut s = Vec::new();
-            let _ = stdout_pipe.read_to_end(&mut s).await;
-            String::from_utf8_lossy(&s).into_owned()
-        });
-        let stderr = tokio::spawn(async move {
-            let mut s = Vec::new();
-            let _ = stderr_pipe.read_to_end(&mut s).await;
-            String::from_utf8_lossy(&s).into_owned()
-        });
-        let (status, timed_out) = match tokio::time::timeout(self.timeout, child.wait()).await {
-            Ok(status) => (status.expect("wait for claude"), false),
-            Err(_) => {
-                let _ = child.kill().await;
-                (child.wait().await.expect("wait for claude"), true)
-            }
-        };
-        // Bounded: a grandchild (a tool's shell) could hold the pipes open.
-        let collect = |h: tokio::task::JoinHandle<String>| async move {
-            tokio::time::timeout(Duration::from_secs(5), h)
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default()
-        };
+        let end = run_bounded(cmd, self.timeout).await;
         let run = ClaudeRun {
-            status,
-            stdout: collect(stdout).await,
-            stderr: collect(stderr).await,
+            status: end.status,
+            stdout: end.stdout,
+            stderr: end.stderr,
             output: None,
         };
-        if timed_out {
+        if end.timed_out {
             panic!(
                 "Claude Code did not finish within {:?} (killed)\n{}",
                 self.timeout,

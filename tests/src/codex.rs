@@ -8,15 +8,13 @@
 //! under CI (`CI=true`), where they fail. What Codex sends and needs back is written down with
 //! the captures in `providers/tests/fixtures/codex/README.md`.
 
-use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::path::PathBuf;
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::AsyncReadExt;
-use tokio::process::Command;
 
-use crate::claude_code::TempDir;
+use crate::claude_code::{client_available, client_bin, isolated_command, run_bounded, TempDir};
 
 /// The version `scripts/test.sh` installs, and the one the fixtures were captured from.
 pub const CODEX_VERSION: &str = "0.171.0";
@@ -34,32 +32,21 @@ pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Whether `$CODEX_BIN` is set: when it is not, prints why the test skips and returns false,
 /// or, under CI (`CI=true`), panics.
 pub fn codex_available() -> bool {
-    if std::env::var_os("CODEX_BIN").is_some_and(|b| !b.is_empty()) {
-        return true;
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    if ci {
-        codex_bin();
-    }
-    eprintln!("skipped: CODEX_BIN is not set (./scripts/test.sh installs Codex CLI and sets it)");
-    false
+    client_available(
+        "CODEX_BIN",
+        codex_bin,
+        "./scripts/test.sh installs Codex CLI and sets it",
+    )
 }
 
 /// `$CODEX_BIN`; panics when it is not set or missing.
 pub fn codex_bin() -> PathBuf {
-    let hint = "run ./scripts/test.sh, which installs Codex CLI into target/node-clients and \
-                exports CODEX_BIN, or set CODEX_BIN to a `codex` binary (version 0.171.0: \
-                npm i @openai/codex@0.171.0)";
-    let Some(bin) = std::env::var_os("CODEX_BIN").filter(|b| !b.is_empty()) else {
-        panic!("CODEX_BIN is not set: {hint}");
-    };
-    let bin = PathBuf::from(bin);
-    assert!(
-        bin.is_file(),
-        "CODEX_BIN={} does not exist: {hint}",
-        bin.display()
-    );
-    bin
+    client_bin(
+        "CODEX_BIN",
+        "run ./scripts/test.sh, which installs Codex CLI into target/node-clients and exports \
+         CODEX_BIN, or set CODEX_BIN to a `codex` binary (version 0.171.0: npm i \
+         @openai/codex@0.171.0)",
+    )
 }
 
 /// One Codex invocation; see [`Codex::run`].
@@ -211,12 +198,7 @@ impl Codex {
         std::fs::create_dir_all(&codex_home).expect("create CODEX_HOME");
         std::fs::write(codex_home.join("config.toml"), self.config_toml()).expect("config.toml");
         let last_message = home.path().join("last-message.txt");
-        let shell = if Path::new("/bin/bash").exists() {
-            "/bin/bash"
-        } else {
-            "/bin/sh"
-        };
-        let mut cmd = Command::new(&bin);
+        let mut cmd = isolated_command(&bin, home.path(), cwd.path());
         cmd.args([
             "exec",
             "--skip-git-repo-check",
@@ -229,68 +211,29 @@ impl Codex {
         .args(["-c", "analytics.enabled=false"])
         .arg("--output-last-message")
         .arg(&last_message)
-        .current_dir(cwd.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
         .env("CODEX_HOME", &codex_home)
-        .env("SHELL", shell)
-        .env("LANG", "C.UTF-8")
-        .env("GW_API_KEY", CLIENT_KEY)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .env("GW_API_KEY", CLIENT_KEY);
         if self.full_access {
             cmd.arg("--dangerously-bypass-approvals-and-sandbox");
         }
         cmd.args(&self.extra_args);
         // Last, after `--`: the prompt is never read as an option.
         cmd.arg("--").arg(&self.prompt);
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not spawn {}: {e}", bin.display()));
-        let mut stdout_pipe = child.stdout.take().expect("stdout");
-        let mut stderr_pipe = child.stderr.take().expect("stderr");
-        let stdout = tokio::spawn(async move {
-            let mut s = Vec::new();
-            let _ = stdout_pipe.read_to_end(&mut s).await;
-            String::from_utf8_lossy(&s).into_owned()
-        });
-        let stderr = tokio::spawn(async move {
-            let mut s = Vec::new();
-            let _ = stderr_pipe.read_to_end(&mut s).await;
-            String::from_utf8_lossy(&s).into_owned()
-        });
-        let (status, timed_out) = match tokio::time::timeout(self.timeout, child.wait()).await {
-            Ok(status) => (status.expect("wait for codex"), false),
-            Err(_) => {
-                let _ = child.kill().await;
-                (child.wait().await.expect("wait for codex"), true)
-            }
-        };
-        // Bounded: a grandchild (a command's shell) could hold the pipes open.
-        let collect = |h: tokio::task::JoinHandle<String>| async move {
-            tokio::time::timeout(Duration::from_secs(5), h)
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default()
-        };
-        let stdout = collect(stdout).await;
-        let events = stdout
+        let end = run_bounded(cmd, self.timeout).await;
+        let events = end
+            .stdout
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .collect();
         let run = CodexRun {
-            status,
-            stdout,
-            stderr: collect(stderr).await,
+            status: end.status,
+            stdout: end.stdout,
+            stderr: end.stderr,
             events,
             last_message: std::fs::read_to_string(&last_message).ok(),
             workdir: cwd,
         };
-        if timed_out {
+        if end.timed_out {
             panic!(
                 "Codex did not finish within {:?} (killed)\n{}",
                 self.timeout,

@@ -14,6 +14,7 @@
 //! - [`tls`]: a TLS front for a mock, with a test CA the gateway can be told to trust.
 //! - [`claude_code`]: Claude Code (the `claude` CLI) run against the gateway, offline.
 //! - [`codex`]: OpenAI's Codex CLI (`codex exec`) run against the gateway, offline.
+//! - [`codex_setup`]: the Codex tests' mock upstream, gateway and tap, and their shared checks.
 //! - [`tap`]: a recording forwarder between a real client and the gateway.
 //! - [`replies`]: streamed answers in each provider's wire format, with cache token usage.
 //! - [`responses_replies`]: streamed OpenAI Responses answers (text, function call), and the
@@ -23,6 +24,7 @@
 
 pub mod claude_code;
 pub mod codex;
+pub mod codex_setup;
 pub mod gateway;
 pub mod http;
 pub mod logline;
