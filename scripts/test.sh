@@ -51,3 +51,7 @@ if [ ! -x target/py-venv/bin/python ]; then
 fi
 target/py-venv/bin/pip install -q -r tests/python/requirements.txt
 PYTHONDONTWRITEBYTECODE=1 SLUICE_BIN="$PWD/target/debug/sluice" target/py-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
+echo "== Arize Phoenix end-to-end test (tests/phoenix)"
+# sluice's OpenInference recipe against a real Phoenix, read back through its API. Phoenix is
+# big (~860 MB, ~2 min to install the first time), so it has its own script and venv.
+SLUICE_BIN="$PWD/target/debug/sluice" bash scripts/phoenix-test.sh

@@ -1,7 +1,8 @@
 //! `Fields::evaluate` per request, on a realistic record (3-message prompt, one choice):
 //! the seed's default recipe (6 fields: a constant and plain paths) and the Langfuse recipe
 //! (9 fields, with `llm.completion.map(...)` in the interpreter and `flatten(llm.params)`),
-//! plus the Phoenix recipe (two interpreted `flatten_recursive(...map(...))`).
+//! plus the Phoenix recipe (two interpreted `flatten_recursive(...map(...))`), and sluice's own
+//! recipes for tracing UIs as shipped in `conf/tracing/` (`openinference.yaml`, `genai.yaml`).
 //!
 //! `cargo bench -p sluice-telemetry --bench fields -- --quick`
 
@@ -38,13 +39,38 @@ const PHOENIX_RECIPE: [(&str, &str); 8] = [
     ("llm.token_count.total", "llm.total_tokens"),
 ];
 
+/// The `fields.add` of a recipe in `conf/tracing/`.
+fn shipped(file: &str) -> Vec<(String, String)> {
+    let path = format!("{}/../conf/tracing/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let tree: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML");
+    let add = tree["config"]["tracing"]["fields"]["add"]
+        .as_object()
+        .expect("fields.add");
+    add.iter()
+        .map(|(k, v)| (k.clone(), v.as_str().expect("CEL text").to_string()))
+        .collect()
+}
+
+fn borrowed(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
 fn evaluate(c: &mut Criterion) {
     let rec = record();
     let mut group = c.benchmark_group("fields/evaluate");
+    let openinference = shipped("openinference.yaml");
+    let genai = shipped("genai.yaml");
+    let (openinference, genai) = (borrowed(&openinference), borrowed(&genai));
     for (name, recipe) in [
         ("default_6", &DEFAULT_RECIPE[..]),
         ("langfuse_9", &LANGFUSE_RECIPE[..]),
         ("phoenix_8", &PHOENIX_RECIPE[..]),
+        ("openinference_shipped", &openinference[..]),
+        ("genai_shipped", &genai[..]),
     ] {
         let fields = compile(recipe);
         let mut out = Vec::with_capacity(32);

@@ -124,6 +124,30 @@ pub struct ToolCall {
     pub arguments: String,
 }
 
+/// One choice (candidate) of the answer, as the conventions' output messages describe it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice<'a> {
+    /// `None` when the choice has no text (a tool call alone), as OpenAI's `content: null`.
+    pub content: Option<&'a str>,
+    pub tool_calls: &'a [ToolCall],
+    /// In the terms of the conventions' output messages ([`semconv_finish_reason`]); `None`
+    /// when the provider gave none (a stream cut short).
+    pub finish_reason: Option<&'a str>,
+}
+
+/// A finish reason as the GenAI conventions' output messages name it (`stop`, `length`,
+/// `content_filter`, `tool_call`, `error`). Most providers' readers already report OpenAI's
+/// names; a native Anthropic answer keeps its own (`end_turn`, `tool_use`, ...). Others pass.
+pub fn semconv_finish_reason(reason: &str) -> &str {
+    match reason {
+        "tool_calls" | "function_call" | "tool_use" => "tool_call",
+        "end_turn" | "stop_sequence" => "stop",
+        "max_tokens" | "model_context_window_exceeded" => "length",
+        "refusal" => "content_filter",
+        other => other,
+    }
+}
+
 impl LlmFacts {
     /// Total tokens: as reported, or input + output.
     pub fn total(&self) -> Option<u64> {
@@ -132,6 +156,27 @@ impl LlmFacts {
                 (Some(i), Some(o)) => Some(i.saturating_add(o)),
                 _ => None,
             })
+    }
+
+    /// The answer, one entry per choice: its text, finish reason and tool calls. Providers
+    /// report a request's tool calls as one list, so they are all the first choice's (they
+    /// are, unless the client asked for several choices and more than one called a tool). As
+    /// many choices as texts or finish reasons, at least one when there are tool calls.
+    pub fn choices(&self) -> impl Iterator<Item = Choice<'_>> {
+        let count = self
+            .completion
+            .len()
+            .max(self.finish_reasons.len())
+            .max(usize::from(!self.tool_calls.is_empty()));
+        (0..count).map(move |i| Choice {
+            content: self
+                .completion
+                .get(i)
+                .map(String::as_str)
+                .filter(|t| !t.is_empty()),
+            tool_calls: if i == 0 { &self.tool_calls } else { &[] },
+            finish_reason: self.finish_reasons.get(i).map(|r| semconv_finish_reason(r)),
+        })
     }
 }
 

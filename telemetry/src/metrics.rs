@@ -304,6 +304,19 @@ pub enum Outcome {
     Failed,
 }
 
+/// The `error.type` of a failed request (the duration histogram's `error_type` label, and the
+/// span's attribute): the [`upstream_error_kind`], `client_disconnected`, else the status
+/// (`_OTHER` without an error status); `None` when it succeeded.
+pub fn error_type(rec: &RequestRecord, outcome: Outcome) -> Option<Cow<'static, str>> {
+    match outcome {
+        Outcome::Ok => None,
+        Outcome::ClientDisconnected => Some(Cow::Borrowed("client_disconnected")),
+        Outcome::Upstream(kind) => Some(Cow::Borrowed(kind)),
+        Outcome::Failed if rec.status >= 400 => Some(Cow::Owned(rec.status.to_string())),
+        Outcome::Failed => Some(Cow::Borrowed("_OTHER")),
+    }
+}
+
 /// Classifies `rec` from its status and the gateway's error text:
 /// - an error text starting `client disconnected` / `client gone`: the client left;
 /// - `upstream returned status N` (relayed): 429 → `rate_limited`, 5xx → `upstream_5xx`;
@@ -636,13 +649,7 @@ impl Metrics {
                     .observe(&tokens, |l| l.model.make_other(), n as f64);
             }
         }
-        let error_type: Option<Cow<'static, str>> = match outcome {
-            Outcome::Ok => None,
-            Outcome::ClientDisconnected => Some(Cow::Borrowed("client_disconnected")),
-            Outcome::Upstream(kind) => Some(Cow::Borrowed(kind)),
-            Outcome::Failed if rec.status >= 400 => Some(Cow::Owned(rec.status.to_string())),
-            Outcome::Failed => Some(Cow::Borrowed("_OTHER")),
-        };
+        let error_type = error_type(rec, outcome);
         let duration = DurationLabels {
             model: tokens.model,
             error_type,

@@ -1,7 +1,7 @@
 //! What compiling a field learns from its CEL AST, the rewriting of `default` and `coalesce`,
 //! and the CEL environment: the standard library, the `strings` and `math` extensions, and the
-//! functions fields add (`flatten`, `flatten_recursive`, `flattenRecursive`, `json`,
-//! `regexReplace`).
+//! functions fields add (`flatten`, `flatten_recursive`, `flattenRecursive`, `json`, `array`,
+//! `parseJson`, `regexReplace`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, RwLock};
@@ -12,6 +12,7 @@ use cel::common::value::CowVal;
 use cel::{DeclarationError, Env, ExecutionError};
 use regex::Regex;
 
+use super::json::{parse_json, PARSE_JSON};
 use super::out::{json_text, KeyOrder, Out};
 use super::vars::{Root, Var};
 use crate::facts::{Needs, RequestRecord};
@@ -19,6 +20,7 @@ use crate::facts::{Needs, RequestRecord};
 pub(crate) const FLATTEN: &str = "flatten";
 pub(crate) const FLATTEN_RECURSIVE: [&str; 2] = ["flatten_recursive", "flattenRecursive"];
 pub(crate) const JSON: &str = "json";
+pub(crate) const ARRAY: &str = "array";
 const DEFAULT: &str = "default";
 const COALESCE: &str = "coalesce";
 const REGEX_REPLACE: &str = "regexReplace";
@@ -29,10 +31,16 @@ pub(crate) fn env() -> Result<Env, DeclarationError> {
     env.add_extension(cel::extensions::strings)?;
     env.add_extension(cel::extensions::math)?;
     // at the top of an expression these are read off the AST; anywhere else they change nothing
-    for name in [FLATTEN, FLATTEN_RECURSIVE[0], FLATTEN_RECURSIVE[1]] {
+    for name in [FLATTEN, FLATTEN_RECURSIVE[0], FLATTEN_RECURSIVE[1], ARRAY] {
         env.add_overload(name, &format!("{name}_dyn"), vec![DYN_TYPE], identity)?;
     }
     env.add_overload(JSON, "json_dyn", vec![DYN_TYPE], json)?;
+    env.add_overload(
+        PARSE_JSON,
+        "parseJson_string",
+        vec![STRING_TYPE],
+        parse_json,
+    )?;
     env.add_overload(
         REGEX_REPLACE,
         "regexReplace_string_string_string",

@@ -6,25 +6,29 @@
 //! # What an expression sees and gives
 //! - Variables (`vars.rs`): `llm.*` (every name in camelCase and snake_case; `llm` is absent when
 //!   the request reached no LLM, and an absent fact, e.g. `llm.responseModel` before the
-//!   provider answered, is an absent key), `request.method`, `request.path`, `request.host`,
-//!   `request.headers` (lower-case names, repeated headers joined with `, `), `response.status`,
-//!   `source.address`.
+//!   provider answered, is an absent key; `llm.choices` is the answer as messages, one per
+//!   choice, made of the completion, tool calls and finish reasons), `request.method`,
+//!   `request.path`, `request.host`, `request.headers` (lower-case names, repeated headers
+//!   joined with `, `), `response.status`, `source.address`.
 //! - Results (`out.rs`): a string, int (or uint), double or bool is one attribute of that type;
 //!   a map or list is one attribute holding its JSON text; null or an error adds nothing (an
 //!   error counts as a failure) and never fails the request. `flatten(x)` /
 //!   `flatten_recursive(x)` (alias `flattenRecursive`) at the top of an expression spread `x`
 //!   one level / every level into `key.<k>` and `key.<index>` attributes; elsewhere they return
-//!   `x` unchanged. JSON text of a CEL map, whose entries come unordered, lists the keys the
-//!   expression writes in map literals first, in the order written, then the facts' own keys
-//!   in their order (`role`, `content`; `id`, `name`, `arguments`), then the rest sorted;
-//!   maps read from the facts (`llm.params`, `request.headers`) keep their order.
+//!   `x` unchanged; `array(x)` at the top makes a list one OTLP array of strings (as
+//!   `gen_ai.response.finish_reasons` is). JSON text of a CEL map, whose entries come
+//!   unordered, lists the keys the expression writes in map literals first, in the order
+//!   written, then the facts' own keys in their order (`role`, `content`, `toolCalls`,
+//!   `finishReason`; `id`, `name`, `arguments`), then the rest sorted; maps read from the facts
+//!   (`llm.params`, `request.headers`) keep their order. So does `json()` inside an expression.
 //! - Functions beyond the standard library and its `strings` and `math` extensions
-//!   (`compile.rs`): `json(x)` (JSON text), `default(x, fallback)`, `coalesce(a, b, ...)` (the
-//!   first that neither fails nor is null; rewritten at compile time into lazy conditionals,
-//!   as CEL evaluates arguments eagerly and a missing key is an error), and
-//!   `regexReplace(s, pattern, replacement)` (also `s.regexReplace(pattern, replacement)`;
-//!   Rust `regex` syntax, `$1` / `${name}` in the replacement; a literal pattern is checked
-//!   and compiled at config load).
+//!   (`compile.rs`): `json(x)` (JSON text), `parseJson(s)` (`json.rs`: the value JSON text
+//!   holds; text that is not JSON stays the string), `default(x, fallback)`,
+//!   `coalesce(a, b, ...)` (the first that neither fails nor is null; rewritten at compile
+//!   time into lazy conditionals, as CEL evaluates arguments eagerly and a missing key is an
+//!   error), and `regexReplace(s, pattern, replacement)` (also `s.regexReplace(pattern,
+//!   replacement)`; Rust `regex` syntax, `$1` / `${name}` in the replacement; a literal
+//!   pattern is checked and compiled at config load).
 //!
 //! # Why this design: the cost is the activation, not the interpreter
 //! Measured with `cel` 0.15 on this project's machine (`/work/shared/NOTES.md`): building a
@@ -47,10 +51,14 @@
 //! seed's default recipe (6 fields, no interpreter) takes ~0.45 µs per request, the Langfuse
 //! recipe (9 fields: one interpreted `map`, prompt and completion as JSON text) ~3.9 µs, the
 //! Phoenix recipe (two interpreted `flatten_recursive(...map(...))`) ~10 µs; compiling the
-//! Langfuse recipe ~0.23 ms, once.
+//! Langfuse recipe ~0.23 ms, once. Measured later in one run (idle machine): default 0.18 µs,
+//! Langfuse 1.8 µs, Phoenix 4.8 µs, and sluice's own `conf/tracing/openinference.yaml` (19
+//! fields) 13 µs and `genai.yaml` (22 fields) 22 µs, nearly all of it the message content
+//! (comprehensions that build a map per message); per span, on the telemetry thread.
 //! What remains is mostly allocation: the owned attribute names and values the caller gets.
 
 mod compile;
+mod json;
 mod out;
 mod vars;
 
@@ -62,9 +70,10 @@ use std::sync::Arc;
 use cel::{Context, Env, IdedExpr, Value};
 
 use self::compile::{
-    coalesce_operands, rewrite, unary_call, Analysis, NativePath, FLATTEN, FLATTEN_RECURSIVE, JSON,
+    coalesce_operands, rewrite, unary_call, Analysis, NativePath, ARRAY, FLATTEN,
+    FLATTEN_RECURSIVE, JSON,
 };
-use self::out::{emit, from_val, KeyOrder, Mode, Out};
+use self::out::{emit, from_val, with_key_order, KeyOrder, Mode, Out};
 use self::vars::Vars;
 use crate::facts::{Needs, RequestRecord};
 use crate::value::{owned_attr, Attr};
@@ -102,7 +111,8 @@ struct Field {
     text: String,
     mode: Mode,
     source: Source,
-    order: KeyOrder,
+    /// Shared with `json()` calls inside the expression while it runs.
+    order: Arc<KeyOrder>,
 }
 
 enum Source {
@@ -112,8 +122,8 @@ enum Source {
     Path(NativePath),
     /// A top-level `default`/`coalesce` of plain paths and constants.
     Coalesce(Vec<Operand>),
-    /// Run in the interpreter (`default`/`coalesce` rewritten, top-level `flatten` or `json`
-    /// stripped).
+    /// Run in the interpreter (`default`/`coalesce` rewritten, top-level `flatten`, `json` or
+    /// `array` stripped).
     Program(IdedExpr),
 }
 
@@ -233,7 +243,7 @@ impl Fields {
                             }
                             Ok::<(), String>(())
                         });
-                        let result = catch_unwind(run)
+                        let result = with_key_order(&field.order, || catch_unwind(run))
                             .unwrap_or_else(|_| Err("the CEL interpreter panicked".into()));
                         if let Err(e) = &result {
                             log::debug!("CEL field {}: {e}", field.key);
@@ -261,6 +271,8 @@ fn compile_field(env: &Arc<Env>, key: &str, text: &str) -> Result<Field, String>
         (Mode::FlattenRecursive, arg)
     } else if let Some(arg) = unary_call(&parsed, &[JSON]) {
         (Mode::Json, arg)
+    } else if let Some(arg) = unary_call(&parsed, &[ARRAY]) {
+        (Mode::Array, arg)
     } else {
         (Mode::Plain, &parsed)
     };
@@ -270,7 +282,7 @@ fn compile_field(env: &Arc<Env>, key: &str, text: &str) -> Result<Field, String>
     if !analysis.errors.is_empty() {
         return Err(analysis.errors.join("; "));
     }
-    let order = analysis.order;
+    let order = Arc::new(analysis.order);
     let needs = analysis.needs;
     let source = if !analysis.reads_vars {
         let value = eval_const(env, &expr, &order)?;
@@ -309,7 +321,7 @@ fn native(env: &Arc<Env>, operands: &[&IdedExpr]) -> Option<Vec<Operand>> {
             if analysis.reads_vars || !analysis.errors.is_empty() {
                 return None;
             }
-            eval_const(env, &expr, &analysis.order)
+            eval_const(env, &expr, &Arc::new(analysis.order))
                 .ok()
                 .map(Operand::Const)
         })
@@ -317,9 +329,14 @@ fn native(env: &Arc<Env>, operands: &[&IdedExpr]) -> Option<Vec<Operand>> {
 }
 
 /// Evaluates an expression that reads no variable.
-fn eval_const(env: &Arc<Env>, expr: &IdedExpr, order: &KeyOrder) -> Result<Out<'static>, String> {
+fn eval_const(
+    env: &Arc<Env>,
+    expr: &IdedExpr,
+    order: &Arc<KeyOrder>,
+) -> Result<Out<'static>, String> {
     let ctx = Context::with_env(Arc::clone(env));
-    let value = Value::resolve_val(expr, &ctx).map_err(|e| e.to_string())?;
+    let value =
+        with_key_order(order, || Value::resolve_val(expr, &ctx)).map_err(|e| e.to_string())?;
     let out = from_val(value.as_ref(), order)?.into_owned();
     Ok(out)
 }
@@ -340,5 +357,7 @@ fn coalesce<'a>(operands: &'a [Operand], rec: &'a RequestRecord) -> Option<Out<'
     None
 }
 
+#[cfg(test)]
+mod conventions_tests;
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,9 @@
 //! `flatten` / `flatten_recursive`).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt::Write;
+use std::sync::Arc;
 
 use cel::common::types::{
     CelBool, CelBytes, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelOptional, CelString,
@@ -88,13 +90,22 @@ fn json_number(n: &serde_json::Number) -> Out<'static> {
 /// How JSON text orders the keys of a CEL map, whose entries come in no particular order: first
 /// the string keys the field's expression writes in map literals, in the order written (so
 /// `{"role": "assistant", "content": c}` keeps its order), then the keys of the facts' own maps
-/// in their order (`role`, `content`; `id`, `name`, `arguments`), then the rest sorted.
+/// in their order (`role`, `content`, `toolCalls`, `finishReason`; `id`, `name`, `arguments`),
+/// then the rest sorted.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KeyOrder {
     pub(crate) literal: Vec<String>,
 }
 
-const FACT_KEYS: [&str; 5] = ["role", "content", "id", "name", "arguments"];
+const FACT_KEYS: [&str; 7] = [
+    "role",
+    "content",
+    "toolCalls",
+    "finishReason",
+    "id",
+    "name",
+    "arguments",
+];
 
 impl KeyOrder {
     fn rank(&self, key: &str) -> usize {
@@ -218,6 +229,8 @@ pub(crate) enum Mode {
     Flatten,
     /// `flatten_recursive(x)`: one attribute per scalar leaf, `key.<k>.<k2>...`.
     FlattenRecursive,
+    /// `array(x)`: a list as one OTLP array of strings (an empty list adds nothing).
+    Array,
 }
 
 /// Appends the attributes `value` makes under `key`.
@@ -230,6 +243,7 @@ pub(crate) fn emit<'a>(key: &'a str, value: &Out<'a>, mode: Mode, dst: &mut Vec<
             write_json(&mut text, value);
             dst.push((Cow::Borrowed(key), AttrValue::Str(Cow::Owned(text))));
         }
+        Mode::Array => array(Cow::Borrowed(key), value, dst),
         Mode::Flatten => spread(&mut String::from(key), value, false, dst),
         Mode::FlattenRecursive => spread(&mut String::from(key), value, true, dst),
     }
@@ -256,6 +270,31 @@ fn plain<'a>(key: Cow<'a, str>, value: &Out<'a>, dst: &mut Vec<Attr<'a>>) {
         }
     };
     dst.push((key, attr));
+}
+
+/// A list as an array of strings: strings as they are, other items as their JSON text, nulls
+/// left out; any other value as an array of one (`stop: "\n"` is a stop sequence too).
+fn array<'a>(key: Cow<'a, str>, value: &Out<'a>, dst: &mut Vec<Attr<'a>>) {
+    let text = |item: &Out<'_>| match item {
+        Out::Null | Out::Json(serde_json::Value::Null) => None,
+        Out::Str(s) => Some(s.to_string()),
+        Out::Json(serde_json::Value::String(s)) => Some(s.clone()),
+        other => {
+            let mut text = String::new();
+            write_json(&mut text, other);
+            Some(text)
+        }
+    };
+    let items: Vec<String> = match value {
+        Out::List(items) => items.iter().filter_map(text).collect(),
+        Out::Json(serde_json::Value::Array(items)) => {
+            items.iter().filter_map(|i| text(&Out::Json(i))).collect()
+        }
+        one => text(one).into_iter().collect(),
+    };
+    if !items.is_empty() {
+        dst.push((key, AttrValue::StrList(items)));
+    }
 }
 
 /// Spreads `value` under the name in `path` (restored on return).
@@ -459,9 +498,25 @@ fn json_len_hint(value: &Out<'_>) -> usize {
     }
 }
 
-/// JSON text of a CEL value, for the `json()` function inside an expression.
+thread_local! {
+    /// The key order of the field whose expression this thread is evaluating, for `json()`
+    /// inside it: a function sees only its arguments.
+    static ORDER: RefCell<Option<Arc<KeyOrder>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (an expression's evaluation) with `order` as the key order of its `json()` calls.
+pub(crate) fn with_key_order<R>(order: &Arc<KeyOrder>, f: impl FnOnce() -> R) -> R {
+    let previous = ORDER.with(|o| o.replace(Some(Arc::clone(order))));
+    let result = f();
+    ORDER.with(|o| *o.borrow_mut() = previous);
+    result
+}
+
+/// JSON text of a CEL value, for the `json()` function inside an expression: its maps' keys in
+/// the order of the field being evaluated, as the field's own JSON text has them.
 pub(crate) fn json_text(v: &dyn Val) -> Result<String, String> {
-    let out = from_val(v, &KeyOrder::default())?;
+    let order = ORDER.with(|o| o.borrow().clone()).unwrap_or_default();
+    let out = from_val(v, &order)?;
     let mut text = String::new();
     write_json(&mut text, &out);
     Ok(text)

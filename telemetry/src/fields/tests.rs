@@ -5,7 +5,7 @@ use crate::facts::{LlmFacts, PromptMessage, ToolCall};
 use crate::AttrValue;
 use AttrValue::{Bool, Float, Int, Str};
 
-fn record() -> RequestRecord {
+pub(super) fn record() -> RequestRecord {
     RequestRecord {
         listener: "http".into(),
         route: "openai".into(),
@@ -72,7 +72,7 @@ fn record() -> RequestRecord {
     }
 }
 
-fn compile(add: &[(&str, &str)]) -> Fields {
+pub(super) fn compile(add: &[(&str, &str)]) -> Fields {
     let add: Vec<(String, String)> = add
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -83,34 +83,34 @@ fn compile(add: &[(&str, &str)]) -> Fields {
     }
 }
 
-fn eval(fields: &Fields, rec: &RequestRecord) -> (Vec<Attr<'static>>, u32) {
+pub(super) fn eval(fields: &Fields, rec: &RequestRecord) -> (Vec<Attr<'static>>, u32) {
     let mut out = Vec::new();
     let failed = fields.evaluate(rec, &mut out);
     (out.into_iter().map(owned_attr).collect(), failed)
 }
 
 /// `fields.add` evaluated on [`record`]: the attributes, and no failure.
-fn run(add: &[(&str, &str)]) -> Vec<Attr<'static>> {
+pub(super) fn run(add: &[(&str, &str)]) -> Vec<Attr<'static>> {
     let (out, failed) = eval(&compile(add), &record());
     assert_eq!(failed, 0, "{out:?}");
     out
 }
 
 /// One expression's single attribute value.
-fn one(expr: &str) -> AttrValue<'static> {
+pub(super) fn one(expr: &str) -> AttrValue<'static> {
     let out = run(&[("k", expr)]);
     assert_eq!(out.len(), 1, "{expr}: {out:?}");
     assert_eq!(out[0].0, "k");
     out[0].1.clone()
 }
 
-fn attrs(list: &[(&str, AttrValue<'static>)]) -> Vec<Attr<'static>> {
+pub(super) fn attrs(list: &[(&str, AttrValue<'static>)]) -> Vec<Attr<'static>> {
     list.iter()
         .map(|(k, v)| (k.to_string().into(), v.clone()))
         .collect()
 }
 
-fn s(v: &str) -> AttrValue<'static> {
+pub(super) fn s(v: &str) -> AttrValue<'static> {
     Str(v.to_string().into())
 }
 

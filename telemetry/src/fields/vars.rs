@@ -12,15 +12,15 @@ use std::sync::LazyLock;
 
 use cel::common::traits::{self, Container, Indexer, Iterable, Sizer};
 use cel::common::types::{
-    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt, Type,
-    MAP_TYPE,
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, Type, MAP_TYPE,
 };
 use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
 use cel::ExecutionError;
 
+use super::json::json_val;
 use super::out::Out;
-use crate::facts::{LlmFacts, Needs, RequestRecord};
+use crate::facts::{Choice, LlmFacts, Needs, RequestRecord, ToolCall};
 
 /// A top-level variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,7 +71,7 @@ impl Root {
     }
 }
 
-const LLM_VARS: [Var; 17] = [
+const LLM_VARS: [Var; 18] = [
     Var::Provider,
     Var::RequestModel,
     Var::ResponseModel,
@@ -89,6 +89,7 @@ const LLM_VARS: [Var; 17] = [
     Var::TimeToFirstToken,
     Var::FinishReasons,
     Var::UsageEstimated,
+    Var::Choices,
 ];
 
 /// One field of a root: `llm.inputTokens` (alias `llm.input_tokens`), `request.path`, ...
@@ -111,6 +112,8 @@ pub(crate) enum Var {
     TimeToFirstToken,
     FinishReasons,
     UsageEstimated,
+    /// The answer as messages, one per choice (text, tool calls, finish reason).
+    Choices,
     Method,
     Path,
     Host,
@@ -128,7 +131,8 @@ enum Fact<'a> {
     Params(&'a [(String, serde_json::Value)]),
     Prompt(&'a LlmFacts),
     Strings(&'a [String]),
-    ToolCalls(&'a LlmFacts),
+    ToolCalls(&'a [ToolCall]),
+    Choices(&'a LlmFacts),
     Headers(&'a [(String, String)]),
 }
 
@@ -140,6 +144,10 @@ impl Var {
             Var::Completion => needs.completion = true,
             Var::Params => needs.params = true,
             Var::ToolCalls => needs.tool_calls = true,
+            Var::Choices => {
+                needs.completion = true;
+                needs.tool_calls = true;
+            }
             Var::Headers => needs.headers = true,
             _ => {}
         }
@@ -167,6 +175,7 @@ impl Var {
             (Root::Llm, "timeToFirstToken" | "time_to_first_token") => Var::TimeToFirstToken,
             (Root::Llm, "finishReasons" | "finish_reasons") => Var::FinishReasons,
             (Root::Llm, "usageEstimated" | "usage_estimated") => Var::UsageEstimated,
+            (Root::Llm, "choices") => Var::Choices,
             (Root::Request, "method") => Var::Method,
             (Root::Request, "path") => Var::Path,
             (Root::Request, "host") => Var::Host,
@@ -197,6 +206,7 @@ impl Var {
             Var::TimeToFirstToken => "timeToFirstToken",
             Var::FinishReasons => "finishReasons",
             Var::UsageEstimated => "usageEstimated",
+            Var::Choices => "choices",
             Var::Method => "method",
             Var::Path => "path",
             Var::Host => "host",
@@ -220,7 +230,7 @@ impl Var {
             Var::Params => Fact::Params(&llm()?.params),
             Var::Prompt => Fact::Prompt(llm()?),
             Var::Completion => Fact::Strings(&llm()?.completion),
-            Var::ToolCalls => Fact::ToolCalls(llm()?),
+            Var::ToolCalls => Fact::ToolCalls(&llm()?.tool_calls),
             Var::CachedInputTokens => Fact::Int(llm()?.cached_input_tokens?),
             Var::CacheCreationInputTokens => Fact::Int(llm()?.cache_creation_input_tokens?),
             Var::ReasoningTokens => Fact::Int(llm()?.reasoning_tokens?),
@@ -229,6 +239,7 @@ impl Var {
             }
             Var::FinishReasons => Fact::Strings(&llm()?.finish_reasons),
             Var::UsageEstimated => Fact::Bool(llm()?.usage_estimated),
+            Var::Choices => Fact::Choices(llm()?),
             Var::Method => Fact::Str(&rec.method),
             Var::Path => Fact::Str(&rec.path),
             Var::Host => Fact::Str(&rec.host),
@@ -265,18 +276,8 @@ impl Var {
             Fact::Strings(list) => {
                 Out::List(list.iter().map(|s| Out::Str(s.as_str().into())).collect())
             }
-            Fact::ToolCalls(llm) => Out::List(
-                llm.tool_calls
-                    .iter()
-                    .map(|c| {
-                        Out::Map(vec![
-                            ("id".into(), Out::Str(c.id.as_str().into())),
-                            ("name".into(), Out::Str(c.name.as_str().into())),
-                            ("arguments".into(), Out::Str(c.arguments.as_str().into())),
-                        ])
-                    })
-                    .collect(),
-            ),
+            Fact::ToolCalls(calls) => tool_calls_out(calls),
+            Fact::Choices(llm) => Out::List(llm.choices().map(choice_out).collect()),
             Fact::Headers(headers) => {
                 let mut entries: Vec<(std::borrow::Cow<'_, str>, Out<'_>)> =
                     Vec::with_capacity(headers.len());
@@ -317,13 +318,8 @@ impl Var {
                     .iter()
                     .map(|s| Box::new(CelString::from(s.as_str())) as Box<dyn Val>),
             ),
-            Fact::ToolCalls(llm) => list(llm.tool_calls.iter().map(|c| {
-                string_map(&[
-                    ("id", c.id.as_str()),
-                    ("name", c.name.as_str()),
-                    ("arguments", c.arguments.as_str()),
-                ])
-            })),
+            Fact::ToolCalls(calls) => tool_calls_val(calls),
+            Fact::Choices(llm) => list(llm.choices().map(choice_val)),
             Fact::Headers(headers) => {
                 let mut map: HashMap<CelMapKey<'_>, Box<dyn Val + '_>> =
                     HashMap::with_capacity(headers.len());
@@ -339,6 +335,66 @@ impl Var {
             }
         })
     }
+}
+
+/// `[{id, name, arguments}]`.
+fn tool_calls_out(calls: &[ToolCall]) -> Out<'_> {
+    Out::List(
+        calls
+            .iter()
+            .map(|c| {
+                Out::Map(vec![
+                    ("id".into(), Out::Str(c.id.as_str().into())),
+                    ("name".into(), Out::Str(c.name.as_str().into())),
+                    ("arguments".into(), Out::Str(c.arguments.as_str().into())),
+                ])
+            })
+            .collect(),
+    )
+}
+
+fn tool_calls_val(calls: &[ToolCall]) -> Box<dyn Val + '_> {
+    list(calls.iter().map(|c| {
+        string_map(&[
+            ("id", c.id.as_str()),
+            ("name", c.name.as_str()),
+            ("arguments", c.arguments.as_str()),
+        ])
+    }))
+}
+
+/// `{role, content, toolCalls, finishReason}`; content and finish reason may be null.
+fn choice_out(c: Choice<'_>) -> Out<'_> {
+    fn text(s: Option<&str>) -> Out<'_> {
+        s.map_or(Out::Null, |s| Out::Str(s.into()))
+    }
+    Out::Map(vec![
+        ("role".into(), Out::Str("assistant".into())),
+        ("content".into(), text(c.content)),
+        ("toolCalls".into(), tool_calls_out(c.tool_calls)),
+        ("finishReason".into(), text(c.finish_reason)),
+    ])
+}
+
+fn choice_val(c: Choice<'_>) -> Box<dyn Val + '_> {
+    fn text(s: Option<&str>) -> Box<dyn Val + '_> {
+        match s {
+            Some(s) => Box::new(CelString::from(s)),
+            None => Box::new(CelNull),
+        }
+    }
+    let entries: [(&str, Box<dyn Val + '_>); 4] = [
+        ("role", Box::new(CelString::from("assistant"))),
+        ("content", text(c.content)),
+        ("toolCalls", tool_calls_val(c.tool_calls)),
+        ("finishReason", text(c.finish_reason)),
+    ];
+    Box::new(CelMap::from(
+        entries
+            .into_iter()
+            .map(|(k, v)| (CelMapKey::from(k), v))
+            .collect::<HashMap<_, _>>(),
+    ))
 }
 
 fn saturate(i: u64) -> i64 {
@@ -361,28 +417,6 @@ fn string_map<'a>(entries: &[(&'a str, &'a str)]) -> Box<dyn Val + 'a> {
             })
             .collect::<HashMap<_, _>>(),
     ))
-}
-
-/// A JSON value as a CEL value: integers stay `int` (or `uint` beyond `i64`), other numbers
-/// `double`, strings are borrowed.
-fn json_val(v: &serde_json::Value) -> Box<dyn Val + '_> {
-    use serde_json::Value as J;
-    match v {
-        J::Null => Box::new(CelNull),
-        J::Bool(b) => Box::new(CelBool::from(*b)),
-        J::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => Box::new(CelInt::from(i)),
-            (None, Some(u)) => Box::new(CelUInt::from(u)),
-            _ => Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN))),
-        },
-        J::String(s) => Box::new(CelString::from(s.as_str())),
-        J::Array(items) => list(items.iter().map(json_val)),
-        J::Object(map) => Box::new(CelMap::from(
-            map.iter()
-                .map(|(k, v)| (CelMapKey::from(k.as_str()), json_val(v)))
-                .collect::<HashMap<_, _>>(),
-        )),
-    }
 }
 
 /// The interpreter's variables for one request.
