@@ -73,14 +73,22 @@ impl Front {
     }
 
     /// An error inside a stream already under way, as this API's stream event(s) ending it
-    /// (for Gemini's JSON-array stream, the array's last element and its end).
-    pub fn stream_error_event(self, status: u16, message: &str, req: &ClientRequest) -> Vec<u8> {
+    /// (for Gemini's JSON-array stream, the array's last element and its end; `begun` says
+    /// whether the array's first element went out already).
+    pub fn stream_error_event(
+        self,
+        status: u16,
+        message: &str,
+        req: &ClientRequest,
+        begun: bool,
+    ) -> Vec<u8> {
         let body = self.error_body(status, message);
         let mut out = Vec::with_capacity(body.len() + 32);
         match self {
             Front::Responses => return responses::stream_error_event(status, message),
             Front::Gemini if !req.gemini_sse() => {
-                out.extend_from_slice(b",\r\n");
+                let opening: &[u8] = if begun { b",\r\n" } else { b"[" };
+                out.extend_from_slice(opening);
                 out.extend_from_slice(&body);
                 out.extend_from_slice(b"]");
             }
@@ -147,5 +155,24 @@ impl Front {
             Front::Responses => responses::error_from_hub(status, &body),
             Front::Gemini => gemini::error_from_hub(status, &body),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::front::gemini::GeminiCall;
+
+    #[test]
+    fn a_broken_gemini_array_stream_still_ends_as_one_array() {
+        let call = GeminiCall::parse("/v1beta/models/m:streamGenerateContent", None).unwrap();
+        let req = ClientRequest::read_gemini(br#"{"contents":[]}"#.to_vec(), call).unwrap();
+        let alone = Front::Gemini.stream_error_event(502, "broke", &req, false);
+        let v: serde_json::Value = serde_json::from_slice(&alone).unwrap();
+        assert_eq!(v[0]["error"]["message"], "broke");
+        let mut after = br#"[{"candidates":[]}"#.to_vec();
+        after.extend(Front::Gemini.stream_error_event(502, "broke", &req, true));
+        let v: serde_json::Value = serde_json::from_slice(&after).unwrap();
+        assert_eq!(v[1]["error"]["code"], 502);
     }
 }

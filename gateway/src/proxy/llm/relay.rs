@@ -94,6 +94,8 @@ pub(super) async fn relay_stream(
     // Why the upstream side ended early, if it did; the client is still there then.
     let mut broke: Option<String> = None;
     let mut client_gone = false;
+    // Whether any of the client's stream has been written (a JSON-array stream has begun).
+    let mut written = false;
     // No stream runs longer than config.maxStreamDuration (a stuck or endless generation
     // would hold the connection and the upstream call forever).
     let max = ctx.generation.config.max_stream_duration;
@@ -139,9 +141,12 @@ pub(super) async fn relay_stream(
                 None => break,
             }
         }
-        if !out.is_empty() && !write_chunk(session, ctx, std::mem::take(&mut out)).await {
-            client_gone = true;
-            break;
+        if !out.is_empty() {
+            written = true;
+            if !write_chunk(session, ctx, std::mem::take(&mut out)).await {
+                client_gone = true;
+                break;
+            }
         }
     }
     if !client_gone {
@@ -150,7 +155,9 @@ pub(super) async fn relay_stream(
             // format, then close it properly, rather than leave the client hanging.
             Some(reason) => {
                 ctx.error = Some(reason.clone());
-                out.extend_from_slice(&req.front.stream_error_event(502, reason, req));
+                let begun = written || !out.is_empty();
+                let event = req.front.stream_error_event(502, reason, req, begun);
+                out.extend_from_slice(&event);
             }
             None => {
                 let _ = translator.finish(&mut out);
