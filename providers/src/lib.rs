@@ -30,6 +30,7 @@ pub mod mock;
 mod open_object;
 pub mod openai;
 pub mod plan;
+pub mod pricing;
 pub mod reasoning;
 pub mod registry;
 pub mod request;
