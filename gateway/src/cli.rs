@@ -67,7 +67,10 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Check { config } => match config::load_file(&config) {
-            Ok(_) => {
+            Ok(loaded) => {
+                for warning in unpriced_backends(&loaded) {
+                    eprintln!("{warning}");
+                }
                 println!("{config}: ok");
                 0
             }
@@ -110,5 +113,46 @@ pub fn main() -> i32 {
                 }
             }
         }
+    }
+}
+
+/// `sluice check`'s warnings: each backend whose pinned model has no price (its requests get
+/// no `llm.cost`). The mock provider costs nothing and is left out.
+fn unpriced_backends(config: &config::Config) -> Vec<String> {
+    config
+        .backends
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.provider != sluice_providers::ProviderKind::Mock)
+        .filter_map(|(i, b)| {
+            let model = b.model.as_deref()?;
+            let provider = b.provider.name();
+            config.pricing.price(provider, model).is_none().then(|| {
+                format!(
+                    "warning: backends[{i}].model: no price for {provider} model \"{model}\"; \
+                     its requests get no llm.cost (add it under config.pricing)"
+                )
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn check_warns_about_pinned_models_without_a_price() {
+        let yaml = "listeners:\n  - name: http\n    bind: 127.0.0.1:0\n    routes: [{name: r, match: {pathPrefix: /}, backend: g}]\n\
+            backends:\n  - {name: g, provider: gemini, model: gemini-1.5-flash-latest, apiKey: secret-key}\n\
+            \x20 - {name: o, provider: openai, model: gpt-4o-mini, apiKey: secret-key}\n\
+            \x20 - {name: free, provider: openai, apiKey: secret-key}\n\
+            \x20 - {name: m, provider: mock, model: mock-1}\n";
+        let config = crate::config::load_str(yaml).unwrap();
+        let warnings = super::unpriced_backends(&config);
+        assert_eq!(
+            warnings,
+            ["warning: backends[0].model: no price for gemini model \"gemini-1.5-flash-latest\"; \
+              its requests get no llm.cost (add it under config.pricing)"]
+        );
+        assert!(!warnings[0].contains("secret-key"));
     }
 }

@@ -42,6 +42,8 @@ pub struct RequestRecord {
     pub error: Option<String>,
     /// The limit decision, when the request was subject to a limit.
     pub limit: Option<LimitFacts>,
+    /// The name of the virtual key the client presented; empty on a listener without keys.
+    pub key: String,
 }
 
 /// How a request subject to limits (per key or per route) was admitted.
@@ -71,6 +73,9 @@ pub struct LlmFacts {
     pub reasoning_tokens: Option<u64>,
     /// Usage counted by sluice (tiktoken) because the provider reported none.
     pub usage_estimated: bool,
+    /// What the call cost in USD (from the usage, estimated or not); `None` when the model
+    /// has no price.
+    pub cost: Option<f64>,
     pub streaming: bool,
     /// Sampling parameters as sent (temperature, max_tokens, ...), in request order.
     pub params: Vec<(String, serde_json::Value)>,
@@ -207,6 +212,7 @@ pub(crate) fn sample_record() -> RequestRecord {
         llm: None,
         error: None,
         limit: None,
+        key: String::new(),
     }
 }
 

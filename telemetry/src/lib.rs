@@ -21,6 +21,9 @@ pub mod trace_context;
 pub mod value;
 pub mod worker;
 
+#[cfg(test)]
+mod cost_tests;
+
 use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

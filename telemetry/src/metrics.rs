@@ -24,6 +24,10 @@
 //! - `sluice_tokens_total` by `route`, `gen_ai_provider_name` and `gen_ai_token_type` =
 //!   input | output | cache_read | cache_creation | reasoning (cache reads and writes are
 //!   part of input, reasoning part of output),
+//! - `sluice_cost_usd_total` (USD, a float) by `route`, `gen_ai_provider_name`,
+//!   `gen_ai_request_model` and `key` (the virtual key's name, empty without one), and
+//!   `sluice_unpriced_requests_total` by `gen_ai_provider_name`, `gen_ai_request_model`:
+//!   requests with usage whose model has no price,
 //! - `sluice_otlp_spans_exported_total`, `sluice_otlp_spans_dropped_total`,
 //!   `sluice_otlp_export_failures_total`, `sluice_cel_errors_total` (read from
 //!   [`TelemetryStats`] at scrape time) and the `sluice_requests_in_flight` gauge,
@@ -42,7 +46,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
@@ -240,6 +244,42 @@ impl EncodeLabelSet for TokenTypeLabels {
     }
 }
 
+/// What a request's cost is counted under.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct CostLabels {
+    route: String,
+    provider: String,
+    request_model: String,
+    /// The virtual key's name, empty without one.
+    key: String,
+}
+
+impl EncodeLabelSet for CostLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        ("route", self.route.as_str()).encode(encoder.encode_label())?;
+        ("gen_ai_provider_name", self.provider.as_str()).encode(encoder.encode_label())?;
+        ("gen_ai_request_model", self.request_model.as_str()).encode(encoder.encode_label())?;
+        ("key", self.key.as_str()).encode(encoder.encode_label())
+    }
+}
+
+/// A model without a price.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct UnpricedLabels {
+    provider: String,
+    request_model: String,
+}
+
+impl EncodeLabelSet for UnpricedLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        ("gen_ai_provider_name", self.provider.as_str()).encode(encoder.encode_label())?;
+        ("gen_ai_request_model", self.request_model.as_str()).encode(encoder.encode_label())
+    }
+}
+
+/// A counter of USD.
+type UsdCounter = Counter<f64, AtomicU64>;
+
 /// One target of a balanced backend: the backend's name and the target's (`host:port`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 struct EndpointLabels {
@@ -409,6 +449,8 @@ pub struct Metrics {
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
     client_disconnects: Family<RouteLabels, Counter>,
     tokens: Family<TokenTypeLabels, Counter>,
+    cost: Capped<CostLabels, UsdCounter, fn() -> UsdCounter>,
+    unpriced: Capped<UnpricedLabels, Counter, fn() -> Counter>,
     in_flight: Gauge,
     limit_decisions: Family<LimitLabels, Counter>,
     limit_store_errors: Counter,
@@ -427,6 +469,8 @@ impl Metrics {
         let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
         let client_disconnects = Family::<RouteLabels, Counter>::default();
         let tokens = Family::<TokenTypeLabels, Counter>::default();
+        let cost = Capped::counters();
+        let unpriced = Capped::counters();
         let in_flight = Gauge::default();
         let limit_decisions = Family::<LimitLabels, Counter>::default();
         let limit_store_errors = Counter::default();
@@ -483,6 +527,17 @@ impl Metrics {
             tokens.clone(),
         );
         registry.register(
+            "sluice_cost_usd",
+            "What requests cost in USD, from the price catalog and `config.pricing`, by \
+             route, provider, requested model and virtual key (empty without one).",
+            cost.family.clone(),
+        );
+        registry.register(
+            "sluice_unpriced_requests",
+            "Requests with usage whose model has no price (no cost counted).",
+            unpriced.family.clone(),
+        );
+        registry.register(
             "sluice_client_disconnects",
             "Requests whose client went away before the answer was written.",
             client_disconnects.clone(),
@@ -524,6 +579,8 @@ impl Metrics {
             upstream_errors,
             client_disconnects,
             tokens,
+            cost,
+            unpriced,
             in_flight,
             limit_decisions,
             limit_store_errors,
@@ -631,6 +688,7 @@ impl Metrics {
                     .inc_by(n);
             }
         }
+        self.record_cost(rec, llm);
         // One set of model labels, built once and moved from label set to label set: a
         // lookup that finds its series allocates nothing more.
         let mut tokens = TokenLabels {
@@ -673,6 +731,31 @@ impl Metrics {
         }
     }
 
+    /// Adds the request's cost, or counts its model as unpriced when it had usage but no cost.
+    fn record_cost(&self, rec: &RequestRecord, llm: &crate::facts::LlmFacts) {
+        if let Some(usd) = llm.cost {
+            let labels = CostLabels {
+                route: rec.route.clone(),
+                provider: llm.provider.clone(),
+                request_model: llm.request_model.clone(),
+                key: rec.key.clone(),
+            };
+            let other = |l: &mut CostLabels| l.request_model = OTHER_MODEL.to_string();
+            self.cost.update(&labels, other, |c| {
+                c.inc_by(usd);
+            });
+        } else if llm.input_tokens.is_some() || llm.output_tokens.is_some() {
+            let labels = UnpricedLabels {
+                provider: llm.provider.clone(),
+                request_model: llm.request_model.clone(),
+            };
+            let other = |l: &mut UnpricedLabels| l.request_model = OTHER_MODEL.to_string();
+            self.unpriced.update(&labels, other, |c| {
+                c.inc();
+            });
+        }
+    }
+
     /// The metrics in the OpenMetrics text format ([`CONTENT_TYPE`]); `in_flight` is the
     /// number of requests being served now.
     pub fn encode(&self, in_flight: u64) -> String {
@@ -685,10 +768,10 @@ impl Metrics {
     }
 }
 
-/// A histogram family holding at most about [`MAX_LABEL_SETS`] label sets.
+/// A metric family holding at most about [`MAX_LABEL_SETS`] label sets.
 #[derive(Debug)]
-struct Capped<S> {
-    family: Histograms<S>,
+struct Capped<S, M = Histogram, C = Buckets> {
+    family: Family<S, M, C>,
     /// Label sets created (racing first-time inserts of one set may count it twice, which
     /// only makes the cap stricter).
     sets: AtomicUsize,
@@ -702,11 +785,27 @@ impl<S: Clone + Hash + Eq> Capped<S> {
         }
     }
 
-    /// Observes `v` under `labels`, or under `labels` passed through `other` when the family
-    /// is full and `labels` would be a new set. Only a new set clones `labels`.
+    /// Observes `v` under `labels` (see [`Capped::update`]).
     fn observe(&self, labels: &S, other: impl FnOnce(&mut S), v: f64) {
-        if let Some(h) = self.family.get(labels) {
-            h.observe(v);
+        self.update(labels, other, |h| h.observe(v));
+    }
+}
+
+impl<S: Clone + Hash + Eq, M: Default> Capped<S, M, fn() -> M> {
+    fn counters() -> Self {
+        Self {
+            family: Family::default(),
+            sets: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl<S: Clone + Hash + Eq, M, C: MetricConstructor<M>> Capped<S, M, C> {
+    /// Updates the metric under `labels`, or under `labels` passed through `other` when the
+    /// family is full and `labels` would be a new set. Only a new set clones `labels`.
+    fn update(&self, labels: &S, other: impl FnOnce(&mut S), f: impl FnOnce(&M)) {
+        if let Some(m) = self.family.get(labels) {
+            f(&m);
             return;
         }
         let mut labels = labels.clone();
@@ -715,7 +814,7 @@ impl<S: Clone + Hash + Eq> Capped<S> {
         } else {
             self.sets.fetch_add(1, Ordering::Relaxed);
         }
-        self.family.get_or_create(&labels).observe(v);
+        f(&self.family.get_or_create(&labels));
     }
 }
 

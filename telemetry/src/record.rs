@@ -71,6 +71,22 @@ pub fn base_attributes<'a>(gateway: &'a str, rec: &'a RequestRecord, out: &mut V
     if let Some(e) = &rec.error {
         push("error", e.as_str().into());
     }
+    if let Some(cost) = rec.llm.as_ref().and_then(|l| l.cost) {
+        // Last, so that the seed's keys keep their places; 10 significant digits are more
+        // than any price has, and hide the float noise of the sum.
+        push("llm.cost", AttrValue::Float(significant_digits(cost, 10)));
+    }
+}
+
+/// `x` rounded to `digits` significant decimal digits: its shortest text (Rust's `Display`
+/// for `f64`, never an exponent) then has at most that many.
+pub fn significant_digits(x: f64, digits: usize) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    format!("{:.*e}", digits.saturating_sub(1), x)
+        .parse()
+        .unwrap_or(x)
 }
 
 /// The span's extra HTTP attributes (OpenTelemetry HTTP conventions).

@@ -289,9 +289,18 @@ fn assert_standard_attributes(
         ("llm.response.model", s(response_model)),
         ("llm.response.tokens", AttrValue::Int(output_tokens)),
         ("duration", s(&duration)),
-        ("url.scheme", s("http")),
-        ("network.protocol.version", s("1.1")),
     ];
+    // `llm.cost` ends the log line's keys when the model has a price: gemini-2.0-flash (the
+    // streamed answer's model) at 0.10 input and 0.40 output USD per million tokens, to 10
+    // significant digits; the seed's gemini-1.5 models have none.
+    let mut expected = expected;
+    if response_model == "gemini-2.0-flash" {
+        let usd = (input_tokens as f64 * 0.10 + output_tokens as f64 * 0.40) / 1e6;
+        let usd: f64 = format!("{usd:.9e}").parse().unwrap();
+        expected.push(("llm.cost", AttrValue::Double(usd)));
+    }
+    expected.push(("url.scheme", s("http")));
+    expected.push(("network.protocol.version", s("1.1")));
     let got: Vec<(&str, AttrValue)> = span
         .attributes
         .iter()
@@ -306,7 +315,8 @@ fn assert_standard_attributes(
 /// Everything after the standard attributes must be exactly `recipe` (any order, each key once,
 /// each with its value and type).
 fn assert_recipe_attributes(span: &ReceivedSpan, recipe: &[(&str, AttrValue)]) {
-    let standard = 20;
+    // The standard attributes, `llm.cost` among them when the model has a price.
+    let standard = 20 + usize::from(span.attributes.iter().any(|(k, _)| k == "llm.cost"));
     let extra: Vec<(String, AttrValue)> = span.attributes[standard.min(span.attributes.len())..]
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))

@@ -34,7 +34,7 @@ const STREAM_TEXT: &str = "Streams arrive in pieces.";
 
 /// The span's attributes every request has (the log line's keys, `url.scheme`,
 /// `network.protocol.version`); `llm.provider` is not among them, as recipes set it too.
-const STANDARD: [&str; 19] = [
+const STANDARD: [&str; 20] = [
     "gateway",
     "listener",
     "route",
@@ -54,6 +54,8 @@ const STANDARD: [&str; 19] = [
     "duration",
     "url.scheme",
     "network.protocol.version",
+    // On every priced request, recipe or not (tests/tests/cost.rs checks its value).
+    "llm.cost",
 ];
 
 fn completion(message: Value, finish: &str) -> Value {

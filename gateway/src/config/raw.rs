@@ -41,6 +41,28 @@ pub struct RawGlobal {
     pub max_stream_duration: Option<String>,
     /// Longest a client may take to send its request body, e.g. `30s` (default).
     pub request_read_timeout: Option<String>,
+    /// Prices that add to or override the built-in catalog.
+    #[serde(default)]
+    pub pricing: Vec<RawPrice>,
+}
+
+/// One price override, USD per million tokens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawPrice {
+    pub provider: String,
+    /// An exact model id or a glob (`*` matches any run of characters).
+    pub model: String,
+    pub input: f64,
+    pub output: f64,
+    /// Cached input; without it, billed as `input`.
+    pub cache_read: Option<f64>,
+    /// Prompt-cache writes (5-minute life; `cacheWrite` as the contract's example spells
+    /// it); without it, billed as `input`.
+    #[serde(alias = "cacheWrite")]
+    pub cache_write_5m: Option<f64>,
+    /// Prompt-cache writes with a 1-hour life; without it, as `cacheWrite5m`.
+    pub cache_write_1h: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

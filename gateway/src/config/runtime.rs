@@ -52,6 +52,8 @@ pub struct Config {
     pub max_stream_duration: Duration,
     /// Longest a client may take to send its whole request body (else 408).
     pub request_read_timeout: Duration,
+    /// The price catalog with `config.pricing` on top, built once per config generation.
+    pub pricing: sluice_providers::pricing::Catalog,
     /// The config as loaded, secrets replaced by `<redacted>`: what `/config` shows.
     pub redacted: serde_json::Value,
 }
@@ -665,11 +667,13 @@ impl TryFrom<RawConfig> for Config {
                 "must be at least 1",
             ));
         }
+        let pricing = super::pricing::catalog(&g.pricing, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(Config {
             redacted: serde_json::Value::Null,
+            pricing,
             name: raw.name.unwrap_or_else(|| "sluice".to_string()),
             admin_addr: g.admin_addr.clone(),
             listeners,

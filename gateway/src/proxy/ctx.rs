@@ -37,6 +37,9 @@ pub struct RequestCtx {
     /// Time spent waiting on upstreams so far (see `RequestRecord::upstream_time`).
     pub upstream_time: Duration,
     pub llm: Option<LlmFacts>,
+    /// The model the backend is called with (pinned, aliased or as requested): what the
+    /// request is priced as when the provider names no priced model of its own.
+    pub called_model: String,
     /// Status written to the client (0 until written).
     pub status: u16,
     /// An error the gateway answered with or met (client gone, upstream broke).
@@ -65,6 +68,7 @@ impl RequestCtx {
             started: Instant::now(),
             upstream_time: Duration::ZERO,
             llm: None,
+            called_model: String::new(),
             status: 0,
             error: None,
             client_key: None,
@@ -166,6 +170,11 @@ impl RequestCtx {
             llm: self.llm.take(),
             error: self.error.take(),
             limit: self.limit.take(),
+            key: self
+                .client_key
+                .as_ref()
+                .map(|k| k.name.clone())
+                .unwrap_or_default(),
         }
     }
 }

@@ -56,6 +56,8 @@ pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCt
             llm.total_tokens = usage.total();
             llm.usage_estimated = usage.estimated;
         }
+        ctx.called_model.clone_from(&model);
+        crate::proxy::llm::facts::price(ctx);
         respond::json(session, ctx, 200, out, &[]).await;
     }
 }

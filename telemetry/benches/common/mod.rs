@@ -44,6 +44,7 @@ pub fn record() -> RequestRecord {
             cache_creation_input_tokens: None,
             reasoning_tokens: None,
             usage_estimated: false,
+            cost: None,
             streaming: false,
             params: vec![
                 ("temperature".into(), serde_json::json!(0.2)),
@@ -84,6 +85,7 @@ pub fn record() -> RequestRecord {
         }),
         error: None,
         limit: None,
+        key: String::new(),
     }
 }
 

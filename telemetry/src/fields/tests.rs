@@ -43,6 +43,7 @@ pub(super) fn record() -> RequestRecord {
             cache_creation_input_tokens: Some(6),
             reasoning_tokens: None,
             usage_estimated: false,
+            cost: None,
             streaming: false,
             params: vec![
                 ("temperature".into(), serde_json::json!(0.2)),
@@ -69,6 +70,7 @@ pub(super) fn record() -> RequestRecord {
         }),
         error: None,
         limit: None,
+        key: String::new(),
     }
 }
 

@@ -71,7 +71,7 @@ impl Root {
     }
 }
 
-const LLM_VARS: [Var; 18] = [
+const LLM_VARS: [Var; 19] = [
     Var::Provider,
     Var::RequestModel,
     Var::ResponseModel,
@@ -89,6 +89,7 @@ const LLM_VARS: [Var; 18] = [
     Var::TimeToFirstToken,
     Var::FinishReasons,
     Var::UsageEstimated,
+    Var::Cost,
     Var::Choices,
 ];
 
@@ -112,6 +113,8 @@ pub(crate) enum Var {
     TimeToFirstToken,
     FinishReasons,
     UsageEstimated,
+    /// USD; absent when the model has no price.
+    Cost,
     /// The answer as messages, one per choice (text, tool calls, finish reason).
     Choices,
     Method,
@@ -175,6 +178,7 @@ impl Var {
             (Root::Llm, "timeToFirstToken" | "time_to_first_token") => Var::TimeToFirstToken,
             (Root::Llm, "finishReasons" | "finish_reasons") => Var::FinishReasons,
             (Root::Llm, "usageEstimated" | "usage_estimated") => Var::UsageEstimated,
+            (Root::Llm, "cost") => Var::Cost,
             (Root::Llm, "choices") => Var::Choices,
             (Root::Request, "method") => Var::Method,
             (Root::Request, "path") => Var::Path,
@@ -206,6 +210,7 @@ impl Var {
             Var::TimeToFirstToken => "timeToFirstToken",
             Var::FinishReasons => "finishReasons",
             Var::UsageEstimated => "usageEstimated",
+            Var::Cost => "cost",
             Var::Choices => "choices",
             Var::Method => "method",
             Var::Path => "path",
@@ -239,6 +244,7 @@ impl Var {
             }
             Var::FinishReasons => Fact::Strings(&llm()?.finish_reasons),
             Var::UsageEstimated => Fact::Bool(llm()?.usage_estimated),
+            Var::Cost => Fact::Float(llm()?.cost?),
             Var::Choices => Fact::Choices(llm()?),
             Var::Method => Fact::Str(&rec.method),
             Var::Path => Fact::Str(&rec.path),

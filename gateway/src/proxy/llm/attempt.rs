@@ -63,6 +63,7 @@ pub(super) async fn attempt(
         respond::error(session, ctx, front, 400, &msg).await;
         return Outcome::Done;
     }
+    ctx.called_model.clone_from(&model);
     let Some(upstream) = backend.upstream.as_ref() else {
         super::mock::answer(session, ctx, req, &model, call_info).await;
         return Outcome::Done;

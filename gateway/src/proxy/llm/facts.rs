@@ -92,6 +92,36 @@ fn fill_facts(
     }
 }
 
+/// What the call cost, from the provider, the model and the final usage (reported or
+/// estimated), with the config generation's catalog: the response's model when the provider
+/// named one that has a price, else the model called. `None` (no price) leaves no cost; the
+/// metrics count the model as unpriced.
+pub(crate) fn price(ctx: &mut RequestCtx) {
+    let Some(llm) = ctx.llm.as_mut() else {
+        return;
+    };
+    if llm.input_tokens.is_none() && llm.output_tokens.is_none() {
+        return;
+    }
+    let usage = Usage {
+        input_tokens: llm.input_tokens,
+        output_tokens: llm.output_tokens,
+        total_tokens: llm.total_tokens,
+        cached_input_tokens: llm.cached_input_tokens,
+        cache_creation_input_tokens: llm.cache_creation_input_tokens,
+        reasoning_tokens: llm.reasoning_tokens,
+        estimated: llm.usage_estimated,
+    };
+    let catalog = &ctx.generation.config.pricing;
+    let provider = llm.provider.as_str();
+    let model = match llm.response_model.as_deref() {
+        Some(m) if catalog.price(provider, m).is_some() => m,
+        _ if !ctx.called_model.is_empty() => ctx.called_model.as_str(),
+        _ => llm.request_model.as_str(),
+    };
+    llm.cost = catalog.cost(provider, model, &usage);
+}
+
 pub(super) fn apply_completion(ctx: &mut RequestCtx, c: &Completion, req: &ClientRequest) {
     let needs = ctx.generation.telemetry.needs();
     if let Some(llm) = ctx.llm.as_mut() {
@@ -106,6 +136,7 @@ pub(super) fn apply_completion(ctx: &mut RequestCtx, c: &Completion, req: &Clien
             &c.tool_calls,
         );
     }
+    price(ctx);
 }
 
 pub(super) fn apply_stream_facts(ctx: &mut RequestCtx, f: &StreamFacts, req: &ClientRequest) {
@@ -125,4 +156,5 @@ pub(super) fn apply_stream_facts(ctx: &mut RequestCtx, f: &StreamFacts, req: &Cl
             &f.tool_calls,
         );
     }
+    price(ctx);
 }

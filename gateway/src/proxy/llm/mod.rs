@@ -7,7 +7,7 @@
 
 mod admit;
 mod attempt;
-mod facts;
+pub(crate) mod facts;
 mod mock;
 mod relay;
 
