@@ -96,6 +96,19 @@ impl StreamingResponse {
         }
     }
 
+    /// Reads until what was read contains `needle` (a client part-way through a stream),
+    /// and returns it; panics if the stream ends first.
+    pub async fn read_until(&mut self, needle: &str) -> String {
+        let mut seen = String::new();
+        while !seen.contains(needle) {
+            match self.next_chunk().await {
+                Some(Ok(c)) => seen.push_str(&String::from_utf8_lossy(&c.data)),
+                other => panic!("stream ended before {needle:?}: {other:?}\n{seen}"),
+            }
+        }
+        seen
+    }
+
     /// Reads the rest of the body; panics if the body is cut short.
     pub async fn collect_chunks(mut self) -> Vec<Chunk> {
         let mut out = Vec::new();

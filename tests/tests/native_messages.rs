@@ -148,13 +148,7 @@ async fn a_client_that_leaves_mid_stream_has_its_usage_logged_and_counted() {
     )
     .await;
     assert_eq!(s.status, 200);
-    let mut seen = String::new();
-    while !seen.contains("word3") {
-        match s.next_chunk().await {
-            Some(Ok(c)) => seen.push_str(&String::from_utf8_lossy(&c.data)),
-            other => panic!("stream ended early: {other:?}"),
-        }
-    }
+    let seen = s.read_until("word3").await;
     assert!(seen.starts_with("event: message_start\n"), "{seen}");
     drop(s);
     let log = &gw.wait_for_request_logs(1, WAIT).await[0];
