@@ -15,6 +15,7 @@
 //! - [`claude_code`]: Claude Code (the `claude` CLI) run against the gateway, offline.
 //! - [`codex`]: OpenAI's Codex CLI (`codex exec`) run against the gateway, offline.
 //! - [`codex_setup`]: the Codex tests' mock upstream, gateway and tap, and their shared checks.
+//! - [`seed`]: the seed page's `/gemini` exchange and the checks of its answer, line and span.
 //! - [`tap`]: a recording forwarder between a real client and the gateway.
 //! - [`replies`]: streamed answers in each provider's wire format, with cache token usage.
 //! - [`responses_replies`]: streamed OpenAI Responses answers (text, function call), and the
@@ -32,6 +33,7 @@ pub mod otlp;
 pub mod redis;
 pub mod replies;
 pub mod responses_replies;
+pub mod seed;
 pub mod serve;
 pub mod setup;
 pub mod tap;

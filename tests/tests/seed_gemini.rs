@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use serde_json::json;
 use sluice_tests::http::post_json;
-use sluice_tests::otlp::AttrValue;
+use sluice_tests::seed::{
+    assert_seed_answer, assert_seed_line_and_span, gemini_answer, seed_request, SeedIdentity,
+    GOOGLE_KEY,
+};
 use sluice_tests::{Gateway, MockUpstream, OtlpReceiver, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -45,28 +48,6 @@ backends:
     apiKey: $GOOGLE_KEY
     baseUrl: {{upstream}}
 "#;
-
-const GOOGLE_KEY: &str = "test-google-key-0123456789";
-
-fn gemini_answer() -> serde_json::Value {
-    json!({
-        "candidates": [{
-            "content": {"role": "model", "parts": [{"text": "Imagine teaching a dog a trick."}]},
-            "finishReason": "STOP",
-            "index": 0
-        }],
-        "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 205, "totalTokenCount": 213},
-        "modelVersion": "gemini-1.5-flash-latest",
-        "responseId": "aGLEaMjbLp6p_uMPopeAoAc"
-    })
-}
-
-fn seed_request() -> serde_json::Value {
-    json!({
-        "model": "",
-        "messages": [{"role": "user", "content": "Explain how AI works in simple terms."}]
-    })
-}
 
 async fn start(protocol: &str, otlp: &OtlpReceiver, upstream: &MockUpstream) -> Gateway {
     start_edited(protocol, otlp, upstream, |yaml| yaml).await
@@ -106,21 +87,7 @@ async fn seed_walkthrough_grpc() {
     )
     .await;
 
-    // The client's response: an OpenAI chat.completion, as in the seed.
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    let body = resp.json();
-    assert_eq!(body["object"], "chat.completion");
-    assert_eq!(body["id"], "aGLEaMjbLp6p_uMPopeAoAc");
-    assert_eq!(body["model"], "gemini-1.5-flash-latest");
-    assert_eq!(body["choices"][0]["message"]["role"], "assistant");
-    assert_eq!(
-        body["choices"][0]["message"]["content"],
-        "Imagine teaching a dog a trick."
-    );
-    assert_eq!(body["choices"][0]["finish_reason"], "stop");
-    assert_eq!(body["usage"]["prompt_tokens"], 8);
-    assert_eq!(body["usage"]["completion_tokens"], 205);
-    assert_eq!(body["usage"]["total_tokens"], 213);
+    assert_seed_answer(&resp);
 
     // The upstream request: translated to generateContent, the gateway's key, not the client's.
     let reqs = upstream.wait_for_requests(1, WAIT).await;
@@ -142,118 +109,20 @@ async fn seed_walkthrough_grpc() {
         json!({"contents": [{"role": "user", "parts": [{"text": "Explain how AI works in simple terms."}]}]})
     );
 
-    // The log line: the seed's keys, in the seed's order.
+    // The log line and the span, as the seed shows them.
     let logs = gw.wait_for_request_logs(1, WAIT).await;
-    let line = &logs[0];
-    assert_eq!(line.level, "info");
-    assert_eq!(line.message, "request");
-    let keys: Vec<&str> = line.keys();
-    assert_eq!(
-        keys,
-        [
-            "gateway",
-            "listener",
-            "route",
-            "endpoint",
-            "src.addr",
-            "http.method",
-            "http.host",
-            "http.path",
-            "http.version",
-            "http.status",
-            "trace.id",
-            "span.id",
-            "llm.provider",
-            "llm.request.model",
-            "llm.request.tokens",
-            "llm.response.model",
-            "llm.response.tokens",
-            "duration",
-        ]
-    );
+    let span = otlp.wait_for_span_named("POST /gemini", WAIT).await;
     let upstream_endpoint = format!("127.0.0.1:{}", upstream.addr().port());
-    assert_eq!(line.get("gateway"), Some("sluice"));
-    assert_eq!(line.get("listener"), Some("http"));
-    assert_eq!(line.get("route"), Some("google"));
-    assert_eq!(line.get("endpoint"), Some(upstream_endpoint.as_str()));
-    assert!(line.get("src.addr").unwrap().starts_with("127.0.0.1:"));
-    assert_eq!(line.get("http.method"), Some("POST"));
-    assert_eq!(line.get("http.host"), Some("127.0.0.1"));
-    assert_eq!(line.get("http.path"), Some("/gemini"));
-    assert_eq!(line.get("http.version"), Some("HTTP/1.1"));
-    assert_eq!(line.get("http.status"), Some("200"));
-    let trace_id = line.get("trace.id").unwrap().to_string();
-    let span_id = line.get("span.id").unwrap().to_string();
-    assert_eq!(trace_id.len(), 32);
-    assert!(trace_id.bytes().all(|b| b.is_ascii_hexdigit()));
-    assert_eq!(span_id.len(), 16);
-    assert_eq!(line.get("llm.provider"), Some("gemini"));
-    assert_eq!(line.get("llm.request.model"), Some(""));
-    assert_eq!(line.get("llm.request.tokens"), Some("8"));
-    assert_eq!(
-        line.get("llm.response.model"),
-        Some("gemini-1.5-flash-latest")
-    );
-    assert_eq!(line.get("llm.response.tokens"), Some("205"));
-    assert!(line.get("duration").unwrap().ends_with("ms"));
+    let who = SeedIdentity {
+        gateway: "sluice",
+        route: "google",
+        endpoint: &upstream_endpoint,
+    };
+    let (trace_id, span_id) = assert_seed_line_and_span(&logs[0], &span, &who);
 
     // The upstream saw our span as its parent.
     let traceparent = up.header("traceparent").expect("upstream traceparent");
     assert_eq!(traceparent, format!("00-{trace_id}-{span_id}-01"));
-
-    // The span: named after the route, kind Server, the log line's attributes typed, then
-    // url.scheme, network.protocol.version and the recipe's fields.
-    let span = otlp.wait_for_span_named("POST /gemini", WAIT).await;
-    assert!(span.is_server());
-    assert_eq!(span.trace_id, trace_id);
-    assert_eq!(span.span_id, span_id);
-    assert_eq!(span.parent_span_id, "");
-    let expected: Vec<(&str, AttrValue)> = vec![
-        ("gateway", AttrValue::Str("sluice".into())),
-        ("listener", AttrValue::Str("http".into())),
-        ("route", AttrValue::Str("google".into())),
-        ("endpoint", AttrValue::Str(upstream_endpoint.clone())),
-        (
-            "src.addr",
-            AttrValue::Str(line.get("src.addr").unwrap().into()),
-        ),
-        ("http.method", AttrValue::Str("POST".into())),
-        ("http.host", AttrValue::Str("127.0.0.1".into())),
-        ("http.path", AttrValue::Str("/gemini".into())),
-        ("http.version", AttrValue::Str("HTTP/1.1".into())),
-        ("http.status", AttrValue::Int(200)),
-        ("trace.id", AttrValue::Str(trace_id.clone())),
-        ("span.id", AttrValue::Str(span_id.clone())),
-        ("llm.provider", AttrValue::Str("gemini".into())),
-        ("llm.request.model", AttrValue::Str("".into())),
-        ("llm.request.tokens", AttrValue::Int(8)),
-        (
-            "llm.response.model",
-            AttrValue::Str("gemini-1.5-flash-latest".into()),
-        ),
-        ("llm.response.tokens", AttrValue::Int(205)),
-        (
-            "duration",
-            AttrValue::Str(line.get("duration").unwrap().into()),
-        ),
-        ("url.scheme", AttrValue::Str("http".into())),
-        ("network.protocol.version", AttrValue::Str("1.1".into())),
-        ("gen_ai.operation.name", AttrValue::Str("chat".into())),
-        ("gen_ai.system", AttrValue::Str("gemini".into())),
-        ("gen_ai.request.model", AttrValue::Str("".into())),
-        (
-            "gen_ai.response.model",
-            AttrValue::Str("gemini-1.5-flash-latest".into()),
-        ),
-        ("gen_ai.usage.completion_tokens", AttrValue::Int(205)),
-        ("gen_ai.usage.prompt_tokens", AttrValue::Int(8)),
-    ];
-    let got: Vec<(&str, AttrValue)> = span
-        .attributes
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.clone()))
-        .collect();
-    assert_eq!(got, expected);
     assert_eq!(
         span.resource_attr("service.name").and_then(|v| v.as_str()),
         Some("sluice")

@@ -14,12 +14,14 @@ use std::time::Duration;
 
 use serde_json::json;
 use sluice_tests::http::post_json;
-use sluice_tests::otlp::AttrValue;
+use sluice_tests::seed::{
+    assert_seed_answer, assert_seed_line_and_span, gemini_answer, seed_request, SeedIdentity,
+    GOOGLE_KEY,
+};
 use sluice_tests::setup::{temp_path, workspace_dir};
 use sluice_tests::{free_port, run_cli_env, Gateway, MockUpstream, OtlpReceiver, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
-const GOOGLE_KEY: &str = "test-google-key-0123456789";
 /// The collector address on the seed page.
 const SEED_COLLECTOR: &str =
     "http://opentelemetry-collector-traces.telemetry.svc.cluster.local:4317";
@@ -44,27 +46,6 @@ fn objects_for(otlp: &str, upstream_port: u16) -> String {
     )
 }
 
-fn gemini_answer() -> serde_json::Value {
-    json!({
-        "candidates": [{
-            "content": {"role": "model", "parts": [{"text": "Imagine teaching a dog a trick."}]},
-            "finishReason": "STOP",
-            "index": 0
-        }],
-        "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 205, "totalTokenCount": 213},
-        "modelVersion": "gemini-1.5-flash-latest",
-        "responseId": "aGLEaMjbLp6p_uMPopeAoAc"
-    })
-}
-
-fn seed_request() -> serde_json::Value {
-    json!({
-        "model": "",
-        "messages": [{"role": "user", "content": "Explain how AI works in simple terms."}]
-    })
-}
-
-/// Serves `config` (objects or a sluice config) on a free port with `GOOGLE_KEY` set.
 async fn serve(config: &str) -> Gateway {
     let addr = format!("127.0.0.1:{}", free_port());
     Gateway::builder(config)
@@ -93,20 +74,7 @@ async fn the_seed_objects_serve_the_seed() {
     )
     .await;
 
-    // The seed's answer: an OpenAI chat.completion.
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    let body = resp.json();
-    assert_eq!(body["object"], "chat.completion");
-    assert_eq!(body["id"], "aGLEaMjbLp6p_uMPopeAoAc");
-    assert_eq!(body["model"], "gemini-1.5-flash-latest");
-    assert_eq!(
-        body["choices"][0]["message"]["content"],
-        "Imagine teaching a dog a trick."
-    );
-    assert_eq!(body["choices"][0]["finish_reason"], "stop");
-    assert_eq!(body["usage"]["prompt_tokens"], 8);
-    assert_eq!(body["usage"]["completion_tokens"], 205);
-    assert_eq!(body["usage"]["total_tokens"], 213);
+    assert_seed_answer(&resp);
 
     // Upstream: the Backend's model and API version, the Secret's key, not the client's.
     let reqs = upstream.wait_for_requests(1, WAIT).await;
@@ -122,101 +90,16 @@ async fn the_seed_objects_serve_the_seed() {
         json!({"contents": [{"role": "user", "parts": [{"text": "Explain how AI works in simple terms."}]}]})
     );
 
-    // The log line: the seed's keys in the seed's order, and the seed's identities.
+    // The log line and the span, as the seed shows them, with the objects' identities.
     let line = &gw.wait_for_request_logs(1, WAIT).await[0];
-    assert_eq!(
-        (line.level.as_str(), line.message.as_str()),
-        ("info", "request")
-    );
-    assert_eq!(
-        line.keys(),
-        [
-            "gateway",
-            "listener",
-            "route",
-            "endpoint",
-            "src.addr",
-            "http.method",
-            "http.host",
-            "http.path",
-            "http.version",
-            "http.status",
-            "trace.id",
-            "span.id",
-            "llm.provider",
-            "llm.request.model",
-            "llm.request.tokens",
-            "llm.response.model",
-            "llm.response.tokens",
-            "duration",
-        ]
-    );
-    let endpoint = format!("127.0.0.1:{}", upstream.addr().port());
-    assert_eq!(line.get("gateway"), Some("kgateway-system/agentgateway"));
-    assert_eq!(line.get("listener"), Some("http"));
-    assert_eq!(line.get("route"), Some("kgateway-system/google"));
-    assert_eq!(line.get("endpoint"), Some(endpoint.as_str()));
-    assert_eq!(line.get("http.method"), Some("POST"));
-    assert_eq!(line.get("http.path"), Some("/gemini"));
-    assert_eq!(line.get("http.version"), Some("HTTP/1.1"));
-    assert_eq!(line.get("http.status"), Some("200"));
-    assert_eq!(line.get("llm.provider"), Some("gemini"));
-    assert_eq!(line.get("llm.request.model"), Some(""));
-    assert_eq!(line.get("llm.request.tokens"), Some("8"));
-    assert_eq!(
-        line.get("llm.response.model"),
-        Some("gemini-1.5-flash-latest")
-    );
-    assert_eq!(line.get("llm.response.tokens"), Some("205"));
-    let trace_id = line.get("trace.id").unwrap().to_string();
-    let span_id = line.get("span.id").unwrap().to_string();
-    assert_eq!(trace_id.len(), 32);
-    assert_eq!(span_id.len(), 16);
-
-    // The span, as the seed's collector printed it: the log line's attributes typed, then
-    // url.scheme, network.protocol.version and the ConfigMap's fields.
     let span = otlp.wait_for_span_named("POST /gemini", WAIT).await;
-    assert!(span.is_server());
-    assert_eq!(
-        (span.trace_id.as_str(), span.span_id.as_str()),
-        (trace_id.as_str(), span_id.as_str())
-    );
-    assert_eq!(span.parent_span_id, "");
-    let s = |v: &str| AttrValue::Str(v.into());
-    let expected: Vec<(&str, AttrValue)> = vec![
-        ("gateway", s("kgateway-system/agentgateway")),
-        ("listener", s("http")),
-        ("route", s("kgateway-system/google")),
-        ("endpoint", s(&endpoint)),
-        ("src.addr", s(line.get("src.addr").unwrap())),
-        ("http.method", s("POST")),
-        ("http.host", s(line.get("http.host").unwrap())),
-        ("http.path", s("/gemini")),
-        ("http.version", s("HTTP/1.1")),
-        ("http.status", AttrValue::Int(200)),
-        ("trace.id", s(&trace_id)),
-        ("span.id", s(&span_id)),
-        ("llm.provider", s("gemini")),
-        ("llm.request.model", s("")),
-        ("llm.request.tokens", AttrValue::Int(8)),
-        ("llm.response.model", s("gemini-1.5-flash-latest")),
-        ("llm.response.tokens", AttrValue::Int(205)),
-        ("duration", s(line.get("duration").unwrap())),
-        ("url.scheme", s("http")),
-        ("network.protocol.version", s("1.1")),
-        ("gen_ai.operation.name", s("chat")),
-        ("gen_ai.system", s("gemini")),
-        ("gen_ai.request.model", s("")),
-        ("gen_ai.response.model", s("gemini-1.5-flash-latest")),
-        ("gen_ai.usage.completion_tokens", AttrValue::Int(205)),
-        ("gen_ai.usage.prompt_tokens", AttrValue::Int(8)),
-    ];
-    let got: Vec<(&str, AttrValue)> = span
-        .attributes
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.clone()))
-        .collect();
-    assert_eq!(got, expected);
+    let endpoint = format!("127.0.0.1:{}", upstream.addr().port());
+    let who = SeedIdentity {
+        gateway: "kgateway-system/agentgateway",
+        route: "kgateway-system/google",
+        endpoint: &endpoint,
+    };
+    assert_seed_line_and_span(line, &span, &who);
     assert!(!gw.log_lines().iter().any(|l| l.contains(GOOGLE_KEY)));
 }
 
