@@ -59,7 +59,7 @@ use serde_json::Value;
 
 use crate::error::{openai_error_body, openai_error_type};
 use crate::openai::{
-    completion_facts, ChatResponse, ChatUsage, Choice, FunctionCall, ResponseMessage, ToolCall,
+    hub_completion, ChatResponse, ChatUsage, Choice, FunctionCall, ResponseMessage, ToolCall,
 };
 use crate::{Completion, ResponseTarget, TranslateError, Usage};
 
@@ -151,9 +151,7 @@ pub fn translate_response(
             .map(|u| ChatUsage::from_usage(&usage_from(u))),
         ..ChatResponse::default()
     };
-    let body =
-        serde_json::to_vec(&out).map_err(|e| TranslateError::InvalidResponse(e.to_string()))?;
-    Ok(completion_facts(&out, body))
+    hub_completion(&out)
 }
 
 fn response_model(resp: &GenerateContentResponse, fallback: &str) -> String {

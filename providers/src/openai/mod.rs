@@ -197,6 +197,13 @@ struct MessageView<'a> {
     tool_calls: Option<Vec<ToolCall>>,
 }
 
+/// A hub answer a provider's answer was translated into: its body, with its facts.
+pub fn hub_completion(resp: &ChatResponse) -> Result<Completion, TranslateError> {
+    let body =
+        serde_json::to_vec(resp).map_err(|e| TranslateError::InvalidResponse(e.to_string()))?;
+    Ok(completion_facts(resp, body))
+}
+
 /// The telemetry facts of a chat completion, with `body` as what the client receives.
 pub fn completion_facts(resp: &ChatResponse, body: Vec<u8>) -> Completion {
     let choices = resp.choices.iter().map(|c| {
