@@ -59,7 +59,8 @@ use serde_json::Value;
 
 use crate::error::{openai_error_body, openai_error_type};
 use crate::openai::{
-    hub_completion, ChatResponse, ChatUsage, Choice, FunctionCall, ResponseMessage, ToolCall,
+    completion_facts, hub_completion, ChatResponse, ChatUsage, Choice, FunctionCall,
+    ResponseMessage, ToolCall,
 };
 use crate::{Completion, ResponseTarget, TranslateError, Usage};
 
@@ -80,6 +81,21 @@ pub fn translate_response(
     body: &[u8],
     target: &ResponseTarget<'_>,
 ) -> Result<Completion, TranslateError> {
+    hub_completion(&to_hub(body, target)?)
+}
+
+/// The facts of a `GenerateContentResponse` that reaches the client as it came (the Gemini
+/// front door's native pass-through): read as the hub's answer, not written out again.
+pub fn native_facts(
+    body: Vec<u8>,
+    target: &ResponseTarget<'_>,
+) -> Result<Completion, TranslateError> {
+    let hub = to_hub(&body, target)?;
+    Ok(completion_facts(&hub, body))
+}
+
+/// A `GenerateContentResponse` as the hub's answer.
+fn to_hub(body: &[u8], target: &ResponseTarget<'_>) -> Result<ChatResponse, TranslateError> {
     let resp: GenerateContentResponse =
         crate::json::from_body(body).map_err(TranslateError::InvalidResponse)?;
     let mut next_call = 0;
@@ -135,7 +151,7 @@ pub fn translate_response(
             ..Choice::default()
         });
     }
-    let out = ChatResponse {
+    Ok(ChatResponse {
         id: resp
             .response_id
             .clone()
@@ -150,8 +166,7 @@ pub fn translate_response(
             .as_ref()
             .map(|u| ChatUsage::from_usage(&usage_from(u))),
         ..ChatResponse::default()
-    };
-    hub_completion(&out)
+    })
 }
 
 fn response_model(resp: &GenerateContentResponse, fallback: &str) -> String {

@@ -68,9 +68,7 @@ impl GeminiSite {
         body: Vec<u8>,
         target: &ResponseTarget<'_>,
     ) -> Result<Completion, TranslateError> {
-        let mut facts = gemini::translate_response(&body, target)?;
-        facts.body = body;
-        Ok(facts)
+        gemini::native_facts(body, target)
     }
 
     /// A stream relayed as it comes (or framed as a JSON array), its facts gathered.
