@@ -34,6 +34,8 @@ struct State {
     choices: Vec<ChoiceState>,
     finished: bool,
     facts: StreamFacts,
+    /// Whether the hub's chunks are written out (not when only the facts are wanted).
+    write: bool,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -58,8 +60,17 @@ impl GeminiStream {
                 choices: Vec::new(),
                 finished: false,
                 facts: StreamFacts::default(),
+                write: true,
             },
         }
+    }
+
+    /// A reader of a Gemini stream's facts only, for a stream relayed as it came: nothing is
+    /// written out.
+    pub fn facts_reader(target: &ResponseTarget<'_>) -> Self {
+        let mut reader = Self::new(target, String::new());
+        reader.state.write = false;
+        reader
     }
 }
 
@@ -78,6 +89,9 @@ impl StreamTranslator for GeminiStream {
             return Ok(());
         }
         state.finished = true;
+        if !state.write {
+            return Ok(());
+        }
         if state.include_usage && state.usage_seen {
             let mut chunk = state.chunk(Vec::new());
             chunk.usage = Some(ChatUsage::from_usage(&state.facts.usage));
@@ -93,6 +107,13 @@ impl StreamTranslator for GeminiStream {
 }
 
 impl State {
+    /// Writes a hub chunk, unless only the facts are wanted.
+    fn emit(&self, chunk: &ChatChunk, out: &mut Vec<u8>) {
+        if self.write {
+            write_chunk_event(chunk, out);
+        }
+    }
+
     fn on_event(&mut self, data: &str, out: &mut Vec<u8>) -> Result<(), TranslateError> {
         let data = data.trim();
         if data.is_empty() || data == "[DONE]" || self.finished {
@@ -107,9 +128,11 @@ impl State {
                 .and_then(|c| c.as_u64())
                 .and_then(|c| u16::try_from(c).ok())
                 .unwrap_or(500);
-            out.extend_from_slice(b"data: ");
-            out.extend_from_slice(&error_body(status, error));
-            out.extend_from_slice(b"\n\n");
+            if self.write {
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(&error_body(status, error));
+                out.extend_from_slice(b"\n\n");
+            }
             return Ok(());
         }
         if let Some(model) = resp.model_version.as_ref().filter(|m| !m.is_empty()) {
@@ -186,7 +209,7 @@ impl State {
             }
             if delta != Delta::default() {
                 let chunk = self.choice_chunk(index, delta, None);
-                write_chunk_event(&chunk, out);
+                self.emit(&chunk, out);
             }
             if let Some(reason) = cand.finish_reason.as_deref() {
                 self.finish_choice(index, Some(reason), false, out)?;
@@ -230,7 +253,7 @@ impl State {
         let delta = self.start_choice(index)?;
         if delta.role.is_some() {
             let chunk = self.choice_chunk(index, delta, None);
-            write_chunk_event(&chunk, out);
+            self.emit(&chunk, out);
         }
         let state = &mut self.choices[index as usize];
         if state.finished {
@@ -244,7 +267,7 @@ impl State {
         };
         self.facts.finish_reasons.push(finish.to_string());
         let chunk = self.choice_chunk(index, Delta::default(), Some(finish));
-        write_chunk_event(&chunk, out);
+        self.emit(&chunk, out);
         Ok(())
     }
 

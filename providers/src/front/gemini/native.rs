@@ -74,8 +74,7 @@ impl GeminiSite {
     /// A stream relayed as it comes (or framed as a JSON array), its facts gathered.
     pub fn stream(self, target: &ResponseTarget<'_>, sse: bool) -> Box<dyn StreamTranslator> {
         Box::new(Passthrough {
-            reader: gemini::GeminiStream::new(target, String::new()),
-            scratch: Vec::new(),
+            reader: gemini::GeminiStream::facts_reader(target),
             array: (!sse).then(|| (SseParser::default(), ArrayFraming::default())),
         })
     }
@@ -108,19 +107,18 @@ impl GeminiSite {
 /// Relays a Gemini SSE stream byte for byte (or, for a client that asked for the JSON-array
 /// form, its events as array elements), reading its facts with the Gemini stream reader.
 struct Passthrough {
+    /// Reads the facts only (it writes nothing).
     reader: gemini::GeminiStream,
-    /// The reader's hub output, not wanted here: cleared on every chunk.
-    scratch: Vec<u8>,
     array: Option<(SseParser, ArrayFraming)>,
 }
 
 impl Passthrough {
     fn relay(&mut self, chunk: Option<&[u8]>, out: &mut Vec<u8>) -> Result<(), TranslateError> {
+        let mut nothing = Vec::new();
         match chunk {
-            Some(c) => self.reader.feed(c, &mut self.scratch)?,
-            None => self.reader.finish(&mut self.scratch)?,
+            Some(c) => self.reader.feed(c, &mut nothing)?,
+            None => self.reader.finish(&mut nothing)?,
         }
-        self.scratch.clear();
         let Some((parser, framing)) = self.array.as_mut() else {
             if let Some(c) = chunk {
                 out.extend_from_slice(c);
@@ -249,6 +247,22 @@ mod tests {
             assert_eq!(array[1]["usageMetadata"]["totalTokenCount"], 6);
             assert_eq!(facts.usage.total_tokens, Some(6));
         }
+    }
+
+    #[test]
+    fn the_facts_reader_writes_nothing() {
+        let target = ResponseTarget {
+            model: "gemini-2.5-flash",
+            created: 1,
+            include_usage: true,
+        };
+        let mut reader = gemini::GeminiStream::facts_reader(&target);
+        let mut out = Vec::new();
+        reader.feed(EVENTS.as_bytes(), &mut out).unwrap();
+        reader.finish(&mut out).unwrap();
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+        assert_eq!(reader.facts().texts, ["Hello"]);
+        assert_eq!(reader.facts().usage.total_tokens, Some(6));
     }
 
     #[test]
