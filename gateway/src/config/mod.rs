@@ -7,6 +7,7 @@ mod balancing;
 mod env;
 mod kube;
 mod listen;
+mod observability;
 mod pricing;
 pub mod raw;
 pub mod runtime;
