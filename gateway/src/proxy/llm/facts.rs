@@ -2,7 +2,7 @@
 //! prompt) and what came back (usage, model, text, tool calls), copied only as far as the
 //! config's telemetry reads them.
 
-use sluice_providers::{tokens, ClientRequest, Completion, StreamFacts, Usage};
+use sluice_providers::{pricing, tokens, ClientRequest, Completion, StreamFacts, Usage};
 use sluice_telemetry::{LlmFacts, Needs, PromptMessage, ToolCall};
 
 use crate::config::Backend;
@@ -114,12 +114,18 @@ pub(crate) fn price(ctx: &mut RequestCtx) {
     };
     let catalog = &ctx.generation.config.pricing;
     let provider = llm.provider.as_str();
-    let model = match llm.response_model.as_deref() {
-        Some(m) if catalog.price(provider, m).is_some() => m,
-        _ if !ctx.called_model.is_empty() => ctx.called_model.as_str(),
-        _ => llm.request_model.as_str(),
+    // The model that answered when it has a price, else the model called: each looked up once.
+    let called = if ctx.called_model.is_empty() {
+        llm.request_model.as_str()
+    } else {
+        ctx.called_model.as_str()
     };
-    llm.cost = catalog.cost(provider, model, &usage);
+    let price = llm
+        .response_model
+        .as_deref()
+        .and_then(|m| catalog.price(provider, m))
+        .or_else(|| catalog.price(provider, called));
+    llm.cost = price.map(|p| pricing::cost(&usage, p));
 }
 
 pub(super) fn apply_completion(ctx: &mut RequestCtx, c: &Completion, req: &ClientRequest) {
