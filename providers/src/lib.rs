@@ -176,6 +176,10 @@ pub struct Usage {
     pub cached_input_tokens: Option<u64>,
     /// Of `input_tokens`, those written to the provider's prompt cache (Anthropic, Bedrock).
     pub cache_creation_input_tokens: Option<u64>,
+    /// Of `cache_creation_input_tokens`, those written with the 1-hour TTL; the rest have the
+    /// 5-minute one. Anthropic reports the split in `usage.cache_creation` (Claude on Vertex
+    /// and Bedrock `InvokeModel` too); `None` where the provider does not (Bedrock Converse).
+    pub cache_write_1h_tokens: Option<u64>,
     pub reasoning_tokens: Option<u64>,
     /// Counted by sluice with tiktoken rather than reported by the provider.
     pub estimated: bool,

@@ -553,6 +553,7 @@ fn response_facts() {
             reasoning_tokens: None,
             estimated: false,
             cache_creation_input_tokens: Some(20),
+            cache_write_1h_tokens: None,
         }
     );
     assert_eq!(
@@ -833,6 +834,56 @@ fn stream_usage_is_the_last_message_delta_not_a_sum() {
         .filter(|e| e.contains("\"finish_reason\":\"tool_calls\""))
         .count();
     assert_eq!(finishes, 1);
+}
+
+/// The 1-hour part of the cache writes (`usage.cache_creation`) reaches the facts, answer and
+/// stream alike, but not the client's chat usage, which has no place for it.
+#[test]
+fn one_hour_cache_writes_are_facts_not_chat_usage() {
+    let body = br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","usage":{"input_tokens":10,"cache_read_input_tokens":0,"cache_creation_input_tokens":300,"cache_creation":{"ephemeral_5m_input_tokens":200,"ephemeral_1h_input_tokens":100},"output_tokens":5}}"#;
+    let c = anthropic::translate_response(body, &response_target(false)).unwrap();
+    assert_eq!(c.usage.cache_creation_input_tokens, Some(300));
+    assert_eq!(c.usage.cache_write_1h_tokens, Some(100));
+    let out: Value = serde_json::from_slice(&c.body).unwrap();
+    assert_eq!(
+        out["usage"]["prompt_tokens_details"],
+        json!({"cached_tokens": 0, "cache_write_tokens": 300})
+    );
+
+    let input = concat!(
+        "event: message_start\n",
+        r#"data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[],"usage":{"input_tokens":10,"cache_read_input_tokens":0,"cache_creation_input_tokens":300,"cache_creation":{"ephemeral_5m_input_tokens":200,"ephemeral_1h_input_tokens":100},"output_tokens":1}}}"#,
+        "\n\n",
+        "event: content_block_start\n",
+        r#"data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+        "\n\n",
+        "event: content_block_delta\n",
+        r#"data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ok"}}"#,
+        "\n\n",
+        "event: content_block_stop\n",
+        r#"data: {"type":"content_block_stop","index":0}"#,
+        "\n\n",
+        "event: message_delta\n",
+        r#"data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"input_tokens":10,"cache_read_input_tokens":0,"cache_creation_input_tokens":300,"output_tokens":5}}"#,
+        "\n\n",
+        "event: message_stop\n",
+        r#"data: {"type":"message_stop"}"#,
+        "\n\n",
+    );
+    let (out, facts) = run_stream(true, [input.as_bytes()]).unwrap();
+    assert_eq!(facts.usage.cache_creation_input_tokens, Some(300));
+    assert_eq!(
+        facts.usage.cache_write_1h_tokens,
+        Some(100),
+        "message_start's split, kept through a message_delta without one"
+    );
+    assert_eq!(facts.usage.input_tokens, Some(310));
+    let events = sse_events(&out);
+    let usage: Value = serde_json::from_str(&events[events.len() - 2]).unwrap();
+    assert_eq!(
+        usage["usage"]["prompt_tokens_details"],
+        json!({"cached_tokens": 0, "cache_write_tokens": 300})
+    );
 }
 
 /// The first token is the first output, thinking included (the time to it is what a client

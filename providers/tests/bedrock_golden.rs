@@ -533,6 +533,7 @@ fn response_facts() {
             reasoning_tokens: None,
             estimated: false,
             cache_creation_input_tokens: Some(0),
+            cache_write_1h_tokens: None,
         }
     );
     assert_eq!(

@@ -401,6 +401,8 @@ fn usage(input: u64, cache_read: u64, cache_creation: u64, output: u64) -> Usage
         total_tokens: Some(all_input + output),
         cached_input_tokens: Some(cache_read),
         cache_creation_input_tokens: Some(cache_creation),
+        // Claude Code's captures report `"ephemeral_1h_input_tokens": 0`.
+        cache_write_1h_tokens: Some(0),
         reasoning_tokens: None,
         estimated: false,
     }

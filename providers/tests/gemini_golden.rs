@@ -460,6 +460,7 @@ fn response_facts() {
             reasoning_tokens: Some(52),
             estimated: false,
             cache_creation_input_tokens: None,
+            cache_write_1h_tokens: None,
         }
     );
     assert_eq!(

@@ -49,9 +49,11 @@ pub struct RequestRecord {
 /// How a request subject to limits (per key or per route) was admitted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitFacts {
-    /// `allowed`, `refused`, `fail_open` or `fail_closed` (the shared store did not answer).
+    /// `allowed`, `refused` (a rate limit), `budget_exceeded`, or `fail_open` /
+    /// `fail_closed` (the shared store did not answer).
     pub decision: &'static str,
-    /// The scopes it applies to (`key:team-a`, `route:chat`); on refusal, the one that refused.
+    /// The scopes it applies to (`key:a`, `team:t`, `route:chat`); on refusal, the one that
+    /// refused.
     pub scopes: Vec<String>,
 }
 
@@ -70,6 +72,9 @@ pub struct LlmFacts {
     pub cached_input_tokens: Option<u64>,
     /// Of `input_tokens`, those written to the provider's prompt cache.
     pub cache_creation_input_tokens: Option<u64>,
+    /// Of `cache_creation_input_tokens`, those written with a 1-hour life (Anthropic), priced
+    /// at their own rate.
+    pub cache_write_1h_tokens: Option<u64>,
     pub reasoning_tokens: Option<u64>,
     /// Usage counted by sluice (tiktoken) because the provider reported none.
     pub usage_estimated: bool,

@@ -4,6 +4,7 @@
 
 mod backends;
 mod balancing;
+mod budgets;
 mod env;
 mod kube;
 mod listen;

@@ -16,6 +16,26 @@ pub struct RawConfig {
     pub listeners: Vec<RawListener>,
     #[serde(default)]
     pub backends: Vec<RawBackend>,
+    /// Teams with a budget shared by their keys.
+    #[serde(default)]
+    pub teams: Vec<RawTeam>,
+}
+
+/// A team: keys name it with `team:`; its budget covers all of them together.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawTeam {
+    pub name: String,
+    pub budget: Option<RawBudget>,
+}
+
+/// `budget: {usd: 50, window: 1d | 7d | 30d | month}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawBudget {
+    pub usd: f64,
+    /// `1d`, `7d`, `month` (default) or any duration.
+    pub window: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,6 +145,8 @@ pub struct RawRoute {
     pub backends: Option<Vec<String>>,
     /// Requests and tokens per minute for the whole route.
     pub limits: Option<RawLimits>,
+    /// USD per window for the whole route.
+    pub budget: Option<RawBudget>,
     /// Model aliases: the model a client names -> the model called (unless the backend pins one).
     #[serde(default)]
     pub models: BTreeMap<String, String>,
@@ -238,13 +260,17 @@ pub struct RawAuth {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawClientKey {
-    /// The team or application the key stands for (in logs and limits; never the key).
+    /// The application or person the key stands for (in logs and limits; never the key).
     pub name: String,
+    /// The team it belongs to: `teams[].name`, for the team's budget.
+    pub team: Option<String>,
     /// The key itself (a string, `{env}` or `{file}`); hashed at load and then forgotten.
     pub key: Option<RawSecret>,
     /// Or its hash: `sha256:<hex>`.
     pub key_hash: Option<String>,
     pub limits: Option<RawLimits>,
+    /// USD per window for this key.
+    pub budget: Option<RawBudget>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::raw::{RawAuth, RawConfig, RawLimits, RawListener};
 use super::{ConfigError, Secret};
-use crate::limits::{ClientKey, Limits};
+use crate::limits::{Budget, ClientKey, Limits};
 
 use super::backends::backend;
 pub use super::backends::{Backend, Cloud};
@@ -53,6 +53,8 @@ pub struct Config {
     pub request_read_timeout: Duration,
     /// The price catalog with `config.pricing` on top, built once per config generation.
     pub pricing: sluice_providers::pricing::Catalog,
+    /// `teams:`: each team's budget, if it has one.
+    pub teams: HashMap<String, Option<Budget>>,
     /// The config as loaded, secrets replaced by `<redacted>`: what `/config` shows.
     pub redacted: serde_json::Value,
 }
@@ -155,7 +157,12 @@ fn limits(raw: Option<&RawLimits>) -> Limits {
     })
 }
 
-fn listener_auth(path: &str, raw: &RawAuth, errors: &mut Vec<ConfigError>) -> ListenerAuth {
+fn listener_auth(
+    path: &str,
+    raw: &RawAuth,
+    teams: &HashMap<String, Option<Budget>>,
+    errors: &mut Vec<ConfigError>,
+) -> ListenerAuth {
     let mut keys = Vec::new();
     for (i, k) in raw.keys.iter().enumerate() {
         let kpath = format!("{path}.keys[{i}]");
@@ -189,10 +196,15 @@ fn listener_auth(path: &str, raw: &RawAuth, errors: &mut Vec<ConfigError>) -> Li
                     "the same key is listed twice",
                 ));
             }
+            if let Some(team) = &k.team {
+                super::budgets::check_team(&format!("{kpath}.team"), team, teams, errors);
+            }
             keys.push(ClientKey {
                 name: k.name.clone(),
+                team: k.team.clone(),
                 hash,
                 limits: limits(k.limits.as_ref()),
+                budget: super::budgets::optional(&kpath, k.budget.as_ref(), errors),
             });
         }
     }
@@ -211,6 +223,7 @@ pub struct Route {
     /// Client model name -> model called, for backends that pin none.
     pub aliases: HashMap<String, String>,
     pub limits: Limits,
+    pub budget: Option<Budget>,
 }
 
 impl Route {
@@ -280,6 +293,7 @@ fn listener(
     i: usize,
     raw: &RawListener,
     backends: &HashMap<&str, Arc<Backend>>,
+    teams: &HashMap<String, Option<Budget>>,
     errors: &mut Vec<ConfigError>,
 ) -> Listener {
     let path = format!("listeners[{i}]");
@@ -358,6 +372,7 @@ fn listener(
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             limits: limits(r.limits.as_ref()),
+            budget: super::budgets::optional(&rpath, r.budget.as_ref(), errors),
         });
     }
     Listener {
@@ -367,7 +382,7 @@ fn listener(
         auth: raw
             .auth
             .as_ref()
-            .map(|a| listener_auth(&format!("{path}.auth"), a, errors)),
+            .map(|a| listener_auth(&format!("{path}.auth"), a, teams, errors)),
     }
 }
 
@@ -398,11 +413,12 @@ impl TryFrom<RawConfig> for Config {
                 "at least one listener is required",
             ));
         }
+        let teams = super::budgets::teams(&raw.teams, &mut errors);
         let listeners: Vec<Listener> = raw
             .listeners
             .iter()
             .enumerate()
-            .map(|(i, l)| listener(i, l, &by_name, &mut errors))
+            .map(|(i, l)| listener(i, l, &by_name, &teams, &mut errors))
             .collect();
         let g = &raw.config;
         if let Some(addr) = &g.admin_addr {
@@ -468,6 +484,7 @@ impl TryFrom<RawConfig> for Config {
         Ok(Config {
             redacted: serde_json::Value::Null,
             pricing,
+            teams,
             name: raw.name.unwrap_or_else(|| "sluice".to_string()),
             admin_addr: g.admin_addr.clone(),
             listeners,

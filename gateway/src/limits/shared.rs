@@ -7,6 +7,11 @@
 //! real usage replacing the prompt estimate) is an INCRBY of the difference on the tokens
 //! counters, skipped for a counter that has already expired.
 //!
+//! Budgets ride along: the same admission script refuses a scope whose budget window's
+//! spend (nano-dollars, one counter per window, on Redis's clock) has reached its budget,
+//! and a second script adds a request's cost to its budgets' current windows when it ends
+//! (one INCRBY each: replicas' charges never overwrite one another).
+//!
 //! Every call is bounded by `timeout`. When Redis cannot answer in time (down, unreachable,
 //! slow), the request takes the configured fail mode, `sluice_limit_store_errors_total`
 //! counts the failure, and a warning is logged at most every [`WARN_EVERY`]. After a failure
@@ -21,7 +26,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 use sluice_telemetry::Metrics;
 
-use super::{Refusal, Scope};
+use super::budget::WINDOW_LUA;
+use super::{Budget, BudgetWindow, Refusal, Scope, Spent};
 use crate::config::runtime::{FailMode, RedisLimitsConfig};
 
 /// Longest a connection attempt runs (in the background of the requests waiting `timeout`).
@@ -33,40 +39,51 @@ pub const WARN_EVERY: Duration = Duration::from_secs(10);
 /// Counters outlive their minute by this much (a late reconciliation still finds them).
 const EXPIRE_SECS: u64 = 120;
 
-/// KEYS: one base key per scope (`<prefix><scope id>`). ARGV[1]: the request's estimated
-/// tokens; then per scope its requests and tokens per minute (-1: none).
-/// Returns {admitted (1/0), refusing scope (1-based), 1 requests | 2 tokens, seconds left in
-/// the window, window id}.
-const ADMIT: &str = r"
+/// KEYS: per scope, its limits' base key (`<prefix><scope id>`) and its budget's
+/// (`<prefix><scope id>:b:<window label>`). ARGV[1]: the request's estimated tokens; then per
+/// scope its requests and tokens per minute (-1: none), its budget in nano-dollars (-1: none)
+/// and its budget window (seconds, 0 for calendar months; offset); last, the counters' expiry.
+/// Returns {admitted (1/0), refusing scope (1-based), 1 requests | 2 tokens | 3 budget,
+/// seconds left in the refusing window, minute id, the budget's spend (when 3)}.
+const ADMIT_BODY: &str = r"
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local t = redis.call('TIME')
 local now = tonumber(t[1])
 local window = math.floor(now / 60)
 local left = 60 - (now % 60)
 local tokens = tonumber(ARGV[1])
-for i = 1, #KEYS do
-  local base = KEYS[i] .. ':' .. window
-  local rpm = tonumber(ARGV[2 * i])
-  local tpm = tonumber(ARGV[2 * i + 1])
+local n = #KEYS / 2
+for i = 1, n do
+  local base = KEYS[2 * i - 1] .. ':' .. window
+  local a = 2 + 5 * (i - 1)
+  local rpm, tpm, budget = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  if budget >= 0 then
+    local id, bleft = window_of(now, tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]))
+    local spent = tonumber(redis.call('GET', KEYS[2 * i] .. ':' .. id) or '0')
+    if spent >= budget then
+      return {0, i, 3, bleft, window, spent}
+    end
+  end
   if rpm >= 0 and tonumber(redis.call('GET', base .. ':r') or '0') >= rpm then
-    return {0, i, 1, left, window}
+    return {0, i, 1, left, window, 0}
   end
   if tpm >= 0 and tonumber(redis.call('GET', base .. ':t') or '0') + tokens > tpm then
-    return {0, i, 2, left, window}
+    return {0, i, 2, left, window, 0}
   end
 end
-for i = 1, #KEYS do
-  local base = KEYS[i] .. ':' .. window
-  if tonumber(ARGV[2 * i]) >= 0 then
+for i = 1, n do
+  local base = KEYS[2 * i - 1] .. ':' .. window
+  local a = 2 + 5 * (i - 1)
+  if tonumber(ARGV[a]) >= 0 then
     redis.call('INCR', base .. ':r')
     redis.call('EXPIRE', base .. ':r', ARGV[#ARGV])
   end
-  if tonumber(ARGV[2 * i + 1]) >= 0 then
+  if tonumber(ARGV[a + 1]) >= 0 then
     redis.call('INCRBY', base .. ':t', ARGV[1])
     redis.call('EXPIRE', base .. ':t', ARGV[#ARGV])
   end
 end
-return {1, 0, 0, left, window}
+return {1, 0, 0, left, window, 0}
 ";
 
 /// KEYS: the tokens counters to correct. ARGV[1]: the difference (may be negative).
@@ -77,6 +94,23 @@ for i = 1, #KEYS do
   end
 end
 return 0
+";
+
+/// KEYS: the budgets' base keys. ARGV[1]: nano-dollars to add; then per key its window
+/// (seconds, 0 for months; offset). Adds to each budget's current window on Redis's clock
+/// (kept an hour past its end) and returns the spends since.
+const CHARGE_BODY: &str = r"
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local t = redis.call('TIME')
+local now = tonumber(t[1])
+local out = {}
+for i = 1, #KEYS do
+  local id, left = window_of(now, tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1]))
+  local key = KEYS[i] .. ':' .. id
+  out[i] = redis.call('INCRBY', key, ARGV[1])
+  redis.call('EXPIRE', key, left + 3600)
+end
+return out
 ";
 
 /// What the shared store said.
@@ -97,6 +131,7 @@ pub struct SharedLimits {
     connection: OnceLock<ConnectionManager>,
     admit: Script,
     reconcile: Script,
+    charge: Script,
     prefix: String,
     timeout: Duration,
     pub fail_mode: FailMode,
@@ -133,8 +168,9 @@ impl SharedLimits {
         Some(SharedLimits {
             client,
             connection: OnceLock::new(),
-            admit: Script::new(ADMIT),
+            admit: Script::new(&format!("{WINDOW_LUA}{ADMIT_BODY}")),
             reconcile: Script::new(RECONCILE),
+            charge: Script::new(&format!("{WINDOW_LUA}{CHARGE_BODY}")),
             prefix: config.prefix.clone(),
             timeout: config.timeout,
             fail_mode: config.fail_mode,
@@ -209,44 +245,103 @@ impl SharedLimits {
         }
     }
 
+    /// The base key of `scope`'s budget.
+    fn budget_key(&self, scope: &Scope, budget: &Budget) -> String {
+        format!("{}{}:b:{}", self.prefix, scope.id, budget.window.label())
+    }
+
     /// Admits a request of `tokens` estimated tokens under every scope, or not at all.
     pub async fn admit(&self, scopes: &[Scope], tokens: u64) -> SharedOutcome {
         let mut invocation = self.admit.prepare_invoke();
         invocation.arg(tokens);
+        let signed = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let limit = |l: Option<u64>| l.map_or(-1, signed);
         for scope in scopes {
             invocation.key(format!("{}{}", self.prefix, scope.id));
-            let limit = |l: Option<u64>| l.map_or(-1, |v| i64::try_from(v).unwrap_or(i64::MAX));
             invocation
                 .arg(limit(scope.limits.requests_per_minute))
                 .arg(limit(scope.limits.tokens_per_minute));
+            match &scope.budget {
+                Some(budget) => {
+                    let (secs, offset) = window_args(&budget.window);
+                    invocation
+                        .key(self.budget_key(scope, budget))
+                        .arg(signed(budget.nano))
+                        .arg(secs)
+                        .arg(offset);
+                }
+                None => {
+                    invocation.key(format!("{}{}:b", self.prefix, scope.id));
+                    invocation.arg(-1).arg(0).arg(0);
+                }
+            }
         }
         invocation.arg(EXPIRE_SECS);
         let answer: Result<Vec<i64>, String> = self
             .call(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await;
         match answer.as_deref() {
-            Ok([1, _, _, _, window]) => SharedOutcome::Admitted((*window).max(0) as u64),
-            Ok([0, index, which, left, _]) => {
+            Ok([1, _, _, _, window, _]) => SharedOutcome::Admitted((*window).max(0) as u64),
+            Ok([0, index, which, left, _, spent]) => {
                 let scope = usize::try_from(*index - 1).ok().and_then(|i| scopes.get(i));
                 let Some(scope) = scope else {
                     return SharedOutcome::Unavailable("unexpected answer from Redis".into());
                 };
                 let retry_after = Duration::from_secs((*left).max(1) as u64);
-                let (exceeded, limit) = if *which == 1 {
-                    ("requests", scope.limits.requests_per_minute)
-                } else {
-                    ("tokens", scope.limits.tokens_per_minute)
+                let refusal = match which {
+                    1 => Refusal::limit(
+                        &scope.id,
+                        "requests",
+                        scope.limits.requests_per_minute.unwrap_or(0),
+                        retry_after,
+                    ),
+                    2 => Refusal::limit(
+                        &scope.id,
+                        "tokens",
+                        scope.limits.tokens_per_minute.unwrap_or(0),
+                        retry_after,
+                    ),
+                    _ => Refusal::budget(scope, (*spent).max(0) as u64, retry_after),
                 };
-                SharedOutcome::Refused(Refusal::new(
-                    &scope.id,
-                    exceeded,
-                    limit.unwrap_or(0),
-                    retry_after,
-                ))
+                SharedOutcome::Refused(refusal)
             }
             Ok(_) => SharedOutcome::Unavailable("unexpected answer from Redis".into()),
             Err(e) => SharedOutcome::Unavailable(e.clone()),
         }
+    }
+
+    /// Adds `nano` nano-dollars to the current window of every budgeted scope; returns each
+    /// one's spend since (nothing when Redis does not answer: that cost is lost to the
+    /// budget, and `sluice_limit_store_errors_total` counts the failure).
+    pub async fn charge(&self, scopes: &[Scope], nano: u64) -> Vec<Spent> {
+        let mut invocation = self.charge.prepare_invoke();
+        invocation.arg(i64::try_from(nano).unwrap_or(i64::MAX));
+        let budgeted: Vec<(&Scope, Budget)> = scopes
+            .iter()
+            .filter_map(|s| s.budget.map(|b| (s, b)))
+            .collect();
+        for (scope, budget) in &budgeted {
+            let (secs, offset) = window_args(&budget.window);
+            invocation
+                .key(self.budget_key(scope, budget))
+                .arg(secs)
+                .arg(offset);
+        }
+        let answer: Result<Vec<i64>, String> = self
+            .call(|mut conn| async move { invocation.invoke_async(&mut conn).await })
+            .await;
+        let Ok(spends) = answer else {
+            return Vec::new();
+        };
+        budgeted
+            .iter()
+            .zip(spends)
+            .map(|((scope, budget), spent)| Spent {
+                scope: scope.id.clone(),
+                nano: spent.max(0) as u64,
+                budget: *budget,
+            })
+            .collect()
     }
 
     /// Adds `delta` (real usage − estimate) to the tokens counters of `scopes` in `window`.
@@ -267,5 +362,14 @@ impl SharedLimits {
         let _: Result<i64, String> = self
             .call(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await;
+    }
+}
+
+/// A budget window as the Lua's `window_of` takes it: seconds (0 for calendar months) and
+/// offset.
+fn window_args(window: &BudgetWindow) -> (u64, u64) {
+    match *window {
+        BudgetWindow::Every { secs, offset } => (secs, offset),
+        BudgetWindow::Month => (0, 0),
     }
 }

@@ -128,10 +128,20 @@ impl ProxyHttp for LlmProxy {
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
         if let Some(admitted) = ctx.admitted.take() {
             // Awaited (bounded by the store's timeout) before the log line, so a request
-            // whose line is out has its real usage counted.
-            let actual = ctx.llm.as_ref().and_then(|l| l.total()).unwrap_or(0);
+            // whose line is out has its real usage counted and its cost charged.
+            let llm = ctx.llm.as_ref();
+            let actual = llm.and_then(|l| l.total()).unwrap_or(0);
+            let nano = llm
+                .and_then(|l| l.cost)
+                .map_or(0, crate::limits::budget::to_nano);
             let shared = ctx.generation.shared_limits.as_ref();
-            crate::limits::reconcile(&self.state.limits, shared, &admitted, actual).await;
+            let spent =
+                crate::limits::settle(&self.state.limits, shared, &admitted, actual, nano).await;
+            let metrics = &self.state.metrics;
+            for s in spent {
+                let spent_usd = crate::limits::budget::from_nano(s.nano);
+                metrics.budget_spent(&s.scope, spent_usd, s.budget.usd());
+            }
         }
         let record = ctx.finish(session);
         self.state.records.submit(&ctx.generation.telemetry, record);

@@ -243,16 +243,7 @@ impl EventReader {
     }
 
     fn merge_usage(&mut self, u: &WireUsage) {
-        let merged = WireUsage {
-            input_tokens: u.input_tokens.or(self.usage.input_tokens),
-            output_tokens: u.output_tokens.or(self.usage.output_tokens),
-            cache_creation_input_tokens: u
-                .cache_creation_input_tokens
-                .or(self.usage.cache_creation_input_tokens),
-            cache_read_input_tokens: u
-                .cache_read_input_tokens
-                .or(self.usage.cache_read_input_tokens),
-        };
+        let merged = self.usage.updated_by(u);
         self.usage = merged;
         self.facts.usage = usage_from(&merged);
         if !self.output_final {
@@ -284,6 +275,35 @@ mod tests {
         assert_eq!(c.usage.cache_creation_input_tokens, Some(20));
         assert_eq!(c.usage.output_tokens, Some(5));
         assert_eq!(c.usage.total(), Some(135));
+    }
+
+    #[test]
+    fn a_message_yields_its_1_hour_cache_writes() {
+        let body = br#"{"type":"message","model":"claude-x","content":[],"usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":0,"cache_creation_input_tokens":300,"cache_creation":{"ephemeral_5m_input_tokens":200,"ephemeral_1h_input_tokens":100}}}"#;
+        let c = message_facts(body.to_vec()).unwrap();
+        assert_eq!(c.usage.cache_creation_input_tokens, Some(300));
+        assert_eq!(c.usage.cache_write_1h_tokens, Some(100));
+        // Without `cache_creation` the split is unknown.
+        let body = br#"{"type":"message","content":[],"usage":{"input_tokens":10,"output_tokens":5,"cache_creation_input_tokens":300}}"#;
+        let c = message_facts(body.to_vec()).unwrap();
+        assert_eq!(c.usage.cache_write_1h_tokens, None);
+    }
+
+    #[test]
+    fn a_stream_keeps_the_latest_1_hour_cache_writes() {
+        let mut r = EventReader::default();
+        r.observe(r#"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":3,"output_tokens":1,"cache_read_input_tokens":0,"cache_creation_input_tokens":300,"cache_creation":{"ephemeral_5m_input_tokens":200,"ephemeral_1h_input_tokens":100}}}}"#);
+        assert_eq!(r.facts().usage.cache_write_1h_tokens, Some(100));
+        // A message_delta without `cache_creation` keeps message_start's.
+        r.observe(r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"input_tokens":3,"cache_creation_input_tokens":300,"output_tokens":9}}"#);
+        let f = r.facts();
+        assert_eq!(f.usage.cache_creation_input_tokens, Some(300));
+        assert_eq!(f.usage.cache_write_1h_tokens, Some(100));
+        assert_eq!(f.usage.input_tokens, Some(303));
+        // One with it replaces it (running totals, not added).
+        r.observe(r#"{"type":"message_delta","delta":{},"usage":{"output_tokens":12,"cache_creation_input_tokens":300,"cache_creation":{"ephemeral_5m_input_tokens":180,"ephemeral_1h_input_tokens":120}}}"#);
+        assert_eq!(r.facts().usage.cache_write_1h_tokens, Some(120));
+        assert_eq!(r.facts().usage.cache_creation_input_tokens, Some(300));
     }
 
     #[test]

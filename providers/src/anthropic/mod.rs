@@ -84,7 +84,9 @@
 //!   Anthropic's `input_tokens` excludes cache reads and writes, while OpenAI's
 //!   `prompt_tokens` includes them: `prompt_tokens = input + cache_read + cache_creation`,
 //!   with `cache_read` as `prompt_tokens_details.cached_tokens` and `cache_creation` as
-//!   `prompt_tokens_details.cache_write_tokens`.
+//!   `prompt_tokens_details.cache_write_tokens`. The 1-hour part of the writes
+//!   (`usage.cache_creation.ephemeral_1h_input_tokens`) has no place there: it stays in the
+//!   facts ([`crate::Usage::cache_write_1h_tokens`]), for pricing.
 //! - Streams ([`AnthropicUpstreamStream`]): `thinking_delta` → `delta.reasoning_content`;
 //!   `signature_delta` → `delta.thinking_blocks: [{"type":"thinking","thinking":"",
 //!   "signature"}]` (closing the thinking streamed before it); a `redacted_thinking` block →

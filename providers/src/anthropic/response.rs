@@ -63,6 +63,7 @@ pub fn translate_response(
         }
     }
     let finish = finish_reason(resp.stop_reason.as_deref(), !calls.is_empty());
+    let usage = resp.usage.as_ref().map(usage_from);
     let out = ChatResponse {
         id: resp
             .id
@@ -78,13 +79,13 @@ pub fn translate_response(
             finish_reason: Some(finish.to_string()),
             ..Choice::default()
         }],
-        usage: resp
-            .usage
-            .as_ref()
-            .map(|u| ChatUsage::from_usage(&usage_from(u))),
+        usage: usage.as_ref().map(ChatUsage::from_usage),
         ..ChatResponse::default()
     };
-    hub_completion(&out)
+    let mut completion = hub_completion(&out)?;
+    // The hub's usage has no place for the 1-hour part of the cache writes: the facts keep it.
+    completion.usage.cache_write_1h_tokens = usage.and_then(|u| u.cache_write_1h_tokens);
+    Ok(completion)
 }
 
 fn response_model(model: Option<&str>, fallback: &str) -> String {
@@ -128,6 +129,7 @@ pub(crate) fn usage_from(u: &WireUsage) -> Usage {
         total_tokens: Some(input.saturating_add(output)),
         cached_input_tokens: u.cache_read_input_tokens,
         cache_creation_input_tokens: u.cache_creation_input_tokens,
+        cache_write_1h_tokens: u.cache_write_1h_tokens(),
         reasoning_tokens: None,
         estimated: false,
     }

@@ -323,19 +323,7 @@ impl State {
     /// Takes the latest counts: every field present replaces the one before (the counts of
     /// `message_delta` are cumulative, so adding them would count tokens twice).
     fn update_usage(&mut self, u: &WireUsage) {
-        let latest = |new: Option<u64>, old: Option<u64>| new.or(old);
-        self.usage = WireUsage {
-            input_tokens: latest(u.input_tokens, self.usage.input_tokens),
-            output_tokens: latest(u.output_tokens, self.usage.output_tokens),
-            cache_creation_input_tokens: latest(
-                u.cache_creation_input_tokens,
-                self.usage.cache_creation_input_tokens,
-            ),
-            cache_read_input_tokens: latest(
-                u.cache_read_input_tokens,
-                self.usage.cache_read_input_tokens,
-            ),
-        };
+        self.usage = self.usage.updated_by(u);
         self.usage_seen = true;
         self.facts.usage = usage_from(&self.usage);
     }

@@ -133,6 +133,53 @@ pub struct WireUsage {
     pub cache_creation_input_tokens: Option<u64>,
     #[serde(default)]
     pub cache_read_input_tokens: Option<u64>,
+    /// The cache writes by lifetime (`ephemeral_5m_input_tokens`, `ephemeral_1h_input_tokens`),
+    /// which add up to `cache_creation_input_tokens`.
+    #[serde(default)]
+    pub cache_creation: Option<CacheCreation>,
+}
+
+/// `usage.cache_creation`; only the 1-hour part is read, the rest of the writes being 5-minute.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+pub struct CacheCreation {
+    #[serde(default)]
+    pub ephemeral_1h_input_tokens: Option<u64>,
+}
+
+impl WireUsage {
+    /// These counts updated by a later stream event's (`message_start`, then each
+    /// `message_delta`): every count `newer` has replaces this one, as the counts are running
+    /// totals (adding them would count tokens twice).
+    pub fn updated_by(&self, newer: &WireUsage) -> WireUsage {
+        let latest = |new: Option<u64>, old: Option<u64>| new.or(old);
+        WireUsage {
+            input_tokens: latest(newer.input_tokens, self.input_tokens),
+            output_tokens: latest(newer.output_tokens, self.output_tokens),
+            cache_creation_input_tokens: latest(
+                newer.cache_creation_input_tokens,
+                self.cache_creation_input_tokens,
+            ),
+            cache_read_input_tokens: latest(
+                newer.cache_read_input_tokens,
+                self.cache_read_input_tokens,
+            ),
+            cache_creation: match (newer.cache_creation, self.cache_creation) {
+                (Some(new), Some(old)) => Some(CacheCreation {
+                    ephemeral_1h_input_tokens: latest(
+                        new.ephemeral_1h_input_tokens,
+                        old.ephemeral_1h_input_tokens,
+                    ),
+                }),
+                (new, old) => new.or(old),
+            },
+        }
+    }
+
+    /// Of the cache writes, those with the 1-hour lifetime.
+    pub fn cache_write_1h_tokens(&self) -> Option<u64> {
+        self.cache_creation
+            .and_then(|c| c.ephemeral_1h_input_tokens)
+    }
 }
 
 /// One stream event's data: `message_start`, `content_block_start`, `content_block_delta`,

@@ -187,6 +187,23 @@ mod tests {
     }
 
     #[test]
+    fn the_1_hour_cache_writes_are_read_from_the_chunks() {
+        let mut wire = chunk(
+            r#"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":4,"output_tokens":1,"cache_creation_input_tokens":300,"cache_creation":{"ephemeral_5m_input_tokens":200,"ephemeral_1h_input_tokens":100}}}}"#,
+        );
+        wire.extend(chunk(r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}"#));
+        wire.extend(chunk(r#"{"type":"message_stop"}"#));
+        let mut s = InvokeStream::new();
+        let mut out = Vec::new();
+        s.feed(&wire, &mut out).unwrap();
+        s.finish(&mut out).unwrap();
+        let usage = s.facts().usage;
+        assert_eq!(usage.cache_creation_input_tokens, Some(300));
+        assert_eq!(usage.cache_write_1h_tokens, Some(100));
+        assert_eq!(usage.input_tokens, Some(304));
+    }
+
+    #[test]
     fn exceptions_become_error_events() {
         let wire = encode_exception("throttlingException", br#"{"message":"Too many requests"}"#);
         let mut s = InvokeStream::new();

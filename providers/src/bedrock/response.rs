@@ -201,6 +201,8 @@ pub(crate) fn usage_from(u: &TokenUsage) -> Usage {
         ),
         cached_input_tokens: cached,
         cache_creation_input_tokens: u.cache_write_input_tokens,
+        // Converse reports no split by lifetime: every write is priced as a 5-minute one.
+        cache_write_1h_tokens: None,
         reasoning_tokens: None,
         estimated: false,
     }

@@ -72,6 +72,32 @@ impl Front {
         }
     }
 
+    /// A refusal because a budget is spent (status 429) in this API's shape, coded
+    /// `budget_exceeded`: in OpenAI's and the Responses API's `error.code` (with the `type`
+    /// OpenAI gives a spent quota, `insufficient_quota`), as Anthropic's `error.type`, and as
+    /// the `reason` of a Gemini error's `google.rpc.ErrorInfo` detail.
+    pub fn budget_error_body(self, message: &str) -> Vec<u8> {
+        const CODE: &str = "budget_exceeded";
+        match self {
+            Front::Chat | Front::Responses => {
+                crate::error::openai_error_body(message, "insufficient_quota", Some(CODE))
+            }
+            Front::Messages => messages::error_of_type(CODE, message),
+            Front::Gemini => serde_json::json!({"error": {
+                "code": 429,
+                "message": message,
+                "status": gemini::error_status(429),
+                "details": [{
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": CODE,
+                    "domain": "sluice",
+                }],
+            }})
+            .to_string()
+            .into_bytes(),
+        }
+    }
+
     /// An error inside a stream already under way, as this API's stream event(s) ending it
     /// (for Gemini's JSON-array stream, the array's last element and its end; `begun` says
     /// whether the array's first element went out already).

@@ -229,6 +229,7 @@ fn usage_from(u: &UsageMetadata) -> Usage {
         ),
         cached_input_tokens: u.cached_content_token_count,
         cache_creation_input_tokens: None,
+        cache_write_1h_tokens: None,
         reasoning_tokens: u.thoughts_token_count,
         estimated: false,
     }

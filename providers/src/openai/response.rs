@@ -144,6 +144,7 @@ impl ChatUsage {
                 .prompt_tokens_details
                 .as_ref()
                 .and_then(|d| d.cache_write_tokens),
+            cache_write_1h_tokens: None,
             reasoning_tokens: self
                 .completion_tokens_details
                 .as_ref()

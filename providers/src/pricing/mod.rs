@@ -12,10 +12,11 @@
 //!
 //! [`cost`] prices a [`Usage`] as the readers report it, in OpenAI's terms: `input_tokens`
 //! counts every prompt token, cached and cache-written ones too. So uncached input is
-//! `input − cached − cache_creation`, each part at its own rate; `output_tokens` already holds
-//! the reasoning tokens, all at the output rate. A price's long-context tier, when the input
-//! tokens pass its threshold, prices the whole request (as Gemini 2.5 Pro and Claude Sonnet 4
-//! do above 200k input tokens).
+//! `input − cached − cache_creation`, each part at its own rate (cache writes at the rate of
+//! their lifetime, 5 minutes or 1 hour); `output_tokens` already holds the reasoning tokens,
+//! all at the output rate. A price's long-context tier, when the input tokens pass its
+//! threshold, prices the whole request (as Gemini 2.5 Pro and Claude Sonnet 4 do above 200k
+//! input tokens).
 //!
 //! Not priced: modalities (audio, image tokens cost as text here), batch and flex discounts,
 //! regional surcharges that the model id does not show (Vertex regional endpoints, Anthropic's
@@ -87,39 +88,27 @@ impl Price {
     }
 }
 
-/// How long a prompt-cache write lives, which sets its rate (Anthropic's `cache_control.ttl`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum CacheTtl {
-    #[default]
-    FiveMinutes,
-    OneHour,
-}
-
-/// The cost in USD of `usage` at `price`, cache writes at the 5-minute rate: [`Usage`] does
-/// not tell 5-minute writes from 1-hour ones today (Anthropic reports the split in
-/// `usage.cache_creation`), so a 1-hour write is undercounted; see [`cost_with_ttl`].
-/// Counts the usage does not report are taken as zero.
+/// The cost in USD of `usage` at `price`. Cache writes are priced by lifetime: the 1-hour
+/// part (`cache_write_1h_tokens`, which Anthropic reports in `usage.cache_creation`) at
+/// `cache_write_1h`, the rest at `cache_write_5m`; a usage without the split (Bedrock Converse)
+/// is priced as 5-minute writes. Counts the usage does not report are taken as zero.
 pub fn cost(usage: &Usage, price: &Price) -> f64 {
-    cost_with_ttl(usage, price, CacheTtl::FiveMinutes)
-}
-
-/// The cost in USD of `usage` at `price`, cache writes at the rate of `ttl`.
-pub fn cost_with_ttl(usage: &Usage, price: &Price, ttl: CacheTtl) -> f64 {
     let input = usage.input_tokens.unwrap_or(0);
     let cached = usage.cached_input_tokens.unwrap_or(0);
     let written = usage.cache_creation_input_tokens.unwrap_or(0);
-    // A reader that reports more cached tokens than input tokens gets no negative part.
+    // A reader that reports more cached tokens than input tokens gets no negative part, nor
+    // more 1-hour writes than writes.
     let uncached = input.saturating_sub(cached).saturating_sub(written);
+    let written_1h = usage.cache_write_1h_tokens.unwrap_or(0).min(written);
+    let written_5m = written - written_1h;
     let output = usage.output_tokens.unwrap_or(0);
     let r = price.rates_for(input);
-    let write_rate = match ttl {
-        CacheTtl::FiveMinutes => r.cache_write_5m,
-        CacheTtl::OneHour => r.cache_write_1h.or(r.cache_write_5m),
-    }
-    .unwrap_or(r.input);
+    let write_5m = r.cache_write_5m.unwrap_or(r.input);
+    let write_1h = r.cache_write_1h.or(r.cache_write_5m).unwrap_or(r.input);
     let micro_usd = uncached as f64 * r.input
         + cached as f64 * r.cache_read.unwrap_or(r.input)
-        + written as f64 * write_rate
+        + written_5m as f64 * write_5m
+        + written_1h as f64 * write_1h
         + output as f64 * r.output;
     micro_usd / 1_000_000.0
 }

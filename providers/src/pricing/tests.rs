@@ -71,8 +71,65 @@ fn anthropic_answer_with_cache_reads_and_writes() {
     // output    500 × 15                       = 7500
     // 21000 µUSD = 0.021 USD
     assert_usd(cost(&usage, price), 0.021);
-    // With 1-hour writes: 2000 × 6 = 12000 in place of 7500 → 25500 µUSD.
-    assert_usd(cost_with_ttl(&usage, price, CacheTtl::OneHour), 0.0255);
+    // All 2000 written with the 1-hour TTL: 2000 × 6 = 12000 in place of 7500 → 25500 µUSD.
+    let one_hour = Usage {
+        cache_write_1h_tokens: Some(2000),
+        ..usage
+    };
+    assert_usd(cost(&one_hour, price), 0.0255);
+}
+
+/// Anthropic's usage for a Claude answer (its `input_tokens` leaves out cache reads and writes)
+/// whose cache writes are split by lifetime in `usage.cache_creation`.
+const CLAUDE_SPLIT_WRITES: &[u8] =
+    br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
+    "content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn",
+    "usage":{"input_tokens":1000,"cache_read_input_tokens":200,"cache_creation_input_tokens":300,
+             "cache_creation":{"ephemeral_5m_input_tokens":200,"ephemeral_1h_input_tokens":100},
+             "output_tokens":50}}"#;
+
+#[test]
+fn one_hour_cache_writes_are_priced_at_their_own_rate() {
+    // The answer translated for a chat client, and passed as it is to a Messages client.
+    let hub = anthropic::translate_response(CLAUDE_SPLIT_WRITES, &target("claude-sonnet-4-5"))
+        .unwrap()
+        .usage;
+    let native = anthropic::facts::message_facts(CLAUDE_SPLIT_WRITES.to_vec())
+        .unwrap()
+        .usage;
+    assert_eq!(hub, native);
+    assert_eq!(
+        hub.input_tokens,
+        Some(1500),
+        "1000 + 200 read + 300 written"
+    );
+    assert_eq!(hub.cached_input_tokens, Some(200));
+    assert_eq!(hub.cache_creation_input_tokens, Some(300));
+    assert_eq!(hub.cache_write_1h_tokens, Some(100));
+    let price = Catalog::builtin()
+        .price("anthropic", "claude-sonnet-4-5-20250929")
+        .unwrap();
+    // Sonnet 4.5 (catalog `claude-sonnet-4-5*`, 1500 input tokens: below the 200k tier):
+    // input 3, cache read 0.3, 5-minute write 3.75, 1-hour write 6, output 15.
+    // uncached 1500 − 200 − 300 = 1000 × 3    = 3000
+    // read      200 × 0.3                     =   60
+    // 5m write  300 − 100 = 200 × 3.75        =  750
+    // 1h write  100 × 6                       =  600
+    // output     50 × 15                      =  750
+    // 5160 µUSD = 0.00516 USD
+    assert_usd(cost(&hub, price), 0.00516);
+    assert_usd(
+        Catalog::builtin()
+            .cost("anthropic", "claude-sonnet-4-5-20250929", &native)
+            .unwrap(),
+        0.00516,
+    );
+    // Without the split every write is a 5-minute one: 100 × (6 − 3.75) = 225 µUSD less.
+    let unsplit = Usage {
+        cache_write_1h_tokens: None,
+        ..hub
+    };
+    assert_usd(cost(&unsplit, price), 0.004935);
 }
 
 #[test]
@@ -167,10 +224,13 @@ fn missing_cache_rates_fall_back_to_the_input_rate() {
         ..rates(2.0, 8.0)
     });
     assert_usd(cost(&usage, &five_only), 0.00164);
-    assert_usd(
-        cost_with_ttl(&usage, &five_only, CacheTtl::OneHour),
-        0.00164,
-    );
+    let one_hour = Usage {
+        cache_write_1h_tokens: Some(200),
+        ..usage
+    };
+    assert_usd(cost(&one_hour, &five_only), 0.00164);
+    // No cache rates at all: 1-hour writes cost input too, 2080 µUSD as above.
+    assert_usd(cost(&one_hour, &plain), 0.00208);
 }
 
 #[test]
@@ -187,6 +247,20 @@ fn inconsistent_counts_never_go_negative_and_missing_counts_are_zero() {
     };
     assert_usd(cost(&odd, &price), 0.0001);
     assert_usd(cost(&Usage::default(), &price), 0.0);
+    // More 1-hour writes (500) than writes (200): only the 200 are priced, all at 1 hour.
+    let price = Price::flat(Rates {
+        cache_write_5m: Some(1.25),
+        cache_write_1h: Some(2.0),
+        ..rates(1.0, 4.0)
+    });
+    let odd = Usage {
+        input_tokens: Some(1000),
+        cache_creation_input_tokens: Some(200),
+        cache_write_1h_tokens: Some(500),
+        ..Usage::default()
+    };
+    // uncached 1000 − 200 = 800 × 1 = 800; 200 × 2 = 400 → 1200 µUSD
+    assert_usd(cost(&odd, &price), 0.0012);
 }
 
 const PRECEDENCE: &str = r#"{"about": {}, "entries": [

@@ -42,6 +42,7 @@ pub fn record() -> RequestRecord {
             total_tokens: Some(351),
             cached_input_tokens: None,
             cache_creation_input_tokens: None,
+            cache_write_1h_tokens: None,
             reasoning_tokens: None,
             usage_estimated: false,
             cost: None,

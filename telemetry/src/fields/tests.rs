@@ -41,6 +41,7 @@ pub(super) fn record() -> RequestRecord {
             total_tokens: None,
             cached_input_tokens: Some(4),
             cache_creation_input_tokens: Some(6),
+            cache_write_1h_tokens: None,
             reasoning_tokens: None,
             usage_estimated: false,
             cost: None,

@@ -216,6 +216,20 @@ impl EncodeLabelSet for LimitLabels {
     }
 }
 
+/// A budget's scope (`key:<name>`, `team:<name>`, `route:<name>`; names from the config).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub(super) struct ScopeLabels {
+    pub(super) scope: String,
+}
+
+impl EncodeLabelSet for ScopeLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        ("scope", self.scope.as_str()).encode(encoder.encode_label())
+    }
+}
+
+pub(super) type UsdGauge = Gauge<f64, AtomicU64>;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub(super) struct RouteLabels {
     pub(super) route: String,

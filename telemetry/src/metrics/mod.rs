@@ -31,8 +31,10 @@
 //! - `sluice_otlp_spans_exported_total`, `sluice_otlp_spans_dropped_total`,
 //!   `sluice_otlp_export_failures_total`, `sluice_cel_errors_total` (read from
 //!   [`TelemetryStats`] at scrape time) and the `sluice_requests_in_flight` gauge,
-//! - `sluice_limit_decisions_total` by `scope` (`key:<name>`, `route:<name>`) and `decision`,
-//!   `sluice_limit_store_errors_total` (Redis calls that failed or timed out),
+//! - `sluice_limit_decisions_total` by `scope` (`key:<name>`, `team:<name>`, `route:<name>`)
+//!   and `decision`, `sluice_limit_store_errors_total` (Redis calls that failed or timed out),
+//! - `sluice_budget_usd` and `sluice_budget_spent_usd` gauges by `scope`: each budget, and
+//!   its current window's spend as of the scope's last finished request (set by the gateway),
 //! - `sluice_endpoint_ejections_total` and the `sluice_endpoint_healthy` gauge by `backend`,
 //!   `endpoint`, for backends with several targets (set by the gateway).
 //!
@@ -70,7 +72,8 @@ mod tests;
 pub use labels::ModelLabels;
 use labels::{
     Buckets, CostLabels, DurationLabels, EndpointLabels, Histograms, LimitLabels, RequestLabels,
-    RouteLabels, TokenLabels, TokenTypeLabels, UnpricedLabels, UpstreamErrorLabels, UsdCounter,
+    RouteLabels, ScopeLabels, TokenLabels, TokenTypeLabels, UnpricedLabels, UpstreamErrorLabels,
+    UsdCounter, UsdGauge,
 };
 pub use outcome::{error_type, upstream_error_kind, Outcome};
 
@@ -163,6 +166,8 @@ pub struct Metrics {
     in_flight: Gauge,
     limit_decisions: Family<LimitLabels, Counter>,
     limit_store_errors: Counter,
+    budget: Family<ScopeLabels, UsdGauge>,
+    budget_spent: Family<ScopeLabels, UsdGauge>,
     endpoint_ejections: Family<EndpointLabels, Counter>,
     endpoint_healthy: Family<EndpointLabels, Gauge>,
 }
@@ -183,6 +188,8 @@ impl Metrics {
         let in_flight = Gauge::default();
         let limit_decisions = Family::<LimitLabels, Counter>::default();
         let limit_store_errors = Counter::default();
+        let budget = Family::<ScopeLabels, UsdGauge>::default();
+        let budget_spent = Family::<ScopeLabels, UsdGauge>::default();
         let endpoint_ejections = Family::<EndpointLabels, Counter>::default();
         let endpoint_healthy = Family::<EndpointLabels, Gauge>::default();
 
@@ -276,6 +283,17 @@ impl Metrics {
             "Calls to the shared limit store (Redis) that failed or timed out.",
             limit_store_errors.clone(),
         );
+        registry.register(
+            "sluice_budget_usd",
+            "Each budget (USD per window), by scope.",
+            budget.clone(),
+        );
+        registry.register(
+            "sluice_budget_spent_usd",
+            "Spend in the current window of each budget, by scope, as of its last finished \
+             request (shared budgets: the total of every replica).",
+            budget_spent.clone(),
+        );
         registry.register_collector(Box::new(StatsCollector(stats)));
         Self {
             registry,
@@ -293,6 +311,8 @@ impl Metrics {
             in_flight,
             limit_decisions,
             limit_store_errors,
+            budget,
+            budget_spent,
             endpoint_ejections,
             endpoint_healthy,
         }
@@ -328,6 +348,15 @@ impl Metrics {
     /// Counts one failed or timed-out call to the shared limit store.
     pub fn limit_store_error(&self) {
         self.limit_store_errors.inc();
+    }
+
+    /// Sets a budget's gauges: `spent_usd` of `budget_usd` in its current window.
+    pub fn budget_spent(&self, scope: &str, spent_usd: f64, budget_usd: f64) {
+        let labels = ScopeLabels {
+            scope: scope.to_string(),
+        };
+        self.budget.get_or_create(&labels).set(budget_usd);
+        self.budget_spent.get_or_create(&labels).set(spent_usd);
     }
 
     /// Records one finished (or aborted) request.

@@ -1,17 +1,54 @@
-//! Admission against the client key's and the route's limits, before any upstream is called.
+//! Admission against the client key's, its team's and the route's limits and budgets, before
+//! any upstream is called.
 
 use pingora::proxy::Session;
 use sluice_providers::{tokens, ClientRequest};
 use sluice_telemetry::LimitFacts;
 
 use crate::config::Route;
-use crate::limits::{self, Scope, Verdict};
+use crate::limits::{self, Limits, Scope, Verdict};
 use crate::proxy::respond;
 use crate::proxy::{LlmProxy, RequestCtx};
 
-/// Counts the request against its key's and route's limits, all or none (prompt tokens
-/// estimated now, reconciled with the real usage when it ends). False when it was refused:
-/// 429 with `retry-after`, or 503 when the shared store did not answer and fails closed.
+/// The scopes a request is counted in: its key, the key's team (when the team has a budget)
+/// and its route, each only when it has a limit or a budget.
+fn scopes(ctx: &RequestCtx, route: &Route) -> Vec<Scope> {
+    let mut scopes = Vec::new();
+    if let Some(k) = ctx.client_key.as_ref() {
+        if !k.limits.is_unlimited() || k.budget.is_some() {
+            scopes.push(Scope {
+                id: format!("key:{}", k.name),
+                limits: k.limits,
+                budget: k.budget,
+            });
+        }
+        let team_budget = k
+            .team
+            .as_ref()
+            .and_then(|t| Some((t, ctx.generation.config.teams.get(t)?.as_ref()?)));
+        if let Some((team, budget)) = team_budget {
+            scopes.push(Scope {
+                id: format!("team:{team}"),
+                limits: Limits::default(),
+                budget: Some(*budget),
+            });
+        }
+    }
+    if !route.limits.is_unlimited() || route.budget.is_some() {
+        scopes.push(Scope {
+            id: format!("route:{}", route.name),
+            limits: route.limits,
+            budget: route.budget,
+        });
+    }
+    scopes
+}
+
+/// Counts the request against its scopes' limits, all or none (prompt tokens estimated now,
+/// reconciled with the real usage when it ends), and checks their budgets (its cost is
+/// charged when it ends). False when it was refused: 429 with `retry-after` (coded
+/// `budget_exceeded` when a budget is spent), or 503 when the shared store did not answer
+/// and fails closed.
 pub(super) async fn admit(
     proxy: &LlmProxy,
     session: &mut Session,
@@ -19,33 +56,24 @@ pub(super) async fn admit(
     route: &Route,
     req: &ClientRequest,
 ) -> bool {
-    let key = ctx.client_key.as_ref().filter(|k| !k.limits.is_unlimited());
-    let route_limited = !route.limits.is_unlimited();
-    if key.is_none() && !route_limited {
+    let scopes = scopes(ctx, route);
+    if scopes.is_empty() {
         return true;
     }
-    let prompt = req.prompt();
-    let estimate = tokens::estimate_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())));
-    let mut scopes = Vec::with_capacity(2);
-    if let Some(k) = key {
-        scopes.push(Scope {
-            id: format!("key:{}", k.name),
-            limits: k.limits,
-        });
-    }
-    if route_limited {
-        scopes.push(Scope {
-            id: format!("route:{}", route.name),
-            limits: route.limits,
-        });
-    }
+    // Tokens are estimated only for a tokens-per-minute limit.
+    let estimate = if scopes.iter().any(|s| s.limits.tokens_per_minute.is_some()) {
+        let prompt = req.prompt();
+        tokens::estimate_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())))
+    } else {
+        0
+    };
     let ids: Vec<String> = scopes.iter().map(|s| s.id.clone()).collect();
     let generation = ctx.generation.clone();
     let shared = generation.shared_limits.as_ref();
     let verdict = limits::admit(&proxy.state.limits, shared, scopes, estimate).await;
     let decision = verdict.decision();
-    let (status, msg, retry) = match verdict {
-        Verdict::Allowed(admitted) => {
+    let (status, msg, retry, budget) = match verdict {
+        Verdict::Allowed(admitted) | Verdict::FailOpen(admitted) => {
             ctx.limit = Some(LimitFacts {
                 decision,
                 scopes: ids,
@@ -53,20 +81,18 @@ pub(super) async fn admit(
             ctx.admitted = Some(admitted);
             return true;
         }
-        Verdict::FailOpen => {
-            ctx.limit = Some(LimitFacts {
-                decision,
-                scopes: ids,
-            });
-            return true;
-        }
         Verdict::Refused(refusal) => {
-            let msg = format!("rate limit exceeded: {}", refusal.what);
+            let msg = if refusal.budget {
+                format!("budget exceeded: {}", refusal.what)
+            } else {
+                format!("rate limit exceeded: {}", refusal.what)
+            };
             ctx.limit = Some(LimitFacts {
                 decision,
                 scopes: vec![refusal.scope],
             });
-            (429, msg, refusal.retry_after.as_secs().max(1))
+            let retry = refusal.retry_after.as_secs().max(1);
+            (429, msg, retry, refusal.budget)
         }
         Verdict::FailClosed(why) => {
             ctx.limit = Some(LimitFacts {
@@ -74,13 +100,17 @@ pub(super) async fn admit(
                 scopes: ids,
             });
             let msg = format!(
-                "rate limits cannot be checked (limit store unavailable: {why}); refused because config.limits.redis.failMode is closed"
+                "limits and budgets cannot be checked (limit store unavailable: {why}); refused because config.limits.redis.failMode is closed"
             );
-            (503, msg, 1)
+            (503, msg, 1, false)
         }
     };
     ctx.error = Some(msg.clone());
-    let body = req.front.error_body(status, &msg);
+    let body = if budget {
+        req.front.budget_error_body(&msg)
+    } else {
+        req.front.error_body(status, &msg)
+    };
     respond::json(
         session,
         ctx,

@@ -73,6 +73,7 @@ fn fill_facts(
     llm.total_tokens = usage.total();
     llm.cached_input_tokens = usage.cached_input_tokens;
     llm.cache_creation_input_tokens = usage.cache_creation_input_tokens;
+    llm.cache_write_1h_tokens = usage.cache_write_1h_tokens;
     llm.reasoning_tokens = usage.reasoning_tokens;
     llm.usage_estimated = usage.estimated;
     llm.response_model = response_model.cloned();
@@ -109,6 +110,7 @@ pub(crate) fn price(ctx: &mut RequestCtx) {
         total_tokens: llm.total_tokens,
         cached_input_tokens: llm.cached_input_tokens,
         cache_creation_input_tokens: llm.cache_creation_input_tokens,
+        cache_write_1h_tokens: llm.cache_write_1h_tokens,
         reasoning_tokens: llm.reasoning_tokens,
         estimated: llm.usage_estimated,
     };

@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::request::{present, Facts};
 use crate::TranslateError;
 
-pub use from_hub::{error_from_openai, error_type};
+pub use from_hub::{error_body as error_of_type, error_from_openai, error_type};
 pub use from_hub::{response_from_openai, stop_reason};
 pub use native::ClaudeSite;
 pub use prompt::{prompt, prompt_of};

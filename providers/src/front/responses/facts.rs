@@ -92,6 +92,7 @@ impl UsageView {
                 .as_ref()
                 .and_then(|d| d.cached_tokens),
             cache_creation_input_tokens: None,
+            cache_write_1h_tokens: None,
             reasoning_tokens: self
                 .output_tokens_details
                 .as_ref()
