@@ -2,8 +2,9 @@
 # Load tests with oha: the direct upstream, a bare Pingora proxy, and sluice (telemetry off,
 # telemetry on, OpenAI → Gemini translation, streaming, Anthropic Messages passed natively to
 # Anthropic and, for Claude Code's own 49 kB request, natively and through the hub to OpenAI,
-# OpenAI Responses passed natively to OpenAI and translated to Anthropic), each against the same
-# mock upstream.
+# OpenAI Responses passed natively to OpenAI and translated to Anthropic, a priced request charged
+# to key, team and route budgets beside an unpriced one with none), each against the same mock
+# upstream.
 #
 #   benches/load.sh                      # the table: 5 interleaved rounds of 4 s per scenario
 #   ROUNDS=3 DURATION=2s benches/load.sh  # quicker
@@ -29,7 +30,7 @@
 # host then falls on the gateway and on the direct path alike.
 #
 # Environment: ROUNDS (5), DURATION (4s, per round), WARMUP (1s, before each measurement),
-# CONNS (32), RATE (1000, the fixed-rate runs), SCENARIOS (all: space-separated letters a-k;
+# CONNS (32), RATE (1000, the fixed-rate runs), SCENARIOS (all: space-separated letters a-l;
 # each runs every row of that letter, saturated and at the fixed rate, in the same rounds; (g)
 # LiteLLM runs only when g is among them), OUT (benches/results-<date>.md: where the table goes),
 # MOCK_THREADS (2, the mock upstream's tokio workers), OTLP (sink: OTLP/HTTP to a local mock
@@ -38,7 +39,7 @@
 # release builds in less than half the time), SKIP_BUILD=1 (use the binaries already in
 # target/$PROFILE).
 #
-# Everything listens on 127.0.0.1 (ports 19000-19003, 18080-18085 and 18093-18095), except agentgateway's
+# Everything listens on 127.0.0.1 (ports 19000-19003, 18080-18085 and 18093-18096), except agentgateway's
 # listener (18086; it binds the wildcard address, having no option for another) and its admin,
 # stats and readiness servers (127.0.0.1:18087-18089). Prints a Markdown table
 # and writes it to benches/results-<date>.md. Every process it starts is stopped on exit.
@@ -64,6 +65,7 @@ GW_AGW=127.0.0.1:18086 # (h)
 GW_ANT=127.0.0.1:18093 # (i)
 GW_CC=127.0.0.1:18094  # (j): a process of its own, so (j)'s large bodies leave (i)'s heap alone
 GW_RSP=127.0.0.1:18095 # (k)
+GW_BUD=127.0.0.1:18096 # (l)
 GW_BARE_N=127.0.0.1:18090 GW_OFF_N=127.0.0.1:18091 GW_ON_N=127.0.0.1:18092 # ALSO_THREADS
 NT=${ALSO_THREADS:-}
 TLABEL="$NT thread$([ "$NT" = 1 ] || echo s)"
@@ -76,7 +78,7 @@ OUT=${OUT:-"$ROOT/benches/results-$(date -u +%F)$([ "$MODE" = table ] || echo "-
 # The table's scenarios to run, by letter (the array of rows below is RUNS).
 PICK=$(echo "${SCENARIOS:-}" | xargs)
 for id in $PICK; do
-  case "$id" in [a-k]) ;; *) echo "SCENARIOS: '$id' is not a scenario letter (a to k)" >&2; exit 2;; esac
+  case "$id" in [a-l]) ;; *) echo "SCENARIOS: '$id' is not a scenario letter (a to l)" >&2; exit 2;; esac
 done
 picked() { [ -z "$PICK" ] || [[ " $PICK " == *" $1 "* ]]; }
 # No OTLP from the environment: the configs below say everything.
@@ -255,7 +257,45 @@ backends:
     apiKey: bench-key
 EOF
 } > "$WORK/responses.yaml"
-for c in off on gemini messages claude_code responses; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
+# (l): pricing and budgets, telemetry off like (c), keys required on both routes: /on calls
+# OpenAI (the answer's model is priced) as a key with a budget of its own and its team's, on a
+# route with a budget (three budgets checked before, charged after); /off calls the same
+# upstream as a vLLM server (no price: no cost, no charge) as a key without budgets.
+{ echo "name: sluice"; echo "config:"; echo "  logging: {level: 'off'}"; cat <<EOF
+teams:
+  - name: bench
+    budget: {usd: 1000000000, window: month}
+listeners:
+  - name: http
+    bind: $GW_BUD
+    auth:
+      keys:
+        - name: unbudgeted
+          key: bench-off
+        - name: budgeted
+          key: bench-on
+          team: bench
+          budget: {usd: 1000000000, window: 1d}
+    routes:
+      - name: "on"
+        match: {pathPrefix: /on}
+        backend: priced
+        budget: {usd: 1000000000, window: month}
+      - name: "off"
+        match: {pathPrefix: /off}
+        backend: unpriced
+backends:
+  - name: priced
+    provider: openai
+    baseUrl: http://$UP
+    apiKey: bench-key
+  - name: unpriced
+    provider: vllm
+    baseUrl: http://$UP
+    apiKey: bench-key
+EOF
+} > "$WORK/budget.yaml"
+for c in off on gemini messages claude_code responses budget; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
 # (h): agentgateway with (d)'s recipe, sink and per-request log line (its default), its OpenAI
 # provider pointed at the mock upstream.
 {
@@ -308,13 +348,14 @@ ROWS=$WORK/rows.tsv
 : > "$ROWS"
 : > "$WORK/overhead.tsv"
 
-# run GROUP NAME KIND PID URL BODY ROUND: warm up, measure, record one raw row
-#   GROUP: load (-c CONNS as fast as possible) or rate (-q RATE)
+# run GROUP NAME KIND PID URL BODY ROUND [KEY]: warm up, measure, record one raw row
+#   GROUP: load (-c CONNS as fast as possible) or rate (-q RATE); KEY: sent as a bearer token
 run() {
-  local group=$1 name=$2 kind=$3 pid=$4 url=$5 body=$6 round=$7
-  local args=(-c "$CONNS" --no-tui -m POST -H 'content-type: application/json' -d "$body")
+  local group=$1 name=$2 kind=$3 pid=$4 url=$5 body=$6 round=$7 key=${8:-}
+  local auth=(-H "authorization: Bearer ${key:-none}")
+  local args=(-c "$CONNS" --no-tui -m POST -H 'content-type: application/json' "${auth[@]}" -d "$body")
   local status
-  status=$(curl -s -o "$WORK/probe" -w '%{http_code}' -m 5 -H 'content-type: application/json' -d "$body" "$url" || true)
+  status=$(curl -s -o "$WORK/probe" -w '%{http_code}' -m 5 -H 'content-type: application/json' "${auth[@]}" -d "$body" "$url" || true)
   if [ "$status" != 200 ]; then
     echo "!! $name: probe answered $status: $(head -c 300 "$WORK/probe")" >&2
     printf '%s\t%s\t%s\t%s\tFAILED\n' "$group" "$name" "$kind" "$round" >> "$ROWS"; return
@@ -543,6 +584,7 @@ start_sluice gemini "$WORK/gemini.out" "$GW_GEM"; GEM_PID=$GW_PID
 start_sluice messages "$WORK/messages.out" "$GW_ANT"; ANT_PID=$GW_PID
 start_sluice claude_code "$WORK/claude_code.out" "$GW_CC"; CC_PID=$GW_PID
 start_sluice responses "$WORK/responses.out" "$GW_RSP"; RSP_PID=$GW_PID
+start_sluice budget "$WORK/budget.out" "$GW_BUD"; BUD_PID=$GW_PID
 if [ -n "$NT" ]; then
   start_bare "$GW_BARE_N" "$NT"; BARE_N_PID=$GW_PID
   start_sluice offN /dev/null "$GW_OFF_N"; OFF_N_PID=$GW_PID
@@ -554,7 +596,7 @@ if [ -n "$AGW_BIN" ]; then
   AGW_NOTE="(h) agentgateway (\`$AGW_BIN\`), worker threads: ${AGENTGATEWAY_THREADS:-its default, one per CPU}; the seed's recipe, OTLP and sink as (d); its request log line to /dev/null."
 fi
 
-# GROUP|NAME|KIND|PID variable|address|body variable[|path], in table order
+# GROUP|NAME|KIND|PID variable|address|body variable[|path[|key]], in table order
 RUNS=(
   "load|(a) upstream direct|plain||$UP|CHAT"
   "load|(f) upstream direct, streaming|stream||$UP|STREAM"
@@ -572,6 +614,8 @@ RUNS=(
   "load|(k) sluice, Responses → OpenAI (native), telemetry off, streaming|stream|RSP_PID|$GW_RSP|RSTREAM|/openai/v1/responses"
   "load|(k) sluice, Responses → Anthropic (translated), telemetry off|plain|RSP_PID|$GW_RSP|RESPONSES|/anthropic/v1/responses"
   "load|(k) sluice, Responses → Anthropic (translated), telemetry off, streaming|stream|RSP_PID|$GW_RSP|RSTREAM|/anthropic/v1/responses"
+  "load|(l) sluice, unpriced, no budget, telemetry off|plain|BUD_PID|$GW_BUD|CHAT|/off$PATHQ|bench-off"
+  "load|(l) sluice, priced + key, team and route budgets, telemetry off|plain|BUD_PID|$GW_BUD|CHAT|/on$PATHQ|bench-on"
 )
 [ -z "$NT" ] || RUNS+=(
   "load|(b) bare Pingora proxy, $TLABEL|plain|BARE_N_PID|$GW_BARE_N|CHAT"
@@ -611,8 +655,8 @@ for round in $(seq "$ROUNDS"); do
   [ $((round % 2)) = 0 ] && idx=$(echo "$idx" | tac) # ABBA: a linear drift hits all alike
   log "round $round of $ROUNDS"
   for i in $idx; do
-    IFS='|' read -r group name kind pidvar addr bodyvar path <<< "${RUNS[$i]}"
-    run "$group" "$name" "$kind" "${pidvar:+${!pidvar}}" "http://$addr${path:-$PATHQ}" "${!bodyvar}" "$round"
+    IFS='|' read -r group name kind pidvar addr bodyvar path key <<< "${RUNS[$i]}"
+    run "$group" "$name" "$kind" "${pidvar:+${!pidvar}}" "http://$addr${path:-$PATHQ}" "${!bodyvar}" "$round" "$key"
   done
 done
 sleep 1 # the exporter sends every 200 ms (or per 512 spans): let the last batch go
@@ -641,7 +685,7 @@ if rows:
 PY
 )
 stop "$BARE_PID" INT
-for pid in "$OFF_PID" "$ON_PID" "$GEM_PID" "$ANT_PID" "$CC_PID" "$RSP_PID"; do stop "$pid" TERM; done
+for pid in "$OFF_PID" "$ON_PID" "$GEM_PID" "$ANT_PID" "$CC_PID" "$RSP_PID" "$BUD_PID"; do stop "$pid" TERM; done
 [ -z "$AGW_BIN" ] || stop "$AGW_PID" TERM
 [ -z "$NT" ] || { stop "$BARE_N_PID" INT; stop "$OFF_N_PID" TERM; stop "$ON_N_PID" TERM; }
 
@@ -747,6 +791,7 @@ for a, b, goal in (
     (rsp % ("Anthropic (translated)", ""), chat, ""),
     (rsp % ("OpenAI (native)", ", streaming"), chat_stream, ""),
     (rsp % ("Anthropic (translated)", ", streaming"), chat_stream, ""),
+    ("(l) sluice, priced + key, team and route budgets, telemetry off", "(l) sluice, unpriced, no budget, telemetry off", ""),
 ):
     x, y = per_round(a), per_round(b)
     both = sorted(set(x) & set(y), key=int)
@@ -803,7 +848,7 @@ sed -i "s/CONNS/$CONNS/; s/RATE/$RATE/g" "$WORK/table.md"
   echo "CPU stolen by the hypervisor during the runs: $STEAL of the VM's CPU time."
   echo "Upstream: benches' mock_upstream ($MOCK_THREADS threads). Bare proxy: one worker thread (Pingora's default). sluice: its default \`workerThreads\`, one per CPU ($(nproc) here)."
   echo "(d) telemetry: $OTLP_NOTE; request log lines to /dev/null. OTLP counters after the run: ${OTLP_COUNTS:-none read}"
-  echo "(c), (e), (f), (i), (j), (k): \`logging.level: off\`, no tracing. Streaming: 10 content chunks + finish + usage chunk + [DONE] (OpenAI chat); message_start, 10 text deltas, message_delta with usage, message_stop (Anthropic); response.created, response.in_progress, output_item.added, content_part.added, 10 output_text deltas, output_text.done, content_part.done, output_item.done, response.completed with usage (OpenAI Responses). (i): the chat body's conversation as a Messages request. (j): Claude Code 2.1.332's first request, 49 kB, not streamed. (k): the same conversation as a Responses request (\`instructions\`, \`input\` as a string), to an \`openai\` backend (native: the body passed untouched, the mock's \`/v1/responses\` answering) and to an \`anthropic\` one (translated through the hub to \`/v1/messages\` and back)."
+  echo "(c), (e), (f), (i), (j), (k), (l): \`logging.level: off\`, no tracing. Streaming: 10 content chunks + finish + usage chunk + [DONE] (OpenAI chat); message_start, 10 text deltas, message_delta with usage, message_stop (Anthropic); response.created, response.in_progress, output_item.added, content_part.added, 10 output_text deltas, output_text.done, content_part.done, output_item.done, response.completed with usage (OpenAI Responses). (i): the chat body's conversation as a Messages request. (j): Claude Code 2.1.332's first request, 49 kB, not streamed. (k): the same conversation as a Responses request (\`instructions\`, \`input\` as a string), to an \`openai\` backend (native: the body passed untouched, the mock's \`/v1/responses\` answering) and to an \`anthropic\` one (translated through the hub to \`/v1/messages\` and back). (l): one process, keys required, telemetry off; the chat to an \`openai\` backend (the answer's model priced) as a key with a USD budget of its own and its team's, on a route with one (three budgets checked before the call and charged after, in memory), beside the same chat to a \`vllm\` backend on the same upstream (no price: nothing charged) as a key without budgets."
   echo "$LITELLM_NOTE"
   echo "$AGW_NOTE"
   [ -z "$NT" ] || echo "ALSO_THREADS=$NT: the bare proxy, (c) and (d) also ran with $NT worker threads (sluice: \`config.workerThreads: $NT\`), beside the default ones; their % of bare is against the one-thread bare proxy."

@@ -10,7 +10,7 @@ echo "== build"
 cargo build --workspace --all-targets
 echo "== sluice check conf/"
 for f in $(find conf -name '*.yaml' | sort); do
-  GOOGLE_KEY="${GOOGLE_KEY:-placeholder-for-check}" LANGFUSE_AUTH="${LANGFUSE_AUTH:-cGxhY2Vob2xkZXI=}" ./target/debug/sluice check -c "$f"
+  GOOGLE_KEY="${GOOGLE_KEY:-placeholder-for-check}" OPENAI_API_KEY="${OPENAI_API_KEY:-placeholder-for-check}" LANGFUSE_AUTH="${LANGFUSE_AUTH:-cGxhY2Vob2xkZXI=}" ./target/debug/sluice check -c "$f"
 done
 echo "== deploy/ (systemd unit, Kubernetes manifests, Dockerfile; offline)"
 bash scripts/validate-deploy.sh

@@ -131,6 +131,10 @@ async fn the_chain_is_walked_until_a_backend_answers() {
             "{reason}"
         );
         assert_eq!(log.get("llm.response.tokens"), Some("2"));
+        // Each attempt priced: the refused one and the busy one's 429/503 reported no usage
+        // (providers bill no error), the answer is priced at the model of the attempt that
+        // gave it (gemini-2.0-flash: 5 × 0.10 + 2 × 0.40 = 1.3 µUSD), not at gpt-4o's.
+        assert_eq!(log.get("llm.cost"), Some("0.0000013"), "{log:?}");
     }
 }
 
