@@ -54,7 +54,7 @@ pub struct LimitFacts {
     pub decision: &'static str,
     /// The scopes it applies to (`key:a`, `team:t`, `route:chat`); on refusal, the one that
     /// refused.
-    pub scopes: Vec<String>,
+    pub scopes: Vec<std::sync::Arc<str>>,
 }
 
 /// The `llm.*` variables of the contract.

@@ -64,7 +64,7 @@ pub fn base_attributes<'a>(gateway: &'a str, rec: &'a RequestRecord, out: &mut V
         push("llm.limit", limit.decision.into());
         if matches!(limit.decision, "refused" | "budget_exceeded") {
             if let Some(scope) = limit.scopes.first() {
-                push("llm.limit.scope", scope.as_str().into());
+                push("llm.limit.scope", (&**scope).into());
             }
         }
     }

@@ -2,6 +2,7 @@
 //! [`crate::limits::Budget`]s.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::raw::{RawBudget, RawTeam};
 use super::ConfigError;
@@ -35,11 +36,16 @@ pub(super) fn optional(
     raw.and_then(|b| budget(&format!("{path}.budget"), b, errors))
 }
 
-/// The `teams:` list: each team's budget (`None`: a team without one) by name.
-pub(super) fn teams(
-    raw: &[RawTeam],
-    errors: &mut Vec<ConfigError>,
-) -> HashMap<String, Option<Budget>> {
+/// A team of `teams:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    /// `team:<name>`, its scope id.
+    pub scope: Arc<str>,
+    pub budget: Option<Budget>,
+}
+
+/// The `teams:` list by name.
+pub(super) fn teams(raw: &[RawTeam], errors: &mut Vec<ConfigError>) -> HashMap<String, Team> {
     let mut teams = HashMap::new();
     for (i, t) in raw.iter().enumerate() {
         let path = format!("teams[{i}]");
@@ -49,8 +55,11 @@ pub(super) fn teams(
                 "must not be empty",
             ));
         }
-        let budget = optional(&path, t.budget.as_ref(), errors);
-        if teams.insert(t.name.clone(), budget).is_some() {
+        let team = Team {
+            scope: format!("team:{}", t.name).into(),
+            budget: optional(&path, t.budget.as_ref(), errors),
+        };
+        if teams.insert(t.name.clone(), team).is_some() {
             errors.push(ConfigError::new(
                 format!("{path}.name"),
                 format!("duplicate team \"{}\"", t.name),
@@ -64,7 +73,7 @@ pub(super) fn teams(
 pub(super) fn check_team(
     path: &str,
     team: &str,
-    teams: &HashMap<String, Option<Budget>>,
+    teams: &HashMap<String, Team>,
     errors: &mut Vec<ConfigError>,
 ) {
     if teams.contains_key(team) {
@@ -117,14 +126,17 @@ backends:
     #[test]
     fn budgets_load_on_keys_teams_and_routes() {
         let c = load_str(CONFIG).unwrap();
-        let platform = c.teams["platform"].unwrap();
+        let platform = c.teams["platform"].budget.unwrap();
+        assert_eq!(&*c.teams["platform"].scope, "team:platform");
         assert_eq!(
             (platform.usd(), platform.window),
             (500.0, BudgetWindow::Month)
         );
-        assert_eq!(c.teams["research"], None);
+        assert_eq!(c.teams["research"].budget, None);
         let keys = &c.listeners[0].auth.as_ref().unwrap().keys;
         assert_eq!(keys[0].team.as_deref(), Some("platform"));
+        assert_eq!(&*keys[0].scope, "key:ci");
+        assert_eq!(&*c.listeners[0].routes[0].scope, "route:chat");
         let ci = keys[0].budget.unwrap();
         assert_eq!(ci.nano, 2_500_000_000);
         assert_eq!(ci.window, BudgetWindow::parse("1d").unwrap());

@@ -53,8 +53,8 @@ pub struct Config {
     pub request_read_timeout: Duration,
     /// The price catalog with `config.pricing` on top, built once per config generation.
     pub pricing: sluice_providers::pricing::Catalog,
-    /// `teams:`: each team's budget, if it has one.
-    pub teams: HashMap<String, Option<Budget>>,
+    /// `teams:` by name.
+    pub teams: HashMap<String, super::budgets::Team>,
     /// The config as loaded, secrets replaced by `<redacted>`: what `/config` shows.
     pub redacted: serde_json::Value,
 }
@@ -160,7 +160,7 @@ fn limits(raw: Option<&RawLimits>) -> Limits {
 fn listener_auth(
     path: &str,
     raw: &RawAuth,
-    teams: &HashMap<String, Option<Budget>>,
+    teams: &HashMap<String, super::budgets::Team>,
     errors: &mut Vec<ConfigError>,
 ) -> ListenerAuth {
     let mut keys = Vec::new();
@@ -201,6 +201,7 @@ fn listener_auth(
             }
             keys.push(ClientKey {
                 name: k.name.clone(),
+                scope: format!("key:{}", k.name).into(),
                 team: k.team.clone(),
                 hash,
                 limits: limits(k.limits.as_ref()),
@@ -224,6 +225,8 @@ pub struct Route {
     pub aliases: HashMap<String, String>,
     pub limits: Limits,
     pub budget: Option<Budget>,
+    /// `route:<name>`, its scope id.
+    pub scope: Arc<str>,
 }
 
 impl Route {
@@ -293,7 +296,7 @@ fn listener(
     i: usize,
     raw: &RawListener,
     backends: &HashMap<&str, Arc<Backend>>,
-    teams: &HashMap<String, Option<Budget>>,
+    teams: &HashMap<String, super::budgets::Team>,
     errors: &mut Vec<ConfigError>,
 ) -> Listener {
     let path = format!("listeners[{i}]");
@@ -362,8 +365,10 @@ fn listener(
         if chain.is_empty() {
             continue;
         }
+        let name = r.name.clone().unwrap_or_else(|| format!("route{j}"));
         routes.push(Route {
-            name: r.name.clone().unwrap_or_else(|| format!("route{j}")),
+            scope: format!("route:{name}").into(),
+            name,
             matcher,
             backends: chain,
             aliases: r

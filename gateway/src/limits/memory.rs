@@ -1,7 +1,7 @@
 //! Limit counters and budget spend in this process (no `config.limits.redis`).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{window_of, Refusal, Scope, Spent};
@@ -24,8 +24,8 @@ struct Spend {
 
 #[derive(Debug, Default)]
 pub(super) struct Counters {
-    pub(super) windows: HashMap<String, Window>,
-    spend: HashMap<String, Spend>,
+    pub(super) windows: HashMap<Arc<str>, Window>,
+    spend: HashMap<Arc<str>, Spend>,
 }
 
 /// In-memory fixed-window counters (windows are clock minutes) and budget spend, keyed by
@@ -63,14 +63,14 @@ impl LimitState {
                 let (window, left) = budget.window.at(unix_secs(now));
                 let spent = counters
                     .spend
-                    .get(&scope.id)
+                    .get(&*scope.id)
                     .filter(|s| s.id == window)
                     .map_or(0, |s| s.nano);
                 if spent >= budget.nano {
                     return Err(Refusal::budget(scope, spent, Duration::from_secs(left)));
                 }
             }
-            let Some(w) = counters.windows.get(&scope.id).filter(|w| w.id == id) else {
+            let Some(w) = counters.windows.get(&*scope.id).filter(|w| w.id == id) else {
                 // Nothing counted in this window yet: only a limit of 0 (or a request larger
                 // than the whole token budget) refuses.
                 if scope.limits.requests_per_minute == Some(0) {
@@ -93,7 +93,7 @@ impl LimitState {
             }
         }
         for scope in scopes.iter().filter(|s| !s.limits.is_unlimited()) {
-            let w = match counters.windows.get_mut(&scope.id) {
+            let w = match counters.windows.get_mut(&*scope.id) {
                 Some(w) => w,
                 None => counters.windows.entry(scope.id.clone()).or_insert(Window {
                     id,
@@ -124,7 +124,7 @@ impl LimitState {
             for scope in scopes {
                 if let Some(w) = counters
                     .windows
-                    .get_mut(&scope.id)
+                    .get_mut(&*scope.id)
                     .filter(|w| w.id == window)
                 {
                     w.tokens = w.tokens.saturating_sub(estimated).saturating_add(actual);
@@ -149,10 +149,14 @@ impl LimitState {
                 continue;
             };
             let (window, _) = budget.window.at(unix_secs(now));
-            let spend = counters.spend.entry(scope.id.clone()).or_insert(Spend {
-                id: window,
-                nano: 0,
-            });
+            // The entry API needs an owned key: looked up first, inserted only the first time.
+            let spend = match counters.spend.get_mut(&*scope.id) {
+                Some(s) => s,
+                None => counters.spend.entry(scope.id.clone()).or_insert(Spend {
+                    id: window,
+                    nano: 0,
+                }),
+            };
             if spend.id != window {
                 *spend = Spend {
                     id: window,

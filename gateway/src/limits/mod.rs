@@ -22,6 +22,7 @@ pub use memory::LimitState;
 pub use retry::RetryBudget;
 pub use shared::{SharedLimits, SharedOutcome};
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const WINDOW: Duration = Duration::from_secs(60);
@@ -43,6 +44,8 @@ impl Limits {
 #[derive(Clone, Debug)]
 pub struct ClientKey {
     pub name: String,
+    /// `key:<name>`, its scope id (made once, at load).
+    pub scope: Arc<str>,
     /// The team it belongs to, whose budget (if any) it shares.
     pub team: Option<String>,
     pub hash: [u8; 32],
@@ -55,7 +58,7 @@ pub struct ClientKey {
 /// Redis keys).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scope {
-    pub id: String,
+    pub id: Arc<str>,
     pub limits: Limits,
     pub budget: Option<Budget>,
 }
@@ -93,7 +96,7 @@ impl Refusal {
     fn budget(scope: &Scope, spent: u64, retry_after: Duration) -> Self {
         let budget = scope.budget.map_or(0, |b| b.nano);
         Refusal {
-            scope: scope.id.clone(),
+            scope: scope.id.to_string(),
             what: format!(
                 "{}: budget of {} USD spent ({} USD in this window)",
                 scope.id,
@@ -119,7 +122,7 @@ fn usd(nano: u64) -> String {
 /// A budgeted scope's spend in its current window, after a charge.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Spent {
-    pub scope: String,
+    pub scope: Arc<str>,
     pub nano: u64,
     pub budget: Budget,
 }

@@ -17,7 +17,7 @@ fn the_retry_budget_is_bounded() {
 
 fn scope(id: &str, rpm: Option<u64>, tpm: Option<u64>) -> Scope {
     Scope {
-        id: id.to_string(),
+        id: id.into(),
         limits: Limits {
             requests_per_minute: rpm,
             tokens_per_minute: tpm,
@@ -131,7 +131,7 @@ fn keys_are_found_and_hashed() {
 
 fn budgeted(id: &str, usd: f64, window: &str) -> Scope {
     Scope {
-        id: id.to_string(),
+        id: id.into(),
         limits: Limits::default(),
         budget: Budget::new(usd, BudgetWindow::parse(window).unwrap()),
     }
@@ -148,7 +148,7 @@ fn a_budget_admits_while_under_and_refuses_once_spent() {
         assert!(state.admit_at(at(1), &scopes, 0).is_ok());
         let after = state.charge_at(at(1), &scopes, cost);
         assert_eq!(after[0].nano, budget::to_nano(spent));
-        assert_eq!(after[0].scope, "key:a");
+        assert_eq!(&*after[0].scope, "key:a");
     }
     // Three admitted ($0.012, over by less than one request); the fourth is refused until
     // the day ends (at(1) is 70 s into 1970-01-01).

@@ -205,13 +205,13 @@ impl EncodeLabelSet for EndpointLabels {
 /// bounded) and the decision (`allowed`, `refused`, `fail_open`, `fail_closed`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub(super) struct LimitLabels {
-    pub(super) scope: String,
+    pub(super) scope: std::sync::Arc<str>,
     pub(super) decision: &'static str,
 }
 
 impl EncodeLabelSet for LimitLabels {
     fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
-        ("scope", self.scope.as_str()).encode(encoder.encode_label())?;
+        ("scope", &*self.scope).encode(encoder.encode_label())?;
         ("decision", self.decision).encode(encoder.encode_label())
     }
 }
@@ -219,12 +219,12 @@ impl EncodeLabelSet for LimitLabels {
 /// A budget's scope (`key:<name>`, `team:<name>`, `route:<name>`; names from the config).
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub(super) struct ScopeLabels {
-    pub(super) scope: String,
+    pub(super) scope: std::sync::Arc<str>,
 }
 
 impl EncodeLabelSet for ScopeLabels {
     fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
-        ("scope", self.scope.as_str()).encode(encoder.encode_label())
+        ("scope", &*self.scope).encode(encoder.encode_label())
     }
 }
 

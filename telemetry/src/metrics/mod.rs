@@ -351,9 +351,9 @@ impl Metrics {
     }
 
     /// Sets a budget's gauges: `spent_usd` of `budget_usd` in its current window.
-    pub fn budget_spent(&self, scope: &str, spent_usd: f64, budget_usd: f64) {
+    pub fn budget_spent(&self, scope: &Arc<str>, spent_usd: f64, budget_usd: f64) {
         let labels = ScopeLabels {
-            scope: scope.to_string(),
+            scope: scope.clone(),
         };
         self.budget.get_or_create(&labels).set(budget_usd);
         self.budget_spent.get_or_create(&labels).set(spent_usd);

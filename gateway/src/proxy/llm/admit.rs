@@ -13,30 +13,30 @@ use crate::proxy::{LlmProxy, RequestCtx};
 /// The scopes a request is counted in: its key, the key's team (when the team has a budget)
 /// and its route, each only when it has a limit or a budget.
 fn scopes(ctx: &RequestCtx, route: &Route) -> Vec<Scope> {
-    let mut scopes = Vec::new();
+    let mut scopes = Vec::with_capacity(3);
     if let Some(k) = ctx.client_key.as_ref() {
         if !k.limits.is_unlimited() || k.budget.is_some() {
             scopes.push(Scope {
-                id: format!("key:{}", k.name),
+                id: k.scope.clone(),
                 limits: k.limits,
                 budget: k.budget,
             });
         }
-        let team_budget = k
+        let team = k
             .team
             .as_ref()
-            .and_then(|t| Some((t, ctx.generation.config.teams.get(t)?.as_ref()?)));
-        if let Some((team, budget)) = team_budget {
+            .and_then(|t| ctx.generation.config.teams.get(t));
+        if let Some(team) = team.filter(|t| t.budget.is_some()) {
             scopes.push(Scope {
-                id: format!("team:{team}"),
+                id: team.scope.clone(),
                 limits: Limits::default(),
-                budget: Some(*budget),
+                budget: team.budget,
             });
         }
     }
     if !route.limits.is_unlimited() || route.budget.is_some() {
         scopes.push(Scope {
-            id: format!("route:{}", route.name),
+            id: route.scope.clone(),
             limits: route.limits,
             budget: route.budget,
         });
@@ -67,7 +67,7 @@ pub(super) async fn admit(
     } else {
         0
     };
-    let ids: Vec<String> = scopes.iter().map(|s| s.id.clone()).collect();
+    let ids: Vec<std::sync::Arc<str>> = scopes.iter().map(|s| s.id.clone()).collect();
     let generation = ctx.generation.clone();
     let shared = generation.shared_limits.as_ref();
     let verdict = limits::admit(&proxy.state.limits, shared, scopes, estimate).await;
@@ -89,7 +89,7 @@ pub(super) async fn admit(
             };
             ctx.limit = Some(LimitFacts {
                 decision,
-                scopes: vec![refusal.scope],
+                scopes: vec![refusal.scope.into()],
             });
             let retry = refusal.retry_after.as_secs().max(1);
             (429, msg, retry, refusal.budget)
