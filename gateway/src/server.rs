@@ -174,6 +174,18 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
             return EXIT_RUNTIME;
         }
     };
+    // The store is opened (and migrated, and its keys loaded) before anything serves: a store
+    // that cannot be had stops the start with the reason.
+    let store = match &config.store {
+        Some(s) => match crate::store::sync::StoreHandle::open(s) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                eprintln!("config.store.url: {e}");
+                return EXIT_RUNTIME;
+            }
+        },
+        None => None,
+    };
     let generation = Generation::new(config, span_queue.clone(), stats.clone(), metrics.clone());
     let state = Arc::new(State {
         current: ArcSwap::from_pointee(generation),
@@ -190,6 +202,7 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
         flush,
         records,
         config_path,
+        store,
     });
 
     for (i, (name, bind)) in listeners.iter().enumerate() {

@@ -109,6 +109,10 @@ fn drain_then_exit(state: &State, hand_over: Duration, grace: Duration) {
             log::warn!("telemetry flush did not finish in 5s");
         }
     }
+    // The spend of the finished requests (their log lines, just written, added it).
+    if let Some(store) = &state.store {
+        store.flush_blocking(Duration::from_secs(5));
+    }
     log::info!("shutdown complete");
     std::process::exit(0);
 }

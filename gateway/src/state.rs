@@ -104,6 +104,9 @@ pub struct State {
     pub records: RecordQueue,
     /// The config file, for reloads; `None` when serving the embedded demo.
     pub config_path: Option<String>,
+    /// Keys made at runtime and spend (`config.store`), opened at start; a reload does not
+    /// change it.
+    pub store: Option<Arc<crate::store::sync::StoreHandle>>,
 }
 
 impl State {

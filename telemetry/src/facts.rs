@@ -42,8 +42,11 @@ pub struct RequestRecord {
     pub error: Option<String>,
     /// The limit decision, when the request was subject to a limit.
     pub limit: Option<LimitFacts>,
-    /// The name of the virtual key the client presented; empty on a listener without keys.
+    /// The id of the virtual key the client presented (a config-file key's name, a store
+    /// key's id); empty on a listener without keys.
     pub key: String,
+    /// That key's team; empty without one.
+    pub team: String,
 }
 
 /// How a request subject to limits (per key or per route) was admitted.
@@ -218,6 +221,7 @@ pub(crate) fn sample_record() -> RequestRecord {
         error: None,
         limit: None,
         key: String::new(),
+        team: String::new(),
     }
 }
 

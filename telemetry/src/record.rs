@@ -68,6 +68,13 @@ pub fn base_attributes<'a>(gateway: &'a str, rec: &'a RequestRecord, out: &mut V
             }
         }
     }
+    if !rec.key.is_empty() {
+        // The virtual key's id and team (never the key itself).
+        push("key.id", rec.key.as_str().into());
+        if !rec.team.is_empty() {
+            push("key.team", rec.team.as_str().into());
+        }
+    }
     if let Some(e) = &rec.error {
         push("error", e.as_str().into());
     }

@@ -30,6 +30,7 @@ pub mod gateway;
 pub mod http;
 pub mod logline;
 pub mod otlp;
+pub mod postgres;
 pub mod redis;
 pub mod replies;
 pub mod responses_replies;
@@ -43,6 +44,7 @@ pub mod upstream;
 pub use gateway::{free_port, render, run_cli, run_cli_env, sluice_bin, Gateway, Ports};
 pub use logline::{parse_log_line, LogLine};
 pub use otlp::{AttrValue, OtlpReceiver, ReceivedSpan};
+pub use postgres::PostgresServer;
 pub use redis::RedisServer;
 pub use upstream::{MockUpstream, RecordedRequest, Reply};
 

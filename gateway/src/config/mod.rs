@@ -13,6 +13,7 @@ mod pricing;
 pub mod raw;
 pub mod runtime;
 mod secret;
+pub mod store;
 #[cfg(test)]
 mod tests;
 mod upstream;
@@ -136,15 +137,22 @@ pub fn load_file(path: &str) -> Result<Config, ConfigErrors> {
 }
 
 /// Keys whose values are credentials (and, under `headers`, every value).
-const SECRET_KEYS: &[&str] = &["apiKey", "apiKeys", "key", "serviceAccount", "entraToken"];
+const SECRET_KEYS: &[&str] = &[
+    "apiKey",
+    "apiKeys",
+    "key",
+    "serviceAccount",
+    "entraToken",
+    "adminToken",
+];
 
 /// Replaces every credential in a config tree by `<redacted>`.
 fn redact(value: &mut serde_json::Value, secret: bool) {
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                if k == "redis" {
-                    redact_redis(v);
+                if k == "redis" || k == "store" {
+                    redact_url_of(v);
                     continue;
                 }
                 let inner = secret || SECRET_KEYS.contains(&k.as_str()) || k == "headers";
@@ -157,9 +165,10 @@ fn redact(value: &mut serde_json::Value, secret: bool) {
     }
 }
 
-/// `config.limits.redis`: the URL's credentials (`redis://user:password@host`) become
-/// `<redacted>`, the rest stays readable; a `{env}` / `{file}` source is shown as written.
-fn redact_redis(value: &mut serde_json::Value) {
+/// `config.limits.redis`, `config.store`: the URL's credentials
+/// (`redis://user:password@host`, `postgres://user:password@host/db`) become `<redacted>`,
+/// the rest stays readable; a `{env}` / `{file}` source is shown as written.
+fn redact_url_of(value: &mut serde_json::Value) {
     let Some(url) = value.get_mut("url") else {
         return;
     };

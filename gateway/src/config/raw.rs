@@ -64,6 +64,22 @@ pub struct RawGlobal {
     /// Prices that add to or override the built-in catalog.
     #[serde(default)]
     pub pricing: Vec<RawPrice>,
+    /// Where keys made at runtime and spend are kept.
+    pub store: Option<RawStore>,
+    /// The bearer token of the admin API and page (a secret); without it they are off.
+    pub admin_token: Option<RawSecret>,
+}
+
+/// `config.store`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawStore {
+    /// `sqlite:///path/sluice.db` or `postgres://user:password@host/db` (a secret).
+    pub url: RawSecret,
+    /// How often each replica checks for changed keys, e.g. `1s` (default).
+    pub refresh: Option<String>,
+    /// How often spend is written, e.g. `5s` (default).
+    pub flush_interval: Option<String>,
 }
 
 /// One price override, USD per million tokens.

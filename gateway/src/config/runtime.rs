@@ -14,6 +14,7 @@ use super::backends::backend;
 pub use super::backends::{Backend, Cloud};
 use super::observability::{logging_config, tracing_config};
 pub use super::observability::{LoggingConfig, TracingConfig};
+pub use super::store::StoreConfig;
 pub use super::upstream::Upstream;
 
 pub use sluice_telemetry::settings::LogFormat;
@@ -53,6 +54,10 @@ pub struct Config {
     pub request_read_timeout: Duration,
     /// The price catalog with `config.pricing` on top, built once per config generation.
     pub pricing: sluice_providers::pricing::Catalog,
+    /// Where keys made at runtime and spend are kept (`config.store`).
+    pub store: Option<super::store::StoreConfig>,
+    /// The admin API's bearer token; `None`: the admin API and page are off.
+    pub admin_token: Option<Secret>,
     /// `teams:` by name.
     pub teams: HashMap<String, super::budgets::Team>,
     /// The config as loaded, secrets replaced by `<redacted>`: what `/config` shows.
@@ -139,14 +144,13 @@ pub struct Listener {
 #[derive(Debug)]
 pub struct ListenerAuth {
     pub required: bool,
-    pub keys: Vec<ClientKey>,
+    pub keys: Vec<Arc<ClientKey>>,
 }
 
 impl ListenerAuth {
-    /// The key whose hash matches `presented`.
-    pub fn find(&self, presented: &str) -> Option<&ClientKey> {
-        let hash = crate::limits::hash_key(presented);
-        self.keys.iter().find(|k| k.hash == hash)
+    /// The key whose hash is `hash`.
+    pub fn find(&self, hash: &[u8; 32]) -> Option<&Arc<ClientKey>> {
+        self.keys.iter().find(|k| &k.hash == hash)
     }
 }
 
@@ -190,7 +194,7 @@ fn listener_auth(
             }
         };
         if let Some(hash) = hash {
-            if keys.iter().any(|k: &ClientKey| k.hash == hash) {
+            if keys.iter().any(|k: &Arc<ClientKey>| k.hash == hash) {
                 errors.push(ConfigError::new(
                     kpath.clone(),
                     "the same key is listed twice",
@@ -199,14 +203,16 @@ fn listener_auth(
             if let Some(team) = &k.team {
                 super::budgets::check_team(&format!("{kpath}.team"), team, teams, errors);
             }
-            keys.push(ClientKey {
+            keys.push(Arc::new(ClientKey {
+                id: k.name.as_str().into(),
                 name: k.name.clone(),
                 scope: format!("key:{}", k.name).into(),
-                team: k.team.clone(),
+                team: k.team.as_deref().map(Arc::from),
+                access: None,
                 hash,
                 limits: limits(k.limits.as_ref()),
                 budget: super::budgets::optional(&kpath, k.budget.as_ref(), errors),
-            });
+            }));
         }
     }
     ListenerAuth {
@@ -227,6 +233,9 @@ pub struct Route {
     pub budget: Option<Budget>,
     /// `route:<name>`, its scope id.
     pub scope: Arc<str>,
+    /// Requests and errors of the last five minutes (for the admin page; per config
+    /// generation, so a reload starts them afresh).
+    pub recent: Arc<crate::recent::RecentCounts>,
 }
 
 impl Route {
@@ -368,6 +377,7 @@ fn listener(
         let name = r.name.clone().unwrap_or_else(|| format!("route{j}"));
         routes.push(Route {
             scope: format!("route:{name}").into(),
+            recent: Arc::default(),
             name,
             matcher,
             backends: chain,
@@ -483,6 +493,11 @@ impl TryFrom<RawConfig> for Config {
             ));
         }
         let pricing = super::pricing::catalog(&g.pricing, &mut errors);
+        let store = g
+            .store
+            .as_ref()
+            .and_then(|s| super::store::store_config(s, &mut errors));
+        let admin_token = super::store::admin_token(g.admin_token.as_ref(), &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -490,6 +505,8 @@ impl TryFrom<RawConfig> for Config {
             redacted: serde_json::Value::Null,
             pricing,
             teams,
+            store,
+            admin_token,
             name: raw.name.unwrap_or_else(|| "sluice".to_string()),
             admin_addr: g.admin_addr.clone(),
             listeners,

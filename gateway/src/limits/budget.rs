@@ -92,6 +92,20 @@ impl BudgetWindow {
         }
     }
 
+    /// The window as a person writes it: `month`, `7d`, `1d`, `12h`, `10m`, `90s`.
+    pub fn text(&self) -> String {
+        match *self {
+            BudgetWindow::Month => "month".to_string(),
+            BudgetWindow::Every { secs, offset } if offset == WEEK_OFFSET && secs == 7 * DAY => {
+                "7d".to_string()
+            }
+            BudgetWindow::Every { secs, .. } if secs % DAY == 0 => format!("{}d", secs / DAY),
+            BudgetWindow::Every { secs, .. } if secs % 3600 == 0 => format!("{}h", secs / 3600),
+            BudgetWindow::Every { secs, .. } if secs % 60 == 0 => format!("{}m", secs / 60),
+            BudgetWindow::Every { secs, .. } => format!("{secs}s"),
+        }
+    }
+
     /// The window Unix time `now` (seconds) falls in, and the seconds left until it ends
     /// (at least 1).
     pub fn at(&self, now: u64) -> (u64, u64) {
@@ -196,6 +210,9 @@ mod tests {
         let ten = BudgetWindow::parse("10s").unwrap();
         assert_eq!(ten.at(NOW + 3), (NOW / 10, 7));
         assert!(BudgetWindow::parse("500ms").is_err());
+        for text in ["month", "7d", "1d", "30d", "12h", "10m", "10s"] {
+            assert_eq!(BudgetWindow::parse(text).unwrap().text(), text);
+        }
         assert!(BudgetWindow::parse("weekly").is_err());
     }
 

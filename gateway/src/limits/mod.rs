@@ -40,17 +40,72 @@ impl Limits {
     }
 }
 
-/// A virtual key: the name it goes by, its team, its hash, its limits and budget.
+/// A virtual key: its id and name, its team, its hash, its limits and budget, and (for keys
+/// made through the admin API) what it may call.
 #[derive(Clone, Debug)]
 pub struct ClientKey {
+    /// What logs, spans and metrics name it by: a config-file key's `name`, a store key's id.
+    pub id: Arc<str>,
     pub name: String,
-    /// `key:<name>`, its scope id (made once, at load).
+    /// `key:<id>`, its scope id (made once, at load).
     pub scope: Arc<str>,
     /// The team it belongs to, whose budget (if any) it shares.
-    pub team: Option<String>,
+    pub team: Option<Arc<str>>,
     pub hash: [u8; 32],
     pub limits: Limits,
     pub budget: Option<Budget>,
+    /// A store key's routes, models, expiry and state; `None` for config-file keys.
+    pub access: Option<Arc<KeyAccess>>,
+}
+
+/// What a key made through the admin API may do.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyAccess {
+    /// Route names it may use; empty: any.
+    pub routes: Vec<String>,
+    /// Models (names or globs with `*`) it may call; empty: any.
+    pub models: Vec<String>,
+    /// Unix seconds after which it is refused.
+    pub expires_at: Option<i64>,
+    pub disabled: bool,
+}
+
+impl KeyAccess {
+    /// `None` when the key may use `route` now; else the status (401, 403) and why.
+    pub fn refuse_route(&self, id: &str, route: &str, now: i64) -> Option<(u16, String)> {
+        if self.disabled {
+            return Some((401, format!("API key {id} is disabled")));
+        }
+        if self.expires_at.is_some_and(|at| now >= at) {
+            return Some((401, format!("API key {id} has expired")));
+        }
+        if !self.routes.is_empty() && !self.routes.iter().any(|r| r == route) {
+            return Some((
+                403,
+                format!(
+                    "API key {id} may not use route {route} (allowed: {})",
+                    self.routes.join(", ")
+                ),
+            ));
+        }
+        None
+    }
+
+    /// `None` when the key may call `model`; else why not (a 403).
+    pub fn refuse_model(&self, id: &str, model: &str) -> Option<String> {
+        if self.models.is_empty()
+            || self
+                .models
+                .iter()
+                .any(|m| sluice_providers::pricing::glob_matches(m, model))
+        {
+            return None;
+        }
+        Some(format!(
+            "API key {id} may not call model {model:?} (allowed: {})",
+            self.models.join(", ")
+        ))
+    }
 }
 
 /// What a request is counted against: a key's, a team's or a route's limits and budget,

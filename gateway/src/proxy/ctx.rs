@@ -45,13 +45,15 @@ pub struct RequestCtx {
     /// An error the gateway answered with or met (client gone, upstream broke).
     pub error: Option<String>,
     /// The virtual key the client presented, when the listener has keys.
-    pub client_key: Option<ClientKey>,
+    pub client_key: Option<Arc<ClientKey>>,
     /// The client's credentials were meant for sluice (a keyed listener): never forward them.
     pub client_auth_consumed: bool,
     /// The limits this request was counted against, to reconcile with its real usage.
     pub admitted: Option<crate::limits::Admitted>,
     /// The limit decision, when the request was subject to a limit.
     pub limit: Option<sluice_telemetry::LimitFacts>,
+    /// The route's recent counts, to count this request in when it ends.
+    pub recent: Option<Arc<crate::recent::RecentCounts>>,
 }
 
 impl RequestCtx {
@@ -75,6 +77,7 @@ impl RequestCtx {
             client_auth_consumed: false,
             admitted: None,
             limit: None,
+            recent: None,
         }
     }
 
@@ -173,8 +176,14 @@ impl RequestCtx {
             key: self
                 .client_key
                 .as_ref()
-                .map(|k| k.name.clone())
+                .map(|k| k.id.to_string())
                 .unwrap_or_default(),
+            team: self
+                .client_key
+                .as_ref()
+                .and_then(|k| k.team.as_deref())
+                .unwrap_or_default()
+                .to_string(),
         }
     }
 }

@@ -29,6 +29,41 @@ use sluice_providers::{ApiKind, Front};
 use crate::state::State;
 pub use ctx::RequestCtx;
 
+/// Adds a finished LLM request's usage and cost to the store's spend buffer (written in the
+/// background), under its key, team, route, provider and the model called.
+fn record_spend(store: &crate::store::sync::StoreHandle, ctx: &RequestCtx) {
+    use crate::store::spend::{SpendKey, SpendSum};
+    let Some(llm) = &ctx.llm else {
+        return;
+    };
+    let key = ctx.client_key.as_ref();
+    let model = if ctx.called_model.is_empty() {
+        llm.request_model.as_str()
+    } else {
+        ctx.called_model.as_str()
+    };
+    let count = |t: Option<u64>| t.map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX));
+    let nano = llm.cost.map_or(0, crate::limits::budget::to_nano);
+    store.spend.add(
+        SpendKey {
+            hour: crate::store::now_secs().div_euclid(3600),
+            key_id: key.map_or_else(|| Arc::from(""), |k| k.id.clone()),
+            team: key
+                .and_then(|k| k.team.clone())
+                .unwrap_or_else(|| Arc::from("")),
+            route: Arc::from(ctx.route.as_deref().unwrap_or("")),
+            provider: Arc::from(llm.provider.as_str()),
+            model: Arc::from(model),
+        },
+        SpendSum {
+            requests: 1,
+            input_tokens: count(llm.input_tokens),
+            output_tokens: count(llm.output_tokens),
+            usd_nano: i64::try_from(nano).unwrap_or(i64::MAX),
+        },
+    );
+}
+
 pub struct LlmProxy {
     pub state: Arc<State>,
     pub listener: usize,
@@ -61,6 +96,7 @@ impl ProxyHttp for LlmProxy {
             return Ok(true);
         };
         ctx.route = Some(route.name.clone());
+        ctx.recent = Some(route.recent.clone());
         ctx.route_path = route.matcher.as_str().to_string();
         if let Some(auth) = &listener.auth {
             ctx.client_auth_consumed = true;
@@ -72,8 +108,26 @@ impl ProxyHttp for LlmProxy {
                 (None, Front::Gemini) => crate::limits::query_key(session.req_header().uri.query()),
                 (p, _) => p,
             };
-            match presented.and_then(|k| auth.find(k)) {
-                Some(key) => ctx.client_key = Some(key.clone()),
+            let key = presented.and_then(|k| {
+                let hash = crate::limits::hash_key(k);
+                auth.find(&hash).cloned().or_else(|| {
+                    let store = self.state.store.as_ref()?;
+                    store.keys.load().find(&hash).cloned()
+                })
+            });
+            match key {
+                Some(key) => {
+                    // A store key may be disabled, expired, or kept to some routes.
+                    let refused = key.access.as_ref().and_then(|a| {
+                        a.refuse_route(&key.id, &route.name, crate::store::now_secs())
+                    });
+                    if let Some((status, msg)) = refused {
+                        ctx.client_key = Some(key);
+                        respond::error(session, ctx, format, status, &msg).await;
+                        return Ok(true);
+                    }
+                    ctx.client_key = Some(key);
+                }
                 None if auth.required => {
                     let msg = if presented.is_some() {
                         "invalid API key"
@@ -142,6 +196,12 @@ impl ProxyHttp for LlmProxy {
                 let spent_usd = crate::limits::budget::from_nano(s.nano);
                 metrics.budget_spent(&s.scope, spent_usd, s.budget.usd());
             }
+        }
+        if let Some(store) = &self.state.store {
+            record_spend(store, ctx);
+        }
+        if let Some(recent) = ctx.recent.take() {
+            recent.record(ctx.status >= 500);
         }
         let record = ctx.finish(session);
         self.state.records.submit(&ctx.generation.telemetry, record);

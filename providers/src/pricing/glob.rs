@@ -14,7 +14,7 @@ pub(super) fn specificity(pattern: &str) -> usize {
 }
 
 /// Whether `name` matches `pattern` (exact when it holds no `*`).
-pub(super) fn matches(pattern: &str, name: &str) -> bool {
+pub fn matches(pattern: &str, name: &str) -> bool {
     let Some((head, tail)) = pattern.split_once('*') else {
         return pattern == name;
     };

@@ -24,6 +24,11 @@
 
 mod catalog;
 mod glob;
+
+/// Whether `name` matches `pattern`, where `*` matches any run of characters (the
+/// catalog's model patterns; also the model lists of keys).
+pub use glob::matches as glob_matches;
+
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -87,6 +87,7 @@ pub fn record() -> RequestRecord {
         error: None,
         limit: None,
         key: String::new(),
+        team: String::new(),
     }
 }
 

@@ -72,6 +72,7 @@ pub(super) fn record() -> RequestRecord {
         error: None,
         limit: None,
         key: String::new(),
+        team: String::new(),
     }
 }
 

@@ -25,7 +25,7 @@ fn scopes(ctx: &RequestCtx, route: &Route) -> Vec<Scope> {
         let team = k
             .team
             .as_ref()
-            .and_then(|t| ctx.generation.config.teams.get(t));
+            .and_then(|t| ctx.generation.config.teams.get(&**t));
         if let Some(team) = team.filter(|t| t.budget.is_some()) {
             scopes.push(Scope {
                 id: team.scope.clone(),
@@ -56,6 +56,17 @@ pub(super) async fn admit(
     route: &Route,
     req: &ClientRequest,
 ) -> bool {
+    // A store key may be kept to some models (those the client names).
+    let refused = ctx.client_key.as_ref().and_then(|k| {
+        let access = k.access.as_ref()?;
+        access.refuse_model(&k.id, &req.model)
+    });
+    if let Some(msg) = refused {
+        ctx.error = Some(msg.clone());
+        let body = req.front.error_body(403, &msg);
+        respond::json(session, ctx, 403, body, &[]).await;
+        return false;
+    }
     let scopes = scopes(ctx, route);
     if scopes.is_empty() {
         return true;

@@ -1,6 +1,13 @@
 //! The admin listener (`config.adminAddr`): `/healthz` (the process answers), `/readyz`
 //! (serving and not draining), `/metrics` (Prometheus, OpenMetrics text; see
-//! [`sluice_telemetry::metrics`]). Served by its own Pingora service, apart from traffic.
+//! [`sluice_telemetry::metrics`]), `/config`, and with `config.adminToken` the admin API
+//! under `/admin/` ([`api`]) and the admin page at `/ui`. Served by its own Pingora service,
+//! apart from traffic.
+
+mod api;
+mod keys;
+mod routes;
+mod spend;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -16,7 +23,7 @@ pub struct AdminApp {
     pub state: Arc<State>,
 }
 
-fn text(status: StatusCode, body: &str) -> Response<Vec<u8>> {
+pub(crate) fn text(status: StatusCode, body: &str) -> Response<Vec<u8>> {
     with_type(
         status,
         "text/plain; charset=utf-8",
@@ -24,7 +31,11 @@ fn text(status: StatusCode, body: &str) -> Response<Vec<u8>> {
     )
 }
 
-fn with_type(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
+pub(crate) fn with_type(
+    status: StatusCode,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Response<Vec<u8>> {
     Response::builder()
         .status(status)
         .header("content-type", content_type)
@@ -36,7 +47,11 @@ fn with_type(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<
 #[async_trait]
 impl ServeHttp for AdminApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
-        match session.req_header().uri.path() {
+        let path = session.req_header().uri.path().to_string();
+        if path == "/admin" || path.starts_with("/admin/") || path == "/ui" {
+            return api::handle(&self.state, session, &path).await;
+        }
+        match path.as_str() {
             "/healthz" => text(StatusCode::OK, "ok\n"),
             "/readyz" => {
                 if self.state.draining.load(Ordering::SeqCst) {
@@ -70,7 +85,7 @@ impl ServeHttp for AdminApp {
             }
             _ => text(
                 StatusCode::NOT_FOUND,
-                "not found; try /healthz, /readyz, /metrics or /config\n",
+                "not found; try /healthz, /readyz, /metrics, /config, /admin/ or /ui\n",
             ),
         }
     }
