@@ -3,8 +3,8 @@
 # telemetry on, OpenAI → Gemini translation, streaming, Anthropic Messages passed natively to
 # Anthropic and, for Claude Code's own 49 kB request, natively and through the hub to OpenAI,
 # OpenAI Responses passed natively to OpenAI and translated to Anthropic, a priced request charged
-# to key, team and route budgets beside an unpriced one with none), each against the same mock
-# upstream.
+# to key, team and route budgets beside an unpriced one with none, a key from the store beside one
+# from the config file), each against the same mock upstream.
 #
 #   benches/load.sh                      # the table: 5 interleaved rounds of 4 s per scenario
 #   ROUNDS=3 DURATION=2s benches/load.sh  # quicker
@@ -30,7 +30,7 @@
 # host then falls on the gateway and on the direct path alike.
 #
 # Environment: ROUNDS (5), DURATION (4s, per round), WARMUP (1s, before each measurement),
-# CONNS (32), RATE (1000, the fixed-rate runs), SCENARIOS (all: space-separated letters a-l;
+# CONNS (32), RATE (1000, the fixed-rate runs), SCENARIOS (all: space-separated letters a-m;
 # each runs every row of that letter, saturated and at the fixed rate, in the same rounds; (g)
 # LiteLLM runs only when g is among them), OUT (benches/results-<date>.md: where the table goes),
 # MOCK_THREADS (2, the mock upstream's tokio workers), OTLP (sink: OTLP/HTTP to a local mock
@@ -39,7 +39,7 @@
 # release builds in less than half the time), SKIP_BUILD=1 (use the binaries already in
 # target/$PROFILE).
 #
-# Everything listens on 127.0.0.1 (ports 19000-19003, 18080-18085 and 18093-18096), except agentgateway's
+# Everything listens on 127.0.0.1 (ports 19000-19003, 18080-18085 and 18093-18098), except agentgateway's
 # listener (18086; it binds the wildcard address, having no option for another) and its admin,
 # stats and readiness servers (127.0.0.1:18087-18089). Prints a Markdown table
 # and writes it to benches/results-<date>.md. Every process it starts is stopped on exit.
@@ -66,6 +66,7 @@ GW_ANT=127.0.0.1:18093 # (i)
 GW_CC=127.0.0.1:18094  # (j): a process of its own, so (j)'s large bodies leave (i)'s heap alone
 GW_RSP=127.0.0.1:18095 # (k)
 GW_BUD=127.0.0.1:18096 # (l)
+GW_STO=127.0.0.1:18097 STO_ADMIN=127.0.0.1:18098 # (m)
 GW_BARE_N=127.0.0.1:18090 GW_OFF_N=127.0.0.1:18091 GW_ON_N=127.0.0.1:18092 # ALSO_THREADS
 NT=${ALSO_THREADS:-}
 TLABEL="$NT thread$([ "$NT" = 1 ] || echo s)"
@@ -78,7 +79,7 @@ OUT=${OUT:-"$ROOT/benches/results-$(date -u +%F)$([ "$MODE" = table ] || echo "-
 # The table's scenarios to run, by letter (the array of rows below is RUNS).
 PICK=$(echo "${SCENARIOS:-}" | xargs)
 for id in $PICK; do
-  case "$id" in [a-l]) ;; *) echo "SCENARIOS: '$id' is not a scenario letter (a to l)" >&2; exit 2;; esac
+  case "$id" in [a-m]) ;; *) echo "SCENARIOS: '$id' is not a scenario letter (a to m)" >&2; exit 2;; esac
 done
 picked() { [ -z "$PICK" ] || [[ " $PICK " == *" $1 "* ]]; }
 # No OTLP from the environment: the configs below say everything.
@@ -295,7 +296,27 @@ backends:
     apiKey: bench-key
 EOF
 } > "$WORK/budget.yaml"
-for c in off on gemini messages claude_code responses budget; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
+# (m): keys from the store beside keys from the config file, telemetry off: one process with an
+# SQLite store (spend recorded for both), one config key and one key made through the admin API.
+STO_TOKEN=bench-admin-token-0123456789
+{ echo "name: sluice"; echo "config:"; echo "  logging: {level: 'off'}"; cat <<EOF
+  adminAddr: $STO_ADMIN
+  adminToken: $STO_TOKEN
+  store: {url: "sqlite://$WORK/store.db"}
+listeners:
+  - name: http
+    bind: $GW_STO
+    auth:
+      keys:
+        - name: from-config
+          key: bench-config-key
+    routes:
+      - name: bench
+        match: {pathPrefix: /}
+        backend: up
+EOF
+openai_backend; } > "$WORK/store.yaml"
+for c in off on gemini messages claude_code responses budget store; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
 # (h): agentgateway with (d)'s recipe, sink and per-request log line (its default), its OpenAI
 # provider pointed at the mock upstream.
 {
@@ -585,6 +606,9 @@ start_sluice messages "$WORK/messages.out" "$GW_ANT"; ANT_PID=$GW_PID
 start_sluice claude_code "$WORK/claude_code.out" "$GW_CC"; CC_PID=$GW_PID
 start_sluice responses "$WORK/responses.out" "$GW_RSP"; RSP_PID=$GW_PID
 start_sluice budget "$WORK/budget.out" "$GW_BUD"; BUD_PID=$GW_PID
+start_sluice store "$WORK/store.out" "$GW_STO"; STO_PID=$GW_PID
+wait_port "$STO_ADMIN" "$STO_PID"
+STORE_KEY=$(curl -s -m 5 -H "authorization: Bearer $STO_TOKEN" -H 'content-type: application/json' -d '{"name":"bench"}' "http://$STO_ADMIN/admin/keys" | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
 if [ -n "$NT" ]; then
   start_bare "$GW_BARE_N" "$NT"; BARE_N_PID=$GW_PID
   start_sluice offN /dev/null "$GW_OFF_N"; OFF_N_PID=$GW_PID
@@ -616,6 +640,8 @@ RUNS=(
   "load|(k) sluice, Responses → Anthropic (translated), telemetry off, streaming|stream|RSP_PID|$GW_RSP|RSTREAM|/anthropic/v1/responses"
   "load|(l) sluice, unpriced, no budget, telemetry off|plain|BUD_PID|$GW_BUD|CHAT|/off$PATHQ|bench-off"
   "load|(l) sluice, priced + key, team and route budgets, telemetry off|plain|BUD_PID|$GW_BUD|CHAT|/on$PATHQ|bench-on"
+  "load|(m) sluice, a config-file key, telemetry off|plain|STO_PID|$GW_STO|CHAT|$PATHQ|bench-config-key"
+  "load|(m) sluice, a store key (SQLite), telemetry off|plain|STO_PID|$GW_STO|CHAT|$PATHQ|$STORE_KEY"
 )
 [ -z "$NT" ] || RUNS+=(
   "load|(b) bare Pingora proxy, $TLABEL|plain|BARE_N_PID|$GW_BARE_N|CHAT"
@@ -685,7 +711,7 @@ if rows:
 PY
 )
 stop "$BARE_PID" INT
-for pid in "$OFF_PID" "$ON_PID" "$GEM_PID" "$ANT_PID" "$CC_PID" "$RSP_PID" "$BUD_PID"; do stop "$pid" TERM; done
+for pid in "$OFF_PID" "$ON_PID" "$GEM_PID" "$ANT_PID" "$CC_PID" "$RSP_PID" "$BUD_PID" "$STO_PID"; do stop "$pid" TERM; done
 [ -z "$AGW_BIN" ] || stop "$AGW_PID" TERM
 [ -z "$NT" ] || { stop "$BARE_N_PID" INT; stop "$OFF_N_PID" TERM; stop "$ON_N_PID" TERM; }
 
@@ -792,6 +818,7 @@ for a, b, goal in (
     (rsp % ("OpenAI (native)", ", streaming"), chat_stream, ""),
     (rsp % ("Anthropic (translated)", ", streaming"), chat_stream, ""),
     ("(l) sluice, priced + key, team and route budgets, telemetry off", "(l) sluice, unpriced, no budget, telemetry off", ""),
+    ("(m) sluice, a store key (SQLite), telemetry off", "(m) sluice, a config-file key, telemetry off", ""),
 ):
     x, y = per_round(a), per_round(b)
     both = sorted(set(x) & set(y), key=int)
@@ -848,7 +875,7 @@ sed -i "s/CONNS/$CONNS/; s/RATE/$RATE/g" "$WORK/table.md"
   echo "CPU stolen by the hypervisor during the runs: $STEAL of the VM's CPU time."
   echo "Upstream: benches' mock_upstream ($MOCK_THREADS threads). Bare proxy: one worker thread (Pingora's default). sluice: its default \`workerThreads\`, one per CPU ($(nproc) here)."
   echo "(d) telemetry: $OTLP_NOTE; request log lines to /dev/null. OTLP counters after the run: ${OTLP_COUNTS:-none read}"
-  echo "(c), (e), (f), (i), (j), (k), (l): \`logging.level: off\`, no tracing. Streaming: 10 content chunks + finish + usage chunk + [DONE] (OpenAI chat); message_start, 10 text deltas, message_delta with usage, message_stop (Anthropic); response.created, response.in_progress, output_item.added, content_part.added, 10 output_text deltas, output_text.done, content_part.done, output_item.done, response.completed with usage (OpenAI Responses). (i): the chat body's conversation as a Messages request. (j): Claude Code 2.1.332's first request, 49 kB, not streamed. (k): the same conversation as a Responses request (\`instructions\`, \`input\` as a string), to an \`openai\` backend (native: the body passed untouched, the mock's \`/v1/responses\` answering) and to an \`anthropic\` one (translated through the hub to \`/v1/messages\` and back). (l): one process, keys required, telemetry off; the chat to an \`openai\` backend (the answer's model priced) as a key with a USD budget of its own and its team's, on a route with one (three budgets checked before the call and charged after, in memory), beside the same chat to a \`vllm\` backend on the same upstream (no price: nothing charged) as a key without budgets."
+  echo "(c), (e), (f), (i), (j), (k), (l), (m): \`logging.level: off\`, no tracing. Streaming: 10 content chunks + finish + usage chunk + [DONE] (OpenAI chat); message_start, 10 text deltas, message_delta with usage, message_stop (Anthropic); response.created, response.in_progress, output_item.added, content_part.added, 10 output_text deltas, output_text.done, content_part.done, output_item.done, response.completed with usage (OpenAI Responses). (i): the chat body's conversation as a Messages request. (j): Claude Code 2.1.332's first request, 49 kB, not streamed. (k): the same conversation as a Responses request (\`instructions\`, \`input\` as a string), to an \`openai\` backend (native: the body passed untouched, the mock's \`/v1/responses\` answering) and to an \`anthropic\` one (translated through the hub to \`/v1/messages\` and back). (l): one process, keys required, telemetry off; the chat to an \`openai\` backend (the answer's model priced) as a key with a USD budget of its own and its team's, on a route with one (three budgets checked before the call and charged after, in memory), beside the same chat to a \`vllm\` backend on the same upstream (no price: nothing charged) as a key without budgets. (m): one process with an SQLite store, keys required, telemetry off; the chat as a key made through the admin API beside the same chat as a config-file key (spend recorded for both)."
   echo "$LITELLM_NOTE"
   echo "$AGW_NOTE"
   [ -z "$NT" ] || echo "ALSO_THREADS=$NT: the bare proxy, (c) and (d) also ran with $NT worker threads (sluice: \`config.workerThreads: $NT\`), beside the default ones; their % of bare is against the one-thread bare proxy."

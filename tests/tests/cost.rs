@@ -80,8 +80,7 @@ async fn metrics(gw: &Gateway) -> String {
     get(&format!("{}/metrics", gw.admin_url())).await.text()
 }
 
-const GPT_4O_MINI: &str =
-    r#"route="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o-mini",key="""#;
+const GPT_4O_MINI: &str = r#"route="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o-mini",key="",team="""#;
 
 #[tokio::test]
 async fn a_priced_chat_has_its_cost_in_the_log_line_and_the_counter() {

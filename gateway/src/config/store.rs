@@ -70,3 +70,52 @@ pub(super) fn admin_token(
     }
     Some(token)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load_str;
+
+    const CONFIG: &str = r#"
+config:
+  adminToken: token-0123456789abcdef
+  store: {url: "postgres://sluice:pg-secret@db:5432/sluice", refresh: 2s}
+listeners:
+  - bind: 0.0.0.0:8080
+    routes: [{match: {pathPrefix: /}, backend: mock}]
+backends: [{name: mock, provider: mock}]
+"#;
+
+    #[test]
+    fn the_store_and_admin_token_load_and_never_show() {
+        let c = load_str(CONFIG).unwrap();
+        let store = c.store.as_ref().unwrap();
+        assert_eq!(store.refresh, std::time::Duration::from_secs(2));
+        assert_eq!(store.flush_interval, super::DEFAULT_FLUSH_INTERVAL);
+        assert_eq!(
+            c.admin_token.as_ref().unwrap().expose(),
+            "token-0123456789abcdef"
+        );
+        let shown = format!("{c:?}{}", c.redacted);
+        assert!(!shown.contains("pg-secret") && !shown.contains("token-0123456789abcdef"));
+        assert_eq!(
+            c.redacted["config"]["store"]["url"],
+            "postgres://<redacted>@db:5432/sluice"
+        );
+    }
+
+    #[test]
+    fn store_mistakes_name_their_path() {
+        let bad = CONFIG
+            .replace("postgres://sluice:pg-secret@db:5432/sluice", "mysql://db/x")
+            .replace("token-0123456789abcdef", "tok-x9")
+            .replace("refresh: 2s", "refresh: 10ms");
+        let errors: Vec<String> = match load_str(&bad) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.0.iter().map(ToString::to_string).collect(),
+        };
+        let has = |path: &str| errors.iter().any(|e| e.starts_with(path));
+        assert!(has("config.store.url"), "{errors:?}");
+        assert!(has("config.adminToken"), "{errors:?}");
+        assert!(!errors.iter().any(|e| e.contains("tok-x9")), "{errors:?}");
+    }
+}

@@ -157,8 +157,10 @@ pub(super) struct CostLabels {
     pub(super) route: String,
     pub(super) provider: String,
     pub(super) request_model: String,
-    /// The virtual key's name, empty without one.
+    /// The virtual key's id, empty without one.
     pub(super) key: String,
+    /// Its team, empty without one.
+    pub(super) team: String,
 }
 
 impl EncodeLabelSet for CostLabels {
@@ -166,7 +168,8 @@ impl EncodeLabelSet for CostLabels {
         ("route", self.route.as_str()).encode(encoder.encode_label())?;
         ("gen_ai_provider_name", self.provider.as_str()).encode(encoder.encode_label())?;
         ("gen_ai_request_model", self.request_model.as_str()).encode(encoder.encode_label())?;
-        ("key", self.key.as_str()).encode(encoder.encode_label())
+        ("key", self.key.as_str()).encode(encoder.encode_label())?;
+        ("team", self.team.as_str()).encode(encoder.encode_label())
     }
 }
 

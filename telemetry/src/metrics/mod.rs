@@ -25,7 +25,8 @@
 //!   input | output | cache_read | cache_creation | reasoning (cache reads and writes are
 //!   part of input, reasoning part of output),
 //! - `sluice_cost_usd_total` (USD, a float) by `route`, `gen_ai_provider_name`,
-//!   `gen_ai_request_model` and `key` (the virtual key's name, empty without one), and
+//!   `gen_ai_request_model`, `key` and `team` (the virtual key's id and team, empty without
+//!   one), and
 //!   `sluice_unpriced_requests_total` by `gen_ai_provider_name`, `gen_ai_request_model`:
 //!   requests with usage whose model has no price,
 //! - `sluice_otlp_spans_exported_total`, `sluice_otlp_spans_dropped_total`,
@@ -245,7 +246,7 @@ impl Metrics {
         registry.register(
             "sluice_cost_usd",
             "What requests cost in USD, from the price catalog and `config.pricing`, by \
-             route, provider, requested model and virtual key (empty without one).",
+             route, provider, requested model, virtual key id and its team (empty without).",
             cost.family.clone(),
         );
         registry.register(
@@ -477,6 +478,7 @@ impl Metrics {
                 provider: llm.provider.clone(),
                 request_model: llm.request_model.clone(),
                 key: rec.key.clone(),
+                team: rec.team.clone(),
             };
             let other = |l: &mut CostLabels| l.request_model = OTHER_MODEL.to_string();
             self.cost.update(&labels, other, |c| {
