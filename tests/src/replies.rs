@@ -178,6 +178,22 @@ fn split_in_two(text: &str) -> (&str, &str) {
     text.split_at(mid)
 }
 
+/// A whole OpenAI chat answer from `model` reporting 1000 prompt tokens (200 of them cached)
+/// and 500 completion tokens: at gpt-4o-mini's catalog prices (0.15 / 0.075 / 0.60 USD per
+/// million) 800 × 0.15 + 200 × 0.075 + 500 × 0.60 = 435 µUSD.
+pub fn openai_priced_answer(model: &str) -> Reply {
+    Reply::json(
+        200,
+        &json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Cheap."},
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500,
+                      "prompt_tokens_details": {"cached_tokens": 200}}
+        }),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::base64;

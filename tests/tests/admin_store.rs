@@ -45,17 +45,7 @@ backends:
 "#;
 
 fn answer() -> Reply {
-    Reply::json(
-        200,
-        &json!({
-            "id": "chatcmpl-1", "object": "chat.completion", "created": 1,
-            "model": "gpt-4o-mini-2024-07-18",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500,
-                      "prompt_tokens_details": {"cached_tokens": 200}}
-        }),
-    )
+    sluice_tests::replies::openai_priced_answer("gpt-4o-mini-2024-07-18")
 }
 
 fn config(store: &str, upstream: &MockUpstream, flush: &str) -> String {

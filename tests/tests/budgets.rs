@@ -60,17 +60,7 @@ backends:
 "#;
 
 fn answer() -> Reply {
-    Reply::json(
-        200,
-        &json!({
-            "id": "chatcmpl-1", "object": "chat.completion", "created": 1,
-            "model": "gpt-4o-mini-2024-07-18",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Cheap."},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500,
-                      "prompt_tokens_details": {"cached_tokens": 200}}
-        }),
-    )
+    sluice_tests::replies::openai_priced_answer("gpt-4o-mini-2024-07-18")
 }
 
 async fn gateway(upstream: &MockUpstream, global: &str, closed_window: &str) -> Gateway {

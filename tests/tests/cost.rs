@@ -44,16 +44,7 @@ fn chat(model: &str, stream: bool) -> serde_json::Value {
 
 /// 1000 prompt tokens of which 200 cached, 500 completion tokens.
 fn answer(model: &str) -> Reply {
-    Reply::json(
-        200,
-        &json!({
-            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Cheap."},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500,
-                      "prompt_tokens_details": {"cached_tokens": 200}}
-        }),
-    )
+    sluice_tests::replies::openai_priced_answer(model)
 }
 
 async fn one_request(gw: &Gateway, model: &str, stream: bool) -> LogLine {

@@ -55,6 +55,11 @@ fn unhex(text: &str) -> Option<[u8; 32]> {
     crate::limits::parse_hash(&format!("sha256:{text}"))
 }
 
+/// A list column's JSON text.
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
 fn list(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
 }
@@ -144,8 +149,8 @@ impl Store {
             .bind(key.team.clone())
             .bind(hex(&key.hash))
             .bind(key.prefix.clone())
-            .bind(serde_json::to_string(&key.routes).unwrap_or_else(|_| "[]".into()))
-            .bind(serde_json::to_string(&key.models).unwrap_or_else(|_| "[]".into()))
+            .bind(json_list(&key.routes))
+            .bind(json_list(&key.models))
             .bind(to_i64(key.limits.requests_per_minute))
             .bind(to_i64(key.limits.tokens_per_minute))
             .bind(usd)
@@ -183,8 +188,8 @@ impl Store {
         )
         .bind(key.name.clone())
         .bind(key.team.clone())
-        .bind(serde_json::to_string(&key.routes).unwrap_or_else(|_| "[]".into()))
-        .bind(serde_json::to_string(&key.models).unwrap_or_else(|_| "[]".into()))
+        .bind(json_list(&key.routes))
+        .bind(json_list(&key.models))
         .bind(to_i64(key.limits.requests_per_minute))
         .bind(to_i64(key.limits.tokens_per_minute))
         .bind(usd)
