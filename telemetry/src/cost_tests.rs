@@ -24,6 +24,7 @@ fn priced(cost: Option<f64>) -> RequestRecord {
             ..LlmFacts::default()
         }),
         key: "team-a".into(),
+        team: "platform".into(),
         ..sample_record()
     }
 }
@@ -76,7 +77,7 @@ fn the_text_line_ends_with_the_cost_after_the_seed_keys() {
     assert!(
         line.ends_with(
             " llm.response.tokens=100 duration=1500ms llm.usage.estimated=true \
-             error=\"client disconnected\" llm.cost=0.0000825\n"
+             key.id=team-a key.team=platform error=\"client disconnected\" llm.cost=0.0000825\n"
         ),
         "{line}"
     );
@@ -85,7 +86,10 @@ fn the_text_line_ends_with_the_cost_after_the_seed_keys() {
 #[test]
 fn an_unpriced_request_has_no_cost_key() {
     let line = text_line(&priced(None));
-    assert!(line.ends_with(" duration=1500ms\n"), "{line}");
+    assert!(
+        line.ends_with(" duration=1500ms key.id=team-a key.team=platform\n"),
+        "{line}"
+    );
     assert!(!line.contains("llm.cost"), "{line}");
 }
 
@@ -175,7 +179,7 @@ fn metrics_add_the_cost_by_key_and_count_unpriced_models() {
     assert!(
         text.contains(
             "sluice_cost_usd_total{route=\"chat\",gen_ai_provider_name=\"openai\",\
-             gen_ai_request_model=\"gpt-4o-mini\",key=\"team-a\"} 0.75\n"
+             gen_ai_request_model=\"gpt-4o-mini\",key=\"team-a\",team=\"platform\"} 0.75\n"
         ),
         "{text}"
     );
