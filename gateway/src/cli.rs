@@ -71,6 +71,9 @@ pub fn main() -> i32 {
                 for warning in unpriced_backends(&loaded) {
                     eprintln!("{warning}");
                 }
+                for line in credential_sources(&loaded) {
+                    println!("{line}");
+                }
                 println!("{config}: ok");
                 0
             }
@@ -114,6 +117,29 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+/// What `sluice check` says of each cloud backend's credentials: where they will come from
+/// (nothing is fetched: `sluice run` fetches them at start).
+fn credential_sources(config: &config::Config) -> Vec<String> {
+    use crate::config::runtime::Cloud;
+    config
+        .backends
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| match &b.cloud {
+            Some(Cloud::Aws { auth, .. }) => Some(format!(
+                "backends[{i}] ({}): AWS credentials from {}{}",
+                b.name,
+                auth.source.describe(),
+                auth.role_arn
+                    .as_ref()
+                    .map(|r| format!(", then the role {r} assumed through STS"))
+                    .unwrap_or_default()
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `sluice check`'s warnings: each backend whose pinned model has no price (its requests get

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod background;
 pub mod balance;
 pub mod cli;
 pub mod config;

@@ -92,6 +92,34 @@ fn check_binds(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
+/// How long start-up waits for a backend's cloud credentials.
+const CREDENTIALS_AT_START: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Fetches every bedrock backend's AWS credentials once (they are kept and refreshed from
+/// then on); the first that cannot be had is the error, naming its backend and source.
+fn check_cloud_credentials(config: &Config) -> Result<(), String> {
+    for (i, backend) in config.backends.iter().enumerate() {
+        let Some(crate::config::runtime::Cloud::Aws { auth, .. }) = &backend.cloud else {
+            continue;
+        };
+        let auth = auth.clone();
+        let got = crate::background::block_on(async move {
+            tokio::time::timeout(CREDENTIALS_AT_START, auth.credentials()).await
+        })?;
+        match got {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(format!("backends[{i}] ({}): {e}", backend.name)),
+            Err(_) => {
+                return Err(format!(
+                    "backends[{i}] ({}): no AWS credentials within {CREDENTIALS_AT_START:?}",
+                    backend.name
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The longest timeout left to Pingora's fast timer (see [`server_conf`]).
 const FAST_TIMEOUT_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -174,6 +202,12 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
             return EXIT_RUNTIME;
         }
     };
+    // Cloud credentials are fetched before anything serves: a backend whose credentials
+    // cannot be had is an error naming it.
+    if let Err(e) = check_cloud_credentials(&config) {
+        eprintln!("{e}");
+        return EXIT_RUNTIME;
+    }
     // The store is opened (and migrated, and its keys loaded) before anything serves: a store
     // that cannot be had stops the start with the reason.
     let store = match &config.store {

@@ -1,6 +1,7 @@
 //! Upstream credentials: API keys as the provider wants them, Google OAuth tokens (Vertex),
 //! AWS SigV4 signatures (Bedrock). Computed per request, last, over the final path and body.
 
+pub mod aws;
 pub mod google;
 pub mod sigv4;
 
@@ -23,14 +24,10 @@ pub async fn credential_headers(
     body: &[u8],
 ) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
     match (backend.provider.auth(), &backend.cloud, api_key) {
-        (
-            Auth::SigV4(service),
-            Some(Cloud::Aws {
-                region,
-                credentials,
-            }),
-            _,
-        ) => {
+        (Auth::SigV4(service), Some(Cloud::Aws { region, auth }), _) => {
+            // Boxed like the Google token below: a fetch is a large future.
+            let credentials = Box::pin(auth.credentials()).await?;
+            let credentials = &credentials;
             let host = upstream.host_header();
             let scheme = if upstream.tls { "https" } else { "http" };
             let url = format!("{scheme}://{host}{path}");

@@ -12,7 +12,8 @@ use aws_sigv4::http_request::{sign as sign_request, SignableBody, SignableReques
 use aws_sigv4::http_request::{SigningParams, SigningSettings};
 use aws_sigv4::sign::v4;
 
-/// Long-term (or, with a session token, temporary) AWS credentials.
+/// Long-term (or, with a session token, temporary) AWS credentials, as [`super::aws`] fetched
+/// them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AwsCredentials {
     pub access_key_id: String,
@@ -30,23 +31,6 @@ impl std::fmt::Debug for AwsCredentials {
                 &self.session_token.as_ref().map(|_| "** redacted **"),
             )
             .finish()
-    }
-}
-
-impl AwsCredentials {
-    /// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and (optionally)
-    /// `AWS_SESSION_TOKEN`; `None` unless both keys are set and not empty.
-    pub fn from_env() -> Option<Self> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Option<Self> {
-        let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        Some(Self {
-            access_key_id: non_empty("AWS_ACCESS_KEY_ID")?,
-            secret_access_key: non_empty("AWS_SECRET_ACCESS_KEY")?,
-            session_token: non_empty("AWS_SESSION_TOKEN"),
-        })
     }
 }
 
@@ -187,51 +171,6 @@ mod tests {
         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/bedrock/aws4_request, \
          SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, \
          Signature=e0d51ca4a00c147ad17bb611911e3d154e64519a93381e0916dc3fbe6afee218";
-
-    #[test]
-    fn credentials_from_lookup() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
-        assert_eq!(
-            AwsCredentials::from_lookup(env(&[
-                ("AWS_ACCESS_KEY_ID", "AKID"),
-                ("AWS_SECRET_ACCESS_KEY", "secret"),
-            ])),
-            Some(AwsCredentials {
-                access_key_id: "AKID".into(),
-                secret_access_key: "secret".into(),
-                session_token: None,
-            })
-        );
-        assert_eq!(
-            AwsCredentials::from_lookup(env(&[
-                ("AWS_ACCESS_KEY_ID", "AKID"),
-                ("AWS_SECRET_ACCESS_KEY", "secret"),
-                ("AWS_SESSION_TOKEN", "tok"),
-            ]))
-            .and_then(|c| c.session_token),
-            Some("tok".into())
-        );
-        assert_eq!(
-            AwsCredentials::from_lookup(env(&[("AWS_ACCESS_KEY_ID", "AKID")])),
-            None
-        );
-        assert_eq!(
-            AwsCredentials::from_lookup(env(&[
-                ("AWS_ACCESS_KEY_ID", ""),
-                ("AWS_SECRET_ACCESS_KEY", "secret"),
-            ])),
-            None
-        );
-        let debug = format!("{:?}", example_creds(Some("tok")));
-        assert!(!debug.contains("EXAMPLEKEY") && !debug.contains("tok\""));
-    }
 
     #[test]
     fn bad_url_is_an_error() {

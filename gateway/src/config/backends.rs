@@ -9,8 +9,8 @@ use sluice_providers::ProviderKind;
 use super::raw::{RawBackend, RawSecret};
 use super::runtime::{parse_duration, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
 use super::{ConfigError, Secret, Upstream};
+use crate::auth::aws::{AwsAuth, AwsSource};
 use crate::auth::google::{GoogleAuth, CLOUD_PLATFORM_SCOPE};
-use crate::auth::sigv4::AwsCredentials;
 
 #[derive(Debug)]
 pub struct Backend {
@@ -51,7 +51,7 @@ impl Backend {
 pub enum Cloud {
     Aws {
         region: String,
-        credentials: AwsCredentials,
+        auth: Arc<AwsAuth>,
     },
     Google {
         project: String,
@@ -59,7 +59,9 @@ pub enum Cloud {
         auth: Arc<GoogleAuth>,
     },
     /// Azure with a Microsoft Entra ID token instead of an `api-key`.
-    AzureEntra { token: Secret },
+    AzureEntra {
+        token: Secret,
+    },
 }
 
 pub(super) fn resolve_secret(
@@ -124,7 +126,8 @@ fn cloud(
                 ));
             }
         };
-    let placed: [(&str, bool, ProviderKind); 5] = [
+    let placed: [(&str, bool, ProviderKind); 6] = [
+        ("auth", raw.auth.is_some(), ProviderKind::Bedrock),
         ("region", raw.region.is_some(), ProviderKind::Bedrock),
         ("project", raw.project.is_some(), ProviderKind::Vertex),
         ("location", raw.location.is_some(), ProviderKind::Vertex),
@@ -147,16 +150,28 @@ fn cloud(
                 ));
                 return None;
             };
-            let Some(credentials) = AwsCredentials::from_env() else {
+            let auth = raw.auth.as_ref();
+            let source = match AwsSource::parse(
+                auth.and_then(|a| a.source.as_deref()),
+                auth.and_then(|a| a.profile.as_deref()),
+            ) {
+                Ok(s) => s,
+                Err(e) => {
+                    errors.push(ConfigError::new(format!("{path}.auth"), e));
+                    return None;
+                }
+            };
+            let role_arn = auth.and_then(|a| a.role_arn.clone());
+            if role_arn.as_deref().is_some_and(|r| !r.starts_with("arn:")) {
                 errors.push(ConfigError::new(
-                    path,
-                    "provider bedrock needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)",
+                    format!("{path}.auth.roleArn"),
+                    "expected a role ARN (arn:aws:iam::<account>:role/<name>)",
                 ));
                 return None;
-            };
+            }
             Some(Cloud::Aws {
+                auth: Arc::new(AwsAuth::new(source, role_arn, region.clone())),
                 region,
-                credentials,
             })
         }
         ProviderKind::Vertex => {

@@ -194,6 +194,9 @@ pub struct RawBackend {
     pub entra_token: Option<RawSecret>,
     /// A Google service-account key (its JSON text, `{env}` or `{file}`) for vertex.
     pub service_account: Option<RawSecret>,
+    /// Where a cloud backend's credentials come from (bedrock: `source`, `profile`,
+    /// `roleArn`); nothing: the cloud's default chain.
+    pub auth: Option<RawCloudAuth>,
     /// Connect timeout, e.g. `5s` (default 10s).
     pub connect_timeout: Option<String>,
     /// Longest wait for the upstream's response header, and between two body reads,
@@ -214,6 +217,18 @@ pub struct RawBackend {
     pub health_check: Option<RawHealthCheck>,
     /// Passive ejection of failing targets.
     pub outlier_detection: Option<RawOutlierDetection>,
+}
+
+/// A backend's `auth:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCloudAuth {
+    /// bedrock: `chain` (default), `env`, `profile`, `webIdentity`, `container`, `imds`.
+    pub source: Option<String>,
+    /// bedrock, `source: profile`: the profile's name (default: `AWS_PROFILE`, else `default`).
+    pub profile: Option<String>,
+    /// bedrock: a role to assume with the source's credentials.
+    pub role_arn: Option<String>,
 }
 
 /// One entry of a backend's `endpoints`.

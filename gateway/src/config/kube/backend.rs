@@ -249,7 +249,7 @@ fn provider(
         let pp = format!("{path}.bedrock");
         for key in c.other.keys() {
             let why = match key.as_str() {
-                "auth" => "not supported: sluice signs Bedrock requests with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) from its environment",
+                "auth" => "not supported: sluice takes Bedrock's AWS credentials from the AWS default chain (environment, profiles, web identity, container credentials, instance metadata); name a source with auth in a sluice config",
                 _ => "not supported by sluice",
             };
             cx.error(obj, &join(&pp, key), why);

@@ -330,7 +330,7 @@ fn what_sluice_cannot_honour_is_an_error_naming_object_and_field() {
         ),
         (
             with("      bedrock: {model: m, auth: {type: Secret}}", ""),
-            "Backend ns/b: spec.ai.llm.bedrock.auth: not supported: sluice signs Bedrock requests with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) from its environment",
+            "Backend ns/b: spec.ai.llm.bedrock.auth: not supported: sluice takes Bedrock's AWS credentials from the AWS default chain (environment, profiles, web identity, container credentials, instance metadata); name a source with auth in a sluice config",
         ),
         (
             with("      openai: {authToken: {kind: Inline, inline: k}}\n      path: {full: /v2/chat}", ""),

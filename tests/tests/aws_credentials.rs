@@ -1,0 +1,260 @@
+//! AWS credentials for bedrock the way AWS hands them out, through the AWS SDK's providers,
+//! against local stand-ins of the credential endpoints the SDK lets tests point at: EKS IRSA
+//! (web identity: a token file, then STS `AssumeRoleWithWebIdentity` at
+//! `AWS_ENDPOINT_URL_STS`) and EC2 instance metadata (IMDSv2 at
+//! `AWS_EC2_METADATA_SERVICE_ENDPOINT`). Each time: the credentials are fetched at start and
+//! sign the Bedrock call; when they near their expiry the next requests trigger one refresh
+//! (not one per request, under 20 concurrent requests), and later calls are signed with the
+//! new ones. A backend without credentials does not start, and `sluice check` says where
+//! each backend's credentials come from.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{json, Value};
+use sluice_tests::http::post_json;
+use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
+
+const WAIT: Duration = Duration::from_secs(10);
+/// Credentials handed out first expire this far ahead: 3 s more than sluice's refresh
+/// margin (300 s), so they are due for refresh 3 s after start.
+const FIRST_LIFETIME: u64 = 303;
+
+fn fixture(path: &str) -> String {
+    let dir = sluice_tests::gateway::workspace_dir().join("providers/tests/fixtures");
+    std::fs::read_to_string(dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn rfc3339_in(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(secs)).to_string()
+}
+
+/// The access key and lifetime of the `n`th credentials handed out (1-based).
+fn issued(n: usize) -> (&'static str, u64) {
+    if n == 1 {
+        ("ASIAFIRSTKEY", FIRST_LIFETIME)
+    } else {
+        ("ASIASECONDKEY", 3600)
+    }
+}
+
+fn bedrock() -> Reply {
+    Reply::json(
+        200,
+        &serde_json::from_str::<Value>(&fixture("bedrock/basic.bedrock-response.json")).unwrap(),
+    )
+}
+
+async fn gateway(bedrock: &MockUpstream, auth: &str, env: &[(&str, String)]) -> Gateway {
+    let yaml = Ports::new().render(
+        r#"
+config:
+  adminAddr: {{admin}}
+listeners:
+  - name: http
+    bind: {{listener}}
+    routes: [{name: r, match: {pathPrefix: /}, backend: b}]
+backends:
+  - name: b
+    provider: bedrock
+    model: anthropic.claude-3-5-sonnet-20240620-v1:0
+    region: us-east-1
+    baseUrl: {{bedrock}}
+    auth: {{auth}}
+"#,
+        &[("bedrock", &bedrock.base_url()), ("auth", auth)],
+    );
+    let home = std::env::temp_dir().join(format!("sluice-aws-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let mut b = Gateway::builder(&yaml)
+        // No shared files, no instance metadata unless the test asks for it.
+        .env("HOME", home.to_str().unwrap())
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env("AWS_REGION", "us-east-1");
+    for (k, v) in env {
+        b = b.env(k, v);
+    }
+    b.start().await
+}
+
+async fn chat(gw: &Gateway) -> u16 {
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    let r = post_json(
+        &format!("{}/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert!(r.status == 200, "{}", r.text());
+    r.status
+}
+
+/// The access key id in the last Bedrock call's SigV4 `Authorization`.
+fn signed_with(bedrock: &MockUpstream) -> String {
+    let requests = bedrock.requests();
+    let auth = requests
+        .last()
+        .and_then(|r| r.header("authorization").map(str::to_string))
+        .expect("a signed call");
+    auth.trim_start_matches("AWS4-HMAC-SHA256 Credential=")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Signed with the first credentials; once they near expiry, 20 concurrent requests cause
+/// one refresh; then signed with the second.
+async fn refreshed_once_under_load(gw: &Gateway, bedrock: &MockUpstream, fetches: &AtomicUsize) {
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "fetched once, at start");
+    chat(gw).await;
+    assert_eq!(signed_with(bedrock), "ASIAFIRSTKEY");
+    // Past the refresh margin: the held credentials are still valid, and due for refresh.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let burst: Vec<_> = (0..20)
+        .map(|_| {
+            let url = format!("{}/v1/chat/completions", gw.base_url());
+            tokio::spawn(async move {
+                let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+                post_json(&url, &body, &[]).await.status
+            })
+        })
+        .collect();
+    for task in burst {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while fetches.load(Ordering::SeqCst) < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no refresh");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    chat(gw).await;
+    assert_eq!(signed_with(bedrock), "ASIASECONDKEY");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        2,
+        "one refresh for 21 requests"
+    );
+}
+
+#[tokio::test]
+async fn irsa_web_identity_goes_through_sts_and_refreshes_once() {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counted = fetches.clone();
+    let sts = MockUpstream::start_with_handler(move |req| {
+        assert!(req.body_text().contains("Action=AssumeRoleWithWebIdentity"));
+        assert!(req.body_text().contains("WebIdentityToken=eyJ.irsa-token"));
+        let (key, lifetime) = issued(counted.fetch_add(1, Ordering::SeqCst) + 1);
+        let xml = format!(
+            r#"<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>secret-{key}</SecretAccessKey><SessionToken>session-{key}</SessionToken><Expiration>{}</Expiration></Credentials>
+  </AssumeRoleWithWebIdentityResult>
+  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
+</AssumeRoleWithWebIdentityResponse>"#,
+            rfc3339_in(lifetime)
+        );
+        Reply::new(200, vec![("content-type".into(), "text/xml".into())], xml)
+    })
+    .await;
+    let token = std::env::temp_dir().join(format!("sluice-irsa-{}", std::process::id()));
+    std::fs::write(&token, "eyJ.irsa-token").unwrap();
+    let upstream = MockUpstream::start(bedrock()).await;
+    let env = [
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token.display().to_string()),
+        (
+            "AWS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/sluice".to_string(),
+        ),
+        ("AWS_ENDPOINT_URL_STS", sts.base_url()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ];
+    let gw = gateway(&upstream, "{source: webIdentity}", &env).await;
+    refreshed_once_under_load(&gw, &upstream, &fetches).await;
+    // The session token is signed too; the secret never shows.
+    let last = upstream.requests().pop().unwrap();
+    assert_eq!(
+        last.header("x-amz-security-token"),
+        Some("session-ASIASECONDKEY")
+    );
+    let output = [gw.log_lines(), gw.stderr_lines()].concat().join("\n");
+    assert!(!output.contains("secret-ASIA") && !output.contains("session-ASIA"));
+    let _ = std::fs::remove_file(token);
+}
+
+#[tokio::test]
+async fn instance_metadata_imdsv2_credentials_refresh_once() {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counted = fetches.clone();
+    let imds = MockUpstream::start_with_handler(move |req| {
+        let path = req.path_only();
+        match (req.method.as_str(), path) {
+            ("PUT", "/latest/api/token") => Reply::text(200, "imds-session-token")
+                .with_header("x-aws-ec2-metadata-token-ttl-seconds", "21600"),
+            ("GET", "/latest/meta-data/iam/security-credentials/") => {
+                assert_eq!(
+                    req.header("x-aws-ec2-metadata-token"),
+                    Some("imds-session-token")
+                );
+                Reply::text(200, "sluice-role")
+            }
+            ("GET", "/latest/meta-data/iam/security-credentials/sluice-role") => {
+                let (key, lifetime) = issued(counted.fetch_add(1, Ordering::SeqCst) + 1);
+                Reply::json(
+                    200,
+                    &json!({"Code": "Success", "LastUpdated": rfc3339_in(0), "Type": "AWS-HMAC",
+                            "AccessKeyId": key, "SecretAccessKey": format!("secret-{key}"),
+                            "Token": format!("session-{key}"), "Expiration": rfc3339_in(lifetime)}),
+                )
+            }
+            _ => Reply::text(404, "not found"),
+        }
+    })
+    .await;
+    let upstream = MockUpstream::start(bedrock()).await;
+    let env = [("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.base_url())];
+    let gw = gateway(&upstream, "{source: imds}", &env).await;
+    refreshed_once_under_load(&gw, &upstream, &fetches).await;
+}
+
+#[tokio::test]
+async fn a_backend_without_credentials_does_not_start_and_check_says_where_they_come_from() {
+    let upstream = MockUpstream::start(bedrock()).await;
+    let yaml = Ports::new().render(
+        "listeners:\n  - bind: {{listener}}\n    routes: [{match: {pathPrefix: /}, backend: b}]\n\
+         backends:\n  - {name: b, provider: bedrock, region: us-east-1, baseUrl: {{up}}, \
+         auth: {source: env, roleArn: \"arn:aws:iam::123456789012:role/x\"}}\n",
+        &[("up", &upstream.base_url())],
+    );
+    let path = std::env::temp_dir().join(format!("sluice-aws-{}.yaml", std::process::id()));
+    std::fs::write(&path, &yaml).unwrap();
+    let check = std::process::Command::new(sluice_tests::sluice_bin())
+        .args(["check", "-c", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{out}");
+    assert!(
+        out.contains("backends[0] (b): AWS credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN), then the role arn:aws:iam::123456789012:role/x assumed through STS"),
+        "{out}"
+    );
+    let run = std::process::Command::new(sluice_tests::sluice_bin())
+        .args(["run", "-c", path.to_str().unwrap()])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("backends[0] (b): no AWS credentials from AWS_ACCESS_KEY_ID"),
+        "{err}"
+    );
+}
