@@ -137,6 +137,13 @@ fn credential_sources(config: &config::Config) -> Vec<String> {
                     .map(|r| format!(", then the role {r} assumed through STS"))
                     .unwrap_or_default()
             )),
+            Some(Cloud::Google { auth, .. }) => auth.adc_source().map(|s| {
+                format!(
+                    "backends[{i}] ({}): Google access tokens from {}",
+                    b.name,
+                    s.describe()
+                )
+            }),
             _ => None,
         })
         .collect()

@@ -95,23 +95,37 @@ fn check_binds(config: &Config) -> Result<(), String> {
 /// How long start-up waits for a backend's cloud credentials.
 const CREDENTIALS_AT_START: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// Fetches every bedrock backend's AWS credentials once (they are kept and refreshed from
-/// then on); the first that cannot be had is the error, naming its backend and source.
+/// Fetches every bedrock backend's AWS credentials and every vertex backend's Application
+/// Default Credentials token once (they are kept and refreshed from then on); the first that
+/// cannot be had is the error, naming its backend and source.
 fn check_cloud_credentials(config: &Config) -> Result<(), String> {
+    use crate::config::runtime::Cloud;
     for (i, backend) in config.backends.iter().enumerate() {
-        let Some(crate::config::runtime::Cloud::Aws { auth, .. }) = &backend.cloud else {
-            continue;
+        let got = match &backend.cloud {
+            Some(Cloud::Aws { auth, .. }) => {
+                let auth = auth.clone();
+                crate::background::block_on(async move {
+                    tokio::time::timeout(CREDENTIALS_AT_START, auth.credentials())
+                        .await
+                        .map(|r| r.map(drop))
+                })?
+            }
+            Some(Cloud::Google { auth, .. }) if auth.adc_source().is_some() => {
+                let auth = auth.clone();
+                crate::background::block_on(async move {
+                    tokio::time::timeout(CREDENTIALS_AT_START, auth.token())
+                        .await
+                        .map(|r| r.map(drop).map_err(|e| e.to_string()))
+                })?
+            }
+            _ => continue,
         };
-        let auth = auth.clone();
-        let got = crate::background::block_on(async move {
-            tokio::time::timeout(CREDENTIALS_AT_START, auth.credentials()).await
-        })?;
         match got {
-            Ok(Ok(_)) => {}
+            Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(format!("backends[{i}] ({}): {e}", backend.name)),
             Err(_) => {
                 return Err(format!(
-                    "backends[{i}] ({}): no AWS credentials within {CREDENTIALS_AT_START:?}",
+                    "backends[{i}] ({}): no credentials within {CREDENTIALS_AT_START:?}",
                     backend.name
                 ))
             }

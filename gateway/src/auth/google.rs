@@ -1,12 +1,20 @@
 //! Google OAuth 2.0 access tokens for Google Cloud APIs (Vertex AI).
 //!
-//! Two sources:
-//! - a service-account JSON key, exchanged for access tokens with the JWT-bearer flow
+//! Three sources:
+//! - Application Default Credentials or the metadata server, on Google's crate
+//!   ([`super::google_adc`]);
+//! - a service-account JSON key given in config, exchanged for access tokens with the JWT-bearer flow
 //!   (RFC 7523) exactly as Google documents it for service accounts: an RS256-signed JWT
 //!   `{iss: client_email, scope, aud: token_uri, iat, exp: iat + 3600}` is POSTed as
 //!   `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<jwt>` to the key's
 //!   `token_uri`, which answers `{"access_token", "expires_in", "token_type"}`;
 //! - a fixed access token from config (never refreshed).
+//!
+//! The key given in config is exchanged here rather than by `google-cloud-auth`: that crate
+//! signs a self-signed JWT with a service-account key and sends it as the bearer, without the
+//! exchange at the key's `token_uri`; whether Vertex AI accepts such JWTs is not documented,
+//! and the exchange is what Google documents for service accounts. A key file named by
+//! `GOOGLE_APPLICATION_CREDENTIALS` goes through the crate (ADC) like every other ADC source.
 //!
 //! Service-account tokens are cached and refreshed once they are within
 //! [`REFRESH_MARGIN`] of expiry. Concurrent callers share one refresh: the first caller to
@@ -53,6 +61,9 @@ pub enum AuthError {
     /// Obtaining a token from the token endpoint failed.
     #[error("Google OAuth token exchange failed: {0}")]
     Exchange(String),
+    /// Application Default Credentials gave no token.
+    #[error("no Google access token from {0}")]
+    Adc(String),
 }
 
 impl AuthError {
@@ -61,6 +72,7 @@ impl AuthError {
         match self {
             AuthError::InvalidKey(m) => AuthError::InvalidKey(m.clone()),
             AuthError::Exchange(m) => AuthError::Exchange(m.clone()),
+            AuthError::Adc(m) => AuthError::Adc(m.clone()),
         }
     }
 }
@@ -73,6 +85,7 @@ pub struct GoogleAuth {
 enum Source {
     Static(String),
     ServiceAccount(Box<ServiceAccount>),
+    Adc(std::sync::Arc<super::google_adc::Adc>),
 }
 
 struct ServiceAccount {
@@ -210,6 +223,22 @@ impl GoogleAuth {
         })
     }
 
+    /// Application Default Credentials (or the metadata server alone); nothing is fetched
+    /// until the first token is asked for.
+    pub fn adc(source: super::google_adc::AdcSource) -> Self {
+        GoogleAuth {
+            source: Source::Adc(std::sync::Arc::new(super::google_adc::Adc::new(source))),
+        }
+    }
+
+    /// The ADC source, when the tokens come from one.
+    pub fn adc_source(&self) -> Option<super::google_adc::AdcSource> {
+        match &self.source {
+            Source::Adc(adc) => Some(adc.source),
+            _ => None,
+        }
+    }
+
     /// A fixed access token given in config (no refresh).
     pub fn static_token(token: String) -> Self {
         GoogleAuth {
@@ -224,6 +253,12 @@ impl GoogleAuth {
         match &self.source {
             Source::Static(token) => Ok(token.clone()),
             Source::ServiceAccount(sa) => sa.token().await,
+            Source::Adc(adc) => {
+                let adc = adc.clone();
+                crate::background::run(async move { adc.token().await })
+                    .await
+                    .map_err(AuthError::Adc)?
+            }
         }
     }
 }
@@ -440,6 +475,10 @@ impl fmt::Debug for GoogleAuth {
                 .field("token_uri", &sa.token_uri)
                 .field("scope", &sa.scope)
                 .field("private_key", &"<redacted>")
+                .finish_non_exhaustive(),
+            Source::Adc(adc) => f
+                .debug_struct("GoogleAuth")
+                .field("source", &adc.source)
                 .finish_non_exhaustive(),
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod google;
+pub mod google_adc;
 pub mod sigv4;
 
 use std::time::SystemTime;

@@ -11,6 +11,7 @@ use super::runtime::{parse_duration, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEO
 use super::{ConfigError, Secret, Upstream};
 use crate::auth::aws::{AwsAuth, AwsSource};
 use crate::auth::google::{GoogleAuth, CLOUD_PLATFORM_SCOPE};
+use crate::auth::google_adc::AdcSource;
 
 #[derive(Debug)]
 pub struct Backend {
@@ -126,8 +127,13 @@ fn cloud(
                 ));
             }
         };
-    let placed: [(&str, bool, ProviderKind); 6] = [
-        ("auth", raw.auth.is_some(), ProviderKind::Bedrock),
+    if raw.auth.is_some() && !matches!(provider, ProviderKind::Bedrock | ProviderKind::Vertex) {
+        errors.push(ConfigError::new(
+            format!("{path}.auth"),
+            "only for providers bedrock and vertex",
+        ));
+    }
+    let placed: [(&str, bool, ProviderKind); 5] = [
         ("region", raw.region.is_some(), ProviderKind::Bedrock),
         ("project", raw.project.is_some(), ProviderKind::Vertex),
         ("location", raw.location.is_some(), ProviderKind::Vertex),
@@ -183,7 +189,33 @@ fn cloud(
                 ));
                 return None;
             };
+            let adc = match raw.auth.as_ref().map(|a| (a.source.as_deref(), a)) {
+                None | Some((None | Some("adc"), _)) => AdcSource::Adc,
+                Some((Some("metadata"), _)) => AdcSource::Metadata,
+                Some((Some(other), _)) => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.auth.source"),
+                        format!("unknown Google credential source {other:?}; adc (default) or metadata (or give serviceAccount or apiKey)"),
+                    ));
+                    return None;
+                }
+            };
+            if let Some(a) = &raw.auth {
+                if a.profile.is_some() || a.role_arn.is_some() {
+                    errors.push(ConfigError::new(
+                        format!("{path}.auth"),
+                        "profile and roleArn are for bedrock",
+                    ));
+                }
+            }
             let auth = match (&raw.service_account, api_key) {
+                (Some(_) | None, Some(_)) | (Some(_), None) if raw.auth.is_some() => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.auth"),
+                        "auth names where credentials come from: leave out serviceAccount and apiKey",
+                    ));
+                    return None;
+                }
                 (Some(sa), None) => {
                     let json = resolve_secret(&format!("{path}.serviceAccount"), sa, errors)?;
                     match GoogleAuth::service_account(json.expose(), CLOUD_PLATFORM_SCOPE) {
@@ -198,10 +230,11 @@ fn cloud(
                     }
                 }
                 (None, Some(token)) => GoogleAuth::static_token(token.expose().to_string()),
-                _ => {
+                (None, None) => GoogleAuth::adc(adc),
+                (Some(_), Some(_)) => {
                     errors.push(ConfigError::new(
                         path,
-                        "provider vertex needs exactly one of serviceAccount (a key file) or apiKey (an access token)",
+                        "provider vertex takes one of serviceAccount (a key file) or apiKey (an access token), or neither (Application Default Credentials)",
                     ));
                     return None;
                 }

@@ -1,0 +1,146 @@
+//! Vertex with Google Application Default Credentials on the metadata server, the way GKE
+//! Workload Identity and GCE hand out tokens: a stand-in of the metadata server
+//! (`GCE_METADATA_HOST`, which Google's auth crate honours) answers the token request; the
+//! token is fetched at start and sent as the bearer of the Vertex call; when it nears its
+//! expiry it is refreshed once (not per request, under 20 concurrent requests), and later
+//! calls carry the new one. `sluice check` names the source.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use sluice_tests::http::post_json;
+use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn fixture(path: &str) -> String {
+    let dir = sluice_tests::gateway::workspace_dir().join("providers/tests/fixtures");
+    std::fs::read_to_string(dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The metadata server: the `n`th token is `ya29.token-<n>`; the first lives 245 s (the
+/// crate refreshes 240 s before expiry, so 5 s after start), later ones an hour.
+async fn metadata_server(fetches: Arc<AtomicUsize>) -> MockUpstream {
+    MockUpstream::start_with_handler(move |req| {
+        if req.header("metadata-flavor") != Some("Google") {
+            return Reply::text(403, "missing Metadata-Flavor");
+        }
+        match req.path_only() {
+            "/computeMetadata/v1/instance/service-accounts/default/token" => {
+                let n = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+                let lifetime = if n == 1 { 245 } else { 3600 };
+                Reply::json(
+                    200,
+                    &json!({"access_token": format!("ya29.token-{n}"), "expires_in": lifetime,
+                            "token_type": "Bearer"}),
+                )
+            }
+            "/computeMetadata/v1/universe/universe-domain" => Reply::text(200, "googleapis.com"),
+            _ => Reply::text(404, "not found"),
+        }
+    })
+    .await
+}
+
+const CONFIG: &str = r#"
+config:
+  adminAddr: {{admin}}
+listeners:
+  - name: http
+    bind: {{listener}}
+    routes: [{name: r, match: {pathPrefix: /}, backend: v}]
+backends:
+  - name: v
+    provider: vertex
+    project: my-proj
+    location: us-east5
+    model: gemini-2.0-flash
+    baseUrl: {{vertex}}
+    auth: {source: metadata}
+"#;
+
+fn bearer_of_last(vertex: &MockUpstream) -> String {
+    vertex
+        .requests()
+        .last()
+        .and_then(|r| r.header("authorization").map(str::to_string))
+        .expect("a call")
+}
+
+#[tokio::test]
+async fn a_gke_metadata_token_signs_vertex_calls_and_is_refreshed_once() {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let mds = metadata_server(fetches.clone()).await;
+    let answer: Value =
+        serde_json::from_str(&fixture("gemini/basic.gemini-response.json")).unwrap();
+    let vertex = MockUpstream::start(Reply::json(200, &answer)).await;
+    let yaml = Ports::new().render(CONFIG, &[("vertex", &vertex.base_url())]);
+    let host = mds.base_url().trim_start_matches("http://").to_string();
+    let gw = Gateway::builder(&yaml)
+        .env("GCE_METADATA_HOST", &host)
+        .env("GOOGLE_APPLICATION_CREDENTIALS", "")
+        .start()
+        .await;
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "fetched at start");
+    let url = format!("{}/v1/chat/completions", gw.base_url());
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    let r = post_json(&url, &body, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(bearer_of_last(&vertex), "Bearer ya29.token-1");
+    // The crate refreshes in the background 240 s before expiry: 5 s after the fetch.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let burst: Vec<_> = (0..20)
+        .map(|_| {
+            let (url, body) = (url.clone(), body.clone());
+            tokio::spawn(async move { post_json(&url, &body, &[]).await.status })
+        })
+        .collect();
+    for task in burst {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while fetches.load(Ordering::SeqCst) < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no refresh");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = post_json(&url, &body, &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(bearer_of_last(&vertex), "Bearer ya29.token-2");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fetches.load(Ordering::SeqCst), 2, "one refresh");
+    let output = [gw.log_lines(), gw.stderr_lines()].concat().join("\n");
+    assert!(!output.contains("ya29."), "a token in the output");
+}
+
+#[tokio::test]
+async fn check_names_the_google_source_and_a_missing_metadata_server_stops_the_start() {
+    let vertex = MockUpstream::start(Reply::text(500, "unused")).await;
+    let yaml = Ports::new().render(CONFIG, &[("vertex", &vertex.base_url())]);
+    let path = std::env::temp_dir().join(format!("sluice-gcp-{}.yaml", std::process::id()));
+    std::fs::write(&path, &yaml).unwrap();
+    let check = std::process::Command::new(sluice_tests::sluice_bin())
+        .args(["check", "-c", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{out}");
+    assert!(
+        out.contains("backends[0] (v): Google access tokens from the Google metadata server"),
+        "{out}"
+    );
+    // A metadata server that is not there: a port nobody listens on.
+    let run = std::process::Command::new(sluice_tests::sluice_bin())
+        .args(["run", "-c", path.to_str().unwrap()])
+        .env(
+            "GCE_METADATA_HOST",
+            format!("127.0.0.1:{}", sluice_tests::free_port()),
+        )
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("backends[0] (v):"), "{err}");
+}
