@@ -137,6 +137,11 @@ fn credential_sources(config: &config::Config) -> Vec<String> {
                     .map(|r| format!(", then the role {r} assumed through STS"))
                     .unwrap_or_default()
             )),
+            Some(Cloud::AzureIdentity { auth }) => Some(format!(
+                "backends[{i}] ({}): Microsoft Entra ID tokens from {}",
+                b.name,
+                auth.source.describe()
+            )),
             Some(Cloud::Google { auth, .. }) => auth.adc_source().map(|s| {
                 format!(
                     "backends[{i}] ({}): Google access tokens from {}",

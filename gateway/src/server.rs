@@ -110,6 +110,14 @@ fn check_cloud_credentials(config: &Config) -> Result<(), String> {
                         .map(|r| r.map(drop))
                 })?
             }
+            Some(Cloud::AzureIdentity { auth }) => {
+                let auth = auth.clone();
+                crate::background::block_on(async move {
+                    tokio::time::timeout(CREDENTIALS_AT_START, auth.token())
+                        .await
+                        .map(|r| r.map(drop))
+                })?
+            }
             Some(Cloud::Google { auth, .. }) if auth.adc_source().is_some() => {
                 let auth = auth.clone();
                 crate::background::block_on(async move {

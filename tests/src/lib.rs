@@ -26,6 +26,7 @@
 pub mod claude_code;
 pub mod codex;
 pub mod codex_setup;
+pub mod credentials;
 pub mod gateway;
 pub mod http;
 pub mod logline;

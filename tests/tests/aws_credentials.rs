@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
+use sluice_tests::credentials::{assert_one_refresh, burst_until_refreshed, check_then_run};
 use sluice_tests::http::post_json;
 use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
 
-const WAIT: Duration = Duration::from_secs(10);
 /// Credentials handed out first expire this far ahead: 3 s more than sluice's refresh
 /// margin (300 s), so they are due for refresh 3 s after start.
 const FIRST_LIFETIME: u64 = 303;
@@ -115,32 +115,12 @@ async fn refreshed_once_under_load(gw: &Gateway, bedrock: &MockUpstream, fetches
     chat(gw).await;
     assert_eq!(signed_with(bedrock), "ASIAFIRSTKEY");
     // Past the refresh margin: the held credentials are still valid, and due for refresh.
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let burst: Vec<_> = (0..20)
-        .map(|_| {
-            let url = format!("{}/v1/chat/completions", gw.base_url());
-            tokio::spawn(async move {
-                let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
-                post_json(&url, &body, &[]).await.status
-            })
-        })
-        .collect();
-    for task in burst {
-        assert_eq!(task.await.unwrap(), 200);
-    }
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while fetches.load(Ordering::SeqCst) < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "no refresh");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let url = format!("{}/v1/chat/completions", gw.base_url());
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    burst_until_refreshed(&url, &body, fetches, Duration::from_secs(4)).await;
     chat(gw).await;
     assert_eq!(signed_with(bedrock), "ASIASECONDKEY");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        fetches.load(Ordering::SeqCst),
-        2,
-        "one refresh for 21 requests"
-    );
+    assert_one_refresh(fetches).await;
 }
 
 #[tokio::test]
@@ -232,27 +212,15 @@ async fn a_backend_without_credentials_does_not_start_and_check_says_where_they_
          auth: {source: env, roleArn: \"arn:aws:iam::123456789012:role/x\"}}\n",
         &[("up", &upstream.base_url())],
     );
-    let path = std::env::temp_dir().join(format!("sluice-aws-{}.yaml", std::process::id()));
-    std::fs::write(&path, &yaml).unwrap();
-    let check = std::process::Command::new(sluice_tests::sluice_bin())
-        .args(["check", "-c", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&check.stdout);
-    assert!(check.status.success(), "{out}");
+    let (out, code, err) = check_then_run(
+        &yaml,
+        &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)],
+    );
     assert!(
         out.contains("backends[0] (b): AWS credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN), then the role arn:aws:iam::123456789012:role/x assumed through STS"),
         "{out}"
     );
-    let run = std::process::Command::new(sluice_tests::sluice_bin())
-        .args(["run", "-c", path.to_str().unwrap()])
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&path);
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("backends[0] (b): no AWS credentials from AWS_ACCESS_KEY_ID"),
         "{err}"

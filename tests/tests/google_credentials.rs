@@ -10,10 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use sluice_tests::credentials::{assert_one_refresh, burst_until_refreshed, check_then_run};
 use sluice_tests::http::post_json;
 use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
-
-const WAIT: Duration = Duration::from_secs(10);
 
 fn fixture(path: &str) -> String {
     let dir = sluice_tests::gateway::workspace_dir().join("providers/tests/fixtures");
@@ -90,26 +89,11 @@ async fn a_gke_metadata_token_signs_vertex_calls_and_is_refreshed_once() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(bearer_of_last(&vertex), "Bearer ya29.token-1");
     // The crate refreshes in the background 240 s before expiry: 5 s after the fetch.
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    let burst: Vec<_> = (0..20)
-        .map(|_| {
-            let (url, body) = (url.clone(), body.clone());
-            tokio::spawn(async move { post_json(&url, &body, &[]).await.status })
-        })
-        .collect();
-    for task in burst {
-        assert_eq!(task.await.unwrap(), 200);
-    }
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while fetches.load(Ordering::SeqCst) < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "no refresh");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    burst_until_refreshed(&url, &body, &fetches, Duration::from_secs(6)).await;
     let r = post_json(&url, &body, &[]).await;
     assert_eq!(r.status, 200);
     assert_eq!(bearer_of_last(&vertex), "Bearer ya29.token-2");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(fetches.load(Ordering::SeqCst), 2, "one refresh");
+    assert_one_refresh(&fetches).await;
     let output = [gw.log_lines(), gw.stderr_lines()].concat().join("\n");
     assert!(!output.contains("ya29."), "a token in the output");
 }
@@ -118,29 +102,13 @@ async fn a_gke_metadata_token_signs_vertex_calls_and_is_refreshed_once() {
 async fn check_names_the_google_source_and_a_missing_metadata_server_stops_the_start() {
     let vertex = MockUpstream::start(Reply::text(500, "unused")).await;
     let yaml = Ports::new().render(CONFIG, &[("vertex", &vertex.base_url())]);
-    let path = std::env::temp_dir().join(format!("sluice-gcp-{}.yaml", std::process::id()));
-    std::fs::write(&path, &yaml).unwrap();
-    let check = std::process::Command::new(sluice_tests::sluice_bin())
-        .args(["check", "-c", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&check.stdout);
-    assert!(check.status.success(), "{out}");
+    // A metadata server that is not there: a port nobody listens on.
+    let host = format!("127.0.0.1:{}", sluice_tests::free_port());
+    let (out, code, err) = check_then_run(&yaml, &[("GCE_METADATA_HOST", Some(&host))]);
     assert!(
         out.contains("backends[0] (v): Google access tokens from the Google metadata server"),
         "{out}"
     );
-    // A metadata server that is not there: a port nobody listens on.
-    let run = std::process::Command::new(sluice_tests::sluice_bin())
-        .args(["run", "-c", path.to_str().unwrap()])
-        .env(
-            "GCE_METADATA_HOST",
-            format!("127.0.0.1:{}", sluice_tests::free_port()),
-        )
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&path);
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("backends[0] (v):"), "{err}");
 }

@@ -3,28 +3,23 @@
 //! web identity / IRSA, ECS and EKS Pod Identity container credentials, EC2 instance
 //! metadata with IMDSv2), or one named source, with an optional role assumed through STS.
 //!
-//! The providers fetch on every call; sluice keeps the credentials ([`AwsAuth`]) and fetches
-//! again only when they near their expiry: a request that finds them within
-//! [`REFRESH_BEFORE`] of it starts one refresh in the background and signs with the
-//! credentials it has; only expired (or never fetched) credentials make requests wait, and
-//! then for one fetch whatever their number (single flight). Fetches run on the background
-//! thread ([`crate::background`]), where the providers' HTTP clients live.
+//! The providers fetch on every call; sluice keeps the credentials ([`super::kept::Kept`]) and
+//! fetches again only within [`REFRESH_BEFORE`] of their expiry, once, in the background.
+//! Fetches run on the background thread ([`crate::background`]), where the providers' HTTP
+//! clients live.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::OnceCell;
 
+use super::kept::{Held, Kept};
 use super::sigv4::AwsCredentials;
 
 /// Credentials this close to their expiry are refreshed (in the background).
 pub const REFRESH_BEFORE: Duration = Duration::from_secs(300);
-/// Credentials this close to their expiry are not used: requests wait for new ones.
-const USABLE_UNTIL: Duration = Duration::from_secs(10);
 
 /// Where a backend's AWS credentials come from (`auth.source`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,20 +76,6 @@ impl AwsSource {
     }
 }
 
-/// Credentials as last fetched.
-#[derive(Debug)]
-struct Held {
-    credentials: AwsCredentials,
-    /// `None`: long-term keys that do not expire.
-    expires: Option<SystemTime>,
-}
-
-impl Held {
-    fn expires_within(&self, margin: Duration, now: SystemTime) -> bool {
-        self.expires.is_some_and(|e| e <= now + margin)
-    }
-}
-
 /// One bedrock backend's AWS credentials: where from, and the last ones fetched.
 pub struct AwsAuth {
     pub source: AwsSource,
@@ -102,10 +83,7 @@ pub struct AwsAuth {
     pub role_arn: Option<String>,
     region: String,
     provider: OnceCell<SharedCredentialsProvider>,
-    held: ArcSwapOption<Held>,
-    /// One fetch at a time.
-    fetching: Mutex<()>,
-    refreshing: AtomicBool,
+    kept: Arc<Kept<AwsCredentials>>,
 }
 
 impl std::fmt::Debug for AwsAuth {
@@ -125,48 +103,22 @@ impl AwsAuth {
             role_arn,
             region,
             provider: OnceCell::new(),
-            held: ArcSwapOption::empty(),
-            fetching: Mutex::new(()),
-            refreshing: AtomicBool::new(false),
+            kept: Arc::new(Kept::new(REFRESH_BEFORE)),
         }
     }
 
-    /// Credentials to sign with now: the held ones while they are good; a refresh in the
-    /// background when they near their expiry; a fetch (one, however many wait) when there
-    /// are none or they have expired.
+    /// Credentials to sign with now (kept, refreshed before they expire).
     pub async fn credentials(self: &Arc<Self>) -> Result<AwsCredentials, String> {
-        let now = SystemTime::now();
-        if let Some(held) = self.held.load_full() {
-            if !held.expires_within(REFRESH_BEFORE, now) {
-                return Ok(held.credentials.clone());
-            }
-            if !held.expires_within(USABLE_UNTIL, now) {
-                if !self.refreshing.swap(true, Ordering::AcqRel) {
-                    let me = self.clone();
-                    crate::background::spawn(async move {
-                        if let Err(e) = me.fetch().await {
-                            log::warn!("refreshing AWS credentials failed (the held ones are used until they expire): {e}");
-                        }
-                        me.refreshing.store(false, Ordering::Release);
-                    });
-                }
-                return Ok(held.credentials.clone());
-            }
-        }
         let me = self.clone();
-        crate::background::run(async move { me.fetch().await })
-            .await?
-            .map(|h| h.credentials.clone())
+        self.kept
+            .get(move || {
+                let me = me.clone();
+                async move { me.fetch().await }
+            })
+            .await
     }
 
-    /// Fetches new credentials unless another caller just did.
-    async fn fetch(&self) -> Result<Arc<Held>, String> {
-        let _one = self.fetching.lock().await;
-        if let Some(held) = self.held.load_full() {
-            if !held.expires_within(REFRESH_BEFORE, SystemTime::now()) {
-                return Ok(held);
-            }
-        }
+    async fn fetch(&self) -> Result<Held<AwsCredentials>, String> {
         let provider = self.provider.get_or_init(|| self.build()).await;
         let got = provider.provide_credentials().await.map_err(|e| {
             format!(
@@ -175,16 +127,14 @@ impl AwsAuth {
                 aws_smithy_error_text(&e)
             )
         })?;
-        let held = Arc::new(Held {
-            credentials: AwsCredentials {
+        Ok(Held {
+            value: AwsCredentials {
                 access_key_id: got.access_key_id().to_string(),
                 secret_access_key: got.secret_access_key().to_string(),
                 session_token: got.session_token().map(str::to_string),
             },
             expires: got.expiry(),
-        });
-        self.held.store(Some(held.clone()));
-        Ok(held)
+        })
     }
 
     async fn build(&self) -> SharedCredentialsProvider {
@@ -276,26 +226,5 @@ mod tests {
             .unwrap_err()
             .contains("unknown AWS credential source \"sso\""));
         assert!(AwsSource::parse(Some("env"), Some("prod")).is_err());
-    }
-
-    #[test]
-    fn held_credentials_are_refreshed_before_they_expire() {
-        let now = SystemTime::now();
-        let held = |secs: u64| Held {
-            credentials: AwsCredentials {
-                access_key_id: "AKIA".into(),
-                secret_access_key: "s".into(),
-                session_token: None,
-            },
-            expires: Some(now + Duration::from_secs(secs)),
-        };
-        assert!(!held(3600).expires_within(REFRESH_BEFORE, now));
-        assert!(held(200).expires_within(REFRESH_BEFORE, now));
-        assert!(!held(200).expires_within(USABLE_UNTIL, now));
-        let long_term = Held {
-            expires: None,
-            ..held(0)
-        };
-        assert!(!long_term.expires_within(REFRESH_BEFORE, now));
     }
 }

@@ -2,8 +2,10 @@
 //! AWS SigV4 signatures (Bedrock). Computed per request, last, over the final path and body.
 
 pub mod aws;
+pub mod azure;
 pub mod google;
 pub mod google_adc;
+pub mod kept;
 pub mod sigv4;
 
 use std::time::SystemTime;
@@ -59,6 +61,7 @@ pub async fn credential_headers(
             .map_err(|e| format!("getting a Google access token: {e}"))
             .and_then(|t| bearer(&t)),
         (_, Some(Cloud::AzureEntra { token }), _) => bearer(token.expose()),
+        (_, Some(Cloud::AzureIdentity { auth }), _) => bearer(&Box::pin(auth.token()).await?),
         (Auth::Bearer, _, Some(key)) => bearer(key.expose()),
         (Auth::Header(name), _, Some(key)) => {
             let name = crate::proxy::header::static_name(name)

@@ -63,6 +63,10 @@ pub enum Cloud {
     AzureEntra {
         token: Secret,
     },
+    /// Azure with Microsoft Entra ID tokens from `azure_identity` (`auth:`).
+    AzureIdentity {
+        auth: Arc<crate::auth::azure::AzureAuth>,
+    },
 }
 
 pub(super) fn resolve_secret(
@@ -127,11 +131,19 @@ fn cloud(
                 ));
             }
         };
-    if raw.auth.is_some() && !matches!(provider, ProviderKind::Bedrock | ProviderKind::Vertex) {
+    if raw.auth.is_some()
+        && !matches!(
+            provider,
+            ProviderKind::Bedrock | ProviderKind::Vertex | ProviderKind::Azure
+        )
+    {
         errors.push(ConfigError::new(
             format!("{path}.auth"),
-            "only for providers bedrock and vertex",
+            "only for providers bedrock, vertex and azure",
         ));
+    }
+    if let Some(auth) = &raw.auth {
+        super::cloud_auth::misplaced(&format!("{path}.auth"), provider, auth, errors);
     }
     let placed: [(&str, bool, ProviderKind); 5] = [
         ("region", raw.region.is_some(), ProviderKind::Bedrock),
@@ -200,14 +212,6 @@ fn cloud(
                     return None;
                 }
             };
-            if let Some(a) = &raw.auth {
-                if a.profile.is_some() || a.role_arn.is_some() {
-                    errors.push(ConfigError::new(
-                        format!("{path}.auth"),
-                        "profile and roleArn are for bedrock",
-                    ));
-                }
-            }
             let auth = match (&raw.service_account, api_key) {
                 (Some(_) | None, Some(_)) | (Some(_), None) if raw.auth.is_some() => {
                     errors.push(ConfigError::new(
@@ -243,6 +247,23 @@ fn cloud(
                 project,
                 location,
                 auth: Arc::new(auth),
+            })
+        }
+        ProviderKind::Azure if raw.auth.is_some() => {
+            if api_key.is_some() || raw.entra_token.is_some() {
+                errors.push(ConfigError::new(
+                    format!("{path}.auth"),
+                    "auth names where Entra ID tokens come from: leave out apiKey and entraToken",
+                ));
+                return None;
+            }
+            let source = super::cloud_auth::azure_source(
+                &format!("{path}.auth"),
+                raw.auth.as_ref()?,
+                errors,
+            )?;
+            Some(Cloud::AzureIdentity {
+                auth: Arc::new(crate::auth::azure::AzureAuth::new(source)),
             })
         }
         ProviderKind::Azure => {
@@ -291,7 +312,9 @@ pub(super) fn backend(
             Some(format!("https://bedrock-runtime.{region}.amazonaws.com"))
         }
         Some(Cloud::Google { location, .. }) => Some(sluice_providers::vertex::base_url(location)),
-        Some(Cloud::AzureEntra { .. }) | None => provider.default_base_url().map(str::to_string),
+        Some(Cloud::AzureEntra { .. } | Cloud::AzureIdentity { .. }) | None => {
+            provider.default_base_url().map(str::to_string)
+        }
     };
     let upstream = match (&raw.base_url, computed_base.as_deref()) {
         (Some(url), _) => match Upstream::parse(url) {

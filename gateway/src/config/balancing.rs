@@ -58,7 +58,10 @@ pub(super) fn balancer(
             "expected one of apiKey, apiKeys",
         ));
     }
-    let entra = matches!(cloud, Some(Cloud::AzureEntra { .. }));
+    let entra = matches!(
+        cloud,
+        Some(Cloud::AzureEntra { .. } | Cloud::AzureIdentity { .. })
+    );
     let policy = match raw.load_balancing.as_deref() {
         None => Policy::RoundRobin,
         Some(name) => Policy::from_name(name).unwrap_or_else(|| {

@@ -5,6 +5,7 @@
 mod backends;
 mod balancing;
 mod budgets;
+mod cloud_auth;
 mod env;
 mod kube;
 mod listen;
@@ -144,6 +145,7 @@ const SECRET_KEYS: &[&str] = &[
     "serviceAccount",
     "entraToken",
     "adminToken",
+    "clientSecret",
 ];
 
 /// Replaces every credential in a config tree by `<redacted>`.

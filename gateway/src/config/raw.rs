@@ -223,12 +223,20 @@ pub struct RawBackend {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawCloudAuth {
-    /// bedrock: `chain` (default), `env`, `profile`, `webIdentity`, `container`, `imds`.
+    /// bedrock: `chain` (default), `env`, `profile`, `webIdentity`, `container`, `imds`;
+    /// vertex: `adc` (default), `metadata`; azure: `managedIdentity`, `workloadIdentity`,
+    /// `clientSecret`.
     pub source: Option<String>,
     /// bedrock, `source: profile`: the profile's name (default: `AWS_PROFILE`, else `default`).
     pub profile: Option<String>,
     /// bedrock: a role to assume with the source's credentials.
     pub role_arn: Option<String>,
+    /// azure: the app's or user-assigned identity's client id.
+    pub client_id: Option<String>,
+    /// azure: the Entra ID tenant (`clientSecret`, `workloadIdentity`).
+    pub tenant_id: Option<String>,
+    /// azure, `source: clientSecret`: the app's secret (a string, `{env}` or `{file}`).
+    pub client_secret: Option<RawSecret>,
 }
 
 /// One entry of a backend's `endpoints`.

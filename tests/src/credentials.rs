@@ -1,0 +1,70 @@
+//! Shared steps of the cloud credential tests (`tests/tests/*_credentials.rs`): a burst of
+//! concurrent requests once the first credentials are due for refresh, then the count of
+//! fetches the stand-in saw; and `sluice check` / `sluice run` on a config file.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::http::post_json;
+
+/// Waits `due` (until the held credentials are due for refresh), sends 20 requests at once
+/// (each must be answered 200), and waits until the stand-in has seen a second fetch.
+pub async fn burst_until_refreshed(
+    url: &str,
+    body: &serde_json::Value,
+    fetches: &AtomicUsize,
+    due: Duration,
+) {
+    tokio::time::sleep(due).await;
+    let burst: Vec<_> = (0..20)
+        .map(|_| {
+            let (url, body) = (url.to_string(), body.clone());
+            tokio::spawn(async move { post_json(&url, &body, &[]).await.status })
+        })
+        .collect();
+    for task in burst {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while fetches.load(Ordering::SeqCst) < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no refresh");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// After the refresh: a moment later still exactly two fetches (one at start, one refresh).
+pub async fn assert_one_refresh(fetches: &AtomicUsize) {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fetches.load(Ordering::SeqCst), 2, "one refresh");
+}
+
+/// `sluice check` (which must pass; its stdout) and `sluice run` with `run_env` (its exit
+/// code and stderr) on `yaml` written to a temp file.
+pub fn check_then_run(
+    yaml: &str,
+    run_env: &[(&str, Option<&str>)],
+) -> (String, Option<i32>, String) {
+    let path = crate::setup::temp_path("sluice-credentials", "yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let check = std::process::Command::new(crate::sluice_bin())
+        .args(["check", "-c", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&check.stdout).to_string();
+    assert!(check.status.success(), "{out}");
+    let mut run = std::process::Command::new(crate::sluice_bin());
+    run.args(["run", "-c", path.to_str().unwrap()]);
+    for (k, v) in run_env {
+        match v {
+            Some(v) => run.env(k, v),
+            None => run.env_remove(k),
+        };
+    }
+    let ran = run.output().unwrap();
+    let _ = std::fs::remove_file(&path);
+    (
+        out,
+        ran.status.code(),
+        String::from_utf8_lossy(&ran.stderr).to_string(),
+    )
+}
