@@ -112,6 +112,17 @@ async fn keys_are_required_checked_and_limited() {
     // A route's tokens per minute: the first request fits, the next does not.
     let tight = format!("{base}/tight/v1/chat/completions");
     assert_eq!(post_json(&tight, &chat(), &b).await.status, 200);
+    // Its real usage replaces the estimate when it ends, before its log line is written (the
+    // answer may reach the client a moment earlier): wait for the line.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !gw
+        .request_logs()
+        .iter()
+        .any(|l| l.get("http.path") == Some("/tight/v1/chat/completions"))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no log line");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let r = post_json(&tight, &chat(), &b).await;
     assert_eq!(r.status, 429, "{}", r.text());
     assert!(r.json()["error"]["message"]
