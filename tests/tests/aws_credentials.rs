@@ -226,3 +226,67 @@ async fn a_backend_without_credentials_does_not_start_and_check_says_where_they_
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn credentials_that_cannot_be_renewed_get_a_503_and_are_counted() {
+    // STS answers once (credentials for 12 s), then fails: the held credentials serve until
+    // 10 s before their expiry, then requests get a 503 in their own API's shape.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let sts = MockUpstream::start_with_handler(move |_| {
+        if counted.fetch_add(1, Ordering::SeqCst) > 0 {
+            return Reply::text(500, "<Error><Code>InternalFailure</Code></Error>");
+        }
+        let xml = format!(
+            r#"<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <Credentials><AccessKeyId>ASIASHORT</AccessKeyId><SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken><Expiration>{}</Expiration></Credentials>
+  </AssumeRoleWithWebIdentityResult>
+</AssumeRoleWithWebIdentityResponse>"#,
+            rfc3339_in(12)
+        );
+        Reply::new(200, vec![("content-type".into(), "text/xml".into())], xml)
+    })
+    .await;
+    let token = std::env::temp_dir().join(format!("sluice-irsa-short-{}", std::process::id()));
+    std::fs::write(&token, "eyJ.irsa-token").unwrap();
+    let upstream = MockUpstream::start(bedrock()).await;
+    let env = [
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token.display().to_string()),
+        (
+            "AWS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/sluice".to_string(),
+        ),
+        ("AWS_ENDPOINT_URL_STS", sts.base_url()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ];
+    let gw = gateway(&upstream, "{source: webIdentity}", &env).await;
+    chat(&gw).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    let r = post_json(
+        &format!("{}/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no AWS credentials from web identity"),
+        "{}",
+        r.text()
+    );
+    let metrics = sluice_tests::http::get(&format!("{}/metrics", gw.admin_url()))
+        .await
+        .text();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("sluice_credential_errors_total{backend=\"b\"} ")),
+        "{metrics}"
+    );
+    let _ = std::fs::remove_file(token);
+}

@@ -17,6 +17,30 @@ const SLUICE_AGENT: HeaderValue =
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
+/// Why no upstream request header could be made.
+#[derive(Debug)]
+pub(crate) enum HeaderError {
+    /// The backend's credentials could not be had (a cloud credential source failed): 503.
+    Credentials(String),
+    /// Anything else (an invalid header value): 500.
+    Invalid(String),
+}
+
+impl HeaderError {
+    pub(crate) fn status(&self) -> u16 {
+        match self {
+            HeaderError::Credentials(_) => 503,
+            HeaderError::Invalid(_) => 500,
+        }
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            HeaderError::Credentials(m) | HeaderError::Invalid(m) => m,
+        }
+    }
+}
+
 /// The upstream request header: path, host, JSON body length, the API's headers, the
 /// provider's credentials with `api_key` (the client's own only when there are none), and our
 /// span as `traceparent`.
@@ -28,11 +52,12 @@ pub(crate) async fn upstream_header(
     api_key: Option<&Secret>,
     method: &str,
     translated: &UpstreamRequest,
-) -> Result<RequestHeader, String> {
+) -> Result<RequestHeader, HeaderError> {
     let path = upstream.join_path(&translated.path);
     let credentials =
         crate::auth::credential_headers(backend, upstream, api_key, &path, &translated.body)
-            .await?;
+            .await
+            .map_err(HeaderError::Credentials)?;
     let build = || -> pingora::Result<RequestHeader> {
         // Lower-case names, no case map to keep (`build_no_case`), and `append_header`: the
         // names below are distinct, so nothing needs replacing. Credentials go in last with
@@ -78,7 +103,12 @@ pub(crate) async fn upstream_header(
         }
         Ok(h)
     };
-    build().map_err(|e| format!("building the upstream request: {}", e.etype().as_str()))
+    build().map_err(|e| {
+        HeaderError::Invalid(format!(
+            "building the upstream request: {}",
+            e.etype().as_str()
+        ))
+    })
 }
 
 /// A header name known when sluice was built, without a copy (`HeaderName::from_bytes` copies

@@ -82,8 +82,11 @@ async fn exchange_target(
     let header = upstream_header(session, ctx, backend, upstream, api_key, method, translated);
     let header = match header.await {
         Ok(h) => h,
-        Err(msg) => {
-            respond::error(session, ctx, front, 500, &msg).await;
+        Err(e) => {
+            if matches!(e, crate::proxy::header::HeaderError::Credentials(_)) {
+                proxy.state.metrics.credential_error(&backend.name);
+            }
+            respond::error(session, ctx, front, e.status(), e.message()).await;
             return Some(Err(Answered));
         }
     };

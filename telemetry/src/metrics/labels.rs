@@ -219,6 +219,18 @@ impl EncodeLabelSet for LimitLabels {
     }
 }
 
+/// A backend (names from the config, so bounded).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub(super) struct BackendLabels {
+    pub(super) backend: String,
+}
+
+impl EncodeLabelSet for BackendLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        ("backend", self.backend.as_str()).encode(encoder.encode_label())
+    }
+}
+
 /// A budget's scope (`key:<name>`, `team:<name>`, `route:<name>`; names from the config).
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub(super) struct ScopeLabels {

@@ -34,6 +34,8 @@
 //!   [`TelemetryStats`] at scrape time) and the `sluice_requests_in_flight` gauge,
 //! - `sluice_limit_decisions_total` by `scope` (`key:<name>`, `team:<name>`, `route:<name>`)
 //!   and `decision`, `sluice_limit_store_errors_total` (Redis calls that failed or timed out),
+//! - `sluice_credential_errors_total` by `backend`: requests whose cloud credentials could not
+//!   be had (answered 503, or failed over),
 //! - `sluice_budget_usd` and `sluice_budget_spent_usd` gauges by `scope`: each budget, and
 //!   its current window's spend as of the scope's last finished request (set by the gateway),
 //! - `sluice_endpoint_ejections_total` and the `sluice_endpoint_healthy` gauge by `backend`,
@@ -72,9 +74,9 @@ mod tests;
 
 pub use labels::ModelLabels;
 use labels::{
-    Buckets, CostLabels, DurationLabels, EndpointLabels, Histograms, LimitLabels, RequestLabels,
-    RouteLabels, ScopeLabels, TokenLabels, TokenTypeLabels, UnpricedLabels, UpstreamErrorLabels,
-    UsdCounter, UsdGauge,
+    BackendLabels, Buckets, CostLabels, DurationLabels, EndpointLabels, Histograms, LimitLabels,
+    RequestLabels, RouteLabels, ScopeLabels, TokenLabels, TokenTypeLabels, UnpricedLabels,
+    UpstreamErrorLabels, UsdCounter, UsdGauge,
 };
 pub use outcome::{error_type, upstream_error_kind, Outcome};
 
@@ -168,6 +170,7 @@ pub struct Metrics {
     limit_decisions: Family<LimitLabels, Counter>,
     limit_store_errors: Counter,
     budget: Family<ScopeLabels, UsdGauge>,
+    credential_errors: Family<BackendLabels, Counter>,
     budget_spent: Family<ScopeLabels, UsdGauge>,
     endpoint_ejections: Family<EndpointLabels, Counter>,
     endpoint_healthy: Family<EndpointLabels, Gauge>,
@@ -190,6 +193,7 @@ impl Metrics {
         let limit_decisions = Family::<LimitLabels, Counter>::default();
         let limit_store_errors = Counter::default();
         let budget = Family::<ScopeLabels, UsdGauge>::default();
+        let credential_errors = Family::<BackendLabels, Counter>::default();
         let budget_spent = Family::<ScopeLabels, UsdGauge>::default();
         let endpoint_ejections = Family::<EndpointLabels, Counter>::default();
         let endpoint_healthy = Family::<EndpointLabels, Gauge>::default();
@@ -285,6 +289,12 @@ impl Metrics {
             limit_store_errors.clone(),
         );
         registry.register(
+            "sluice_credential_errors",
+            "Requests whose backend's cloud credentials could not be had (AWS, Google, Azure \
+             credential sources), by backend.",
+            credential_errors.clone(),
+        );
+        registry.register(
             "sluice_budget_usd",
             "Each budget (USD per window), by scope.",
             budget.clone(),
@@ -313,6 +323,7 @@ impl Metrics {
             limit_decisions,
             limit_store_errors,
             budget,
+            credential_errors,
             budget_spent,
             endpoint_ejections,
             endpoint_healthy,
@@ -349,6 +360,15 @@ impl Metrics {
     /// Counts one failed or timed-out call to the shared limit store.
     pub fn limit_store_error(&self) {
         self.limit_store_errors.inc();
+    }
+
+    /// Counts a request whose backend's cloud credentials could not be had.
+    pub fn credential_error(&self, backend: &str) {
+        self.credential_errors
+            .get_or_create(&BackendLabels {
+                backend: backend.to_string(),
+            })
+            .inc();
     }
 
     /// Sets a budget's gauges: `spent_usd` of `budget_usd` in its current window.

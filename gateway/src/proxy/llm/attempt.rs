@@ -10,7 +10,7 @@ use super::relay::{relay_complete, relay_error, relay_stream};
 use super::Call;
 use crate::balance::{Pick, Tried};
 use crate::config::{Backend, Route};
-use crate::proxy::header::upstream_header;
+use crate::proxy::header::{upstream_header, HeaderError};
 use crate::proxy::respond;
 use crate::proxy::upstream;
 use crate::proxy::{LlmProxy, RequestCtx};
@@ -124,15 +124,18 @@ pub(super) async fn attempt(
     .await
     {
         Ok(h) => h,
-        Err(msg) if more => {
-            return Outcome::FailOver {
-                reason: msg,
-                status: 0,
-                retry_after: None,
+        Err(e) => {
+            if matches!(e, HeaderError::Credentials(_)) {
+                proxy.state.metrics.credential_error(&backend.name);
             }
-        }
-        Err(msg) => {
-            respond::error(session, ctx, front, 500, &msg).await;
+            if more {
+                return Outcome::FailOver {
+                    reason: e.message().to_string(),
+                    status: 0,
+                    retry_after: None,
+                };
+            }
+            respond::error(session, ctx, front, e.status(), e.message()).await;
             return Outcome::Done;
         }
     };
