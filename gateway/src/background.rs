@@ -1,6 +1,6 @@
 //! One small tokio runtime (a thread named `sluice-background`) for work that must outlive
 //! any one request and must not run on a listener's workers: cloud credential loads and their
-//! refresh. The clients those loads make (and their pooled connections) live here, so they do
+//! refresh, and the store's connections, key reloads and spend writes. The clients those loads make (and their pooled connections) live here, so they do
 //! not depend on which worker first needed them, and a refresh started by a request keeps
 //! going after that request ends.
 

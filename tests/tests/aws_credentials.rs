@@ -82,6 +82,41 @@ backends:
     b.start().await
 }
 
+/// An STS `AssumeRoleWithWebIdentity` answer: credentials `key` (secret `secret-<key>`,
+/// session token `session-<key>`) living `lifetime` seconds.
+fn sts_answer(key: &str, lifetime: u64) -> Reply {
+    let xml = format!(
+        r#"<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>secret-{key}</SecretAccessKey><SessionToken>session-{key}</SessionToken><Expiration>{}</Expiration></Credentials>
+  </AssumeRoleWithWebIdentityResult>
+  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
+</AssumeRoleWithWebIdentityResponse>"#,
+        rfc3339_in(lifetime)
+    );
+    Reply::new(200, vec![("content-type".into(), "text/xml".into())], xml)
+}
+
+/// A gateway whose bedrock backend takes IRSA credentials: the web identity token in
+/// `token` (written here), exchanged at the `sts` stand-in.
+async fn irsa_gateway(
+    bedrock: &MockUpstream,
+    sts: &MockUpstream,
+    token: &std::path::Path,
+) -> Gateway {
+    std::fs::write(token, "eyJ.irsa-token").unwrap();
+    let env = [
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token.display().to_string()),
+        (
+            "AWS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/sluice".to_string(),
+        ),
+        ("AWS_ENDPOINT_URL_STS", sts.base_url()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ];
+    gateway(bedrock, "{source: webIdentity}", &env).await
+}
+
 async fn chat(gw: &Gateway) -> u16 {
     let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
     let r = post_json(
@@ -131,31 +166,12 @@ async fn irsa_web_identity_goes_through_sts_and_refreshes_once() {
         assert!(req.body_text().contains("Action=AssumeRoleWithWebIdentity"));
         assert!(req.body_text().contains("WebIdentityToken=eyJ.irsa-token"));
         let (key, lifetime) = issued(counted.fetch_add(1, Ordering::SeqCst) + 1);
-        let xml = format!(
-            r#"<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <AssumeRoleWithWebIdentityResult>
-    <Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>secret-{key}</SecretAccessKey><SessionToken>session-{key}</SessionToken><Expiration>{}</Expiration></Credentials>
-  </AssumeRoleWithWebIdentityResult>
-  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
-</AssumeRoleWithWebIdentityResponse>"#,
-            rfc3339_in(lifetime)
-        );
-        Reply::new(200, vec![("content-type".into(), "text/xml".into())], xml)
+        sts_answer(key, lifetime)
     })
     .await;
     let token = std::env::temp_dir().join(format!("sluice-irsa-{}", std::process::id()));
-    std::fs::write(&token, "eyJ.irsa-token").unwrap();
     let upstream = MockUpstream::start(bedrock()).await;
-    let env = [
-        ("AWS_WEB_IDENTITY_TOKEN_FILE", token.display().to_string()),
-        (
-            "AWS_ROLE_ARN",
-            "arn:aws:iam::123456789012:role/sluice".to_string(),
-        ),
-        ("AWS_ENDPOINT_URL_STS", sts.base_url()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-    ];
-    let gw = gateway(&upstream, "{source: webIdentity}", &env).await;
+    let gw = irsa_gateway(&upstream, &sts, &token).await;
     refreshed_once_under_load(&gw, &upstream, &fetches).await;
     // The session token is signed too; the secret never shows.
     let last = upstream.requests().pop().unwrap();
@@ -237,30 +253,12 @@ async fn credentials_that_cannot_be_renewed_get_a_503_and_are_counted() {
         if counted.fetch_add(1, Ordering::SeqCst) > 0 {
             return Reply::text(500, "<Error><Code>InternalFailure</Code></Error>");
         }
-        let xml = format!(
-            r#"<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <AssumeRoleWithWebIdentityResult>
-    <Credentials><AccessKeyId>ASIASHORT</AccessKeyId><SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken><Expiration>{}</Expiration></Credentials>
-  </AssumeRoleWithWebIdentityResult>
-</AssumeRoleWithWebIdentityResponse>"#,
-            rfc3339_in(12)
-        );
-        Reply::new(200, vec![("content-type".into(), "text/xml".into())], xml)
+        sts_answer("ASIASHORT", 12)
     })
     .await;
     let token = std::env::temp_dir().join(format!("sluice-irsa-short-{}", std::process::id()));
-    std::fs::write(&token, "eyJ.irsa-token").unwrap();
     let upstream = MockUpstream::start(bedrock()).await;
-    let env = [
-        ("AWS_WEB_IDENTITY_TOKEN_FILE", token.display().to_string()),
-        (
-            "AWS_ROLE_ARN",
-            "arn:aws:iam::123456789012:role/sluice".to_string(),
-        ),
-        ("AWS_ENDPOINT_URL_STS", sts.base_url()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-    ];
-    let gw = gateway(&upstream, "{source: webIdentity}", &env).await;
+    let gw = irsa_gateway(&upstream, &sts, &token).await;
     chat(&gw).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});

@@ -1,5 +1,5 @@
-//! The store at run time ([`StoreHandle`]): its own small tokio runtime (one thread,
-//! `sluice-store`) that owns the database connections and runs the background work: reload
+//! The store at run time ([`StoreHandle`]): its database connections live on the gateway's
+//! background thread ([`crate::background`]), which also runs the store's work: reload
 //! the keys when the store's version moves (polled every `refresh`, and at once on a
 //! PostgreSQL notification), and write the spend buffer every `flush_interval`. The admin
 //! API runs its queries there too ([`StoreHandle::run`]); the drain at shutdown writes the last
@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use tokio::runtime::Runtime;
 
 use super::keys::KeyTable;
 use super::spend::SpendBuffer;
@@ -27,7 +26,6 @@ pub struct StoreHandle {
     pub keys: ArcSwap<KeyTable>,
     /// Spend not yet written.
     pub spend: SpendBuffer,
-    runtime: Runtime,
     refresh: Duration,
     flush_interval: Duration,
     warned_at: AtomicU64,
@@ -45,17 +43,12 @@ impl StoreHandle {
     /// Opens the store (migrating it) and loads its keys, before the gateway serves: a store
     /// that cannot be had is an error at start. Then starts the background work.
     pub fn open(config: &StoreConfig) -> Result<Arc<StoreHandle>, String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("sluice-store")
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the store's thread: {e}"))?;
-        let (store, table) = runtime.block_on(async {
-            let store = Store::open(&config.url).await?;
+        let url = config.url.clone();
+        let (store, table) = crate::background::block_on(async move {
+            let store = Store::open(&url).await?;
             let table = load(&store).await.map_err(|e| db_error(&e))?;
             Ok::<_, String>((store, table))
-        })?;
+        })??;
         log::info!(
             "store ({}): {} key(s)",
             match store.kind {
@@ -68,29 +61,26 @@ impl StoreHandle {
             store: Arc::new(store),
             keys: ArcSwap::from_pointee(table),
             spend: SpendBuffer::default(),
-            runtime,
             refresh: config.refresh,
             flush_interval: config.flush_interval,
             warned_at: AtomicU64::new(0),
         });
-        handle.runtime.spawn(refresh_loop(handle.clone()));
-        handle.runtime.spawn(flush_loop(handle.clone()));
+        crate::background::spawn(refresh_loop(handle.clone()));
+        crate::background::spawn(flush_loop(handle.clone()));
         if handle.store.kind == Kind::Postgres {
-            handle.runtime.spawn(listen_loop(handle.clone()));
+            crate::background::spawn(listen_loop(handle.clone()));
         }
         Ok(handle)
     }
 
-    /// Runs `work` on the store's runtime (where its connections live) and waits for it.
+    /// Runs `work` on the background thread (where the store's connections live) and waits
+    /// for it.
     pub async fn run<T, F>(&self, work: F) -> Result<T, String>
     where
         F: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        self.runtime
-            .spawn(work)
-            .await
-            .map_err(|e| format!("store task failed: {e}"))
+        crate::background::run(work).await
     }
 
     /// Reloads the keys now (after a change made through this replica's admin API).
@@ -125,20 +115,16 @@ impl StoreHandle {
     /// `timeout`. False when it could not.
     pub fn flush_blocking(self: &Arc<Self>, timeout: Duration) -> bool {
         let me = self.clone();
-        let done = self
-            .runtime
-            .block_on(async move { tokio::time::timeout(timeout, me.flush_now()).await });
-        match done {
-            Ok(Ok(())) => true,
-            Ok(Err(e)) => {
-                log::warn!("store: the last spend was not written: {e}");
-                false
-            }
-            Err(_) => {
-                log::warn!("store: the last spend was not written within {timeout:?}");
-                false
-            }
+        let done = crate::background::block_on(async move {
+            tokio::time::timeout(timeout, me.flush_now())
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
+        })
+        .and_then(|r| r);
+        if let Err(e) = &done {
+            log::warn!("store: the last spend was not written: {e}");
         }
+        done.is_ok()
     }
 
     /// Logs a store problem, at most every [`WARN_EVERY_SECS`].
