@@ -55,6 +55,9 @@ pub struct Target {
     pub upstream: Upstream,
     /// Replaces the backend's key when set.
     pub api_key: Option<Secret>,
+    /// The target's own AWS region (bedrock: signs with it) or Google Cloud location
+    /// (vertex: the model's path names it), replacing the backend's.
+    pub site: Option<String>,
     pub weight: u32,
 }
 
@@ -451,6 +454,8 @@ pub struct Pick<'a> {
     pub lease: Option<Lease<'a>>,
     pub upstream: &'a Upstream,
     pub api_key: Option<&'a Secret>,
+    /// The target's region or location when it has its own (see [`Target::site`]).
+    pub site: Option<&'a str>,
     /// The log line's `endpoint`: the target's name, or the `baseUrl`'s `host:port`.
     pub endpoint: &'a str,
     /// Whether another target of the backend could take over if this one fails.
@@ -469,6 +474,7 @@ pub fn pick<'a>(
             lease: None,
             upstream,
             api_key: backend.api_key.as_ref(),
+            site: None,
             endpoint: upstream.endpoint(),
             spare: false,
         });
@@ -481,6 +487,7 @@ pub fn pick<'a>(
         upstream: &target.upstream,
         // The targets were built with the backend's keys already.
         api_key: target.api_key.as_ref(),
+        site: target.site.as_deref(),
         endpoint: &target.name,
         spare: balancer.has_spare(*tried),
         lease: Some(lease),

@@ -9,6 +9,7 @@
 //! - [`setup`]: finding/building the binary, `sluice` CLI runs, free ports, config templates.
 //! - [`http`]: a small HTTP/1.1 client for tests, plus an SSE parser.
 //! - [`logline`]: a parser for the gateway's text (logfmt-style) request log line.
+//! - [`metrics`]: one series of `/metrics`, read or waited for.
 //! - [`redis`]: a throwaway `redis-server` on a free port (shared-limits tests).
 //! - [`serve`]: the small hyper HTTP/1.1 server loop the mocks share.
 //! - [`tls`]: a TLS front for a mock, with a test CA the gateway can be told to trust.
@@ -30,6 +31,7 @@ pub mod credentials;
 pub mod gateway;
 pub mod http;
 pub mod logline;
+pub mod metrics;
 pub mod otlp;
 pub mod postgres;
 pub mod redis;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sluice_tests::http::{get, post_json};
-use sluice_tests::{free_port, poll_until, Gateway, LogLine, MockUpstream, Ports, Reply};
+use sluice_tests::{free_port, Gateway, LogLine, MockUpstream, Ports, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -79,24 +79,13 @@ fn count_endpoint(logs: &[LogLine], endpoint: &str) -> usize {
 
 /// The value of `name{backend="pool",endpoint="<endpoint>"}` on `/metrics`.
 async fn metric(gw: &Gateway, name: &str, endpoint: &str) -> Option<String> {
-    let text = get(&format!("{}/metrics", gw.admin_url())).await.text();
-    let prefix = format!("{name}{{backend=\"pool\",endpoint=\"{endpoint}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(str::to_string)
+    let labels = format!("backend=\"pool\",endpoint=\"{endpoint}\"");
+    sluice_tests::metrics::metric(gw, name, &labels).await
 }
 
 async fn wait_metric(gw: &Gateway, name: &str, endpoint: &str, value: &str) {
-    let seen = poll_until(WAIT, Duration::from_millis(25), || async {
-        (metric(gw, name, endpoint).await.as_deref() == Some(value)).then_some(())
-    })
-    .await;
-    assert!(
-        seen.is_some(),
-        "{name} of {endpoint} never became {value}: {:?}\n{}",
-        metric(gw, name, endpoint).await,
-        gw.output_report()
-    );
+    let labels = format!("backend=\"pool\",endpoint=\"{endpoint}\"");
+    sluice_tests::metrics::wait_metric(gw, name, &labels, value, WAIT).await;
 }
 
 #[tokio::test]

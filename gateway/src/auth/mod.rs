@@ -11,22 +11,45 @@ pub mod sigv4;
 use std::time::SystemTime;
 
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
-use sluice_providers::Auth;
+use sluice_providers::{Auth, ProviderKind};
 
 use crate::config::runtime::Cloud;
-use crate::config::{Backend, Upstream};
+use crate::config::{Backend, Secret, Upstream};
 
-/// The headers that authenticate a request to `backend` with `api_key` (the backend's, or
-/// the chosen target's); empty when there are no credentials (the client's own are
-/// forwarded then).
+/// Whose credentials authenticate a call: the provider's way, the backend's cloud
+/// credentials, and the picked target's key and region (see [`crate::balance::Pick`]).
+#[derive(Clone, Copy)]
+pub struct Credentials<'a> {
+    pub provider: ProviderKind,
+    pub cloud: Option<&'a Cloud>,
+    /// The backend's key, or the chosen target's.
+    pub api_key: Option<&'a Secret>,
+    /// The target's own AWS region, replacing the backend's in the signature.
+    pub site: Option<&'a str>,
+}
+
+impl<'a> Credentials<'a> {
+    /// The credentials of a call of `backend` with the key and site `pick` chose.
+    pub fn of(backend: &'a Backend, api_key: Option<&'a Secret>, site: Option<&'a str>) -> Self {
+        Credentials {
+            provider: backend.provider,
+            cloud: backend.cloud.as_ref(),
+            api_key,
+            site,
+        }
+    }
+}
+
+/// The headers that authenticate `method path` with `body` on `upstream`; empty when there
+/// are no credentials (the client's own are forwarded then).
 pub async fn credential_headers(
-    backend: &Backend,
+    creds: Credentials<'_>,
     upstream: &Upstream,
-    api_key: Option<&crate::config::Secret>,
+    method: &str,
     path: &str,
     body: &[u8],
 ) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
-    match (backend.provider.auth(), &backend.cloud, api_key) {
+    match (creds.provider.auth(), creds.cloud, creds.api_key) {
         (Auth::SigV4(service), Some(Cloud::Aws { region, auth }), _) => {
             // Boxed like the Google token below: a fetch is a large future.
             let credentials = Box::pin(auth.credentials()).await?;
@@ -34,14 +57,19 @@ pub async fn credential_headers(
             let host = upstream.host_header();
             let scheme = if upstream.tls { "https" } else { "http" };
             let url = format!("{scheme}://{host}{path}");
-            let headers = [("host", host), ("content-type", "application/json")];
+            // A GET (a health probe) carries no body and no content type.
+            let headers: &[(&str, &str)] = if method == "GET" {
+                &[("host", host)]
+            } else {
+                &[("host", host), ("content-type", "application/json")]
+            };
             let signed = sigv4::sign(
                 credentials,
-                region,
+                creds.site.unwrap_or(region),
                 service,
-                "POST",
+                method,
                 &url,
-                &headers,
+                headers,
                 body,
                 SystemTime::now(),
             )?;

@@ -7,6 +7,7 @@ fn target(name: &str, weight: u32) -> Target {
         name: name.to_string(),
         upstream: Upstream::parse(&format!("http://{name}")).unwrap(),
         api_key: None,
+        site: None,
         weight,
     }
 }

@@ -36,19 +36,26 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Where a vertex backend's models live.
-    pub fn vertex_site(&self) -> Option<sluice_providers::VertexSite<'_>> {
+    /// Where a vertex backend's models live: its project, at the picked target's own
+    /// location (`site`, from [`crate::balance::Pick`]) or else the backend's.
+    pub fn vertex_site<'a>(
+        &'a self,
+        site: Option<&'a str>,
+    ) -> Option<sluice_providers::VertexSite<'a>> {
         match &self.cloud {
             Some(Cloud::Google {
                 project, location, ..
-            }) => Some(sluice_providers::VertexSite { project, location }),
+            }) => Some(sluice_providers::VertexSite {
+                project,
+                location: site.unwrap_or(location),
+            }),
             _ => None,
         }
     }
 }
 
 /// Credentials and placement of a cloud-hosted backend.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Cloud {
     Aws {
         region: String,
@@ -282,6 +289,15 @@ fn cloud(
     }
 }
 
+/// The base URL of bedrock in AWS region `site`, or of vertex at Google Cloud location `site`.
+pub(super) fn site_base_url(provider: ProviderKind, site: &str) -> Option<String> {
+    match provider {
+        ProviderKind::Bedrock => Some(format!("https://bedrock-runtime.{site}.amazonaws.com")),
+        ProviderKind::Vertex => Some(sluice_providers::vertex::base_url(site)),
+        _ => None,
+    }
+}
+
 pub(super) fn backend(
     i: usize,
     raw: &RawBackend,
@@ -308,10 +324,9 @@ pub(super) fn backend(
         .and_then(|k| resolve_secret(&format!("{path}.apiKey"), k, errors));
     let cloud = cloud(&path, provider, raw, api_key.clone(), errors);
     let computed_base = match &cloud {
-        Some(Cloud::Aws { region, .. }) => {
-            Some(format!("https://bedrock-runtime.{region}.amazonaws.com"))
+        Some(Cloud::Aws { region: site, .. } | Cloud::Google { location: site, .. }) => {
+            site_base_url(provider, site)
         }
-        Some(Cloud::Google { location, .. }) => Some(sluice_providers::vertex::base_url(location)),
         Some(Cloud::AzureEntra { .. } | Cloud::AzureIdentity { .. }) | None => {
             provider.default_base_url().map(str::to_string)
         }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use sluice_providers::ProviderKind;
 
-use super::backends::{resolve_secret, Cloud};
-use super::raw::{RawBackend, RawHealthCheck, RawOutlierDetection};
+use super::backends::{resolve_secret, site_base_url, Cloud};
+use super::raw::{RawBackend, RawEndpoint, RawHealthCheck, RawOutlierDetection};
 use super::runtime::parse_duration;
 use super::{ConfigError, Secret, Upstream};
 use crate::balance::{Balancer, HealthCheckSettings, Outlier, Policy, Target, MAX_TARGETS};
@@ -36,16 +36,20 @@ pub(super) fn balancer(
     ];
     let first_key = keys_present.iter().find(|(_, present)| *present)?.0;
     let before = errors.len();
-    if matches!(
-        provider,
-        ProviderKind::Mock | ProviderKind::Bedrock | ProviderKind::Vertex
-    ) {
+    if provider == ProviderKind::Mock {
         errors.push(ConfigError::new(
             format!("{path}.{first_key}"),
-            format!("provider {provider} has a single target; endpoints and load balancing are for providers called with an API key"),
+            "the mock provider answers in-process; it has no targets to balance",
         ));
         return None;
     }
+    // Bedrock and vertex sign with the backend's cloud credentials, not with keys.
+    let signed = matches!(provider, ProviderKind::Bedrock | ProviderKind::Vertex);
+    let site_key = match provider {
+        ProviderKind::Bedrock => Some("region"),
+        ProviderKind::Vertex => Some("location"),
+        _ => None,
+    };
     if raw.endpoints.is_some() && raw.base_url.is_some() {
         errors.push(ConfigError::new(
             format!("{path}.endpoints"),
@@ -92,6 +96,13 @@ pub(super) fn balancer(
             ));
             Vec::new()
         }
+        Some(_) if signed => {
+            errors.push(ConfigError::new(
+                format!("{path}.apiKeys"),
+                format!("provider {provider} calls with its cloud credentials (auth:), not keys"),
+            ));
+            Vec::new()
+        }
         Some(list) => list
             .iter()
             .enumerate()
@@ -101,8 +112,8 @@ pub(super) fn balancer(
         None => vec![api_key.cloned()],
     };
 
-    // URLs with their weight and own key.
-    let mut urls: Vec<(Upstream, u32, Option<Secret>)> = Vec::new();
+    // URLs with their weight, own key and own region or location.
+    let mut urls: Vec<(Upstream, u32, Option<Secret>, Option<String>)> = Vec::new();
     match &raw.endpoints {
         Some(list) if list.is_empty() => errors.push(ConfigError::new(
             format!("{path}.endpoints"),
@@ -111,13 +122,26 @@ pub(super) fn balancer(
         Some(list) => {
             for (j, e) in list.iter().enumerate() {
                 let epath = format!("{path}.endpoints[{j}]");
-                let upstream = match Upstream::parse(&e.url) {
+                let site = endpoint_site(&epath, provider, site_key, e, errors);
+                let url = match (&e.url, &site) {
+                    (Some(url), _) => Some(url.clone()),
+                    (None, Some(site)) => site_base_url(provider, site),
+                    (None, None) => {
+                        let or_site = site_key.map(|k| format!(" or {k}")).unwrap_or_default();
+                        errors.push(ConfigError::new(
+                            format!("{epath}.url"),
+                            format!("an endpoint needs a url{or_site}"),
+                        ));
+                        None
+                    }
+                };
+                let upstream = url.and_then(|url| match Upstream::parse(&url) {
                     Ok(u) => Some(u),
                     Err(msg) => {
                         errors.push(ConfigError::new(format!("{epath}.url"), msg));
                         None
                     }
-                };
+                });
                 let weight = e.weight.unwrap_or(1);
                 if weight == 0 {
                     errors.push(ConfigError::new(
@@ -138,23 +162,30 @@ pub(super) fn balancer(
                         ));
                         None
                     }
+                    Some(_) if signed => {
+                        errors.push(ConfigError::new(
+                            format!("{epath}.apiKey"),
+                            format!("provider {provider} calls with its cloud credentials (auth:), not keys"),
+                        ));
+                        None
+                    }
                     Some(k) => resolve_secret(&format!("{epath}.apiKey"), k, errors),
                     None => None,
                 };
                 if let Some(u) = upstream {
-                    urls.push((u, weight, own_key));
+                    urls.push((u, weight, own_key, site));
                 }
             }
         }
         None => {
             if let Some(b) = base {
-                urls.push((b.clone(), 1, None));
+                urls.push((b.clone(), 1, None, None));
             }
         }
     }
 
     let mut targets: Vec<Target> = Vec::new();
-    for (upstream, weight, own_key) in urls {
+    for (upstream, weight, own_key, site) in urls {
         let keys: Vec<Option<Secret>> = match own_key {
             Some(k) => vec![Some(k)],
             None => keys.clone(),
@@ -164,6 +195,7 @@ pub(super) fn balancer(
                 name: upstream.endpoint().to_string(),
                 upstream: upstream.clone(),
                 api_key,
+                site: site.clone(),
                 weight,
             });
         }
@@ -194,16 +226,44 @@ pub(super) fn balancer(
         return None;
     }
     let health = match health {
-        Some(settings) => match TargetProbes::new(&raw.name, provider, &targets, &settings) {
-            Ok(probes) => Some((settings, probes)),
-            Err(msg) => {
-                errors.push(ConfigError::new(format!("{path}.healthCheck"), msg));
-                return None;
+        Some(settings) => {
+            match TargetProbes::new(&raw.name, provider, cloud, &targets, &settings) {
+                Ok(probes) => Some((settings, probes)),
+                Err(msg) => {
+                    errors.push(ConfigError::new(format!("{path}.healthCheck"), msg));
+                    return None;
+                }
             }
-        },
+        }
         None => None,
     };
     Some(Balancer::new(&raw.name, targets, policy, outlier, health))
+}
+
+/// An endpoint's own `region` (bedrock) or `location` (vertex); either is an error for any
+/// other provider (`site_key` names the one `provider` takes).
+fn endpoint_site(
+    epath: &str,
+    provider: ProviderKind,
+    site_key: Option<&str>,
+    e: &RawEndpoint,
+    errors: &mut Vec<ConfigError>,
+) -> Option<String> {
+    let mut site = None;
+    for (key, value) in [("region", &e.region), ("location", &e.location)] {
+        match value {
+            Some(v) if site_key == Some(key) => site = Some(v.clone()),
+            Some(_) => {
+                let wanted = if key == "region" { "bedrock" } else { "vertex" };
+                errors.push(ConfigError::new(
+                    format!("{epath}.{key}"),
+                    format!("only for provider {wanted}, not {provider}"),
+                ));
+            }
+            None => {}
+        }
+    }
+    site
 }
 
 fn outlier(
@@ -288,151 +348,4 @@ fn health_check(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::load_str;
-    use crate::balance::Policy;
-
-    fn yaml(backend: &str) -> String {
-        format!("listeners:\n  - bind: 127.0.0.1:1\nbackends:\n  - name: pool\n{backend}")
-    }
-
-    fn errors(backend: &str) -> Vec<String> {
-        match load_str(&yaml(backend)) {
-            Ok(_) => panic!("config should be rejected:\n{backend}"),
-            Err(e) => e.0.iter().map(ToString::to_string).collect(),
-        }
-    }
-
-    #[test]
-    fn endpoints_and_keys_become_targets() {
-        let c = load_str(&yaml(
-            "    provider: openai\n    apiKeys: [k1, k2]\n    loadBalancing: weighted\n    endpoints:\n      - url: https://a.example/v1\n        weight: 3\n      - url: http://b.example:8000\n        apiKey: own\n    healthCheck: {path: /v1/models, interval: 5s}\n    outlierDetection: {consecutiveFailures: 2, ejectFor: 300ms}\n",
-        ))
-        .unwrap();
-        let backend = &c.backends[0];
-        let b = backend.balancer.as_ref().unwrap();
-        assert_eq!(b.policy(), Policy::Weighted);
-        let targets: Vec<(&str, Option<&str>, u32)> = b
-            .targets()
-            .iter()
-            .map(|t| {
-                (
-                    t.name.as_str(),
-                    t.api_key.as_ref().map(|k| k.expose()),
-                    t.weight,
-                )
-            })
-            .collect();
-        assert_eq!(
-            targets,
-            [
-                ("a.example:443#1", Some("k1"), 3),
-                ("a.example:443#2", Some("k2"), 3),
-                ("b.example:8000", Some("own"), 1),
-            ]
-        );
-        // The first endpoint stands for the backend where one URL is expected.
-        assert_eq!(backend.upstream.as_ref().unwrap().host, "a.example");
-        let hc = b.health_check().unwrap();
-        assert_eq!(
-            (
-                hc.path.as_str(),
-                hc.interval.as_secs(),
-                hc.timeout.as_secs(),
-                hc.expect_status
-            ),
-            ("/v1/models", 5, 2, 200)
-        );
-        assert_eq!(b.outlier().consecutive_failures, 2);
-        assert_eq!(b.outlier().eject_for.as_millis(), 300);
-        // Keys never reach Debug output or /config.
-        let shown = format!("{c:?}{}", c.redacted);
-        for key in ["k1", "k2", "own"] {
-            assert!(
-                !shown.contains(&format!("\"{key}\"")),
-                "{key} leaked: {shown}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_plain_backend_has_no_balancer_and_outlier_detection_alone_makes_one() {
-        let c = load_str(&yaml("    provider: openai\n    apiKey: k\n")).unwrap();
-        assert!(c.backends[0].balancer.is_none());
-        let c = load_str(&yaml(
-            "    provider: openai\n    apiKey: k\n    outlierDetection: {}\n",
-        ))
-        .unwrap();
-        let b = c.backends[0].balancer.as_ref().unwrap();
-        assert_eq!(b.targets().len(), 1);
-        assert_eq!(b.targets()[0].name, "api.openai.com:443");
-        assert_eq!(b.targets()[0].api_key.as_ref().unwrap().expose(), "k");
-        assert_eq!(b.outlier(), crate::balance::Outlier::default());
-        assert_eq!(b.policy(), Policy::RoundRobin);
-    }
-
-    #[test]
-    fn errors_name_their_yaml_paths() {
-        let e = errors(
-            "    provider: openai\n    baseUrl: http://x\n    apiKey: k\n    apiKeys: []\n    loadBalancing: random\n    endpoints:\n      - url: ftp://a\n      - url: http://b\n        weight: 0\n      - url: http://c\n        weight: 2\n        apiKey: {env: SLUICE_TEST_UNSET_ENDPOINT_KEY}\n    healthCheck: {path: healthz, interval: 0s, timeout: soon, expectStatus: 42}\n    outlierDetection: {consecutiveFailures: 0, ejectFor: 0s}\n",
-        );
-        let expected = [
-            "backends[0].endpoints: expected one of baseUrl, endpoints",
-            "backends[0].apiKeys: expected one of apiKey, apiKeys",
-            "backends[0].loadBalancing: unknown policy \"random\"; expected one of roundRobin, weighted, leastRequests, ewma",
-            "backends[0].endpoints[0].url: \"ftp://a\" is not an http:// or https:// URL",
-            "backends[0].endpoints[1].weight: must be at least 1",
-            "backends[0].endpoints[2].weight: weights are used only with loadBalancing: weighted",
-            "backends[0].endpoints[2].apiKey.env: environment variable SLUICE_TEST_UNSET_ENDPOINT_KEY is not set",
-            "backends[0].healthCheck.path: a path must start with /",
-            "backends[0].healthCheck.interval: must be longer than 0",
-            "backends[0].healthCheck.timeout: invalid duration \"soon\"",
-            "backends[0].healthCheck.expectStatus: 42 is not an HTTP status",
-            "backends[0].outlierDetection.consecutiveFailures: must be at least 1",
-            "backends[0].outlierDetection.ejectFor: must be longer than 0",
-        ];
-        for want in expected {
-            assert!(
-                e.iter().any(|l| l.starts_with(want)),
-                "missing {want:?} in {e:#?}"
-            );
-        }
-    }
-
-    #[test]
-    fn unknown_keys_and_single_target_providers_are_refused() {
-        let e = errors(
-            "    provider: openai\n    endpoints:\n      - url: http://a\n        wieght: 2\n",
-        );
-        assert!(
-            e[0].starts_with("backends[0].endpoints[0].wieght: unknown field `wieght`"),
-            "{e:?}"
-        );
-        let e = errors("    provider: openai\n    apiKeys: []\n    endpoints: []\n");
-        assert!(
-            e.contains(&"backends[0].apiKeys: must not be empty".to_string())
-                && e.contains(&"backends[0].endpoints: must not be empty".to_string()),
-            "{e:?}"
-        );
-        let e = errors("    provider: mock\n    loadBalancing: roundRobin\n");
-        assert!(
-            e[0].starts_with("backends[0].loadBalancing: provider mock has a single target"),
-            "{e:?}"
-        );
-        let e = errors(
-            "    provider: azure\n    model: d\n    entraToken: t\n    endpoints:\n      - url: https://r1.openai.azure.com\n        apiKey: k\n",
-        );
-        assert!(
-            e.iter().any(|l| l.starts_with(
-                "backends[0].endpoints[0].apiKey: provider azure takes endpoint keys or entraToken"
-            )),
-            "{e:?}"
-        );
-        // Azure with endpoints needs no baseUrl.
-        let c = load_str(&yaml(
-            "    provider: azure\n    model: d\n    apiKey: k\n    endpoints:\n      - url: https://r1.openai.azure.com\n      - url: https://r2.openai.azure.com\n",
-        ))
-        .unwrap();
-        assert_eq!(c.backends[0].balancer.as_ref().unwrap().targets().len(), 2);
-    }
-}
+mod tests;

@@ -243,7 +243,12 @@ pub struct RawCloudAuth {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawEndpoint {
-    pub url: String,
+    /// Where to call; bedrock and vertex endpoints may give `region` / `location` instead.
+    pub url: Option<String>,
+    /// bedrock: this endpoint's AWS region (signs with it; the URL follows from it).
+    pub region: Option<String>,
+    /// vertex: this endpoint's Google Cloud location (the model's path and URL name it).
+    pub location: Option<String>,
     /// Share of traffic under `loadBalancing: weighted` (default 1).
     pub weight: Option<u32>,
     /// This endpoint's key, instead of the backend's.
@@ -253,7 +258,8 @@ pub struct RawEndpoint {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawHealthCheck {
-    /// Path probed with GET, joined to each endpoint's base URL (e.g. `/v1/models`).
+    /// Path probed with GET, joined to each endpoint's base URL (e.g. `/v1/models`); vertex
+    /// paths may name `{project}` and `{location}`, bedrock paths `{region}`.
     pub path: String,
     /// Between two probes, e.g. `10s` (default).
     pub interval: Option<String>,

@@ -72,20 +72,16 @@ async fn call(
     model: &str,
 ) -> Result<(Vec<u8>, sluice_providers::Usage), Answered> {
     let format = Front::Chat;
-    let target = RequestTarget {
-        model,
-        api_version: backend.api_version.as_deref(),
-        vertex: backend.vertex_site(),
-        ..RequestTarget::default()
+    let make = |site: Option<&str>| {
+        let target = RequestTarget {
+            model,
+            api_version: backend.api_version.as_deref(),
+            vertex: backend.vertex_site(site),
+            ..RequestTarget::default()
+        };
+        backend.provider.translate_embeddings_request(req, &target)
     };
-    let translated = match backend.provider.translate_embeddings_request(req, &target) {
-        Ok(t) => t,
-        Err(e) => {
-            respond::error(session, ctx, format, status_of(&e), &e.to_string()).await;
-            return Err(Answered);
-        }
-    };
-    let whole = exchange(proxy, session, ctx, backend, format, "POST", &translated).await?;
+    let whole = exchange(proxy, session, ctx, backend, format, "POST", &make).await?;
     if !(200..300).contains(&whole.status) {
         let status = whole.status;
         ctx.error = Some(format!("upstream returned status {status}"));

@@ -8,7 +8,8 @@ use pingora::http::RequestHeader;
 use pingora::proxy::Session;
 use sluice_providers::UpstreamRequest;
 
-use crate::config::{Backend, Secret, Upstream};
+use crate::auth::{credential_headers, Credentials};
+use crate::config::Upstream;
 use crate::proxy::respond::APPLICATION_JSON;
 use crate::proxy::RequestCtx;
 
@@ -42,22 +43,20 @@ impl HeaderError {
 }
 
 /// The upstream request header: path, host, JSON body length, the API's headers, the
-/// provider's credentials with `api_key` (the client's own only when there are none), and our
-/// span as `traceparent`.
+/// provider's credentials `creds` (the client's own only when there are none), and our span
+/// as `traceparent`.
 pub(crate) async fn upstream_header(
     session: &Session,
     ctx: &RequestCtx,
-    backend: &Backend,
+    creds: Credentials<'_>,
     upstream: &Upstream,
-    api_key: Option<&Secret>,
     method: &str,
     translated: &UpstreamRequest,
 ) -> Result<RequestHeader, HeaderError> {
     let path = upstream.join_path(&translated.path);
-    let credentials =
-        crate::auth::credential_headers(backend, upstream, api_key, &path, &translated.body)
-            .await
-            .map_err(HeaderError::Credentials)?;
+    let credentials = credential_headers(creds, upstream, method, &path, &translated.body)
+        .await
+        .map_err(HeaderError::Credentials)?;
     let build = || -> pingora::Result<RequestHeader> {
         // Lower-case names, no case map to keep (`build_no_case`), and `append_header`: the
         // names below are distinct, so nothing needs replacing. Credentials go in last with

@@ -15,7 +15,7 @@ use sluice_telemetry::LlmFacts;
 use crate::config::{Backend, Route};
 use crate::proxy::body::{read_for, read_post};
 use crate::proxy::respond;
-use crate::proxy::whole::exchange;
+use crate::proxy::whole::{exchange, MakeRequest};
 use crate::proxy::{LlmProxy, RequestCtx};
 
 /// A token-count call: natively when the route's first backend speaks the client's API and
@@ -32,7 +32,8 @@ pub async fn count_tokens(
         return;
     };
     let backend = &route.backends[0];
-    let native = match native_count(session, route, backend, front, &body) {
+    let uri = session.req_header().uri.clone();
+    let native = match native_count(&uri, route, backend, front, &body, None) {
         Ok(n) => n,
         Err(e) => {
             respond::error(session, ctx, front, 400, &e.to_string()).await;
@@ -47,25 +48,24 @@ pub async fn count_tokens(
         return;
     };
     note_provider(ctx, backend);
-    relay(
-        proxy,
-        session,
-        ctx,
-        backend,
-        front,
-        "POST",
-        &upstream_request,
-    )
-    .await;
+    // A balanced vertex target in a location of its own gets the count at that location.
+    let make = |site: Option<&str>| match site {
+        None => Ok(upstream_request.clone()),
+        Some(_) => native_count(&uri, route, backend, front, &body, site)?
+            .ok_or_else(|| TranslateError::Unsupported("no native token count".to_string())),
+    };
+    relay(proxy, session, ctx, backend, front, "POST", &make).await;
 }
 
-/// The native count request, when the route's first backend can take it.
+/// The native count request (for a target with its own `location`, else the backend's), when
+/// the route's first backend can take it.
 fn native_count(
-    session: &Session,
+    uri: &http::Uri,
     route: &Route,
     backend: &Backend,
     front: Front,
     body: &[u8],
+    location: Option<&str>,
 ) -> Result<Option<UpstreamRequest>, TranslateError> {
     if backend.upstream.is_none() {
         return Ok(None);
@@ -76,7 +76,6 @@ fn native_count(
             Ok(Some(UpstreamRequest::new(path, body.to_vec())))
         }
         Front::Gemini => {
-            let uri = &session.req_header().uri;
             let Some(call) = GeminiCall::parse(uri.path(), uri.query()) else {
                 return Ok(None);
             };
@@ -91,7 +90,7 @@ fn native_count(
             let target = RequestTarget {
                 model: &model,
                 api_version: backend.api_version.as_deref(),
-                vertex: backend.vertex_site(),
+                vertex: backend.vertex_site(location),
                 ..RequestTarget::default()
             };
             site.request(body, &call, &target).map(Some)
@@ -149,16 +148,9 @@ pub async fn stored_response(
     };
     note_provider(ctx, backend);
     let request = UpstreamRequest::new(path, body);
-    relay(
-        proxy,
-        session,
-        ctx,
-        backend,
-        front,
-        method.as_str(),
-        &request,
-    )
-    .await;
+    // OpenAI and Azure targets: no site of their own.
+    let make = |_: Option<&str>| Ok(request.clone());
+    relay(proxy, session, ctx, backend, front, method.as_str(), &make).await;
 }
 
 /// The log line and span name the provider called.
@@ -178,9 +170,9 @@ async fn relay(
     backend: &Backend,
     front: Front,
     method: &str,
-    request: &UpstreamRequest,
+    make: &MakeRequest<'_>,
 ) {
-    let Ok(whole) = exchange(proxy, session, ctx, backend, front, method, request).await else {
+    let Ok(whole) = exchange(proxy, session, ctx, backend, front, method, make).await else {
         return;
     };
     let mut extra = Vec::new();

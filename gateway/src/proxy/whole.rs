@@ -5,8 +5,9 @@
 use std::time::Instant;
 
 use pingora::proxy::Session;
-use sluice_providers::{Front, UpstreamRequest};
+use sluice_providers::{Front, TranslateError, UpstreamRequest};
 
+use crate::auth::Credentials;
 use crate::balance::{Pick, Tried};
 use crate::config::Backend;
 use crate::proxy::header::upstream_header;
@@ -20,6 +21,11 @@ const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 /// The request was answered already (an error written to the client in `front`'s shape).
 pub(crate) struct Answered;
 
+/// Makes the upstream request for the target picked, given the target's own region or
+/// location (`None`: the backend's); a request that cannot be made is the client's 400.
+pub(crate) type MakeRequest<'m> =
+    dyn Fn(Option<&str>) -> Result<UpstreamRequest, TranslateError> + Send + Sync + 'm;
+
 /// An upstream's whole answer.
 pub(crate) struct Whole {
     pub status: u16,
@@ -27,7 +33,7 @@ pub(crate) struct Whole {
     pub retry_after: Option<String>,
 }
 
-/// Calls `backend` with the request `make` builds for the target picked (balanced backends:
+/// Calls `backend` with the request `make` makes for the target picked (balanced backends:
 /// each target in turn while one fails before answering), and reads the answer whole.
 pub(crate) async fn exchange(
     proxy: &LlmProxy,
@@ -36,13 +42,13 @@ pub(crate) async fn exchange(
     backend: &Backend,
     front: Front,
     method: &str,
-    translated: &UpstreamRequest,
+    make: &MakeRequest<'_>,
 ) -> Result<Whole, Answered> {
     let mut tried = Tried::default();
     loop {
         // `None`: that target failed and another of the backend takes the call.
         let outcome = exchange_target(
-            proxy, session, ctx, backend, front, method, translated, &mut tried,
+            proxy, session, ctx, backend, front, method, make, &mut tried,
         );
         if let Some(outcome) = outcome.await {
             return outcome;
@@ -58,7 +64,7 @@ async fn exchange_target(
     backend: &Backend,
     front: Front,
     method: &str,
-    translated: &UpstreamRequest,
+    make: &MakeRequest<'_>,
     tried: &mut Tried,
 ) -> Option<Result<Whole, Answered>> {
     let Some(upstream) = backend.upstream.as_ref() else {
@@ -69,6 +75,7 @@ async fn exchange_target(
         mut lease,
         upstream,
         api_key,
+        site,
         endpoint,
         spare,
     } = match crate::balance::pick(backend, upstream, tried) {
@@ -78,8 +85,17 @@ async fn exchange_target(
             return Some(Err(Answered));
         }
     };
+    let translated = match make(site) {
+        Ok(t) => t,
+        Err(e) => {
+            respond::error(session, ctx, front, 400, &e.to_string()).await;
+            return Some(Err(Answered));
+        }
+    };
+    let translated = &translated;
     ctx.endpoint = endpoint.to_string();
-    let header = upstream_header(session, ctx, backend, upstream, api_key, method, translated);
+    let creds = Credentials::of(backend, api_key, site);
+    let header = upstream_header(session, ctx, creds, upstream, method, translated);
     let header = match header.await {
         Ok(h) => h,
         Err(e) => {

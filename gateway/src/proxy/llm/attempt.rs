@@ -8,6 +8,7 @@ use sluice_providers::{ClientRequest, Plan, RequestTarget, ResponseTarget};
 
 use super::relay::{relay_complete, relay_error, relay_stream};
 use super::Call;
+use crate::auth::Credentials;
 use crate::balance::{Pick, Tried};
 use crate::config::{Backend, Route};
 use crate::proxy::header::{upstream_header, HeaderError};
@@ -72,6 +73,7 @@ pub(super) async fn attempt(
         mut lease,
         upstream,
         api_key,
+        site,
         endpoint,
         spare,
     } = match crate::balance::pick(backend, upstream, tried) {
@@ -93,7 +95,7 @@ pub(super) async fn attempt(
     let target = RequestTarget {
         model: &model,
         api_version: backend.api_version.as_deref(),
-        vertex: backend.vertex_site(),
+        vertex: backend.vertex_site(site),
         forwarded: call_info.forwarded,
         query: call_info.query,
     };
@@ -112,17 +114,8 @@ pub(super) async fn attempt(
         }
     };
     ctx.endpoint = endpoint.to_string();
-    let header = match upstream_header(
-        session,
-        ctx,
-        backend,
-        upstream,
-        api_key,
-        "POST",
-        &translated,
-    )
-    .await
-    {
+    let creds = Credentials::of(backend, api_key, site);
+    let header = match upstream_header(session, ctx, creds, upstream, "POST", &translated).await {
         Ok(h) => h,
         Err(e) => {
             if matches!(e, HeaderError::Credentials(_)) {
