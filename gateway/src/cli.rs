@@ -129,9 +129,10 @@ fn credential_sources(config: &config::Config) -> Vec<String> {
         .enumerate()
         .filter_map(|(i, b)| match &b.cloud {
             Some(Cloud::Aws { auth, .. }) => Some(format!(
-                "backends[{i}] ({}): AWS credentials from {}{}",
+                "backends[{i}] ({}): AWS credentials from {}{}{}",
                 b.name,
                 auth.source.describe(),
+                chain_link_here(&auth.source),
                 auth.role_arn
                     .as_ref()
                     .map(|r| format!(", then the role {r} assumed through STS"))
@@ -152,6 +153,20 @@ fn credential_sources(config: &config::Config) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// For the default chain: the link this process's environment configures, as `sluice check`
+/// reads it.
+fn chain_link_here(source: &crate::auth::aws::AwsSource) -> String {
+    if *source != crate::auth::aws::AwsSource::Chain {
+        return String::new();
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let read = |path: &std::path::Path| std::fs::read_to_string(path).ok();
+    match crate::auth::aws_chain::chain_link(&env, &read) {
+        Some((link, why)) => format!("; here: {} ({why})", link.describe()),
+        None => "; here: none (nothing configured, instance metadata disabled)".to_string(),
+    }
 }
 
 /// `sluice check`'s warnings: each backend whose pinned model has no price (its requests get

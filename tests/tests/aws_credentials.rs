@@ -117,6 +117,48 @@ async fn irsa_gateway(
     gateway(bedrock, "{source: webIdentity}", &env).await
 }
 
+/// An STS stand-in answering `AssumeRoleWithWebIdentity` for the token `eyJ.irsa-token`
+/// with the credentials [`issued`] in turn, counting them in `fetches`.
+async fn sts_server(fetches: Arc<AtomicUsize>) -> MockUpstream {
+    MockUpstream::start_with_handler(move |req| {
+        assert!(req.body_text().contains("Action=AssumeRoleWithWebIdentity"));
+        assert!(req.body_text().contains("WebIdentityToken=eyJ.irsa-token"));
+        let (key, lifetime) = issued(fetches.fetch_add(1, Ordering::SeqCst) + 1);
+        sts_answer(key, lifetime)
+    })
+    .await
+}
+
+/// An IMDSv2 stand-in: a session token, the role `sluice-role`, and its credentials
+/// [`issued`] in turn, counted in `fetches`.
+async fn imds_server(fetches: Arc<AtomicUsize>) -> MockUpstream {
+    MockUpstream::start_with_handler(move |req| {
+        let path = req.path_only();
+        match (req.method.as_str(), path) {
+            ("PUT", "/latest/api/token") => Reply::text(200, "imds-session-token")
+                .with_header("x-aws-ec2-metadata-token-ttl-seconds", "21600"),
+            ("GET", "/latest/meta-data/iam/security-credentials/") => {
+                assert_eq!(
+                    req.header("x-aws-ec2-metadata-token"),
+                    Some("imds-session-token")
+                );
+                Reply::text(200, "sluice-role")
+            }
+            ("GET", "/latest/meta-data/iam/security-credentials/sluice-role") => {
+                let (key, lifetime) = issued(fetches.fetch_add(1, Ordering::SeqCst) + 1);
+                Reply::json(
+                    200,
+                    &json!({"Code": "Success", "LastUpdated": rfc3339_in(0), "Type": "AWS-HMAC",
+                        "AccessKeyId": key, "SecretAccessKey": format!("secret-{key}"),
+                        "Token": format!("session-{key}"), "Expiration": rfc3339_in(lifetime)}),
+                )
+            }
+            _ => Reply::text(404, "not found"),
+        }
+    })
+    .await
+}
+
 async fn chat(gw: &Gateway) -> u16 {
     let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
     let r = post_json(
@@ -161,14 +203,7 @@ async fn refreshed_once_under_load(gw: &Gateway, bedrock: &MockUpstream, fetches
 #[tokio::test]
 async fn irsa_web_identity_goes_through_sts_and_refreshes_once() {
     let fetches = Arc::new(AtomicUsize::new(0));
-    let counted = fetches.clone();
-    let sts = MockUpstream::start_with_handler(move |req| {
-        assert!(req.body_text().contains("Action=AssumeRoleWithWebIdentity"));
-        assert!(req.body_text().contains("WebIdentityToken=eyJ.irsa-token"));
-        let (key, lifetime) = issued(counted.fetch_add(1, Ordering::SeqCst) + 1);
-        sts_answer(key, lifetime)
-    })
-    .await;
+    let sts = sts_server(fetches.clone()).await;
     let token = std::env::temp_dir().join(format!("sluice-irsa-{}", std::process::id()));
     let upstream = MockUpstream::start(bedrock()).await;
     let gw = irsa_gateway(&upstream, &sts, &token).await;
@@ -187,32 +222,7 @@ async fn irsa_web_identity_goes_through_sts_and_refreshes_once() {
 #[tokio::test]
 async fn instance_metadata_imdsv2_credentials_refresh_once() {
     let fetches = Arc::new(AtomicUsize::new(0));
-    let counted = fetches.clone();
-    let imds = MockUpstream::start_with_handler(move |req| {
-        let path = req.path_only();
-        match (req.method.as_str(), path) {
-            ("PUT", "/latest/api/token") => Reply::text(200, "imds-session-token")
-                .with_header("x-aws-ec2-metadata-token-ttl-seconds", "21600"),
-            ("GET", "/latest/meta-data/iam/security-credentials/") => {
-                assert_eq!(
-                    req.header("x-aws-ec2-metadata-token"),
-                    Some("imds-session-token")
-                );
-                Reply::text(200, "sluice-role")
-            }
-            ("GET", "/latest/meta-data/iam/security-credentials/sluice-role") => {
-                let (key, lifetime) = issued(counted.fetch_add(1, Ordering::SeqCst) + 1);
-                Reply::json(
-                    200,
-                    &json!({"Code": "Success", "LastUpdated": rfc3339_in(0), "Type": "AWS-HMAC",
-                            "AccessKeyId": key, "SecretAccessKey": format!("secret-{key}"),
-                            "Token": format!("session-{key}"), "Expiration": rfc3339_in(lifetime)}),
-                )
-            }
-            _ => Reply::text(404, "not found"),
-        }
-    })
-    .await;
+    let imds = imds_server(fetches.clone()).await;
     let upstream = MockUpstream::start(bedrock()).await;
     let env = [("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.base_url())];
     let gw = gateway(&upstream, "{source: imds}", &env).await;
@@ -286,5 +296,90 @@ async fn credentials_that_cannot_be_renewed_get_a_503_and_are_counted() {
             .any(|l| l.starts_with("sluice_credential_errors_total{backend=\"b\"} ")),
         "{metrics}"
     );
+    let _ = std::fs::remove_file(token);
+}
+
+/// `sluice check` on the gateway's config with `env` (and the gateway's isolation): its
+/// line for backend `b`.
+fn check_line(gw: &Gateway, env: &[(&str, String)]) -> String {
+    let mut check = std::process::Command::new(sluice_tests::sluice_bin());
+    check.args(["check", "-c", gw.config_path().to_str().unwrap()]);
+    check
+        .env("HOME", "/nonexistent")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config");
+    check.env(
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "/nonexistent/aws-credentials",
+    );
+    for (k, v) in env {
+        check.env(k, v);
+    }
+    let out = check.output().unwrap();
+    let out = String::from_utf8_lossy(&out.stdout).to_string();
+    out.lines()
+        .find(|l| l.starts_with("backends[0] (b):"))
+        .unwrap_or_else(|| panic!("no line for b: {out}"))
+        .to_string()
+}
+
+/// The default chain with several sources configured at once takes them in the SDK's order,
+/// asking nothing of the later ones: environment keys before web identity, web identity
+/// before instance metadata; and `sluice check` names the one the environment shows.
+#[tokio::test]
+async fn the_default_chain_takes_the_first_configured_source() {
+    let (sts_calls, imds_calls) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let sts = sts_server(sts_calls.clone()).await;
+    let imds = imds_server(imds_calls.clone()).await;
+    let token = std::env::temp_dir().join(format!("sluice-chain-{}", std::process::id()));
+    std::fs::write(&token, "eyJ.irsa-token").unwrap();
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", "AKIDFROMENV".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "secret-env".to_string()),
+    ];
+    let irsa = [
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token.display().to_string()),
+        (
+            "AWS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/sluice".to_string(),
+        ),
+        ("AWS_ENDPOINT_URL_STS", sts.base_url()),
+    ];
+    let metadata = [("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.base_url())];
+    let rounds: [(Vec<(&str, String)>, &str, &str, (usize, usize)); 3] = [
+        (
+            [&keys[..], &irsa, &metadata].concat(),
+            "AKIDFROMENV",
+            "here: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN) (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set)",
+            (0, 0),
+        ),
+        (
+            [&irsa[..], &metadata].concat(),
+            "ASIAFIRSTKEY",
+            "here: web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN, through STS) (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are set)",
+            (1, 0),
+        ),
+        (
+            metadata.to_vec(),
+            "ASIAFIRSTKEY",
+            "here: the EC2 instance metadata service (IMDSv2)",
+            (1, 1),
+        ),
+    ];
+    for (env, key, said, (sts_seen, imds_seen)) in rounds {
+        let upstream = MockUpstream::start(bedrock()).await;
+        let gw = gateway(&upstream, "{source: chain}", &env).await;
+        chat(&gw).await;
+        assert_eq!(signed_with(&upstream), key);
+        assert_eq!(
+            (
+                sts_calls.load(Ordering::SeqCst),
+                imds_calls.load(Ordering::SeqCst)
+            ),
+            (sts_seen, imds_seen),
+            "calls to STS and IMDS with {key}"
+        );
+        let line = check_line(&gw, &env);
+        assert!(line.contains(said), "{line}");
+    }
     let _ = std::fs::remove_file(token);
 }

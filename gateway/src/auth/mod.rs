@@ -2,6 +2,7 @@
 //! AWS SigV4 signatures (Bedrock). Computed per request, last, over the final path and body.
 
 pub mod aws;
+pub mod aws_chain;
 pub mod azure;
 pub mod google;
 pub mod google_adc;
