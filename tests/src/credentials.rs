@@ -1,6 +1,7 @@
 //! Shared steps of the cloud credential tests (`tests/tests/*_credentials.rs`): a burst of
 //! concurrent requests once the first credentials are due for refresh, then the count of
-//! fetches the stand-in saw; and `sluice check` / `sluice run` on a config file.
+//! fetches the stand-in saw; `sluice check` / `sluice run` on a config file; and reading what
+//! a stand-in received: the fields of a form body, the credential a SigV4 signature names.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -67,4 +68,30 @@ pub fn check_then_run(
         ran.status.code(),
         String::from_utf8_lossy(&ran.stderr).to_string(),
     )
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body (STS, Entra ID token requests),
+/// decoded, in order.
+pub fn form_fields(body: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(body.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The decoded value of one field of a form body.
+pub fn form_field(body: &str, name: &str) -> Option<String> {
+    form_fields(body)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// The access key id a SigV4 `Authorization` header names (`Credential=<key>/<date>/...`),
+/// and the rest of its credential scope (`<date>/<region>/<service>/aws4_request`).
+pub fn sigv4_credential(authorization: &str) -> Option<(&str, &str)> {
+    let scope = authorization
+        .strip_prefix("AWS4-HMAC-SHA256 Credential=")?
+        .split(',')
+        .next()?;
+    scope.split_once('/')
 }

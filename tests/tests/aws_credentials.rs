@@ -299,6 +299,10 @@ async fn credentials_that_cannot_be_renewed_get_a_503_and_are_counted() {
     let _ = std::fs::remove_file(token);
 }
 
+/// One environment of the chain test: its variables, the access key that signs, what
+/// `sluice check` says, and the STS and IMDS calls seen so far.
+type Round<'a> = (Vec<(&'a str, String)>, &'a str, &'a str, (usize, usize));
+
 /// `sluice check` on the gateway's config with `env` (and the gateway's isolation): its
 /// line for backend `b`.
 fn check_line(gw: &Gateway, env: &[(&str, String)]) -> String {
@@ -345,7 +349,8 @@ async fn the_default_chain_takes_the_first_configured_source() {
         ("AWS_ENDPOINT_URL_STS", sts.base_url()),
     ];
     let metadata = [("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.base_url())];
-    let rounds: [(Vec<(&str, String)>, &str, &str, (usize, usize)); 3] = [
+    // (environment, key that signs, what check says, STS and IMDS calls so far)
+    let rounds: [Round; 3] = [
         (
             [&keys[..], &irsa, &metadata].concat(),
             "AKIDFROMENV",

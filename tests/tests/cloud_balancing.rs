@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use sluice_tests::credentials::sigv4_credential;
 use sluice_tests::http::post_json;
 use sluice_tests::metrics::wait_metric;
 use sluice_tests::{Gateway, MockUpstream, Ports, RecordedRequest, Reply};
@@ -62,12 +63,8 @@ async fn wait_health(gw: &Gateway, backend: &str, mock: &MockUpstream, value: &s
 /// The region in a SigV4 `Authorization` header's credential scope, and its signed headers.
 fn scope_of(req: &RecordedRequest) -> (String, String) {
     let auth = req.header("authorization").expect("signed");
-    let credential = auth
-        .split("Credential=")
-        .nth(1)
-        .and_then(|c| c.split(',').next())
-        .expect("a credential");
-    let region = credential.split('/').nth(2).unwrap_or_default().to_string();
+    let (_, scope) = sigv4_credential(auth).expect("a SigV4 credential");
+    let region = scope.split('/').nth(1).unwrap_or_default().to_string();
     let signed = auth
         .split("SignedHeaders=")
         .nth(1)
