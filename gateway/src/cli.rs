@@ -143,13 +143,15 @@ fn credential_sources(config: &config::Config) -> Vec<String> {
                 b.name,
                 auth.source.describe()
             )),
-            Some(Cloud::Google { auth, .. }) => auth.adc_source().map(|s| {
-                format!(
-                    "backends[{i}] ({}): Google access tokens from {}",
-                    b.name,
-                    s.describe()
-                )
-            }),
+            Some(Cloud::Google { auth, .. } | Cloud::GeminiOAuth { auth, .. }) => {
+                auth.adc_source().map(|s| {
+                    format!(
+                        "backends[{i}] ({}): Google access tokens from {}",
+                        b.name,
+                        s.describe()
+                    )
+                })
+            }
             _ => None,
         })
         .collect()

@@ -95,8 +95,8 @@ fn check_binds(config: &Config) -> Result<(), String> {
 /// How long start-up waits for a backend's cloud credentials.
 const CREDENTIALS_AT_START: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// Fetches every bedrock backend's AWS credentials and every vertex backend's Application
-/// Default Credentials token once (they are kept and refreshed from then on); the first that
+/// Fetches every bedrock backend's AWS credentials, every Application Default Credentials
+/// token (vertex, gemini with OAuth) and every Entra ID token (azure `auth`) once (they are kept and refreshed from then on); the first that
 /// cannot be had is the error, naming its backend and source.
 fn check_cloud_credentials(config: &Config) -> Result<(), String> {
     use crate::config::runtime::Cloud;
@@ -118,7 +118,9 @@ fn check_cloud_credentials(config: &Config) -> Result<(), String> {
                         .map(|r| r.map(drop))
                 })?
             }
-            Some(Cloud::Google { auth, .. }) if auth.adc_source().is_some() => {
+            Some(Cloud::Google { auth, .. } | Cloud::GeminiOAuth { auth, .. })
+                if auth.adc_source().is_some() =>
+            {
                 let auth = auth.clone();
                 crate::background::block_on(async move {
                     tokio::time::timeout(CREDENTIALS_AT_START, auth.token())

@@ -112,3 +112,60 @@ async fn check_names_the_google_source_and_a_missing_metadata_server_stops_the_s
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("backends[0] (v):"), "{err}");
 }
+
+/// The Gemini API with OAuth instead of an API key: the metadata server's token as the
+/// bearer, the quota project as `x-goog-user-project`, and a client's own Gemini key (on the
+/// Gemini front door) replaced, never forwarded.
+#[tokio::test]
+async fn gemini_with_oauth_sends_the_token_and_the_quota_project() {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let mds = metadata_server(fetches.clone()).await;
+    let answer: Value =
+        serde_json::from_str(&fixture("gemini/basic.gemini-response.json")).unwrap();
+    let gemini = MockUpstream::start(Reply::json(200, &answer)).await;
+    let yaml = Ports::new().render(
+        &CONFIG.replace(
+            "    provider: vertex\n    project: my-proj\n    location: us-east5\n",
+            "    provider: gemini\n    project: billing-proj\n",
+        ),
+        &[("vertex", &gemini.base_url())],
+    );
+    assert!(yaml.contains("provider: gemini"), "{yaml}");
+    let host = mds.base_url().trim_start_matches("http://").to_string();
+    let gw = Gateway::builder(&yaml)
+        .env("GCE_METADATA_HOST", &host)
+        .env("GOOGLE_APPLICATION_CREDENTIALS", "")
+        .start()
+        .await;
+    let chat = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    let r = post_json(
+        &format!("{}/v1/chat/completions", gw.base_url()),
+        &chat,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let native = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]});
+    let r = post_json(
+        &format!(
+            "{}/v1beta/models/gemini-2.0-flash:generateContent",
+            gw.base_url()
+        ),
+        &native,
+        &[("x-goog-api-key", "client-own-key")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let calls = gemini.requests();
+    assert_eq!(calls.len(), 2);
+    for call in &calls {
+        assert_eq!(
+            call.path_only(),
+            "/v1beta/models/gemini-2.0-flash:generateContent"
+        );
+        assert_eq!(call.header("authorization"), Some("Bearer ya29.token-1"));
+        assert_eq!(call.header("x-goog-user-project"), Some("billing-proj"));
+        assert_eq!(call.header("x-goog-api-key"), None);
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+}

@@ -89,6 +89,25 @@ pub async fn credential_headers(
             .await
             .map_err(|e| format!("getting a Google access token: {e}"))
             .and_then(|t| bearer(&t)),
+        (
+            _,
+            Some(Cloud::GeminiOAuth {
+                quota_project,
+                auth,
+            }),
+            _,
+        ) => {
+            let token = Box::pin(auth.token())
+                .await
+                .map_err(|e| format!("getting a Google access token: {e}"))?;
+            let mut headers = bearer(&token)?;
+            if let Some(project) = quota_project {
+                let value = HeaderValue::try_from(project.as_str())
+                    .map_err(|_| "the quota project is not a valid header value".to_string())?;
+                headers.push((USER_PROJECT, value));
+            }
+            Ok(headers)
+        }
         (_, Some(Cloud::AzureEntra { token }), _) => bearer(token.expose()),
         (_, Some(Cloud::AzureIdentity { auth }), _) => bearer(&Box::pin(auth.token()).await?),
         (Auth::Bearer, _, Some(key)) => bearer(key.expose()),
@@ -100,6 +119,9 @@ pub async fn credential_headers(
         _ => Ok(Vec::new()),
     }
 }
+
+/// The project a Google API call is billed and counted to (with user credentials).
+const USER_PROJECT: HeaderName = HeaderName::from_static("x-goog-user-project");
 
 /// `authorization: Bearer <token>`.
 fn bearer(token: &str) -> Result<Vec<(HeaderName, HeaderValue)>, String> {

@@ -10,8 +10,7 @@ use super::raw::{RawBackend, RawSecret};
 use super::runtime::{parse_duration, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
 use super::{ConfigError, Secret, Upstream};
 use crate::auth::aws::{AwsAuth, AwsSource};
-use crate::auth::google::{GoogleAuth, CLOUD_PLATFORM_SCOPE};
-use crate::auth::google_adc::AdcSource;
+use crate::auth::google::GoogleAuth;
 
 #[derive(Debug)]
 pub struct Backend {
@@ -64,6 +63,12 @@ pub enum Cloud {
     Google {
         project: String,
         location: String,
+        auth: Arc<GoogleAuth>,
+    },
+    /// Gemini (the Gemini API) with Google OAuth access tokens instead of an API key;
+    /// `quota_project` (`project:`) goes as `x-goog-user-project`.
+    GeminiOAuth {
+        quota_project: Option<String>,
         auth: Arc<GoogleAuth>,
     },
     /// Azure with a Microsoft Entra ID token instead of an `api-key`.
@@ -129,39 +134,43 @@ fn cloud(
     api_key: Option<Secret>,
     errors: &mut Vec<ConfigError>,
 ) -> Option<Cloud> {
-    let misplaced =
-        |key: &str, value: bool, wanted: ProviderKind, errors: &mut Vec<ConfigError>| {
-            if value && provider != wanted {
-                errors.push(ConfigError::new(
-                    format!("{path}.{key}"),
-                    format!("only for provider {wanted}"),
-                ));
-            }
-        };
+    let misplaced = |key: &str, value: bool, wanted: &[ProviderKind], errors: &mut Vec<_>| {
+        if value && !wanted.contains(&provider) {
+            let names: Vec<&str> = wanted.iter().map(|p| p.name()).collect();
+            errors.push(ConfigError::new(
+                format!("{path}.{key}"),
+                format!("only for provider {}", names.join(" and ")),
+            ));
+        }
+    };
     if raw.auth.is_some()
         && !matches!(
             provider,
-            ProviderKind::Bedrock | ProviderKind::Vertex | ProviderKind::Azure
+            ProviderKind::Bedrock
+                | ProviderKind::Vertex
+                | ProviderKind::Azure
+                | ProviderKind::Gemini
         )
     {
         errors.push(ConfigError::new(
             format!("{path}.auth"),
-            "only for providers bedrock, vertex and azure",
+            "only for providers bedrock, vertex, gemini and azure",
         ));
     }
     if let Some(auth) = &raw.auth {
         super::cloud_auth::misplaced(&format!("{path}.auth"), provider, auth, errors);
     }
-    let placed: [(&str, bool, ProviderKind); 5] = [
-        ("region", raw.region.is_some(), ProviderKind::Bedrock),
-        ("project", raw.project.is_some(), ProviderKind::Vertex),
-        ("location", raw.location.is_some(), ProviderKind::Vertex),
+    use ProviderKind::{Azure, Bedrock, Gemini, Vertex};
+    let placed: [(&str, bool, &[ProviderKind]); 5] = [
+        ("region", raw.region.is_some(), &[Bedrock]),
+        ("project", raw.project.is_some(), &[Vertex, Gemini]),
+        ("location", raw.location.is_some(), &[Vertex]),
         (
             "serviceAccount",
             raw.service_account.is_some(),
-            ProviderKind::Vertex,
+            &[Vertex, Gemini],
         ),
-        ("entraToken", raw.entra_token.is_some(), ProviderKind::Azure),
+        ("entraToken", raw.entra_token.is_some(), &[Azure]),
     ];
     for (key, present, wanted) in placed {
         misplaced(key, present, wanted, errors);
@@ -208,53 +217,33 @@ fn cloud(
                 ));
                 return None;
             };
-            let adc = match raw.auth.as_ref().map(|a| (a.source.as_deref(), a)) {
-                None | Some((None | Some("adc"), _)) => AdcSource::Adc,
-                Some((Some("metadata"), _)) => AdcSource::Metadata,
-                Some((Some(other), _)) => {
-                    errors.push(ConfigError::new(
-                        format!("{path}.auth.source"),
-                        format!("unknown Google credential source {other:?}; adc (default) or metadata (or give serviceAccount or apiKey)"),
-                    ));
-                    return None;
-                }
-            };
-            let auth = match (&raw.service_account, api_key) {
-                (Some(_) | None, Some(_)) | (Some(_), None) if raw.auth.is_some() => {
-                    errors.push(ConfigError::new(
-                        format!("{path}.auth"),
-                        "auth names where credentials come from: leave out serviceAccount and apiKey",
-                    ));
-                    return None;
-                }
-                (Some(sa), None) => {
-                    let json = resolve_secret(&format!("{path}.serviceAccount"), sa, errors)?;
-                    match GoogleAuth::service_account(json.expose(), CLOUD_PLATFORM_SCOPE) {
-                        Ok(a) => a,
-                        Err(e) => {
-                            errors.push(ConfigError::new(
-                                format!("{path}.serviceAccount"),
-                                e.to_string(),
-                            ));
-                            return None;
-                        }
-                    }
-                }
-                (None, Some(token)) => GoogleAuth::static_token(token.expose().to_string()),
-                (None, None) => GoogleAuth::adc(adc),
-                (Some(_), Some(_)) => {
-                    errors.push(ConfigError::new(
-                        path,
-                        "provider vertex takes one of serviceAccount (a key file) or apiKey (an access token), or neither (Application Default Credentials)",
-                    ));
-                    return None;
-                }
-            };
+            let auth = super::cloud_auth::google_auth(path, raw, api_key, errors)?;
             Some(Cloud::Google {
                 project,
                 location,
                 auth: Arc::new(auth),
             })
+        }
+        ProviderKind::Gemini if raw.auth.is_some() || raw.service_account.is_some() => {
+            if api_key.is_some() {
+                errors.push(ConfigError::new(
+                    format!("{path}.apiKey"),
+                    "provider gemini takes an API key (apiKey) or Google OAuth (auth, serviceAccount), not both",
+                ));
+                return None;
+            }
+            let auth = super::cloud_auth::google_auth(path, raw, None, errors)?;
+            Some(Cloud::GeminiOAuth {
+                quota_project: raw.project.clone(),
+                auth: Arc::new(auth),
+            })
+        }
+        ProviderKind::Gemini if raw.project.is_some() => {
+            errors.push(ConfigError::new(
+                format!("{path}.project"),
+                "provider gemini takes project (the quota project) only with Google OAuth (auth, serviceAccount)",
+            ));
+            None
         }
         ProviderKind::Azure if raw.auth.is_some() => {
             if api_key.is_some() || raw.entra_token.is_some() {
@@ -327,9 +316,10 @@ pub(super) fn backend(
         Some(Cloud::Aws { region: site, .. } | Cloud::Google { location: site, .. }) => {
             site_base_url(provider, site)
         }
-        Some(Cloud::AzureEntra { .. } | Cloud::AzureIdentity { .. }) | None => {
-            provider.default_base_url().map(str::to_string)
-        }
+        Some(
+            Cloud::GeminiOAuth { .. } | Cloud::AzureEntra { .. } | Cloud::AzureIdentity { .. },
+        )
+        | None => provider.default_base_url().map(str::to_string),
     };
     let upstream = match (&raw.base_url, computed_base.as_deref()) {
         (Some(url), _) => match Upstream::parse(url) {

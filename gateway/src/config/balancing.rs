@@ -43,8 +43,10 @@ pub(super) fn balancer(
         ));
         return None;
     }
-    // Bedrock and vertex sign with the backend's cloud credentials, not with keys.
-    let signed = matches!(provider, ProviderKind::Bedrock | ProviderKind::Vertex);
+    // Bedrock, vertex and gemini with OAuth call with the backend's cloud credentials, not
+    // with keys.
+    let signed = matches!(provider, ProviderKind::Bedrock | ProviderKind::Vertex)
+        || matches!(cloud, Some(Cloud::GeminiOAuth { .. }));
     let site_key = match provider {
         ProviderKind::Bedrock => Some("region"),
         ProviderKind::Vertex => Some("location"),

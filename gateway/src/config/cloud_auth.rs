@@ -1,9 +1,66 @@
-//! `auth:` of an azure backend: which Microsoft Entra ID source, checked with its YAML path.
-//! (bedrock's and vertex's `auth:` are read in [`super::backends`].)
+//! Where a backend's Google OAuth tokens (vertex, gemini with OAuth) and Microsoft Entra ID
+//! tokens (azure) come from, checked with their YAML paths. (bedrock's `auth:` is read in
+//! [`super::backends`].)
 
-use super::raw::RawCloudAuth;
-use super::ConfigError;
+use super::backends::resolve_secret;
+use super::raw::{RawBackend, RawCloudAuth};
+use super::{ConfigError, Secret};
 use crate::auth::azure::AzureSource;
+use crate::auth::google::{GoogleAuth, CLOUD_PLATFORM_SCOPE};
+use crate::auth::google_adc::AdcSource;
+
+/// The Google OAuth tokens of the backend at `path`: from its `serviceAccount` key, from
+/// `token` (vertex's `apiKey`: a fixed access token), else Application Default Credentials
+/// (`auth.source`: `adc`, the default, or `metadata`).
+pub(super) fn google_auth(
+    path: &str,
+    raw: &RawBackend,
+    token: Option<Secret>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<GoogleAuth> {
+    let adc = match raw.auth.as_ref().and_then(|a| a.source.as_deref()) {
+        None | Some("adc") => AdcSource::Adc,
+        Some("metadata") => AdcSource::Metadata,
+        Some(other) => {
+            errors.push(ConfigError::new(
+                format!("{path}.auth.source"),
+                format!("unknown Google credential source {other:?}; adc (default) or metadata (or give serviceAccount or apiKey)"),
+            ));
+            return None;
+        }
+    };
+    if raw.auth.is_some() && (raw.service_account.is_some() || token.is_some()) {
+        errors.push(ConfigError::new(
+            format!("{path}.auth"),
+            "auth names where credentials come from: leave out serviceAccount and apiKey",
+        ));
+        return None;
+    }
+    match (&raw.service_account, token) {
+        (Some(sa), None) => {
+            let json = resolve_secret(&format!("{path}.serviceAccount"), sa, errors)?;
+            match GoogleAuth::service_account(json.expose(), CLOUD_PLATFORM_SCOPE) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.serviceAccount"),
+                        e.to_string(),
+                    ));
+                    None
+                }
+            }
+        }
+        (None, Some(token)) => Some(GoogleAuth::static_token(token.expose().to_string())),
+        (None, None) => Some(GoogleAuth::adc(adc)),
+        (Some(_), Some(_)) => {
+            errors.push(ConfigError::new(
+                path,
+                "provider vertex takes one of serviceAccount (a key file) or apiKey (an access token), or neither (Application Default Credentials)",
+            ));
+            None
+        }
+    }
+}
 
 /// Fields of `auth:` that belong to another provider.
 pub(super) fn misplaced(
@@ -38,7 +95,7 @@ pub(super) fn azure_source(
     let secret = raw
         .client_secret
         .as_ref()
-        .and_then(|s| super::backends::resolve_secret(&format!("{path}.clientSecret"), s, errors));
+        .and_then(|s| resolve_secret(&format!("{path}.clientSecret"), s, errors));
     let source = match raw.source.as_deref() {
         Some("managedIdentity") => AzureSource::ManagedIdentity {
             client_id: raw.client_id.clone(),
@@ -142,5 +199,51 @@ mod tests {
         );
         let e = errors(&backend("provider: openai, apiKey: k, auth: {source: env}"));
         assert!(e.iter().any(|e| e.starts_with("backends[0].auth")), "{e:?}");
+    }
+
+    #[test]
+    fn gemini_takes_an_api_key_or_google_oauth() {
+        use crate::config::runtime::Cloud;
+        let c = load_str(&backend(
+            "provider: gemini, project: billing-proj, auth: {source: metadata}",
+        ))
+        .unwrap();
+        match &c.backends[0].cloud {
+            Some(Cloud::GeminiOAuth {
+                quota_project,
+                auth,
+            }) => {
+                assert_eq!(quota_project.as_deref(), Some("billing-proj"));
+                assert_eq!(
+                    auth.adc_source(),
+                    Some(crate::auth::google_adc::AdcSource::Metadata)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // An API key alone: no OAuth.
+        let c = load_str(&backend("provider: gemini, apiKey: k")).unwrap();
+        assert!(c.backends[0].cloud.is_none());
+        for (rest, want) in [
+            (
+                "apiKey: k, auth: {source: adc}",
+                "backends[0].apiKey: provider gemini takes an API key (apiKey) or Google OAuth",
+            ),
+            (
+                "apiKey: k, project: p",
+                "backends[0].project: provider gemini takes project (the quota project) only with Google OAuth",
+            ),
+            (
+                "auth: {source: adc}, location: us-east1",
+                "backends[0].location: only for provider vertex",
+            ),
+            (
+                "auth: {source: adc}, apiKeys: [a, b]",
+                "backends[0].apiKeys: provider gemini calls with its cloud credentials",
+            ),
+        ] {
+            let e = errors(&backend(&format!("provider: gemini, {rest}")));
+            assert!(e.iter().any(|e| e.starts_with(want)), "{rest}: {e:?}");
+        }
     }
 }
