@@ -128,8 +128,8 @@ fn credential_sources(config: &config::Config) -> Vec<String> {
         .iter()
         .enumerate()
         .filter_map(|(i, b)| match &b.cloud {
-            Some(Cloud::Aws { auth, .. }) => Some(format!(
-                "backends[{i}] ({}): AWS credentials from {}{}{}",
+            Some(Cloud::Aws { auth, region }) => Some(format!(
+                "backends[{i}] ({}): AWS credentials from {}{}{}; region {region}",
                 b.name,
                 auth.source.describe(),
                 chain_link_here(&auth.source),

@@ -84,9 +84,22 @@ fn assert_not_in_output(gw: &Gateway, secrets: &[&str]) {
 
 // ---- bedrock -------------------------------------------------------------------------------
 
-/// A gateway with one bedrock backend taking its credentials from `auth`, isolated from the
-/// machine's AWS setup: no shared files, no instance metadata.
+/// A gateway with one bedrock backend in us-east-1 taking its credentials from `auth`,
+/// isolated from the machine's AWS setup: no shared files, no instance metadata.
 async fn bedrock_gateway(bedrock: &MockUpstream, auth: &str, env: &[(&str, String)]) -> Gateway {
+    let mut env = env.to_vec();
+    env.push(("AWS_REGION", "us-east-1".to_string()));
+    bedrock_gateway_in(bedrock, auth, Some("us-east-1"), &env).await
+}
+
+/// [`bedrock_gateway`] with the backend's `region` (none: from the environment or profile).
+async fn bedrock_gateway_in(
+    bedrock: &MockUpstream,
+    auth: &str,
+    region: Option<&str>,
+    env: &[(&str, String)],
+) -> Gateway {
+    let region = region.map_or(String::new(), |r| format!("region: {r}"));
     let yaml = Ports::new().render(
         r#"
 config:
@@ -99,11 +112,15 @@ backends:
   - name: b
     provider: bedrock
     model: anthropic.claude-3-5-sonnet-20240620-v1:0
-    region: us-east-1
+    {{region}}
     baseUrl: {{bedrock}}
     auth: {{auth}}
 "#,
-        &[("bedrock", &bedrock.base_url()), ("auth", auth)],
+        &[
+            ("bedrock", &bedrock.base_url()),
+            ("auth", auth),
+            ("region", &region),
+        ],
     );
     let mut b = Gateway::builder(&yaml)
         .env("HOME", &empty_home())
@@ -112,8 +129,7 @@ backends:
             "AWS_SHARED_CREDENTIALS_FILE",
             "/nonexistent/aws-credentials",
         )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_REGION", "us-east-1");
+        .env("AWS_EC2_METADATA_DISABLED", "true");
     for (k, v) in env {
         b = b.env(k, v);
     }
@@ -126,10 +142,73 @@ fn bedrock() -> Reply {
 
 /// The access key a Bedrock call was signed with, checking the rest of its SigV4 scope.
 fn bedrock_signer(call: &RecordedRequest) -> String {
+    bedrock_signer_in(call, "us-east-1")
+}
+
+/// [`bedrock_signer`] for a call that must be signed in `region`.
+fn bedrock_signer_in(call: &RecordedRequest, region: &str) -> String {
     let auth = call.header("authorization").expect("a signed call");
     let (key, scope) = sigv4_credential(auth).unwrap_or_else(|| panic!("not SigV4: {auth}"));
-    assert!(scope.ends_with("/us-east-1/bedrock/aws4_request"), "{auth}");
+    let want = format!("/{region}/bedrock/aws4_request");
+    assert!(scope.ends_with(&want), "{auth}");
     key.to_string()
+}
+
+/// A backend without `region:` takes it from the SDK's region chain: `AWS_REGION`, else the
+/// profile's `region`; `source: profile` takes the keys of the named profile from the shared
+/// credentials file, and `sluice check` names both.
+#[tokio::test]
+async fn a_named_profile_gives_the_keys_and_the_region() {
+    let config = temp_file(
+        "sluice-aws-config",
+        "[default]\nregion = us-east-1\n\n[profile prod]\nregion = ap-south-1\n",
+    );
+    let credentials = temp_file(
+        "sluice-aws-credentials",
+        "[prod]\naws_access_key_id = AKIAPROFILEPROD\naws_secret_access_key = secret-profile-prod\n",
+    );
+    let files = [
+        ("AWS_CONFIG_FILE", config.display().to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            credentials.display().to_string(),
+        ),
+    ];
+    let upstream = MockUpstream::start(bedrock()).await;
+    let auth = "{source: profile, profile: prod}";
+    let gw = bedrock_gateway_in(&upstream, auth, None, &files).await;
+    assert_eq!(chat(&gw).await, "AI learns patterns from data.");
+    assert_eq!(
+        bedrock_signer_in(&only_request(&upstream), "ap-south-1"),
+        "AKIAPROFILEPROD"
+    );
+    let check = std::process::Command::new(sluice_tests::sluice_bin())
+        .args(["check", "-c", gw.config_path().to_str().unwrap()])
+        .envs(files.iter().map(|(k, v)| (k, v)))
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        out.contains("backends[0] (b): AWS credentials from the AWS profile \"prod\" of the shared config and credentials files; region ap-south-1"),
+        "{out}"
+    );
+    assert_not_in_output(&gw, &["secret-profile-prod"]);
+
+    // AWS_REGION comes before the profile's region.
+    let upstream = MockUpstream::start(bedrock()).await;
+    let env = [&files[..], &[("AWS_REGION", "eu-central-1".to_string())]].concat();
+    let gw = bedrock_gateway_in(&upstream, auth, None, &env).await;
+    chat(&gw).await;
+    assert_eq!(
+        bedrock_signer_in(&only_request(&upstream), "eu-central-1"),
+        "AKIAPROFILEPROD"
+    );
+    let _ = (
+        std::fs::remove_file(config),
+        std::fs::remove_file(credentials),
+    );
 }
 
 #[tokio::test]

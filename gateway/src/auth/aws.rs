@@ -193,6 +193,37 @@ impl AwsAuth {
     }
 }
 
+/// The region of a bedrock backend without `region:`, from the AWS SDK's region chain
+/// without instance metadata: `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's
+/// `region` in the shared config file (of `profile`, else of `AWS_PROFILE` or `default`).
+/// Run on a thread of its own (the providers are async and read files), so that it works
+/// wherever the config is loaded.
+pub fn region_from_chain(profile: Option<&str>) -> Option<String> {
+    use aws_config::meta::region::RegionProviderChain;
+    let profile = profile.map(str::to_string);
+    let chain = || async move {
+        let mut in_profile = aws_config::profile::ProfileFileRegionProvider::builder();
+        if let Some(name) = profile {
+            in_profile = in_profile.profile_name(name);
+        }
+        let chain = RegionProviderChain::first_try(
+            aws_config::environment::region::EnvironmentVariableRegionProvider::new(),
+        )
+        .or_else(in_profile.build());
+        chain.region().await.map(|r| r.to_string())
+    };
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()
+            .and_then(|rt| rt.block_on(chain()))
+    })
+    .join()
+    .ok()
+    .flatten()
+}
+
 /// A credentials error with its causes, without the credentials (the SDK's errors carry
 /// none).
 fn aws_smithy_error_text(e: &aws_credential_types::provider::error::CredentialsError) -> String {

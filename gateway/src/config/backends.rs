@@ -177,18 +177,18 @@ fn cloud(
     }
     match provider {
         ProviderKind::Bedrock => {
-            let Some(region) = raw.region.clone() else {
+            let auth = raw.auth.as_ref();
+            let profile = auth.and_then(|a| a.profile.as_deref());
+            let region = raw.region.clone();
+            let Some(region) = region.or_else(|| crate::auth::aws::region_from_chain(profile))
+            else {
                 errors.push(ConfigError::new(
                     format!("{path}.region"),
-                    "provider bedrock needs an AWS region",
+                    "provider bedrock needs an AWS region: set region, AWS_REGION (or AWS_DEFAULT_REGION), or region in the AWS profile",
                 ));
                 return None;
             };
-            let auth = raw.auth.as_ref();
-            let source = match AwsSource::parse(
-                auth.and_then(|a| a.source.as_deref()),
-                auth.and_then(|a| a.profile.as_deref()),
-            ) {
+            let source = match AwsSource::parse(auth.and_then(|a| a.source.as_deref()), profile) {
                 Ok(s) => s,
                 Err(e) => {
                     errors.push(ConfigError::new(format!("{path}.auth"), e));
