@@ -143,16 +143,16 @@ fn credential_sources(config: &config::Config) -> Vec<String> {
                 b.name,
                 auth.source.describe()
             )),
-            Some(Cloud::Google { auth, .. } | Cloud::GeminiOAuth { auth, .. }) => {
-                auth.adc_source().map(|s| {
-                    format!(
-                        "backends[{i}] ({}): Google access tokens from {}",
-                        b.name,
-                        s.describe()
-                    )
-                })
-            }
-            _ => None,
+            Some(Cloud::Google { auth, .. } | Cloud::GeminiOAuth { auth, .. }) => Some(format!(
+                "backends[{i}] ({}): Google access tokens from {}",
+                b.name,
+                auth.describe()
+            )),
+            Some(Cloud::AzureEntra { .. }) => Some(format!(
+                "backends[{i}] ({}): a static Microsoft Entra ID token (entraToken), never refreshed",
+                b.name
+            )),
+            None => None,
         })
         .collect()
 }
@@ -194,6 +194,32 @@ fn unpriced_backends(config: &config::Config) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn check_names_where_each_cloud_backends_credentials_come_from() {
+        let yaml = "listeners:\n  - name: http\n    bind: 127.0.0.1:0\n    routes: [{name: r, match: {pathPrefix: /}, backend: o}]\n\
+            backends:\n  - {name: o, provider: openai, apiKey: secret-key}\n\
+            \x20 - {name: b, provider: bedrock, region: us-west-2, auth: {source: webIdentity, roleArn: 'arn:aws:iam::1:role/r'}}\n\
+            \x20 - {name: v, provider: vertex, project: p, location: us-east5, auth: {source: metadata}}\n\
+            \x20 - {name: t, provider: vertex, project: p, location: us-east5, apiKey: ya29.secret}\n\
+            \x20 - {name: g, provider: gemini, project: q, auth: {source: adc}}\n\
+            \x20 - {name: a, provider: azure, model: d, baseUrl: 'https://r.openai.azure.com', auth: {source: managedIdentity}}\n\
+            \x20 - {name: e, provider: azure, model: d, baseUrl: 'https://r.openai.azure.com', entraToken: secret-token}\n";
+        let config = crate::config::load_str(yaml).unwrap();
+        let lines = super::credential_sources(&config);
+        assert_eq!(
+            lines,
+            [
+                "backends[1] (b): AWS credentials from web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN, through STS), then the role arn:aws:iam::1:role/r assumed through STS; region us-west-2",
+                "backends[2] (v): Google access tokens from the Google metadata server (GKE Workload Identity, GCE)",
+                "backends[3] (t): Google access tokens from a fixed access token (apiKey), never refreshed",
+                "backends[4] (g): Google access tokens from Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud's user credentials, else the metadata server)",
+                "backends[5] (a): Microsoft Entra ID tokens from the Azure managed identity (system-assigned; IDENTITY_ENDPOINT where the platform sets it, else the instance metadata service)",
+                "backends[6] (e): a static Microsoft Entra ID token (entraToken), never refreshed",
+            ]
+        );
+        assert!(!lines.concat().contains("secret"));
+    }
+
     #[test]
     fn check_warns_about_pinned_models_without_a_price() {
         let yaml = "listeners:\n  - name: http\n    bind: 127.0.0.1:0\n    routes: [{name: r, match: {pathPrefix: /}, backend: g}]\n\

@@ -239,6 +239,18 @@ impl GoogleAuth {
         }
     }
 
+    /// Where the tokens come from, as `sluice check` says it (never the key or token).
+    pub fn describe(&self) -> String {
+        match &self.source {
+            Source::Adc(adc) => adc.source.describe().to_string(),
+            Source::ServiceAccount(sa) => format!(
+                "the service-account key in serviceAccount ({}), exchanged at {}",
+                sa.client_email, sa.token_uri
+            ),
+            Source::Static(_) => "a fixed access token (apiKey), never refreshed".to_string(),
+        }
+    }
+
     /// A fixed access token given in config (no refresh).
     pub fn static_token(token: String) -> Self {
         GoogleAuth {

@@ -352,8 +352,13 @@ pub(super) fn backend(
         (Some(_), Some(b)) => b.targets().first().map(|t| t.upstream.clone()),
         _ => upstream,
     };
-    if provider.default_base_url().is_none()
-        && provider != ProviderKind::Mock
+    // Bedrock and vertex have theirs from their region or location (a missing one is an
+    // error of its own); azure's is per resource.
+    if computed_base.is_none()
+        && !matches!(
+            provider,
+            ProviderKind::Mock | ProviderKind::Bedrock | ProviderKind::Vertex
+        )
         && raw.base_url.is_none()
         && raw.endpoints.is_none()
     {

@@ -202,6 +202,26 @@ mod tests {
     }
 
     #[test]
+    fn bedrock_and_vertex_call_their_regional_endpoint_without_a_base_url() {
+        let c = load_str(&backend("provider: bedrock, region: eu-west-3")).unwrap();
+        let up = c.backends[0].upstream.as_ref().unwrap();
+        assert_eq!(up.host_header(), "bedrock-runtime.eu-west-3.amazonaws.com");
+        let c = load_str(&backend(
+            "provider: vertex, project: p, location: europe-west4, apiKey: t",
+        ))
+        .unwrap();
+        let up = c.backends[0].upstream.as_ref().unwrap();
+        assert_eq!(up.host_header(), "europe-west4-aiplatform.googleapis.com");
+        // Azure's is per resource: it must be given.
+        let e = errors(&backend("provider: azure, model: d, apiKey: k"));
+        assert!(
+            e.iter()
+                .any(|e| e.starts_with("backends[0].baseUrl: provider azure needs a baseUrl")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
     fn gemini_takes_an_api_key_or_google_oauth() {
         use crate::config::runtime::Cloud;
         let c = load_str(&backend(
