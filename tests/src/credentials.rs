@@ -1,12 +1,14 @@
 //! Shared steps of the cloud credential tests (`tests/tests/*_credentials.rs`): a burst of
 //! concurrent requests once the first credentials are due for refresh, then the count of
 //! fetches the stand-in saw; `sluice check` / `sluice run` on a config file; and reading what
-//! a stand-in received: the fields of a form body, the credential a SigV4 signature names.
+//! a stand-in received: the fields of a form body, the credential a SigV4 signature names;
+//! and a gateway with one bedrock backend, isolated from the machine's AWS setup.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::http::post_json;
+use crate::{Gateway, Ports, Reply};
 
 /// Waits `due` (until the held credentials are due for refresh), sends 20 requests at once
 /// (each must be answered 200), and waits until the stand-in has seen a second fetch.
@@ -94,4 +96,66 @@ pub fn sigv4_credential(authorization: &str) -> Option<(&str, &str)> {
         .split(',')
         .next()?;
     scope.split_once('/')
+}
+
+/// An empty home directory for this test process: no shared AWS files, no gcloud
+/// credentials.
+pub fn empty_home() -> String {
+    let home = std::env::temp_dir().join(format!("sluice-cloud-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    home.display().to_string()
+}
+
+/// The Bedrock Converse answer the credential tests' stand-ins give.
+pub fn bedrock_answer() -> Reply {
+    Reply::json(
+        200,
+        &crate::setup::provider_fixture_json("bedrock/basic.bedrock-response.json"),
+    )
+}
+
+/// A gateway with one bedrock backend `b` at `bedrock_url` taking its credentials from `auth`
+/// (YAML) in `region` (none: from the environment or the profile), isolated from the
+/// machine's AWS setup: an empty home and no shared files, unless `env` (applied last)
+/// names some.
+pub async fn bedrock_gateway(
+    bedrock_url: &str,
+    auth: &str,
+    region: Option<&str>,
+    env: &[(&str, String)],
+) -> Gateway {
+    let region = region.map_or(String::new(), |r| format!("region: {r}"));
+    let yaml = Ports::new().render(
+        r#"
+config:
+  adminAddr: {{admin}}
+listeners:
+  - name: http
+    bind: {{listener}}
+    routes: [{name: r, match: {pathPrefix: /}, backend: b}]
+backends:
+  - name: b
+    provider: bedrock
+    model: anthropic.claude-3-5-sonnet-20240620-v1:0
+    {{region}}
+    baseUrl: {{bedrock}}
+    auth: {{auth}}
+"#,
+        &[
+            ("bedrock", bedrock_url),
+            ("auth", auth),
+            ("region", &region),
+        ],
+    );
+    let mut b = Gateway::builder(&yaml)
+        .env("HOME", &empty_home())
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        );
+    for (k, v) in env {
+        b = b.env(k, v);
+    }
+    b.start().await
 }

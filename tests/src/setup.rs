@@ -116,6 +116,17 @@ pub fn workspace_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// The text of a provider fixture, `providers/tests/fixtures/<path>`.
+pub fn provider_fixture(path: &str) -> String {
+    let full = workspace_dir().join("providers/tests/fixtures").join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+/// A JSON provider fixture, `providers/tests/fixtures/<path>`, parsed.
+pub fn provider_fixture_json(path: &str) -> serde_json::Value {
+    serde_json::from_str(&provider_fixture(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// `$CARGO_TARGET_DIR` (relative to the workspace if relative), else `<workspace>/target`.
 pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {

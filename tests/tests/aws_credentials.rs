@@ -12,19 +12,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use serde_json::{json, Value};
-use sluice_tests::credentials::{assert_one_refresh, burst_until_refreshed, check_then_run};
+use serde_json::json;
+use sluice_tests::credentials::{
+    assert_one_refresh, bedrock_answer, bedrock_gateway, burst_until_refreshed, check_then_run,
+};
 use sluice_tests::http::post_json;
 use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
 
 /// Credentials handed out first expire this far ahead: 3 s more than sluice's refresh
 /// margin (300 s), so they are due for refresh 3 s after start.
 const FIRST_LIFETIME: u64 = 303;
-
-fn fixture(path: &str) -> String {
-    let dir = sluice_tests::gateway::workspace_dir().join("providers/tests/fixtures");
-    std::fs::read_to_string(dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn rfc3339_in(secs: u64) -> String {
     humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(secs)).to_string()
@@ -39,47 +36,12 @@ fn issued(n: usize) -> (&'static str, u64) {
     }
 }
 
-fn bedrock() -> Reply {
-    Reply::json(
-        200,
-        &serde_json::from_str::<Value>(&fixture("bedrock/basic.bedrock-response.json")).unwrap(),
-    )
-}
-
+/// A gateway with one bedrock backend in us-east-1 (STS's region too) taking its credentials
+/// from `auth`, with no shared files and the instance metadata service where `env` says.
 async fn gateway(bedrock: &MockUpstream, auth: &str, env: &[(&str, String)]) -> Gateway {
-    let yaml = Ports::new().render(
-        r#"
-config:
-  adminAddr: {{admin}}
-listeners:
-  - name: http
-    bind: {{listener}}
-    routes: [{name: r, match: {pathPrefix: /}, backend: b}]
-backends:
-  - name: b
-    provider: bedrock
-    model: anthropic.claude-3-5-sonnet-20240620-v1:0
-    region: us-east-1
-    baseUrl: {{bedrock}}
-    auth: {{auth}}
-"#,
-        &[("bedrock", &bedrock.base_url()), ("auth", auth)],
-    );
-    let home = std::env::temp_dir().join(format!("sluice-aws-home-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let mut b = Gateway::builder(&yaml)
-        // No shared files, no instance metadata unless the test asks for it.
-        .env("HOME", home.to_str().unwrap())
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/aws-credentials",
-        )
-        .env("AWS_REGION", "us-east-1");
-    for (k, v) in env {
-        b = b.env(k, v);
-    }
-    b.start().await
+    let mut env = env.to_vec();
+    env.insert(0, ("AWS_REGION", "us-east-1".to_string()));
+    bedrock_gateway(&bedrock.base_url(), auth, Some("us-east-1"), &env).await
 }
 
 /// An STS `AssumeRoleWithWebIdentity` answer: credentials `key` (secret `secret-<key>`,
@@ -205,7 +167,7 @@ async fn irsa_web_identity_goes_through_sts_and_refreshes_once() {
     let fetches = Arc::new(AtomicUsize::new(0));
     let sts = sts_server(fetches.clone()).await;
     let token = std::env::temp_dir().join(format!("sluice-irsa-{}", std::process::id()));
-    let upstream = MockUpstream::start(bedrock()).await;
+    let upstream = MockUpstream::start(bedrock_answer()).await;
     let gw = irsa_gateway(&upstream, &sts, &token).await;
     refreshed_once_under_load(&gw, &upstream, &fetches).await;
     // The session token is signed too; the secret never shows.
@@ -223,7 +185,7 @@ async fn irsa_web_identity_goes_through_sts_and_refreshes_once() {
 async fn instance_metadata_imdsv2_credentials_refresh_once() {
     let fetches = Arc::new(AtomicUsize::new(0));
     let imds = imds_server(fetches.clone()).await;
-    let upstream = MockUpstream::start(bedrock()).await;
+    let upstream = MockUpstream::start(bedrock_answer()).await;
     let env = [("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.base_url())];
     let gw = gateway(&upstream, "{source: imds}", &env).await;
     refreshed_once_under_load(&gw, &upstream, &fetches).await;
@@ -231,7 +193,7 @@ async fn instance_metadata_imdsv2_credentials_refresh_once() {
 
 #[tokio::test]
 async fn a_backend_without_credentials_does_not_start_and_check_says_where_they_come_from() {
-    let upstream = MockUpstream::start(bedrock()).await;
+    let upstream = MockUpstream::start(bedrock_answer()).await;
     let yaml = Ports::new().render(
         "listeners:\n  - bind: {{listener}}\n    routes: [{match: {pathPrefix: /}, backend: b}]\n\
          backends:\n  - {name: b, provider: bedrock, region: us-east-1, baseUrl: {{up}}, \
@@ -267,7 +229,7 @@ async fn credentials_that_cannot_be_renewed_get_a_503_and_are_counted() {
     })
     .await;
     let token = std::env::temp_dir().join(format!("sluice-irsa-short-{}", std::process::id()));
-    let upstream = MockUpstream::start(bedrock()).await;
+    let upstream = MockUpstream::start(bedrock_answer()).await;
     let gw = irsa_gateway(&upstream, &sts, &token).await;
     chat(&gw).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -371,7 +333,7 @@ async fn the_default_chain_takes_the_first_configured_source() {
         ),
     ];
     for (env, key, said, (sts_seen, imds_seen)) in rounds {
-        let upstream = MockUpstream::start(bedrock()).await;
+        let upstream = MockUpstream::start(bedrock_answer()).await;
         let gw = gateway(&upstream, "{source: chain}", &env).await;
         chat(&gw).await;
         assert_eq!(signed_with(&upstream), key);

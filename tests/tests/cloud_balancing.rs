@@ -13,15 +13,10 @@ use serde_json::{json, Value};
 use sluice_tests::credentials::sigv4_credential;
 use sluice_tests::http::post_json;
 use sluice_tests::metrics::wait_metric;
+use sluice_tests::setup::provider_fixture_json;
 use sluice_tests::{Gateway, MockUpstream, Ports, RecordedRequest, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn fixture(path: &str) -> Value {
-    let dir = sluice_tests::gateway::workspace_dir().join("providers/tests/fixtures");
-    let text = std::fs::read_to_string(dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
 
 /// A provider stand-in answering probes (GET) with the status in `health` and calls with
 /// `answer`.
@@ -77,7 +72,7 @@ fn scope_of(req: &RecordedRequest) -> (String, String) {
 #[tokio::test]
 async fn bedrock_targets_in_two_regions_are_signed_probed_and_balanced() {
     let east_health = Arc::new(AtomicU16::new(200));
-    let answer = fixture("bedrock/basic.bedrock-response.json");
+    let answer = provider_fixture_json("bedrock/basic.bedrock-response.json");
     let east = site(east_health.clone(), answer.clone()).await;
     let west = site(Arc::new(AtomicU16::new(200)), answer).await;
     let yaml = Ports::new().render(
@@ -173,7 +168,7 @@ async fn vertex_targets_in_two_locations_are_probed_with_tokens_and_balanced() {
     let fetches = Arc::new(AtomicUsize::new(0));
     let mds = metadata_server(fetches.clone()).await;
     let central_health = Arc::new(AtomicU16::new(200));
-    let answer = fixture("gemini/basic.gemini-response.json");
+    let answer = provider_fixture_json("gemini/basic.gemini-response.json");
     let central = site(central_health.clone(), answer.clone()).await;
     let europe = site(Arc::new(AtomicU16::new(200)), answer).await;
     let yaml = Ports::new().render(

@@ -19,19 +19,13 @@
 //! provider call must carry what the stand-in handed out, the answer must come back, and no
 //! secret may show in the gateway's output.
 
-use serde_json::{json, Value};
-use sluice_tests::credentials::{form_field, sigv4_credential};
+use serde_json::json;
+use sluice_tests::credentials::{self, bedrock_answer, empty_home, form_field, sigv4_credential};
 use sluice_tests::http::post_json;
-use sluice_tests::setup::temp_path;
+use sluice_tests::setup::{provider_fixture_json, temp_path};
 use sluice_tests::tls::TlsFront;
 use sluice_tests::{Gateway, MockUpstream, Ports, RecordedRequest, Reply};
 use std::time::{Duration, SystemTime};
-
-fn fixture(path: &str) -> Value {
-    let dir = sluice_tests::gateway::workspace_dir().join("providers/tests/fixtures");
-    let text = std::fs::read_to_string(dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
 
 fn rfc3339_in(secs: u64) -> String {
     humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(secs)).to_string()
@@ -60,12 +54,15 @@ async fn chat(gw: &Gateway) -> String {
         .to_string()
 }
 
-/// An empty home directory for this test process: no shared AWS files, no gcloud
-/// credentials.
-fn empty_home() -> String {
-    let home = std::env::temp_dir().join(format!("sluice-cloud-home-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    home.display().to_string()
+/// Each `(field, value)` is in the form body `form`, decoded.
+fn assert_form(form: &str, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        assert_eq!(
+            form_field(form, name).as_deref(),
+            Some(*value),
+            "{name} in {form}"
+        );
+    }
 }
 
 /// The one request `upstream` received.
@@ -99,45 +96,9 @@ async fn bedrock_gateway_in(
     region: Option<&str>,
     env: &[(&str, String)],
 ) -> Gateway {
-    let region = region.map_or(String::new(), |r| format!("region: {r}"));
-    let yaml = Ports::new().render(
-        r#"
-config:
-  adminAddr: {{admin}}
-listeners:
-  - name: http
-    bind: {{listener}}
-    routes: [{name: r, match: {pathPrefix: /}, backend: b}]
-backends:
-  - name: b
-    provider: bedrock
-    model: anthropic.claude-3-5-sonnet-20240620-v1:0
-    {{region}}
-    baseUrl: {{bedrock}}
-    auth: {{auth}}
-"#,
-        &[
-            ("bedrock", &bedrock.base_url()),
-            ("auth", auth),
-            ("region", &region),
-        ],
-    );
-    let mut b = Gateway::builder(&yaml)
-        .env("HOME", &empty_home())
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/aws-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    for (k, v) in env {
-        b = b.env(k, v);
-    }
-    b.start().await
-}
-
-fn bedrock() -> Reply {
-    Reply::json(200, &fixture("bedrock/basic.bedrock-response.json"))
+    let mut env = env.to_vec();
+    env.insert(0, ("AWS_EC2_METADATA_DISABLED", "true".to_string()));
+    credentials::bedrock_gateway(&bedrock.base_url(), auth, region, &env).await
 }
 
 /// The access key a Bedrock call was signed with, checking the rest of its SigV4 scope.
@@ -174,7 +135,7 @@ async fn a_named_profile_gives_the_keys_and_the_region() {
             credentials.display().to_string(),
         ),
     ];
-    let upstream = MockUpstream::start(bedrock()).await;
+    let upstream = MockUpstream::start(bedrock_answer()).await;
     let auth = "{source: profile, profile: prod}";
     let gw = bedrock_gateway_in(&upstream, auth, None, &files).await;
     assert_eq!(chat(&gw).await, "AI learns patterns from data.");
@@ -197,7 +158,7 @@ async fn a_named_profile_gives_the_keys_and_the_region() {
     assert_not_in_output(&gw, &["secret-profile-prod"]);
 
     // AWS_REGION comes before the profile's region.
-    let upstream = MockUpstream::start(bedrock()).await;
+    let upstream = MockUpstream::start(bedrock_answer()).await;
     let env = [&files[..], &[("AWS_REGION", "eu-central-1".to_string())]].concat();
     let gw = bedrock_gateway_in(&upstream, auth, None, &env).await;
     chat(&gw).await;
@@ -226,7 +187,7 @@ async fn eks_pod_identity_container_credentials_sign_bedrock_calls() {
     })
     .await;
     let token = temp_file("sluice-pod-identity-token", "eyJ.pod-identity-token");
-    let upstream = MockUpstream::start(bedrock()).await;
+    let upstream = MockUpstream::start(bedrock_answer()).await;
     let env = [
         (
             "AWS_CONTAINER_CREDENTIALS_FULL_URI",
@@ -286,7 +247,7 @@ fn assume_role_answer(key: &str) -> Reply {
 #[tokio::test]
 async fn a_role_arn_is_assumed_with_the_source_credentials_and_its_keys_sign_the_call() {
     let sts = MockUpstream::start(assume_role_answer("ASIAASSUMEDROLE")).await;
-    let upstream = MockUpstream::start(bedrock()).await;
+    let upstream = MockUpstream::start(bedrock_answer()).await;
     let env = [
         ("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT".to_string()),
         ("AWS_SECRET_ACCESS_KEY", "secret-environment".to_string()),
@@ -298,14 +259,13 @@ async fn a_role_arn_is_assumed_with_the_source_credentials_and_its_keys_sign_the
 
     let assume = only_request(&sts);
     let form = assume.body_text();
-    assert_eq!(form_field(&form, "Action").as_deref(), Some("AssumeRole"));
-    assert_eq!(
-        form_field(&form, "RoleArn").as_deref(),
-        Some("arn:aws:iam::123456789012:role/assumed")
-    );
-    assert_eq!(
-        form_field(&form, "RoleSessionName").as_deref(),
-        Some("sluice")
+    assert_form(
+        &form,
+        &[
+            ("Action", "AssumeRole"),
+            ("RoleArn", "arn:aws:iam::123456789012:role/assumed"),
+            ("RoleSessionName", "sluice"),
+        ],
     );
     // STS is called signed with the environment's keys...
     let signed = assume.header("authorization").expect("a signed STS call");
@@ -344,7 +304,7 @@ async fn gcloud_user_credentials_are_refreshed_at_their_token_uri_and_sign_verte
     let adc = temp_file("sluice-gcloud-adc", &user.to_string());
     let vertex = MockUpstream::start(Reply::json(
         200,
-        &fixture("gemini/basic.gemini-response.json"),
+        &provider_fixture_json("gemini/basic.gemini-response.json"),
     ))
     .await;
     let yaml = Ports::new().render(
@@ -484,21 +444,14 @@ async fn an_entra_client_secret_is_exchanged_at_the_authority_for_the_azure_bear
         Some("application/x-www-form-urlencoded")
     );
     let form = asked.body_text();
-    assert_eq!(
-        form_field(&form, "client_id").as_deref(),
-        Some("sluice-app")
-    );
-    assert_eq!(
-        form_field(&form, "client_secret").as_deref(),
-        Some("app-secret~value")
-    );
-    assert_eq!(
-        form_field(&form, "grant_type").as_deref(),
-        Some("client_credentials")
-    );
-    assert_eq!(
-        form_field(&form, "scope").as_deref(),
-        Some(COGNITIVE_SERVICES)
+    assert_form(
+        &form,
+        &[
+            ("client_id", "sluice-app"),
+            ("client_secret", "app-secret~value"),
+            ("grant_type", "client_credentials"),
+            ("scope", COGNITIVE_SERVICES),
+        ],
     );
     assert_eq!(tls.handshakes(), 1, "the authority was reached over TLS");
     assert_azure_bearer(&azure, "eyEntra.client-secret-token");
@@ -524,25 +477,18 @@ async fn aks_workload_identity_sends_the_federated_token_as_the_client_assertion
     assert_eq!(chat(&gw).await, "Cheap.");
 
     let form = only_request(&endpoint).body_text();
-    assert_eq!(
-        form_field(&form, "client_assertion").as_deref(),
-        Some("eyJ.federated-token")
-    );
-    assert_eq!(
-        form_field(&form, "client_assertion_type").as_deref(),
-        Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-    );
-    assert_eq!(
-        form_field(&form, "client_id").as_deref(),
-        Some("sluice-workload-app")
-    );
-    assert_eq!(
-        form_field(&form, "grant_type").as_deref(),
-        Some("client_credentials")
-    );
-    assert_eq!(
-        form_field(&form, "scope").as_deref(),
-        Some(COGNITIVE_SERVICES)
+    assert_form(
+        &form,
+        &[
+            ("client_assertion", "eyJ.federated-token"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_id", "sluice-workload-app"),
+            ("grant_type", "client_credentials"),
+            ("scope", COGNITIVE_SERVICES),
+        ],
     );
     assert_eq!(form_field(&form, "client_secret"), None);
     assert_azure_bearer(&azure, "eyEntra.workload-token");

@@ -9,15 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use sluice_tests::credentials::{assert_one_refresh, burst_until_refreshed, check_then_run};
 use sluice_tests::http::post_json;
+use sluice_tests::setup::provider_fixture_json;
 use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
-
-fn fixture(path: &str) -> String {
-    let dir = sluice_tests::gateway::workspace_dir().join("providers/tests/fixtures");
-    std::fs::read_to_string(dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// The metadata server: the `n`th token is `ya29.token-<n>`; the first lives 245 s (the
 /// crate refreshes 240 s before expiry, so 5 s after start), later ones an hour.
@@ -72,8 +68,7 @@ fn bearer_of_last(vertex: &MockUpstream) -> String {
 async fn a_gke_metadata_token_signs_vertex_calls_and_is_refreshed_once() {
     let fetches = Arc::new(AtomicUsize::new(0));
     let mds = metadata_server(fetches.clone()).await;
-    let answer: Value =
-        serde_json::from_str(&fixture("gemini/basic.gemini-response.json")).unwrap();
+    let answer = provider_fixture_json("gemini/basic.gemini-response.json");
     let vertex = MockUpstream::start(Reply::json(200, &answer)).await;
     let yaml = Ports::new().render(CONFIG, &[("vertex", &vertex.base_url())]);
     let host = mds.base_url().trim_start_matches("http://").to_string();
@@ -120,8 +115,7 @@ async fn check_names_the_google_source_and_a_missing_metadata_server_stops_the_s
 async fn gemini_with_oauth_sends_the_token_and_the_quota_project() {
     let fetches = Arc::new(AtomicUsize::new(0));
     let mds = metadata_server(fetches.clone()).await;
-    let answer: Value =
-        serde_json::from_str(&fixture("gemini/basic.gemini-response.json")).unwrap();
+    let answer = provider_fixture_json("gemini/basic.gemini-response.json");
     let gemini = MockUpstream::start(Reply::json(200, &answer)).await;
     let yaml = Ports::new().render(
         &CONFIG.replace(
