@@ -126,21 +126,14 @@ pub async fn bedrock_gateway(
 ) -> Gateway {
     let region = region.map_or(String::new(), |r| format!("region: {r}"));
     let yaml = Ports::new().render(
-        r#"
-config:
-  adminAddr: {{admin}}
-listeners:
-  - name: http
-    bind: {{listener}}
-    routes: [{name: r, match: {pathPrefix: /}, backend: b}]
-backends:
-  - name: b
-    provider: bedrock
+        &crate::setup::one_backend(
+            r#"    provider: bedrock
     model: anthropic.claude-3-5-sonnet-20240620-v1:0
     {{region}}
     baseUrl: {{bedrock}}
     auth: {{auth}}
 "#,
+        ),
         &[
             ("bedrock", bedrock_url),
             ("auth", auth),

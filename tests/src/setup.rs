@@ -116,6 +116,16 @@ pub fn workspace_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// A config template (placeholders for [`crate::Ports::render`]) with the admin listener and
+/// one listener whose one route sends everything to backend `b`, whose keys after its name
+/// are `backend` (each line indented four spaces).
+pub fn one_backend(backend: &str) -> String {
+    format!(
+        "config:\n  adminAddr: {{{{admin}}}}\nlisteners:\n  - name: http\n    bind: {{{{listener}}}}\n    \
+         routes: [{{name: r, match: {{pathPrefix: /}}, backend: b}}]\nbackends:\n  - name: b\n{backend}"
+    )
+}
+
 /// The text of a provider fixture, `providers/tests/fixtures/<path>`.
 pub fn provider_fixture(path: &str) -> String {
     let full = workspace_dir().join("providers/tests/fixtures").join(path);

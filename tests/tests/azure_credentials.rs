@@ -12,18 +12,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::json;
 use sluice_tests::credentials::{assert_one_refresh, burst_until_refreshed, check_then_run};
 use sluice_tests::http::post_json;
+use sluice_tests::setup::one_backend;
 use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
 
-const CONFIG: &str = r#"
-config:
-  adminAddr: {{admin}}
-listeners:
-  - name: http
-    bind: {{listener}}
-    routes: [{name: r, match: {pathPrefix: /}, backend: az}]
-backends:
-  - name: az
-    provider: azure
+/// The azure backend's keys (see [`one_backend`]).
+const AZURE: &str = r#"    provider: azure
     model: gpt-4o-mini
     baseUrl: {{azure}}
     auth: {source: managedIdentity}
@@ -60,7 +53,7 @@ async fn a_managed_identity_token_signs_azure_calls_and_is_refreshed_once() {
     .await;
     let azure =
         MockUpstream::start(sluice_tests::replies::openai_priced_answer("gpt-4o-mini")).await;
-    let yaml = Ports::new().render(CONFIG, &[("azure", &azure.base_url())]);
+    let yaml = Ports::new().render(&one_backend(AZURE), &[("azure", &azure.base_url())]);
     let gw = Gateway::builder(&yaml)
         .env(
             "IDENTITY_ENDPOINT",
@@ -95,9 +88,9 @@ async fn a_managed_identity_token_signs_azure_calls_and_is_refreshed_once() {
     ];
     let (out, code, err) = check_then_run(&yaml, &env);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("backends[0] (az):"), "{err}");
+    assert!(err.contains("backends[0] (b):"), "{err}");
     assert!(
-        out.contains("backends[0] (az): Microsoft Entra ID tokens from the Azure managed identity"),
+        out.contains("backends[0] (b): Microsoft Entra ID tokens from the Azure managed identity"),
         "{out}"
     );
 }

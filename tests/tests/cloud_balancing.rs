@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sluice_tests::credentials::sigv4_credential;
 use sluice_tests::http::post_json;
 use sluice_tests::metrics::wait_metric;
-use sluice_tests::setup::provider_fixture_json;
+use sluice_tests::setup::{one_backend, provider_fixture_json};
 use sluice_tests::{Gateway, MockUpstream, Ports, RecordedRequest, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -76,16 +76,8 @@ async fn bedrock_targets_in_two_regions_are_signed_probed_and_balanced() {
     let east = site(east_health.clone(), answer.clone()).await;
     let west = site(Arc::new(AtomicU16::new(200)), answer).await;
     let yaml = Ports::new().render(
-        r#"
-config:
-  adminAddr: {{admin}}
-listeners:
-  - name: http
-    bind: {{listener}}
-    routes: [{name: r, match: {pathPrefix: /}, backend: b}]
-backends:
-  - name: b
-    provider: bedrock
+        &one_backend(
+            r#"    provider: bedrock
     model: anthropic.claude-3-5-sonnet-20240620-v1:0
     region: us-east-1
     auth: {source: env}
@@ -94,6 +86,7 @@ backends:
       - {region: us-west-2, url: "{{west}}"}
     healthCheck: {path: "/async-invoke?maxResults=1", interval: 100ms, timeout: 1s}
 "#,
+        ),
         &[("east", &east.base_url()), ("west", &west.base_url())],
     );
     let gw = Gateway::builder(&yaml)
@@ -172,16 +165,8 @@ async fn vertex_targets_in_two_locations_are_probed_with_tokens_and_balanced() {
     let central = site(central_health.clone(), answer.clone()).await;
     let europe = site(Arc::new(AtomicU16::new(200)), answer).await;
     let yaml = Ports::new().render(
-        r#"
-config:
-  adminAddr: {{admin}}
-listeners:
-  - name: http
-    bind: {{listener}}
-    routes: [{name: r, match: {pathPrefix: /}, backend: v}]
-backends:
-  - name: v
-    provider: vertex
+        &one_backend(
+            r#"    provider: vertex
     project: my-proj
     location: us-central1
     model: gemini-2.0-flash
@@ -191,6 +176,7 @@ backends:
       - {location: europe-west4, url: "{{europe}}"}
     healthCheck: {path: "/v1/projects/{project}/locations/{location}", interval: 100ms, timeout: 1s}
 "#,
+        ),
         &[
             ("central", &central.base_url()),
             ("europe", &europe.base_url()),
@@ -214,7 +200,7 @@ backends:
             probe.header("authorization"),
             Some("Bearer ya29.probe-token")
         );
-        wait_health(&gw, "v", mock, "1").await;
+        wait_health(&gw, "b", mock, "1").await;
     }
 
     chat(&gw, 4).await;
@@ -233,7 +219,7 @@ backends:
     // us-central1 down: chats and a native token count go to europe-west4, its path naming
     // its own location.
     central_health.store(500, Ordering::SeqCst);
-    wait_health(&gw, "v", &central, "0").await;
+    wait_health(&gw, "b", &central, "0").await;
     chat(&gw, 2).await;
     let count = post_json(
         &format!(

@@ -22,7 +22,7 @@
 use serde_json::json;
 use sluice_tests::credentials::{self, bedrock_answer, empty_home, form_field, sigv4_credential};
 use sluice_tests::http::post_json;
-use sluice_tests::setup::{provider_fixture_json, temp_path};
+use sluice_tests::setup::{one_backend, provider_fixture_json, temp_path};
 use sluice_tests::tls::TlsFront;
 use sluice_tests::{Gateway, MockUpstream, Ports, RecordedRequest, Reply};
 use std::time::{Duration, SystemTime};
@@ -308,16 +308,9 @@ async fn gcloud_user_credentials_are_refreshed_at_their_token_uri_and_sign_verte
     ))
     .await;
     let yaml = Ports::new().render(
-        r#"
-config:
-  adminAddr: {{admin}}
-listeners:
-  - name: http
-    bind: {{listener}}
-    routes: [{name: r, match: {pathPrefix: /}, backend: v}]
-backends:
-  - {name: v, provider: vertex, project: my-proj, location: us-east5, model: gemini-2.0-flash, baseUrl: {{vertex}}}
-"#,
+        &one_backend(
+            "    provider: vertex\n    project: my-proj\n    location: us-east5\n    model: gemini-2.0-flash\n    baseUrl: {{vertex}}\n",
+        ),
         &[("vertex", &vertex.base_url())],
     );
     // No metadata server: a port nobody listens on.
@@ -389,20 +382,13 @@ async fn azure_gateway(
     env: &[(&str, String)],
 ) -> Gateway {
     let yaml = Ports::new().render(
-        r#"
-config:
-  adminAddr: {{admin}}
-listeners:
-  - name: http
-    bind: {{listener}}
-    routes: [{name: r, match: {pathPrefix: /}, backend: az}]
-backends:
-  - name: az
-    provider: azure
+        &one_backend(
+            r#"    provider: azure
     model: gpt-4o-mini
     baseUrl: {{azure}}
     auth: {{auth}}
 "#,
+        ),
         &[("azure", &azure.base_url()), ("auth", auth)],
     );
     let ca = sluice_tests::tls::ca_file();

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::json;
 use sluice_tests::credentials::{assert_one_refresh, burst_until_refreshed, check_then_run};
 use sluice_tests::http::post_json;
-use sluice_tests::setup::provider_fixture_json;
+use sluice_tests::setup::{one_backend, provider_fixture_json};
 use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
 
 /// The metadata server: the `n`th token is `ya29.token-<n>`; the first lives 245 s (the
@@ -39,16 +39,8 @@ async fn metadata_server(fetches: Arc<AtomicUsize>) -> MockUpstream {
     .await
 }
 
-const CONFIG: &str = r#"
-config:
-  adminAddr: {{admin}}
-listeners:
-  - name: http
-    bind: {{listener}}
-    routes: [{name: r, match: {pathPrefix: /}, backend: v}]
-backends:
-  - name: v
-    provider: vertex
+/// The vertex backend's keys (see [`one_backend`]).
+const VERTEX: &str = r#"    provider: vertex
     project: my-proj
     location: us-east5
     model: gemini-2.0-flash
@@ -70,7 +62,7 @@ async fn a_gke_metadata_token_signs_vertex_calls_and_is_refreshed_once() {
     let mds = metadata_server(fetches.clone()).await;
     let answer = provider_fixture_json("gemini/basic.gemini-response.json");
     let vertex = MockUpstream::start(Reply::json(200, &answer)).await;
-    let yaml = Ports::new().render(CONFIG, &[("vertex", &vertex.base_url())]);
+    let yaml = Ports::new().render(&one_backend(VERTEX), &[("vertex", &vertex.base_url())]);
     let host = mds.base_url().trim_start_matches("http://").to_string();
     let gw = Gateway::builder(&yaml)
         .env("GCE_METADATA_HOST", &host)
@@ -96,16 +88,16 @@ async fn a_gke_metadata_token_signs_vertex_calls_and_is_refreshed_once() {
 #[tokio::test]
 async fn check_names_the_google_source_and_a_missing_metadata_server_stops_the_start() {
     let vertex = MockUpstream::start(Reply::text(500, "unused")).await;
-    let yaml = Ports::new().render(CONFIG, &[("vertex", &vertex.base_url())]);
+    let yaml = Ports::new().render(&one_backend(VERTEX), &[("vertex", &vertex.base_url())]);
     // A metadata server that is not there: a port nobody listens on.
     let host = format!("127.0.0.1:{}", sluice_tests::free_port());
     let (out, code, err) = check_then_run(&yaml, &[("GCE_METADATA_HOST", Some(&host))]);
     assert!(
-        out.contains("backends[0] (v): Google access tokens from the Google metadata server"),
+        out.contains("backends[0] (b): Google access tokens from the Google metadata server"),
         "{out}"
     );
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("backends[0] (v):"), "{err}");
+    assert!(err.contains("backends[0] (b):"), "{err}");
 }
 
 /// The Gemini API with OAuth instead of an API key: the metadata server's token as the
@@ -118,7 +110,7 @@ async fn gemini_with_oauth_sends_the_token_and_the_quota_project() {
     let answer = provider_fixture_json("gemini/basic.gemini-response.json");
     let gemini = MockUpstream::start(Reply::json(200, &answer)).await;
     let yaml = Ports::new().render(
-        &CONFIG.replace(
+        &one_backend(VERTEX).replace(
             "    provider: vertex\n    project: my-proj\n    location: us-east5\n",
             "    provider: gemini\n    project: billing-proj\n",
         ),
