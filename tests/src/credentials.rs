@@ -2,13 +2,15 @@
 //! concurrent requests once the first credentials are due for refresh, then the count of
 //! fetches the stand-in saw; `sluice check` / `sluice run` on a config file; and reading what
 //! a stand-in received: the fields of a form body, the credential a SigV4 signature names;
-//! and a gateway with one bedrock backend, isolated from the machine's AWS setup.
+//! a gateway with one bedrock backend, isolated from the machine's AWS setup; a Google
+//! metadata server and a gateway that takes its tokens there; a chat request.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::http::post_json;
-use crate::{Gateway, Ports, Reply};
+use crate::{Gateway, MockUpstream, Ports, Reply};
 
 /// Waits `due` (until the held credentials are due for refresh), sends 20 requests at once
 /// (each must be answered 200), and waits until the stand-in has seen a second fetch.
@@ -151,4 +153,54 @@ pub async fn bedrock_gateway(
         b = b.env(k, v);
     }
     b.start().await
+}
+
+/// A Google metadata server: the `n`th token is `ya29.token-<n>`, counted in `fetches`; the
+/// first lives `first_lifetime` seconds, later ones an hour.
+pub async fn metadata_server(fetches: Arc<AtomicUsize>, first_lifetime: u64) -> MockUpstream {
+    MockUpstream::start_with_handler(move |req| {
+        if req.header("metadata-flavor") != Some("Google") {
+            return Reply::text(403, "missing Metadata-Flavor");
+        }
+        match req.path_only() {
+            "/computeMetadata/v1/instance/service-accounts/default/token" => {
+                let n = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+                let lifetime = if n == 1 { first_lifetime } else { 3600 };
+                Reply::json(
+                    200,
+                    &serde_json::json!({"access_token": format!("ya29.token-{n}"),
+                        "expires_in": lifetime, "token_type": "Bearer"}),
+                )
+            }
+            "/computeMetadata/v1/universe/universe-domain" => Reply::text(200, "googleapis.com"),
+            _ => Reply::text(404, "not found"),
+        }
+    })
+    .await
+}
+
+/// A gateway on `yaml` whose Google tokens come from the metadata server `mds` only.
+pub async fn metadata_gateway(yaml: &str, mds: &MockUpstream) -> Gateway {
+    let host = mds.base_url().trim_start_matches("http://").to_string();
+    Gateway::builder(yaml)
+        .env("GCE_METADATA_HOST", &host)
+        .env("GOOGLE_APPLICATION_CREDENTIALS", "")
+        .start()
+        .await
+}
+
+/// A chat completion through the gateway; must be answered 200. Its answer's text.
+pub async fn chat(gw: &Gateway) -> String {
+    let body = serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    let r = post_json(
+        &format!("{}/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }

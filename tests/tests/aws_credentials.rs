@@ -14,7 +14,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 use sluice_tests::credentials::{
-    assert_one_refresh, bedrock_answer, bedrock_gateway, burst_until_refreshed, check_then_run,
+    assert_one_refresh, bedrock_answer, bedrock_gateway, burst_until_refreshed, chat,
+    check_then_run,
 };
 use sluice_tests::http::post_json;
 use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
@@ -119,18 +120,6 @@ async fn imds_server(fetches: Arc<AtomicUsize>) -> MockUpstream {
         }
     })
     .await
-}
-
-async fn chat(gw: &Gateway) -> u16 {
-    let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
-    let r = post_json(
-        &format!("{}/v1/chat/completions", gw.base_url()),
-        &body,
-        &[],
-    )
-    .await;
-    assert!(r.status == 200, "{}", r.text());
-    r.status
 }
 
 /// The access key id in the last Bedrock call's SigV4 `Authorization`.

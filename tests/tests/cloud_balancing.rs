@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sluice_tests::credentials::sigv4_credential;
+use sluice_tests::credentials::{metadata_gateway, metadata_server, sigv4_credential};
 use sluice_tests::http::post_json;
 use sluice_tests::metrics::wait_metric;
 use sluice_tests::setup::{one_backend, provider_fixture_json};
@@ -140,26 +140,10 @@ async fn bedrock_targets_in_two_regions_are_signed_probed_and_balanced() {
     assert!(!output.contains("secret-probe") && !output.contains("session-probe"));
 }
 
-/// A metadata server handing out `ya29.probe-token`, counting its fetches.
-async fn metadata_server(fetches: Arc<AtomicUsize>) -> MockUpstream {
-    MockUpstream::start_with_handler(move |req| match req.path_only() {
-        "/computeMetadata/v1/instance/service-accounts/default/token" => {
-            fetches.fetch_add(1, Ordering::SeqCst);
-            Reply::json(
-                200,
-                &json!({"access_token": "ya29.probe-token", "expires_in": 3600, "token_type": "Bearer"}),
-            )
-        }
-        "/computeMetadata/v1/universe/universe-domain" => Reply::text(200, "googleapis.com"),
-        _ => Reply::text(404, "not found"),
-    })
-    .await
-}
-
 #[tokio::test]
 async fn vertex_targets_in_two_locations_are_probed_with_tokens_and_balanced() {
     let fetches = Arc::new(AtomicUsize::new(0));
-    let mds = metadata_server(fetches.clone()).await;
+    let mds = metadata_server(fetches.clone(), 3600).await;
     let central_health = Arc::new(AtomicU16::new(200));
     let answer = provider_fixture_json("gemini/basic.gemini-response.json");
     let central = site(central_health.clone(), answer.clone()).await;
@@ -182,12 +166,7 @@ async fn vertex_targets_in_two_locations_are_probed_with_tokens_and_balanced() {
             ("europe", &europe.base_url()),
         ],
     );
-    let host = mds.base_url().trim_start_matches("http://").to_string();
-    let gw = Gateway::builder(&yaml)
-        .env("GCE_METADATA_HOST", &host)
-        .env("GOOGLE_APPLICATION_CREDENTIALS", "")
-        .start()
-        .await;
+    let gw = metadata_gateway(&yaml, &mds).await;
 
     for (mock, location) in [(&central, "us-central1"), (&europe, "europe-west4")] {
         let probe = mock.wait_for_requests(1, WAIT).await.remove(0);
@@ -196,10 +175,7 @@ async fn vertex_targets_in_two_locations_are_probed_with_tokens_and_balanced() {
             probe.path,
             format!("/v1/projects/my-proj/locations/{location}")
         );
-        assert_eq!(
-            probe.header("authorization"),
-            Some("Bearer ya29.probe-token")
-        );
+        assert_eq!(probe.header("authorization"), Some("Bearer ya29.token-1"));
         wait_health(&gw, "b", mock, "1").await;
     }
 
@@ -212,7 +188,7 @@ async fn vertex_targets_in_two_locations_are_probed_with_tokens_and_balanced() {
                 c.path_only(),
                 format!("/v1/projects/my-proj/locations/{location}/publishers/google/models/gemini-2.0-flash:generateContent")
             );
-            assert_eq!(c.header("authorization"), Some("Bearer ya29.probe-token"));
+            assert_eq!(c.header("authorization"), Some("Bearer ya29.token-1"));
         }
     }
 

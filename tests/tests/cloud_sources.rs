@@ -20,8 +20,9 @@
 //! secret may show in the gateway's output.
 
 use serde_json::json;
-use sluice_tests::credentials::{self, bedrock_answer, empty_home, form_field, sigv4_credential};
-use sluice_tests::http::post_json;
+use sluice_tests::credentials::{
+    self, bedrock_answer, chat, empty_home, form_field, sigv4_credential,
+};
 use sluice_tests::setup::{one_backend, provider_fixture_json, temp_path};
 use sluice_tests::tls::TlsFront;
 use sluice_tests::{Gateway, MockUpstream, Ports, RecordedRequest, Reply};
@@ -36,22 +37,6 @@ fn temp_file(prefix: &str, text: &str) -> std::path::PathBuf {
     let path = temp_path(prefix, "txt");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// A chat completion through the gateway; must be answered 200. Its answer's text.
-async fn chat(gw: &Gateway) -> String {
-    let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
-    let r = post_json(
-        &format!("{}/v1/chat/completions", gw.base_url()),
-        &body,
-        &[],
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["choices"][0]["message"]["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// Each `(field, value)` is in the form body `form`, decoded.

@@ -10,34 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use sluice_tests::credentials::{assert_one_refresh, burst_until_refreshed, check_then_run};
+use sluice_tests::credentials::{
+    assert_one_refresh, burst_until_refreshed, check_then_run, metadata_gateway, metadata_server,
+};
 use sluice_tests::http::post_json;
 use sluice_tests::setup::{one_backend, provider_fixture_json};
-use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
-
-/// The metadata server: the `n`th token is `ya29.token-<n>`; the first lives 245 s (the
-/// crate refreshes 240 s before expiry, so 5 s after start), later ones an hour.
-async fn metadata_server(fetches: Arc<AtomicUsize>) -> MockUpstream {
-    MockUpstream::start_with_handler(move |req| {
-        if req.header("metadata-flavor") != Some("Google") {
-            return Reply::text(403, "missing Metadata-Flavor");
-        }
-        match req.path_only() {
-            "/computeMetadata/v1/instance/service-accounts/default/token" => {
-                let n = fetches.fetch_add(1, Ordering::SeqCst) + 1;
-                let lifetime = if n == 1 { 245 } else { 3600 };
-                Reply::json(
-                    200,
-                    &json!({"access_token": format!("ya29.token-{n}"), "expires_in": lifetime,
-                            "token_type": "Bearer"}),
-                )
-            }
-            "/computeMetadata/v1/universe/universe-domain" => Reply::text(200, "googleapis.com"),
-            _ => Reply::text(404, "not found"),
-        }
-    })
-    .await
-}
+use sluice_tests::{MockUpstream, Ports, Reply};
 
 /// The vertex backend's keys (see [`one_backend`]).
 const VERTEX: &str = r#"    provider: vertex
@@ -59,16 +37,11 @@ fn bearer_of_last(vertex: &MockUpstream) -> String {
 #[tokio::test]
 async fn a_gke_metadata_token_signs_vertex_calls_and_is_refreshed_once() {
     let fetches = Arc::new(AtomicUsize::new(0));
-    let mds = metadata_server(fetches.clone()).await;
+    let mds = metadata_server(fetches.clone(), 245).await;
     let answer = provider_fixture_json("gemini/basic.gemini-response.json");
     let vertex = MockUpstream::start(Reply::json(200, &answer)).await;
     let yaml = Ports::new().render(&one_backend(VERTEX), &[("vertex", &vertex.base_url())]);
-    let host = mds.base_url().trim_start_matches("http://").to_string();
-    let gw = Gateway::builder(&yaml)
-        .env("GCE_METADATA_HOST", &host)
-        .env("GOOGLE_APPLICATION_CREDENTIALS", "")
-        .start()
-        .await;
+    let gw = metadata_gateway(&yaml, &mds).await;
     assert_eq!(fetches.load(Ordering::SeqCst), 1, "fetched at start");
     let url = format!("{}/v1/chat/completions", gw.base_url());
     let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
@@ -106,7 +79,7 @@ async fn check_names_the_google_source_and_a_missing_metadata_server_stops_the_s
 #[tokio::test]
 async fn gemini_with_oauth_sends_the_token_and_the_quota_project() {
     let fetches = Arc::new(AtomicUsize::new(0));
-    let mds = metadata_server(fetches.clone()).await;
+    let mds = metadata_server(fetches.clone(), 245).await;
     let answer = provider_fixture_json("gemini/basic.gemini-response.json");
     let gemini = MockUpstream::start(Reply::json(200, &answer)).await;
     let yaml = Ports::new().render(
@@ -117,12 +90,7 @@ async fn gemini_with_oauth_sends_the_token_and_the_quota_project() {
         &[("vertex", &gemini.base_url())],
     );
     assert!(yaml.contains("provider: gemini"), "{yaml}");
-    let host = mds.base_url().trim_start_matches("http://").to_string();
-    let gw = Gateway::builder(&yaml)
-        .env("GCE_METADATA_HOST", &host)
-        .env("GOOGLE_APPLICATION_CREDENTIALS", "")
-        .start()
-        .await;
+    let gw = metadata_gateway(&yaml, &mds).await;
     let chat = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
     let r = post_json(
         &format!("{}/v1/chat/completions", gw.base_url()),

@@ -146,6 +146,14 @@ fn unknown_keys_and_the_mock_provider_are_refused() {
     assert_eq!(c.backends[0].balancer.as_ref().unwrap().targets().len(), 2);
 }
 
+/// Each target's name and own region or location.
+fn sites(b: &crate::balance::Balancer) -> Vec<(&str, Option<&str>)> {
+    b.targets()
+        .iter()
+        .map(|t| (t.name.as_str(), t.site.as_deref()))
+        .collect()
+}
+
 #[test]
 fn bedrock_endpoints_by_region_sign_in_their_region() {
     let c = load_str(&yaml(
@@ -153,13 +161,8 @@ fn bedrock_endpoints_by_region_sign_in_their_region() {
     ))
     .unwrap();
     let b = c.backends[0].balancer.as_ref().unwrap();
-    let targets: Vec<(&str, Option<&str>)> = b
-        .targets()
-        .iter()
-        .map(|t| (t.name.as_str(), t.site.as_deref()))
-        .collect();
     assert_eq!(
-        targets,
+        sites(b),
         [
             (
                 "bedrock-runtime.us-east-1.amazonaws.com:443",
@@ -179,13 +182,8 @@ fn vertex_endpoints_by_location_call_their_location() {
     .unwrap();
     let backend = &c.backends[0];
     let b = backend.balancer.as_ref().unwrap();
-    let targets: Vec<(&str, Option<&str>)> = b
-        .targets()
-        .iter()
-        .map(|t| (t.name.as_str(), t.site.as_deref()))
-        .collect();
     assert_eq!(
-        targets,
+        sites(b),
         [
             (
                 "us-central1-aiplatform.googleapis.com:443",
