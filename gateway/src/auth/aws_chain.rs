@@ -48,7 +48,7 @@ pub fn chain_link(
     (!disabled).then(|| {
         (
             AwsSource::Imds,
-            "nothing else is configured; instance metadata answers on EC2 (and EKS nodes)".into(),
+            "nothing else is configured: it answers on EC2 instances and EKS nodes".into(),
         )
     })
 }
