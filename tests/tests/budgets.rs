@@ -358,3 +358,50 @@ async fn two_gateways_share_one_budget_through_redis() {
         assert!(waits[0] > 1, "{waits:?}");
     }
 }
+
+/// Embeddings are billed like generation: they are admitted against the key's budget and
+/// charged with their cost, so a spent budget refuses them too.
+#[tokio::test]
+async fn embeddings_are_charged_to_the_budget_and_refused_once_it_is_spent() {
+    // 5 input tokens at 100 USD per million: $0.0005 a request; the ci key's $0.001 a day
+    // admits two.
+    let upstream = MockUpstream::start(Reply::json(
+        200,
+        &json!({"object": "list", "model": "text-embedding-3-large",
+                "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+                "usage": {"prompt_tokens": 5, "total_tokens": 5}}),
+    ))
+    .await;
+    let pricing =
+        "pricing: [{provider: openai, model: text-embedding-3-large, input: 100, output: 0}]";
+    let gw = gateway(&upstream, pricing, "1d").await;
+    let embed = |n: usize| {
+        let gw = &gw;
+        async move {
+            let r = post_json(
+                &format!("{}/v1/embeddings", gw.base_url()),
+                &json!({"model": "text-embedding-3-large", "input": "hello"}),
+                &[("authorization", "Bearer sk-ci")],
+            )
+            .await;
+            gw.wait_for_request_logs(n, WAIT).await;
+            r
+        }
+    };
+    assert_eq!(embed(1).await.status, 200);
+    assert_eq!(embed(2).await.status, 200);
+    let r = embed(3).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "budget_exceeded");
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("key:ci: budget of 0.001000 USD spent (0.001000 USD"));
+    assert_eq!(
+        upstream.requests().len(),
+        2,
+        "the refused request reached no provider"
+    );
+    let spent = metric(&gw, "sluice_budget_spent_usd", r#"scope="key:ci""#).await;
+    assert!((spent.unwrap() - 0.001).abs() < 1e-12, "{spent:?}");
+}

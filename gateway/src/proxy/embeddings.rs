@@ -8,6 +8,7 @@ use sluice_telemetry::LlmFacts;
 
 use crate::config::Route;
 use crate::proxy::body::read_post;
+use crate::proxy::llm::admit::admit;
 use crate::proxy::respond;
 use crate::proxy::whole::{exchange, Answered};
 use crate::proxy::{LlmProxy, RequestCtx};
@@ -36,6 +37,11 @@ pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCt
         request_model: req.model.clone(),
         ..LlmFacts::default()
     });
+    // Keys, limits and budgets hold for embeddings as for generation: they are billed.
+    let estimate = || req.estimate_tokens();
+    if !admit(proxy, session, ctx, route, format, &req.model, estimate).await {
+        return;
+    }
     let answer = if backend.provider == ProviderKind::Mock {
         match embeddings::mock_response(&req, &model) {
             Ok(a) => Ok(a),

@@ -2,7 +2,7 @@
 //! any upstream is called.
 
 use pingora::proxy::Session;
-use sluice_providers::{tokens, ClientRequest};
+use sluice_providers::{tokens, ClientRequest, Front};
 use sluice_telemetry::LimitFacts;
 
 use crate::config::Route;
@@ -44,26 +44,36 @@ fn scopes(ctx: &RequestCtx, route: &Route) -> Vec<Scope> {
     scopes
 }
 
-/// Counts the request against its scopes' limits, all or none (prompt tokens estimated now,
-/// reconciled with the real usage when it ends), and checks their budgets (its cost is
-/// charged when it ends). False when it was refused: 429 with `retry-after` (coded
-/// `budget_exceeded` when a budget is spent), or 503 when the shared store did not answer
-/// and fails closed.
-pub(super) async fn admit(
+/// The prompt tokens of a generation request, estimated for a tokens-per-minute limit.
+pub(super) fn prompt_estimate(req: &ClientRequest) -> u64 {
+    let prompt = req.prompt();
+    tokens::estimate_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())))
+}
+
+/// Counts a request of `front` for `model` (the model the client names) against its scopes'
+/// limits, all or none (input tokens from `estimate`, called only for a tokens-per-minute
+/// limit, reconciled with the real usage when it ends), and checks their budgets (its cost
+/// is charged when it ends). Generation and embeddings requests come through here. False
+/// when it was refused: 403 for a store key kept to other models, 429 with `retry-after`
+/// (coded `budget_exceeded` when a budget is spent), or 503 when the shared store did not
+/// answer and fails closed.
+pub(crate) async fn admit(
     proxy: &LlmProxy,
     session: &mut Session,
     ctx: &mut RequestCtx,
     route: &Route,
-    req: &ClientRequest,
+    front: Front,
+    model: &str,
+    estimate: impl FnOnce() -> u64,
 ) -> bool {
     // A store key may be kept to some models (those the client names).
     let refused = ctx.client_key.as_ref().and_then(|k| {
         let access = k.access.as_ref()?;
-        access.refuse_model(&k.id, &req.model)
+        access.refuse_model(&k.id, model)
     });
     if let Some(msg) = refused {
         ctx.error = Some(msg.clone());
-        let body = req.front.error_body(403, &msg);
+        let body = front.error_body(403, &msg);
         respond::json(session, ctx, 403, body, &[]).await;
         return false;
     }
@@ -73,8 +83,7 @@ pub(super) async fn admit(
     }
     // Tokens are estimated only for a tokens-per-minute limit.
     let estimate = if scopes.iter().any(|s| s.limits.tokens_per_minute.is_some()) {
-        let prompt = req.prompt();
-        tokens::estimate_prompt(prompt.iter().map(|(r, t)| (r.as_str(), t.as_str())))
+        estimate()
     } else {
         0
     };
@@ -118,9 +127,9 @@ pub(super) async fn admit(
     };
     ctx.error = Some(msg.clone());
     let body = if budget {
-        req.front.budget_error_body(&msg)
+        front.budget_error_body(&msg)
     } else {
-        req.front.error_body(status, &msg)
+        front.error_body(status, &msg)
     };
     respond::json(
         session,

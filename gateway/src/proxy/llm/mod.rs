@@ -5,7 +5,7 @@
 //! [`sluice_providers::Plan`] (native or translated, see [`attempt`]), and the answer or stream
 //! is relayed in the client's shape ([`relay`]) with the LLM facts for telemetry ([`facts`]).
 
-mod admit;
+pub(crate) mod admit;
 mod attempt;
 pub(crate) mod facts;
 mod mock;
@@ -72,7 +72,8 @@ pub async fn handle(
         respond::error(session, ctx, front, 400, &msg).await;
         return;
     }
-    if !admit::admit(proxy, session, ctx, route, &req).await {
+    let estimate = || admit::prompt_estimate(&req);
+    if !admit::admit(proxy, session, ctx, route, front, &req.model, estimate).await {
         return;
     }
     let created = SystemTime::now()
