@@ -136,6 +136,31 @@ mod tests {
         assert_eq!(header(&headers, "x-amz-security-token"), None);
     }
 
+    /// AWS's published SigV4 test suite, case `get-vanilla-query-order-key-case`: a GET with a
+    /// query (as a bedrock health probe sends), its parameters sorted in the canonical request.
+    #[test]
+    fn aws_test_suite_get_vanilla_query_order_key_case() {
+        let headers = sign(
+            &example_creds(None),
+            "us-east-1",
+            "service",
+            "GET",
+            "https://example.amazonaws.com/?Param2=value2&Param1=value1",
+            &[("host", "example.amazonaws.com")],
+            b"",
+            suite_time(),
+        )
+        .unwrap();
+        assert_eq!(
+            header(&headers, "authorization"),
+            Some(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
+                 SignedHeaders=host;x-amz-date, \
+                 Signature=b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"
+            )
+        );
+    }
+
     /// A Bedrock Converse call with a session token and a model id holding `:`. The expected
     /// signature was computed independently (Python `hmac`/`hashlib`, following the SigV4
     /// spec: canonical URI double-encoded, `x-amz-security-token` signed).
