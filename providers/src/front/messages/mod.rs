@@ -14,6 +14,7 @@ pub mod native;
 mod prompt;
 mod stream;
 mod to_hub;
+mod turns;
 
 use std::borrow::Cow;
 
