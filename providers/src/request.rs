@@ -123,6 +123,12 @@ impl ClientRequest {
         hub.as_ref().map_err(Clone::clone)
     }
 
+    /// The tools the request offers the model, for `llm.tools` (read from the body on each
+    /// call; telemetry asks once, and only when a field reads them).
+    pub fn tools(&self) -> Vec<crate::front::tools::ToolDefinition> {
+        crate::front::tools::definitions(self.front, &self.body)
+    }
+
     /// The prompt as `(role, text)` pairs, for `llm.prompt` and token estimates, read once.
     /// Lenient: a body the hub cannot take still has what can be read of it.
     pub fn prompt(&self) -> &[(String, String)] {

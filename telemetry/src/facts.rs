@@ -91,6 +91,8 @@ pub struct LlmFacts {
     /// One text per choice.
     pub completion: Vec<String>,
     pub tool_calls: Vec<ToolCall>,
+    /// The tools the request offered the model.
+    pub tools: Vec<ToolDefinition>,
     pub finish_reasons: Vec<String>,
     pub time_to_first_token: Option<Duration>,
     /// Backends tried for this request (1 without failover; 0 when none was called).
@@ -108,6 +110,8 @@ pub struct Needs {
     pub completion: bool,
     pub params: bool,
     pub tool_calls: bool,
+    /// `llm.tools`.
+    pub tools: bool,
     /// `request.headers`.
     pub headers: bool,
 }
@@ -119,6 +123,7 @@ impl Needs {
             completion: self.completion || other.completion,
             params: self.params || other.params,
             tool_calls: self.tool_calls || other.tool_calls,
+            tools: self.tools || other.tools,
             headers: self.headers || other.headers,
         }
     }
@@ -128,6 +133,15 @@ impl Needs {
 pub struct PromptMessage {
     pub role: String,
     pub content: String,
+}
+
+/// A tool the request offered the model: its name, description and the JSON Schema of its
+/// input (none for hosted tools known by their kind).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ToolDefinition {
+    pub name: String,
+    pub description: Option<String>,
+    pub parameters: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -29,7 +29,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub use export::TelemetryStats;
-pub use facts::{LimitFacts, LlmFacts, Needs, PromptMessage, RequestRecord, ToolCall};
+pub use facts::{
+    LimitFacts, LlmFacts, Needs, PromptMessage, RequestRecord, ToolCall, ToolDefinition,
+};
 pub use metrics::Metrics;
 pub use otlp::SpanRecord;
 pub use settings::{LogFormat, OtlpProtocol};

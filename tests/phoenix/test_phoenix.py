@@ -341,6 +341,11 @@ def test_tool_call(phoenix, gateway):
     (tool_call,) = message["message"]["tool_calls"]
     assert tool_call["tool_call"]["function"]["name"] == TOOL_NAME
     assert attrs["llm.finish_reason"] == "tool_calls"
+    # the tool offered, as Phoenix lists a span's tools
+    assert json.loads(attrs["llm.tools.0.tool.json_schema"]) == tools[0] | {
+        "function": {"name": TOOL_NAME, "description": None, "parameters": {"type": "object"}}}
+    (tool,) = view["attributes"]["llm"]["tools"]
+    assert json.loads(tool["tool"]["json_schema"])["function"]["name"] == TOOL_NAME
     assert view["output"]["mimeType"] == "json"
     (choice,) = json.loads(view["output"]["value"])
     assert choice["toolCalls"][0]["name"] == TOOL_NAME and choice["finishReason"] == "tool_call"

@@ -1,7 +1,8 @@
 //! Anthropic Messages passed natively to an Anthropic upstream, beyond what the Claude Code
 //! runs show: a whole answer reaches the client as the provider sent it, an upstream error
 //! passes with its status and shape, a client that leaves mid-stream still has its usage
-//! (cache tokens included) logged and counted, and `/metrics` counts tokens by type.
+//! (cache tokens included) logged and counted, and `/metrics` counts tokens by type; the
+//! tools offered reach the log line when a field reads `llm.tools`.
 
 use std::time::Duration;
 
@@ -20,6 +21,8 @@ config:
       add:
         llm.cache_read: llm.cachedInputTokens
         llm.cache_creation: llm.cache_creation_input_tokens
+        llm.tools: llm.tools.map(t, t.name)
+        llm.tool_schema: llm.tools[0].parameters.required[0]
 listeners:
   - name: http
     bind: {{listener}}
@@ -50,7 +53,13 @@ fn request(stream: bool) -> serde_json::Value {
     json!({
         "model": "claude-sonnet-4-5", "max_tokens": 1024, "stream": stream,
         "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
-        "messages": [{"role": "user", "content": "Hello"}]
+        "messages": [{"role": "user", "content": "Hello"}],
+        "tools": [
+            {"name": "get_weather", "description": "Weather of a city",
+             "input_schema": {"type": "object", "properties": {"city": {"type": "string"}},
+                              "required": ["city"]}},
+            {"type": "web_search_20250305", "name": "web_search", "max_uses": 2}
+        ]
     })
 }
 
@@ -88,6 +97,12 @@ async fn a_whole_answer_passes_as_it_came_with_cache_tokens_logged() {
     assert_eq!(log.get_int("llm.response.tokens"), Some(9));
     assert_eq!(log.get_int("llm.cache_read"), Some(3000));
     assert_eq!(log.get_int("llm.cache_creation"), Some(400));
+    // The tools offered, read from the native body only because a field reads them.
+    assert_eq!(
+        log.get("llm.tools"),
+        Some(r#"["get_weather","web_search"]"#)
+    );
+    assert_eq!(log.get("llm.tool_schema"), Some("city"));
     assert_eq!(
         log.get("llm.response.model"),
         Some("claude-sonnet-4-5-20250929")

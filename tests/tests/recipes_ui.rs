@@ -339,6 +339,12 @@ async fn openinference_recipe_chat_stream_and_tool_call() {
         (keys[0].as_str(), s(TOOL_ID)),
         (keys[1].as_str(), s(TOOL)),
         (keys[2].as_str(), s(TOOL_ARGS)),
+        // The tool offered, as Phoenix reads tool definitions.
+        (
+            "llm.tools.0.tool.json_schema",
+            json_text(json!({"type": "function", "function": {"name": TOOL,
+                "description": null, "parameters": {"type": "object"}}})),
+        ),
     ]);
     assert_eq!(recipe_attrs(&span), expect(&want), "{span:#?}");
 
@@ -450,6 +456,14 @@ async fn genai_recipe_records_content_in_the_conventions_shapes() {
     assert_eq!(
         span.attr("gen_ai.response.finish_reasons"),
         Some(&AttrValue::Other(r#"["tool_calls"]"#.into()))
+    );
+    // The tools offered, in the conventions' shape (the first two spans offered none, and
+    // their exact attribute sets above have no definitions).
+    let offered = json!([{"type": "function", "name": TOOL, "description": null,
+                          "parameters": {"type": "object"}}]);
+    assert_eq!(
+        span.attr("gen_ai.tool.definitions"),
+        Some(&json_text(offered))
     );
 
     // The turn after: the tool's result as a `tool_call_response` part, the call's own turn

@@ -10,6 +10,7 @@ pub mod gemini;
 pub mod messages;
 mod read;
 pub mod responses;
+pub mod tools;
 
 use crate::{ClientRequest, Completion, StreamTranslator, TranslateError};
 

@@ -81,6 +81,7 @@ pub fn record() -> RequestRecord {
                     .into(),
             ],
             tool_calls: vec![],
+            tools: vec![],
             finish_reasons: vec!["stop".into()],
             time_to_first_token: Some(Duration::from_millis(312)),
         }),

@@ -1,7 +1,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::*;
-use crate::facts::{LlmFacts, PromptMessage, ToolCall};
+use crate::facts::{LlmFacts, PromptMessage, ToolCall, ToolDefinition};
 use crate::AttrValue;
 use AttrValue::{Bool, Float, Int, Str};
 
@@ -66,6 +66,17 @@ pub(super) fn record() -> RequestRecord {
                 name: "lookup".into(),
                 arguments: "{\"q\":\"x\"}".into(),
             }],
+            tools: vec![
+                ToolDefinition {
+                    name: "lookup".into(),
+                    description: Some("Look a word up".into()),
+                    parameters: Some(serde_json::json!({"type": "object"})),
+                },
+                ToolDefinition {
+                    name: "web_search".into(),
+                    ..ToolDefinition::default()
+                },
+            ],
             finish_reasons: vec!["stop".into()],
             time_to_first_token: Some(Duration::from_micros(123_456)),
         }),
@@ -337,6 +348,22 @@ fn every_variable() {
         s(r#"[{"id":"call_1","name":"lookup","arguments":"{\"q\":\"x\"}"}]"#)
     );
     assert_eq!(one("llm.completion"), s(r#"["Hi!"]"#));
+    assert_eq!(
+        one("llm.tools"),
+        s(
+            r#"[{"name":"lookup","description":"Look a word up","parameters":{"type":"object"}},{"name":"web_search","description":null,"parameters":null}]"#
+        )
+    );
+    // Through the interpreter: names, and a schema's field.
+    assert_eq!(
+        one("llm.tools.map(t, t.name)"),
+        s(r#"["lookup","web_search"]"#)
+    );
+    assert_eq!(one("llm.tools[0].parameters.type"), s("object"));
+    assert_eq!(
+        one("llm.tools.filter(t, t.parameters == null).size()"),
+        Int(1)
+    );
     assert_eq!(
         one("llm.params"),
         s(r#"{"temperature":0.2,"max_tokens":256}"#)
@@ -763,10 +790,12 @@ fn needs_name_the_copied_facts_the_fields_read() {
     assert!(needs(&[("p", "flatten(llm.prompt)")]).prompt);
     assert!(needs(&[("c", "llm.completion.map(c, size(c))")]).completion);
     assert!(needs(&[("t", "has(llm.toolCalls) ? 1 : 0")]).tool_calls);
+    assert!(needs(&[("t", "llm.tools.map(t, t.name)")]).tools);
+    assert!(!needs(&[("t", "llm.toolCalls")]).tools);
     assert!(needs(&[("t", "llm.params.temperature")]).params);
     assert!(needs(&[("h", "request.headers['x-user']")]).headers);
     let whole = needs(&[("x", "json(llm)")]);
-    assert!(whole.prompt && whole.completion && whole.params && whole.tool_calls);
+    assert!(whole.prompt && whole.completion && whole.params && whole.tool_calls && whole.tools);
     assert!(!whole.headers, "llm alone does not read request headers");
     assert!(
         needs(&[("r", "request")]).headers,

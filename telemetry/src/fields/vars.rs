@@ -20,7 +20,7 @@ use cel::ExecutionError;
 
 use super::json::json_val;
 use super::out::Out;
-use crate::facts::{Choice, LlmFacts, Needs, RequestRecord, ToolCall};
+use crate::facts::{Choice, LlmFacts, Needs, RequestRecord, ToolCall, ToolDefinition};
 
 /// A top-level variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,7 +71,7 @@ impl Root {
     }
 }
 
-const LLM_VARS: [Var; 19] = [
+const LLM_VARS: [Var; 20] = [
     Var::Provider,
     Var::RequestModel,
     Var::ResponseModel,
@@ -83,6 +83,7 @@ const LLM_VARS: [Var; 19] = [
     Var::Prompt,
     Var::Completion,
     Var::ToolCalls,
+    Var::Tools,
     Var::CachedInputTokens,
     Var::CacheCreationInputTokens,
     Var::ReasoningTokens,
@@ -107,6 +108,8 @@ pub(crate) enum Var {
     Prompt,
     Completion,
     ToolCalls,
+    /// The tools offered: `[{name, description, parameters}]`.
+    Tools,
     CachedInputTokens,
     CacheCreationInputTokens,
     ReasoningTokens,
@@ -135,6 +138,7 @@ enum Fact<'a> {
     Prompt(&'a LlmFacts),
     Strings(&'a [String]),
     ToolCalls(&'a [ToolCall]),
+    Tools(&'a [ToolDefinition]),
     Choices(&'a LlmFacts),
     Headers(&'a [(String, String)]),
 }
@@ -147,6 +151,7 @@ impl Var {
             Var::Completion => needs.completion = true,
             Var::Params => needs.params = true,
             Var::ToolCalls => needs.tool_calls = true,
+            Var::Tools => needs.tools = true,
             Var::Choices => {
                 needs.completion = true;
                 needs.tool_calls = true;
@@ -170,6 +175,7 @@ impl Var {
             (Root::Llm, "prompt") => Var::Prompt,
             (Root::Llm, "completion") => Var::Completion,
             (Root::Llm, "toolCalls" | "tool_calls") => Var::ToolCalls,
+            (Root::Llm, "tools") => Var::Tools,
             (Root::Llm, "cachedInputTokens" | "cached_input_tokens") => Var::CachedInputTokens,
             (Root::Llm, "cacheCreationInputTokens" | "cache_creation_input_tokens") => {
                 Var::CacheCreationInputTokens
@@ -204,6 +210,7 @@ impl Var {
             Var::Prompt => "prompt",
             Var::Completion => "completion",
             Var::ToolCalls => "toolCalls",
+            Var::Tools => "tools",
             Var::CachedInputTokens => "cachedInputTokens",
             Var::CacheCreationInputTokens => "cacheCreationInputTokens",
             Var::ReasoningTokens => "reasoningTokens",
@@ -236,6 +243,7 @@ impl Var {
             Var::Prompt => Fact::Prompt(llm()?),
             Var::Completion => Fact::Strings(&llm()?.completion),
             Var::ToolCalls => Fact::ToolCalls(&llm()?.tool_calls),
+            Var::Tools => Fact::Tools(&llm()?.tools),
             Var::CachedInputTokens => Fact::Int(llm()?.cached_input_tokens?),
             Var::CacheCreationInputTokens => Fact::Int(llm()?.cache_creation_input_tokens?),
             Var::ReasoningTokens => Fact::Int(llm()?.reasoning_tokens?),
@@ -283,6 +291,7 @@ impl Var {
                 Out::List(list.iter().map(|s| Out::Str(s.as_str().into())).collect())
             }
             Fact::ToolCalls(calls) => tool_calls_out(calls),
+            Fact::Tools(tools) => Out::List(tools.iter().map(tool_out).collect()),
             Fact::Choices(llm) => Out::List(llm.choices().map(choice_out).collect()),
             Fact::Headers(headers) => {
                 let mut entries: Vec<(std::borrow::Cow<'_, str>, Out<'_>)> =
@@ -325,6 +334,7 @@ impl Var {
                     .map(|s| Box::new(CelString::from(s.as_str())) as Box<dyn Val>),
             ),
             Fact::ToolCalls(calls) => tool_calls_val(calls),
+            Fact::Tools(tools) => list(tools.iter().map(tool_val)),
             Fact::Choices(llm) => list(llm.choices().map(choice_val)),
             Fact::Headers(headers) => {
                 let mut map: HashMap<CelMapKey<'_>, Box<dyn Val + '_>> =
@@ -367,6 +377,45 @@ fn tool_calls_val(calls: &[ToolCall]) -> Box<dyn Val + '_> {
             ("arguments", c.arguments.as_str()),
         ])
     }))
+}
+
+/// `{name, description, parameters}`; description and parameters may be null.
+fn tool_out(t: &ToolDefinition) -> Out<'_> {
+    Out::Map(vec![
+        ("name".into(), Out::Str(t.name.as_str().into())),
+        (
+            "description".into(),
+            t.description
+                .as_deref()
+                .map_or(Out::Null, |d| Out::Str(d.into())),
+        ),
+        (
+            "parameters".into(),
+            t.parameters.as_ref().map_or(Out::Null, Out::Json),
+        ),
+    ])
+}
+
+fn tool_val(t: &ToolDefinition) -> Box<dyn Val + '_> {
+    let description: Box<dyn Val + '_> = match t.description.as_deref() {
+        Some(d) => Box::new(CelString::from(d)),
+        None => Box::new(CelNull),
+    };
+    let parameters: Box<dyn Val + '_> = match &t.parameters {
+        Some(p) => json_val(p),
+        None => Box::new(CelNull),
+    };
+    let entries: [(&str, Box<dyn Val + '_>); 3] = [
+        ("name", Box::new(CelString::from(t.name.as_str()))),
+        ("description", description),
+        ("parameters", parameters),
+    ];
+    Box::new(CelMap::from(
+        entries
+            .into_iter()
+            .map(|(k, v)| (CelMapKey::from(k), v))
+            .collect::<HashMap<_, _>>(),
+    ))
 }
 
 /// `{role, content, toolCalls, finishReason}`; content and finish reason may be null.

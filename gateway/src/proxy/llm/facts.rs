@@ -3,12 +3,13 @@
 //! config's telemetry reads them.
 
 use sluice_providers::{pricing, tokens, ClientRequest, Completion, StreamFacts, Usage};
-use sluice_telemetry::{LlmFacts, Needs, PromptMessage, ToolCall};
+use sluice_telemetry::{LlmFacts, Needs, PromptMessage, ToolCall, ToolDefinition};
 
 use crate::config::Backend;
 use crate::proxy::RequestCtx;
 
-/// The request's facts; the prompt and parameters are copied only when telemetry reads them.
+/// The request's facts; the prompt, parameters and tools are copied only when telemetry
+/// reads them.
 pub(super) fn request_facts(req: &ClientRequest, backend: &Backend, needs: Needs) -> LlmFacts {
     let mut facts = LlmFacts {
         provider: backend.provider.name().to_string(),
@@ -30,6 +31,17 @@ pub(super) fn request_facts(req: &ClientRequest, backend: &Backend, needs: Needs
             .map(|(role, content)| PromptMessage {
                 role: role.clone(),
                 content: content.clone(),
+            })
+            .collect();
+    }
+    if needs.tools {
+        facts.tools = req
+            .tools()
+            .into_iter()
+            .map(|t| ToolDefinition {
+                name: t.name,
+                description: t.description,
+                parameters: t.parameters,
             })
             .collect();
     }
