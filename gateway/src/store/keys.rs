@@ -44,8 +44,9 @@ pub struct KeySettings {
     pub disabled: bool,
 }
 
-const COLUMNS: &str = "id, name, team, hash, prefix, routes, models, requests_per_minute, \
-    tokens_per_minute, budget_usd, budget_window, expires_at, disabled, created_at, updated_at";
+const COLUMNS: &str = "id, hash, prefix, created_at, name, team, routes, models, \
+    requests_per_minute, tokens_per_minute, budget_usd, budget_window, expires_at, disabled, \
+    updated_at";
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -96,6 +97,26 @@ fn row_to_key(row: &AnyRow) -> Result<StoredKey, sqlx::Error> {
     })
 }
 
+/// Binds the columns of `key` a change may write, in [`COLUMNS`] order: `name` to
+/// `updated_at`.
+fn bind_settings<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    key: &StoredKey,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let (usd, window) = key.budget.clone().unzip();
+    q.bind(key.name.clone())
+        .bind(key.team.clone())
+        .bind(json_list(&key.routes))
+        .bind(json_list(&key.models))
+        .bind(to_i64(key.limits.requests_per_minute))
+        .bind(to_i64(key.limits.tokens_per_minute))
+        .bind(usd)
+        .bind(window)
+        .bind(key.expires_at)
+        .bind(i64::from(key.disabled))
+        .bind(key.updated_at)
+}
+
 /// A new key's secret: `sk-sluice-` and 32 random hex digits (128 bits).
 fn new_secret() -> String {
     let bytes: [u8; 16] = rand::rng().random();
@@ -138,27 +159,18 @@ impl Store {
         Ok((key, secret))
     }
 
+    /// Binds `key`'s columns in [`COLUMNS`] order.
     fn bind_key<'q>(
         &self,
         q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
         key: &StoredKey,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        let (usd, window) = key.budget.clone().unzip();
-        q.bind(key.id.clone())
-            .bind(key.name.clone())
-            .bind(key.team.clone())
+        let q = q
+            .bind(key.id.clone())
             .bind(hex(&key.hash))
             .bind(key.prefix.clone())
-            .bind(json_list(&key.routes))
-            .bind(json_list(&key.models))
-            .bind(to_i64(key.limits.requests_per_minute))
-            .bind(to_i64(key.limits.tokens_per_minute))
-            .bind(usd)
-            .bind(window)
-            .bind(key.expires_at)
-            .bind(i64::from(key.disabled))
-            .bind(key.created_at)
-            .bind(key.updated_at)
+            .bind(key.created_at);
+        bind_settings(q, key)
     }
 
     /// Every key, oldest first.
@@ -179,27 +191,16 @@ impl Store {
 
     /// Writes every column of `key` but its id, hash and creation time.
     pub async fn update_key(&self, key: &StoredKey) -> Result<bool, sqlx::Error> {
-        let (usd, window) = key.budget.clone().unzip();
-        let done = sqlx::query(
+        let query = sqlx::query(
             "UPDATE sluice_keys SET name = $1, team = $2, routes = $3, models = $4, \
              requests_per_minute = $5, tokens_per_minute = $6, budget_usd = $7, \
              budget_window = $8, expires_at = $9, disabled = $10, updated_at = $11 \
              WHERE id = $12",
-        )
-        .bind(key.name.clone())
-        .bind(key.team.clone())
-        .bind(json_list(&key.routes))
-        .bind(json_list(&key.models))
-        .bind(to_i64(key.limits.requests_per_minute))
-        .bind(to_i64(key.limits.tokens_per_minute))
-        .bind(usd)
-        .bind(window)
-        .bind(key.expires_at)
-        .bind(i64::from(key.disabled))
-        .bind(key.updated_at)
-        .bind(key.id.clone())
-        .execute(&self.pool)
-        .await?;
+        );
+        let done = bind_settings(query, key)
+            .bind(key.id.clone())
+            .execute(&self.pool)
+            .await?;
         self.bump_version().await?;
         Ok(done.rows_affected() > 0)
     }
