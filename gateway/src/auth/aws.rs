@@ -15,7 +15,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use tokio::sync::OnceCell;
 
-use super::kept::{Held, Kept};
+use super::kept::{Held, Kept, Source};
 use super::sigv4::AwsCredentials;
 
 /// Credentials this close to their expiry are refreshed (in the background).
@@ -109,32 +109,7 @@ impl AwsAuth {
 
     /// Credentials to sign with now (kept, refreshed before they expire).
     pub async fn credentials(self: &Arc<Self>) -> Result<AwsCredentials, String> {
-        let me = self.clone();
-        self.kept
-            .get(move || {
-                let me = me.clone();
-                async move { me.fetch().await }
-            })
-            .await
-    }
-
-    async fn fetch(&self) -> Result<Held<AwsCredentials>, String> {
-        let provider = self.provider.get_or_init(|| self.build()).await;
-        let got = provider.provide_credentials().await.map_err(|e| {
-            format!(
-                "no AWS credentials from {}: {}",
-                self.source.describe(),
-                aws_smithy_error_text(&e)
-            )
-        })?;
-        Ok(Held {
-            value: AwsCredentials {
-                access_key_id: got.access_key_id().to_string(),
-                secret_access_key: got.secret_access_key().to_string(),
-                session_token: got.session_token().map(str::to_string),
-            },
-            expires: got.expiry(),
-        })
+        self.kept.get_from(self).await
     }
 
     async fn build(&self) -> SharedCredentialsProvider {
@@ -190,6 +165,29 @@ impl AwsAuth {
                 .build()
                 .await,
         )
+    }
+}
+
+impl Source for AwsAuth {
+    type Credential = AwsCredentials;
+
+    async fn fetch(&self) -> Result<Held<AwsCredentials>, String> {
+        let provider = self.provider.get_or_init(|| self.build()).await;
+        let got = provider.provide_credentials().await.map_err(|e| {
+            format!(
+                "no AWS credentials from {}: {}",
+                self.source.describe(),
+                aws_smithy_error_text(&e)
+            )
+        })?;
+        Ok(Held {
+            value: AwsCredentials {
+                access_key_id: got.access_key_id().to_string(),
+                secret_access_key: got.secret_access_key().to_string(),
+                session_token: got.session_token().map(str::to_string),
+            },
+            expires: got.expiry(),
+        })
     }
 }
 

@@ -16,7 +16,7 @@ use azure_identity::{
 };
 use tokio::sync::OnceCell;
 
-use super::kept::{Held, Kept};
+use super::kept::{Held, Kept, Source};
 use crate::config::Secret;
 
 /// The scope of Azure OpenAI (Azure AI services).
@@ -79,13 +79,7 @@ impl AzureAuth {
 
     /// An access token (kept, refreshed before it expires).
     pub async fn token(self: &Arc<Self>) -> Result<String, String> {
-        let me = self.clone();
-        self.kept
-            .get(move || {
-                let me = me.clone();
-                async move { me.fetch().await }
-            })
-            .await
+        self.kept.get_from(self).await
     }
 
     fn build(&self) -> Result<Arc<dyn TokenCredential>, String> {
@@ -120,6 +114,10 @@ impl AzureAuth {
         };
         built.map_err(|e| format!("{}: {e}", self.source.describe()))
     }
+}
+
+impl Source for AzureAuth {
+    type Credential = String;
 
     async fn fetch(&self) -> Result<Held<String>, String> {
         let credential = match self.credential.get() {

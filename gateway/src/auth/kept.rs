@@ -29,6 +29,12 @@ impl<T> Held<T> {
     }
 }
 
+/// Where a [`Kept`] credential comes from: a fetch of a new one.
+pub trait Source: Send + Sync + 'static {
+    type Credential;
+    fn fetch(&self) -> impl Future<Output = Result<Held<Self::Credential>, String>> + Send;
+}
+
 pub struct Kept<T> {
     held: ArcSwapOption<Held<T>>,
     /// One fetch at a time.
@@ -84,6 +90,19 @@ impl<T: Clone + Send + Sync + 'static> Kept<T> {
         crate::background::run(async move { me.load(&fetch).await })
             .await?
             .map(|h| h.value.clone())
+    }
+
+    /// [`Kept::get`] with `source`'s fetch.
+    pub async fn get_from<S: Source<Credential = T>>(
+        self: &Arc<Self>,
+        source: &Arc<S>,
+    ) -> Result<T, String> {
+        let source = source.clone();
+        self.get(move || {
+            let source = source.clone();
+            async move { source.fetch().await }
+        })
+        .await
     }
 
     /// Fetches a new credential unless another caller just did.
