@@ -35,6 +35,13 @@ impl HeaderError {
         }
     }
 
+    /// Counts a credentials failure of `backend` in `sluice_credential_errors_total`.
+    pub(crate) fn count(&self, metrics: &sluice_telemetry::Metrics, backend: &str) {
+        if matches!(self, HeaderError::Credentials(_)) {
+            metrics.credential_error(backend);
+        }
+    }
+
     pub(crate) fn message(&self) -> &str {
         match self {
             HeaderError::Credentials(m) | HeaderError::Invalid(m) => m,

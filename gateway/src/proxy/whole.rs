@@ -99,9 +99,7 @@ async fn exchange_target(
     let header = match header.await {
         Ok(h) => h,
         Err(e) => {
-            if matches!(e, crate::proxy::header::HeaderError::Credentials(_)) {
-                proxy.state.metrics.credential_error(&backend.name);
-            }
+            e.count(&proxy.state.metrics, &backend.name);
             respond::error(session, ctx, front, e.status(), e.message()).await;
             return Some(Err(Answered));
         }

@@ -11,7 +11,7 @@ use super::Call;
 use crate::auth::Credentials;
 use crate::balance::{Pick, Tried};
 use crate::config::{Backend, Route};
-use crate::proxy::header::{upstream_header, HeaderError};
+use crate::proxy::header::upstream_header;
 use crate::proxy::respond;
 use crate::proxy::upstream;
 use crate::proxy::{LlmProxy, RequestCtx};
@@ -118,9 +118,7 @@ pub(super) async fn attempt(
     let header = match upstream_header(session, ctx, creds, upstream, "POST", &translated).await {
         Ok(h) => h,
         Err(e) => {
-            if matches!(e, HeaderError::Credentials(_)) {
-                proxy.state.metrics.credential_error(&backend.name);
-            }
+            e.count(&proxy.state.metrics, &backend.name);
             if more {
                 return Outcome::FailOver {
                     reason: e.message().to_string(),
