@@ -85,7 +85,10 @@ async fn call(
             vertex: backend.vertex_site(site),
             ..RequestTarget::default()
         };
-        backend.provider.translate_embeddings_request(req, &target)
+        backend
+            .provider
+            .translate_embeddings_request(req, &target)
+            .map(std::borrow::Cow::Owned)
     };
     let whole = exchange(proxy, session, ctx, backend, format, "POST", &make).await?;
     if !(200..300).contains(&whole.status) {

@@ -6,6 +6,8 @@
 //! ([`sluice_providers::front::count`]); a stored-response call toward a route with no
 //! OpenAI or Azure backend is a 400 that says why.
 
+use std::borrow::Cow;
+
 use pingora::proxy::Session;
 use sluice_providers::front::gemini::{GeminiCall, GeminiSite};
 use sluice_providers::front::{count, responses};
@@ -50,8 +52,9 @@ pub async fn count_tokens(
     note_provider(ctx, backend);
     // A balanced vertex target in a location of its own gets the count at that location.
     let make = |site: Option<&str>| match site {
-        None => Ok(upstream_request.clone()),
+        None => Ok(Cow::Borrowed(&upstream_request)),
         Some(_) => native_count(&uri, route, backend, front, &body, site)?
+            .map(Cow::Owned)
             .ok_or_else(|| TranslateError::Unsupported("no native token count".to_string())),
     };
     relay(proxy, session, ctx, backend, front, "POST", &make).await;
@@ -149,7 +152,7 @@ pub async fn stored_response(
     note_provider(ctx, backend);
     let request = UpstreamRequest::new(path, body);
     // OpenAI and Azure targets: no site of their own.
-    let make = |_: Option<&str>| Ok(request.clone());
+    let make = |_: Option<&str>| Ok(Cow::Borrowed(&request));
     relay(proxy, session, ctx, backend, front, method.as_str(), &make).await;
 }
 

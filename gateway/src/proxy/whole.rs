@@ -2,6 +2,7 @@
 //! and the connection pooled again, for the calls that relay nothing as it comes (embeddings,
 //! token counts, stored responses). A balanced backend's failed target gives way to another.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use pingora::proxy::Session;
@@ -22,9 +23,10 @@ const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 pub(crate) struct Answered;
 
 /// Makes the upstream request for the target picked, given the target's own region or
-/// location (`None`: the backend's); a request that cannot be made is the client's 400.
+/// location (`None`: the backend's), or lends one made already; a request that cannot be
+/// made is the client's 400.
 pub(crate) type MakeRequest<'m> =
-    dyn Fn(Option<&str>) -> Result<UpstreamRequest, TranslateError> + Send + Sync + 'm;
+    dyn Fn(Option<&str>) -> Result<Cow<'m, UpstreamRequest>, TranslateError> + Send + Sync + 'm;
 
 /// An upstream's whole answer.
 pub(crate) struct Whole {
@@ -92,7 +94,7 @@ async fn exchange_target(
             return Some(Err(Answered));
         }
     };
-    let translated = &translated;
+    let translated = &*translated;
     ctx.endpoint = endpoint.to_string();
     let creds = Credentials::of(backend, api_key, site);
     let header = upstream_header(session, ctx, creds, upstream, method, translated);
