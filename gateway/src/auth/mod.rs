@@ -102,9 +102,7 @@ pub async fn credential_headers(
                 .map_err(|e| format!("getting a Google access token: {e}"))?;
             let mut headers = bearer(&token)?;
             if let Some(project) = quota_project {
-                let value = HeaderValue::try_from(project.as_str())
-                    .map_err(|_| "the quota project is not a valid header value".to_string())?;
-                headers.push((USER_PROJECT, value));
+                headers.push((USER_PROJECT, project.clone()));
             }
             Ok(headers)
         }

@@ -66,9 +66,10 @@ pub enum Cloud {
         auth: Arc<GoogleAuth>,
     },
     /// Gemini (the Gemini API) with Google OAuth access tokens instead of an API key;
-    /// `quota_project` (`project:`) goes as `x-goog-user-project`.
+    /// `quota_project` (`project:`, checked as a header value at load) goes as
+    /// `x-goog-user-project`.
     GeminiOAuth {
-        quota_project: Option<String>,
+        quota_project: Option<http::HeaderValue>,
         auth: Arc<GoogleAuth>,
     },
     /// Azure with a Microsoft Entra ID token instead of an `api-key`.
@@ -232,9 +233,20 @@ fn cloud(
                 ));
                 return None;
             }
+            let quota_project = match raw.project.as_deref().map(http::HeaderValue::try_from) {
+                None => None,
+                Some(Ok(v)) => Some(v),
+                Some(Err(_)) => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.project"),
+                        "not a valid project id (it goes in a header)",
+                    ));
+                    return None;
+                }
+            };
             let auth = super::cloud_auth::google_auth(path, raw, None, errors)?;
             Some(Cloud::GeminiOAuth {
-                quota_project: raw.project.clone(),
+                quota_project,
                 auth: Arc::new(auth),
             })
         }

@@ -233,7 +233,10 @@ mod tests {
                 quota_project,
                 auth,
             }) => {
-                assert_eq!(quota_project.as_deref(), Some("billing-proj"));
+                assert_eq!(
+                    quota_project.as_ref().and_then(|p| p.to_str().ok()),
+                    Some("billing-proj")
+                );
                 assert_eq!(
                     auth.adc_source(),
                     Some(crate::auth::google_adc::AdcSource::Metadata)
@@ -252,6 +255,10 @@ mod tests {
             (
                 "apiKey: k, project: p",
                 "backends[0].project: provider gemini takes project (the quota project) only with Google OAuth",
+            ),
+            (
+                "auth: {source: adc}, project: \"bad\\nid\"",
+                "backends[0].project: not a valid project id",
             ),
             (
                 "auth: {source: adc}, location: us-east1",
