@@ -221,6 +221,16 @@ pub enum Content {
 }
 
 impl Content {
+    /// Parts as message content: one plain text part (nothing carried beside its text)
+    /// becomes a string.
+    pub fn from_parts(mut parts: Vec<ContentPart>) -> Content {
+        if parts.len() == 1 && parts[0].kind == "text" && parts[0].extra.is_empty() {
+            Content::Text(parts.remove(0).text.unwrap_or_default())
+        } else {
+            Content::Parts(parts)
+        }
+    }
+
     /// The text of the content; parts' texts joined with newlines, other parts left out.
     pub fn text(&self) -> String {
         match self {

@@ -87,15 +87,6 @@ fn image_part(b: &Value, at: &str) -> Result<ContentPart, TranslateError> {
     })
 }
 
-/// Parts as message content: one plain text part becomes a string.
-fn parts_content(mut parts: Vec<ContentPart>) -> Content {
-    if parts.len() == 1 && parts[0].kind == "text" && parts[0].extra.is_empty() {
-        Content::Text(parts.remove(0).text.unwrap_or_default())
-    } else {
-        Content::Parts(parts)
-    }
-}
-
 /// One Anthropic message → hub messages (a user turn with tool results becomes tool messages
 /// first). Returns the message's own `output_config.effort`, if it has one.
 pub(super) fn convert_message(
@@ -255,7 +246,7 @@ impl Turn {
         } else if !self.parts.is_empty() {
             out.push(Message {
                 role: "user".to_string(),
-                content: Some(parts_content(self.parts)),
+                content: Some(Content::from_parts(self.parts)),
                 ..Message::default()
             });
         }
@@ -363,7 +354,7 @@ fn tool_result(b: &Value, at: &str) -> Result<Message, TranslateError> {
         let texts: Vec<String> = parts.into_iter().filter_map(|p| p.text).collect();
         Content::Text(texts.join("\n"))
     } else {
-        parts_content(parts)
+        Content::from_parts(parts)
     };
     Ok(Message {
         role: "tool".to_string(),

@@ -164,7 +164,7 @@ fn message_item(
         }
     };
     turn.flush(out);
-    out.push(message(role, parts_content(parts)));
+    out.push(message(role, Content::from_parts(parts)));
     Ok(())
 }
 
@@ -173,15 +173,6 @@ fn text_part(text: String) -> ContentPart {
         kind: "text".to_string(),
         text: Some(text),
         ..ContentPart::default()
-    }
-}
-
-/// Parts as message content: one plain text part becomes a string.
-fn parts_content(mut parts: Vec<ContentPart>) -> Content {
-    if parts.len() == 1 && parts[0].kind == "text" && parts[0].extra.is_empty() {
-        Content::Text(parts.remove(0).text.unwrap_or_default())
-    } else {
-        Content::Parts(parts)
     }
 }
 
