@@ -194,43 +194,14 @@ impl TokenServer {
 
     fn form(&self, i: usize) -> Vec<(String, String)> {
         let requests = self.requests.lock().unwrap();
-        requests[i]
-            .body
-            .split('&')
-            .map(|pair| {
-                let (k, v) = pair.split_once('=').expect("form pair");
-                (form_decode(k), form_decode(v))
-            })
+        form_urlencoded::parse(requests[i].body.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect()
     }
 
     fn head(&self, i: usize) -> String {
         self.requests.lock().unwrap()[i].head.clone()
     }
-}
-
-fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                out.push(u8::from_str_radix(hex, 16).unwrap());
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 fn ok_body(token: &str, expires_in: u64) -> String {
