@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pingora::lb::selection::RoundRobin;
@@ -190,6 +191,8 @@ pub struct Balancer {
     policy: Policy,
     outlier: Outlier,
     health_check: Option<HealthCheckSettings>,
+    /// The probes' metrics, given when their loop starts.
+    probe_metrics: Option<crate::health::MetricsSlot>,
     epoch: Instant,
     /// Where scans start, so ties go round.
     rotation: AtomicUsize,
@@ -246,7 +249,9 @@ impl Balancer {
         let discovery =
             pingora::lb::discovery::Static::new(members.iter().cloned().collect::<BTreeSet<_>>());
         let mut view = Backends::new(discovery);
+        let mut probe_metrics = None;
         let settings = health_check.map(|(settings, probes)| {
+            probe_metrics = Some(probes.metrics_slot());
             view.set_health_check(Box::new(probes));
             settings
         });
@@ -270,6 +275,7 @@ impl Balancer {
             policy,
             outlier,
             health_check: settings,
+            probe_metrics,
             epoch: Instant::now(),
             rotation: AtomicUsize::new(0),
         }
@@ -290,6 +296,14 @@ impl Balancer {
     /// The active health check, when configured.
     pub fn health_check(&self) -> Option<&HealthCheckSettings> {
         self.health_check.as_ref()
+    }
+
+    /// Gives the health probes the metrics they count credential failures in (once; the
+    /// process's metrics are the same for every generation).
+    pub fn count_probe_errors_in(&self, metrics: &Arc<Metrics>) {
+        if let Some(slot) = &self.probe_metrics {
+            let _ = slot.set(metrics.clone());
+        }
     }
 
     /// Pingora's load balancer: its `run` is the active health-check loop.

@@ -7,10 +7,13 @@
 //! region (bedrock), an Entra ID token (azure). The path may name the target's
 //! `{project}` and `{location}` (vertex) or `{region}` (bedrock).
 //!
+//! A probe whose credentials cannot be had (the cloud source is down) fails, taking its target
+//! out, and counts in `sluice_credential_errors_total{backend}` as a request would.
+//!
 //! [`HealthChecks`] is the background service running the loops of the current config
 //! generation; on a reload it stops them and starts the new generation's.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,6 +27,7 @@ use pingora::services::background::BackgroundService;
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 use sluice_providers::ProviderKind;
+use sluice_telemetry::Metrics;
 
 use crate::auth::{credential_headers, Credentials};
 use crate::balance::{index_of, HealthCheckSettings, Target};
@@ -37,6 +41,10 @@ const RELOAD_POLL: Duration = Duration::from_millis(250);
 const SLUICE_AGENT: HeaderValue =
     HeaderValue::from_static(concat!("sluice/", env!("CARGO_PKG_VERSION")));
 
+/// The process's metrics, for probes made at config load (before the metrics are at hand) and
+/// given them when their loop starts.
+pub type MetricsSlot = Arc<OnceLock<Arc<Metrics>>>;
+
 /// One probe per target of a backend, each with its own host, TLS, path and credentials.
 pub struct TargetProbes {
     backend: String,
@@ -47,6 +55,7 @@ pub struct TargetProbes {
     expect_status: u16,
     /// New connections for every probe: a pooled one could hide a broken network path.
     connector: Connector,
+    metrics: MetricsSlot,
 }
 
 struct Probe {
@@ -91,7 +100,19 @@ impl TargetProbes {
             timeout: settings.timeout,
             expect_status: settings.expect_status,
             connector: Connector::new(None),
+            metrics: MetricsSlot::default(),
         })
+    }
+
+    /// Where the probes find the metrics they count credential failures in.
+    pub fn metrics_slot(&self) -> MetricsSlot {
+        self.metrics.clone()
+    }
+
+    fn credential_error(&self) {
+        if let Some(metrics) = self.metrics.get() {
+            metrics.credential_error(&self.backend);
+        }
     }
 
     fn probe(&self, member: &Member) -> Option<&Probe> {
@@ -107,9 +128,13 @@ impl TargetProbes {
             site: probe.site.as_deref(),
         };
         let up = &probe.upstream;
-        let credentials = credential_headers(creds, up, "GET", &probe.path, &[])
-            .await
-            .map_err(|e| Error::explain(ErrorType::InternalError, e))?;
+        let credentials = match credential_headers(creds, up, "GET", &probe.path, &[]).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.credential_error();
+                return Error::e_explain(ErrorType::InternalError, e);
+            }
+        };
         let mut req = RequestHeader::build("GET", probe.path.as_bytes(), None)?;
         req.insert_header(HOST, up.host_value().clone())?;
         req.insert_header(USER_AGENT, SLUICE_AGENT)?;
@@ -216,10 +241,11 @@ impl HealthCheck for TargetProbes {
         let req = match tokio::time::timeout(self.timeout, self.request(probe)).await {
             Ok(req) => req?,
             Err(_) => {
+                self.credential_error();
                 return Error::e_explain(
                     ErrorType::ConnectTimedout,
                     "the target's credentials were not ready in time",
-                )
+                );
             }
         };
         self.get(probe, req, addr).await
@@ -252,16 +278,20 @@ pub struct HealthChecks {
 
 impl HealthChecks {
     /// Starts one loop per backend with a health check; they stop when `stop` turns true.
-    fn start(generation: &Arc<Generation>, stop: &tokio::sync::watch::Sender<bool>) -> usize {
+    fn start(
+        generation: &Arc<Generation>,
+        metrics: &Arc<Metrics>,
+        stop: &tokio::sync::watch::Sender<bool>,
+    ) -> usize {
         let mut started = 0;
         for (i, backend) in generation.config.backends.iter().enumerate() {
-            let checked = backend
-                .balancer
-                .as_ref()
-                .is_some_and(|b| b.health_check().is_some());
-            if !checked {
+            let Some(balancer) = backend.balancer.as_ref() else {
+                continue;
+            };
+            if balancer.health_check().is_none() {
                 continue;
             }
+            balancer.count_probe_errors_in(metrics);
             let generation = generation.clone();
             let stop = stop.subscribe();
             tokio::spawn(async move {
@@ -281,7 +311,7 @@ impl BackgroundService for HealthChecks {
         loop {
             let generation = self.state.generation();
             let (stop, _) = tokio::sync::watch::channel(false);
-            let loops = Self::start(&generation, &stop);
+            let loops = Self::start(&generation, &self.state.metrics, &stop);
             if loops > 0 {
                 log::debug!("health checks: {loops} backend(s)");
             }

@@ -18,6 +18,7 @@ use sluice_tests::credentials::{
     check_then_run,
 };
 use sluice_tests::http::post_json;
+use sluice_tests::metrics::{metric, wait_metric};
 use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
 
 /// Credentials handed out first expire this far ahead: 3 s more than sluice's refresh
@@ -247,6 +248,75 @@ async fn credentials_that_cannot_be_renewed_get_a_503_and_are_counted() {
             .any(|l| l.starts_with("sluice_credential_errors_total{backend=\"b\"} ")),
         "{metrics}"
     );
+    let _ = std::fs::remove_file(token);
+}
+
+#[tokio::test]
+async fn a_probe_whose_credentials_cannot_be_had_takes_its_target_out_and_is_counted() {
+    // STS answers once (credentials for 12 s), then fails. No request is sent: the health
+    // probes alone find the credentials gone, take the target out and count the failures.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let sts = MockUpstream::start_with_handler(move |_| {
+        if counted.fetch_add(1, Ordering::SeqCst) > 0 {
+            return Reply::text(500, "<Error><Code>InternalFailure</Code></Error>");
+        }
+        sts_answer("ASIAPROBE", 12)
+    })
+    .await;
+    let bedrock = MockUpstream::start_with_handler(|req| {
+        if req.method == "GET" {
+            Reply::text(200, "")
+        } else {
+            bedrock_answer()
+        }
+    })
+    .await;
+    let token = std::env::temp_dir().join(format!("sluice-irsa-probe-{}", std::process::id()));
+    std::fs::write(&token, "eyJ.irsa-token").unwrap();
+    let yaml = Ports::new().render(
+        &sluice_tests::setup::one_backend(
+            r#"    provider: bedrock
+    model: anthropic.claude-3-5-sonnet-20240620-v1:0
+    region: us-east-1
+    auth: {source: webIdentity}
+    endpoints:
+      - {url: "{{bedrock}}"}
+    healthCheck: {path: "/async-invoke?maxResults=1", interval: 100ms, timeout: 1s}
+"#,
+        ),
+        &[("bedrock", &bedrock.base_url())],
+    );
+    let gw = Gateway::builder(&yaml)
+        .env("HOME", &sluice_tests::credentials::empty_home())
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_WEB_IDENTITY_TOKEN_FILE", token.to_str().unwrap())
+        .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/sluice")
+        .env("AWS_ENDPOINT_URL_STS", &sts.base_url())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .start()
+        .await;
+    let healthy = format!("backend=\"b\",endpoint=\"{}\"", bedrock.addr());
+    let wait = Duration::from_secs(10);
+    // Signed probes pass while the credentials hold...
+    wait_metric(&gw, "sluice_endpoint_healthy", &healthy, "1", wait).await;
+    assert_eq!(
+        metric(&gw, "sluice_credential_errors_total", "backend=\"b\"").await,
+        None
+    );
+    // ...then fail without reaching Bedrock, and each failure is counted.
+    wait_metric(&gw, "sluice_endpoint_healthy", &healthy, "0", wait).await;
+    let errors = metric(&gw, "sluice_credential_errors_total", "backend=\"b\"")
+        .await
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(errors >= 1, "{errors}");
+    assert!(bedrock.requests().iter().all(|r| r.method == "GET"));
     let _ = std::fs::remove_file(token);
 }
 

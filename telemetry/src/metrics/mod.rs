@@ -290,8 +290,8 @@ impl Metrics {
         );
         registry.register(
             "sluice_credential_errors",
-            "Requests whose backend's cloud credentials could not be had (AWS, Google, Azure \
-             credential sources), by backend.",
+            "Requests and health probes whose backend's cloud credentials could not be had \
+             (AWS, Google, Azure credential sources), by backend.",
             credential_errors.clone(),
         );
         registry.register(
@@ -362,7 +362,7 @@ impl Metrics {
         self.limit_store_errors.inc();
     }
 
-    /// Counts a request whose backend's cloud credentials could not be had.
+    /// Counts a request or health probe whose backend's cloud credentials could not be had.
     pub fn credential_error(&self, backend: &str) {
         self.credential_errors
             .get_or_create(&BackendLabels {
