@@ -171,12 +171,13 @@ fn limits_json(l: &Limits) -> Value {
 
 /// A store key as the API shows it (never its secret: only its first characters).
 fn stored_json(k: &StoredKey) -> Value {
+    let s = &k.settings;
     json!({
-        "id": k.id, "name": k.name, "team": k.team, "source": "store", "readOnly": false,
-        "prefix": k.prefix, "routes": k.routes, "models": k.models,
-        "limits": limits_json(&k.limits),
-        "budget": k.budget.as_ref().map(|(usd, window)| json!({"usd": usd, "window": window})),
-        "expiresAt": optional_time(k.expires_at), "disabled": k.disabled,
+        "id": k.id, "name": s.name, "team": s.team, "source": "store", "readOnly": false,
+        "prefix": k.prefix, "routes": s.routes, "models": s.models,
+        "limits": limits_json(&s.limits),
+        "budget": s.budget.as_ref().map(|(usd, window)| json!({"usd": usd, "window": window})),
+        "expiresAt": optional_time(s.expires_at), "disabled": s.disabled,
         "createdAt": rfc3339(k.created_at), "updatedAt": rfc3339(k.updated_at),
     })
 }
@@ -346,7 +347,7 @@ pub(super) async fn update(state: &Arc<State>, session: &mut ServerSession, id: 
         Ok(p) => p,
         Err(e) => return e,
     };
-    if let Err(e) = apply(state, &mut key, patch) {
+    if let Err(e) = apply(state, &mut key.settings, patch) {
         return *e;
     }
     key.updated_at = now_secs();
@@ -363,7 +364,7 @@ pub(super) async fn update(state: &Arc<State>, session: &mut ServerSession, id: 
     }
 }
 
-fn apply(state: &State, key: &mut StoredKey, p: KeyPatch) -> Result<(), Refused> {
+fn apply(state: &State, key: &mut KeySettings, p: KeyPatch) -> Result<(), Refused> {
     if let Some(name) = p.name {
         key.name = name_of(&name)?;
     }

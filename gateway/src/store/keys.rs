@@ -15,30 +15,25 @@ use crate::limits::{hash_key, Budget, BudgetWindow, ClientKey, KeyAccess, Limits
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredKey {
     pub id: String,
-    pub name: String,
-    pub team: Option<String>,
     pub hash: [u8; 32],
     /// The key's first characters, to recognise it.
     pub prefix: String,
-    pub routes: Vec<String>,
-    pub models: Vec<String>,
-    pub limits: Limits,
-    /// USD and window text (`1d`, `month`).
-    pub budget: Option<(f64, String)>,
-    pub expires_at: Option<i64>,
-    pub disabled: bool,
+    /// What it may do: the columns a change writes.
+    pub settings: KeySettings,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-/// What a new key is made with (everything but its id, secret and times).
-#[derive(Clone, Debug, Default)]
+/// What a key is made with and what a change may write (everything but its id, secret and
+/// times).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeySettings {
     pub name: String,
     pub team: Option<String>,
     pub routes: Vec<String>,
     pub models: Vec<String>,
     pub limits: Limits,
+    /// USD and window text (`1d`, `month`).
     pub budget: Option<(f64, String)>,
     pub expires_at: Option<i64>,
     pub disabled: bool,
@@ -79,19 +74,21 @@ fn row_to_key(row: &AnyRow) -> Result<StoredKey, sqlx::Error> {
     let window: Option<String> = row.try_get("budget_window")?;
     Ok(StoredKey {
         id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        team: row.try_get("team")?,
         hash: unhex(&hash).unwrap_or([0; 32]),
         prefix: row.try_get("prefix")?,
-        routes: list(&row.try_get::<String, _>("routes")?),
-        models: list(&row.try_get::<String, _>("models")?),
-        limits: Limits {
-            requests_per_minute: from_i64(row.try_get("requests_per_minute")?),
-            tokens_per_minute: from_i64(row.try_get("tokens_per_minute")?),
+        settings: KeySettings {
+            name: row.try_get("name")?,
+            team: row.try_get("team")?,
+            routes: list(&row.try_get::<String, _>("routes")?),
+            models: list(&row.try_get::<String, _>("models")?),
+            limits: Limits {
+                requests_per_minute: from_i64(row.try_get("requests_per_minute")?),
+                tokens_per_minute: from_i64(row.try_get("tokens_per_minute")?),
+            },
+            budget: usd.zip(window),
+            expires_at: row.try_get("expires_at")?,
+            disabled: row.try_get::<i64, _>("disabled")? != 0,
         },
-        budget: usd.zip(window),
-        expires_at: row.try_get("expires_at")?,
-        disabled: row.try_get::<i64, _>("disabled")? != 0,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -103,17 +100,18 @@ fn bind_settings<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     key: &StoredKey,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    let (usd, window) = key.budget.clone().unzip();
-    q.bind(key.name.clone())
-        .bind(key.team.clone())
-        .bind(json_list(&key.routes))
-        .bind(json_list(&key.models))
-        .bind(to_i64(key.limits.requests_per_minute))
-        .bind(to_i64(key.limits.tokens_per_minute))
+    let s = &key.settings;
+    let (usd, window) = s.budget.clone().unzip();
+    q.bind(s.name.clone())
+        .bind(s.team.clone())
+        .bind(json_list(&s.routes))
+        .bind(json_list(&s.models))
+        .bind(to_i64(s.limits.requests_per_minute))
+        .bind(to_i64(s.limits.tokens_per_minute))
         .bind(usd)
         .bind(window)
-        .bind(key.expires_at)
-        .bind(i64::from(key.disabled))
+        .bind(s.expires_at)
+        .bind(i64::from(s.disabled))
         .bind(key.updated_at)
 }
 
@@ -135,16 +133,9 @@ impl Store {
         let now = now_secs();
         let key = StoredKey {
             id: new_id(),
-            name: s.name.clone(),
-            team: s.team.clone(),
             hash: hash_key(&secret),
             prefix: secret.chars().take(14).collect(),
-            routes: s.routes.clone(),
-            models: s.models.clone(),
-            limits: s.limits,
-            budget: s.budget.clone(),
-            expires_at: s.expires_at,
-            disabled: s.disabled,
+            settings: s.clone(),
             created_at: now,
             updated_at: now,
         };
@@ -248,23 +239,24 @@ impl KeyTable {
 
 /// The key the request path checks and counts.
 fn client_key(k: &StoredKey) -> ClientKey {
-    let budget = k
+    let s = &k.settings;
+    let budget = s
         .budget
         .as_ref()
         .and_then(|(usd, window)| Budget::new(*usd, BudgetWindow::parse(window).ok()?));
     ClientKey {
         id: k.id.as_str().into(),
-        name: k.name.clone(),
+        name: s.name.clone(),
         scope: format!("key:{}", k.id).into(),
-        team: k.team.as_deref().map(Arc::from),
+        team: s.team.as_deref().map(Arc::from),
         hash: k.hash,
-        limits: k.limits,
+        limits: s.limits,
         budget,
         access: Some(Arc::new(KeyAccess {
-            routes: k.routes.clone(),
-            models: k.models.clone(),
-            expires_at: k.expires_at,
-            disabled: k.disabled,
+            routes: s.routes.clone(),
+            models: s.models.clone(),
+            expires_at: s.expires_at,
+            disabled: s.disabled,
         })),
     }
 }
