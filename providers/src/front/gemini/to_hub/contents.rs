@@ -185,15 +185,9 @@ impl Turn {
                 ..Message::default()
             });
         } else if !self.parts.is_empty() {
-            let mut parts = self.parts;
-            let content = if parts.len() == 1 && parts[0].kind == "text" {
-                Content::Text(parts.remove(0).text.unwrap_or_default())
-            } else {
-                Content::Parts(parts)
-            };
             out.push(Message {
                 role: "user".to_string(),
-                content: Some(content),
+                content: Some(Content::from_parts(self.parts)),
                 ..Message::default()
             });
         }
