@@ -207,7 +207,9 @@ if [ -n "$NT" ]; then
   for c in offN onN; do "$BIN/sluice" check -c "$WORK/$c.yaml" >/dev/null; done
 fi
 # (i), (j): the Messages front door, telemetry off like (c): /anthropic passes natively to an
-# Anthropic backend, /openai translates through the hub to an OpenAI one.
+# Anthropic backend, /openai translates through the hub to an OpenAI one. (i)'s process also
+# takes (c)'s chat on /openai, passed natively (its model is the one pinned: the body goes
+# untouched, as in (c)), so the diagonal is also compared within one process.
 { echo "name: sluice"; echo "config:"; echo "  logging: {level: 'off'}"; cat <<EOF
 listeners:
   - name: http
@@ -632,6 +634,7 @@ RUNS=(
   "load|(e) sluice, OpenAI → Gemini translation|plain|GEM_PID|$GW_GEM|CHAT"
   "load|(i) sluice, Messages → Anthropic (native), telemetry off|plain|ANT_PID|$GW_ANT|MESSAGES|/anthropic/v1/messages"
   "load|(i) sluice, Messages → Anthropic (native), telemetry off, streaming|stream|ANT_PID|$GW_ANT|MSTREAM|/anthropic/v1/messages"
+  "load|(i) sluice, chat → OpenAI (native) in (i)'s process, telemetry off|plain|ANT_PID|$GW_ANT|CHAT|/openai$PATHQ"
   "load|(j) sluice, Claude Code's 49 kB request → Anthropic (native)|plain|CC_PID|$GW_CC|CLAUDE_CODE|/anthropic/v1/messages"
   "load|(j) sluice, Claude Code's 49 kB request → OpenAI (through the hub)|plain|CC_PID|$GW_CC|CLAUDE_CODE|/openai/v1/messages"
   "load|(k) sluice, Responses → OpenAI (native), telemetry off|plain|RSP_PID|$GW_RSP|RESPONSES|/openai/v1/responses"
@@ -812,6 +815,7 @@ rsp = "(k) sluice, Responses → %s, telemetry off%s"
 chat, chat_stream = "(c) sluice, telemetry off", "(f) sluice, telemetry off, streaming"
 for a, b, goal in (
     ("(i) sluice, Messages → Anthropic (native), telemetry off", chat, " (goal: ≥ 1×)"),
+    ("(i) sluice, Messages → Anthropic (native), telemetry off", "(i) sluice, chat → OpenAI (native) in (i)'s process, telemetry off", " (goal: ≥ 1×; one process, so no difference between processes enters)"),
     ("(j) sluice, Claude Code's 49 kB request → Anthropic (native)", "(j) sluice, Claude Code's 49 kB request → OpenAI (through the hub)", ""),
     (rsp % ("OpenAI (native)", ""), chat, ""),
     (rsp % ("Anthropic (translated)", ""), chat, ""),
@@ -875,7 +879,7 @@ sed -i "s/CONNS/$CONNS/; s/RATE/$RATE/g" "$WORK/table.md"
   echo "CPU stolen by the hypervisor during the runs: $STEAL of the VM's CPU time."
   echo "Upstream: benches' mock_upstream ($MOCK_THREADS threads). Bare proxy: one worker thread (Pingora's default). sluice: its default \`workerThreads\`, one per CPU ($(nproc) here)."
   echo "(d) telemetry: $OTLP_NOTE; request log lines to /dev/null. OTLP counters after the run: ${OTLP_COUNTS:-none read}"
-  echo "(c), (e), (f), (i), (j), (k), (l), (m): \`logging.level: off\`, no tracing. Streaming: 10 content chunks + finish + usage chunk + [DONE] (OpenAI chat); message_start, 10 text deltas, message_delta with usage, message_stop (Anthropic); response.created, response.in_progress, output_item.added, content_part.added, 10 output_text deltas, output_text.done, content_part.done, output_item.done, response.completed with usage (OpenAI Responses). (i): the chat body's conversation as a Messages request. (j): Claude Code 2.1.332's first request, 49 kB, not streamed. (k): the same conversation as a Responses request (\`instructions\`, \`input\` as a string), to an \`openai\` backend (native: the body passed untouched, the mock's \`/v1/responses\` answering) and to an \`anthropic\` one (translated through the hub to \`/v1/messages\` and back). (l): one process, keys required, telemetry off; the chat to an \`openai\` backend (the answer's model priced) as a key with a USD budget of its own and its team's, on a route with one (three budgets checked before the call and charged after, in memory), beside the same chat to a \`vllm\` backend on the same upstream (no price: nothing charged) as a key without budgets. (m): one process with an SQLite store, keys required, telemetry off; the chat as a key made through the admin API beside the same chat as a config-file key (spend recorded for both)."
+  echo "(c), (e), (f), (i), (j), (k), (l), (m): \`logging.level: off\`, no tracing. Streaming: 10 content chunks + finish + usage chunk + [DONE] (OpenAI chat); message_start, 10 text deltas, message_delta with usage, message_stop (Anthropic); response.created, response.in_progress, output_item.added, content_part.added, 10 output_text deltas, output_text.done, content_part.done, output_item.done, response.completed with usage (OpenAI Responses). (i): the chat body's conversation as a Messages request, and (c)'s chat body sent to (i)'s process (\`/openai\`, passed natively, its model the one pinned). (j): Claude Code 2.1.332's first request, 49 kB, not streamed. (k): the same conversation as a Responses request (\`instructions\`, \`input\` as a string), to an \`openai\` backend (native: the body passed untouched, the mock's \`/v1/responses\` answering) and to an \`anthropic\` one (translated through the hub to \`/v1/messages\` and back). (l): one process, keys required, telemetry off; the chat to an \`openai\` backend (the answer's model priced) as a key with a USD budget of its own and its team's, on a route with one (three budgets checked before the call and charged after, in memory), beside the same chat to a \`vllm\` backend on the same upstream (no price: nothing charged) as a key without budgets. (m): one process with an SQLite store, keys required, telemetry off; the chat as a key made through the admin API beside the same chat as a config-file key (spend recorded for both)."
   echo "$LITELLM_NOTE"
   echo "$AGW_NOTE"
   [ -z "$NT" ] || echo "ALSO_THREADS=$NT: the bare proxy, (c) and (d) also ran with $NT worker threads (sluice: \`config.workerThreads: $NT\`), beside the default ones; their % of bare is against the one-thread bare proxy."
