@@ -142,7 +142,13 @@ pub async fn bedrock_gateway(
             ("region", &region),
         ],
     );
-    let mut b = Gateway::builder(&yaml)
+    aws_isolated_gateway(&yaml, env).await
+}
+
+/// A gateway on `yaml` isolated from the machine's AWS setup (an empty home, no shared
+/// files) unless `env` (applied last) names some.
+pub async fn aws_isolated_gateway(yaml: &str, env: &[(&str, String)]) -> Gateway {
+    let mut b = Gateway::builder(yaml)
         .env("HOME", &empty_home())
         .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
         .env(

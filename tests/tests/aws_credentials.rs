@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 use sluice_tests::credentials::{
-    assert_one_refresh, bedrock_answer, bedrock_gateway, burst_until_refreshed, chat,
-    check_then_run,
+    assert_one_refresh, aws_isolated_gateway, bedrock_answer, bedrock_gateway,
+    burst_until_refreshed, chat, check_then_run,
 };
 use sluice_tests::http::post_json;
 use sluice_tests::metrics::{metric, wait_metric};
@@ -61,15 +61,11 @@ fn sts_answer(key: &str, lifetime: u64) -> Reply {
     Reply::new(200, vec![("content-type".into(), "text/xml".into())], xml)
 }
 
-/// A gateway whose bedrock backend takes IRSA credentials: the web identity token in
-/// `token` (written here), exchanged at the `sts` stand-in.
-async fn irsa_gateway(
-    bedrock: &MockUpstream,
-    sts: &MockUpstream,
-    token: &std::path::Path,
-) -> Gateway {
+/// The environment of IRSA: the web identity token in `token` (written here), exchanged at
+/// the `sts` stand-in; no instance metadata.
+fn irsa_env(sts: &MockUpstream, token: &std::path::Path) -> Vec<(&'static str, String)> {
     std::fs::write(token, "eyJ.irsa-token").unwrap();
-    let env = [
+    vec![
         ("AWS_WEB_IDENTITY_TOKEN_FILE", token.display().to_string()),
         (
             "AWS_ROLE_ARN",
@@ -77,8 +73,29 @@ async fn irsa_gateway(
         ),
         ("AWS_ENDPOINT_URL_STS", sts.base_url()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-    ];
-    gateway(bedrock, "{source: webIdentity}", &env).await
+    ]
+}
+
+/// A gateway whose bedrock backend takes IRSA credentials ([`irsa_env`]).
+async fn irsa_gateway(
+    bedrock: &MockUpstream,
+    sts: &MockUpstream,
+    token: &std::path::Path,
+) -> Gateway {
+    gateway(bedrock, "{source: webIdentity}", &irsa_env(sts, token)).await
+}
+
+/// An STS stand-in answering once with credentials `key` living `lifetime` seconds, then
+/// failing every call.
+async fn sts_answering_once(key: &'static str, lifetime: u64) -> MockUpstream {
+    let calls = AtomicUsize::new(0);
+    MockUpstream::start_with_handler(move |_| {
+        if calls.fetch_add(1, Ordering::SeqCst) > 0 {
+            return Reply::text(500, "<Error><Code>InternalFailure</Code></Error>");
+        }
+        sts_answer(key, lifetime)
+    })
+    .await
 }
 
 /// An STS stand-in answering `AssumeRoleWithWebIdentity` for the token `eyJ.irsa-token`
@@ -209,15 +226,7 @@ async fn a_backend_without_credentials_does_not_start_and_check_says_where_they_
 async fn credentials_that_cannot_be_renewed_get_a_503_and_are_counted() {
     // STS answers once (credentials for 12 s), then fails: the held credentials serve until
     // 10 s before their expiry, then requests get a 503 in their own API's shape.
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
-    let sts = MockUpstream::start_with_handler(move |_| {
-        if counted.fetch_add(1, Ordering::SeqCst) > 0 {
-            return Reply::text(500, "<Error><Code>InternalFailure</Code></Error>");
-        }
-        sts_answer("ASIASHORT", 12)
-    })
-    .await;
+    let sts = sts_answering_once("ASIASHORT", 12).await;
     let token = std::env::temp_dir().join(format!("sluice-irsa-short-{}", std::process::id()));
     let upstream = MockUpstream::start(bedrock_answer()).await;
     let gw = irsa_gateway(&upstream, &sts, &token).await;
@@ -253,17 +262,10 @@ async fn credentials_that_cannot_be_renewed_get_a_503_and_are_counted() {
 
 #[tokio::test]
 async fn a_probe_whose_credentials_cannot_be_had_takes_its_target_out_and_is_counted() {
-    // STS answers once (credentials for 12 s), then fails. No request is sent: the health
-    // probes alone find the credentials gone, take the target out and count the failures.
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
-    let sts = MockUpstream::start_with_handler(move |_| {
-        if counted.fetch_add(1, Ordering::SeqCst) > 0 {
-            return Reply::text(500, "<Error><Code>InternalFailure</Code></Error>");
-        }
-        sts_answer("ASIAPROBE", 12)
-    })
-    .await;
+    // STS answers once (credentials for 15 s: 5 s before sluice renews them), then fails. No
+    // request is sent: the health probes alone find the credentials gone, take the target
+    // out and count the failures.
+    let sts = sts_answering_once("ASIAPROBE", 15).await;
     let bedrock = MockUpstream::start_with_handler(|req| {
         if req.method == "GET" {
             Reply::text(200, "")
@@ -273,7 +275,6 @@ async fn a_probe_whose_credentials_cannot_be_had_takes_its_target_out_and_is_cou
     })
     .await;
     let token = std::env::temp_dir().join(format!("sluice-irsa-probe-{}", std::process::id()));
-    std::fs::write(&token, "eyJ.irsa-token").unwrap();
     let yaml = Ports::new().render(
         &sluice_tests::setup::one_backend(
             r#"    provider: bedrock
@@ -287,20 +288,9 @@ async fn a_probe_whose_credentials_cannot_be_had_takes_its_target_out_and_is_cou
         ),
         &[("bedrock", &bedrock.base_url())],
     );
-    let gw = Gateway::builder(&yaml)
-        .env("HOME", &sluice_tests::credentials::empty_home())
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/aws-credentials",
-        )
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_WEB_IDENTITY_TOKEN_FILE", token.to_str().unwrap())
-        .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/sluice")
-        .env("AWS_ENDPOINT_URL_STS", &sts.base_url())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .start()
-        .await;
+    let mut env = irsa_env(&sts, &token);
+    env.push(("AWS_REGION", "us-east-1".to_string()));
+    let gw = aws_isolated_gateway(&yaml, &env).await;
     let healthy = format!("backend=\"b\",endpoint=\"{}\"", bedrock.addr());
     let wait = Duration::from_secs(10);
     // Signed probes pass while the credentials hold...
