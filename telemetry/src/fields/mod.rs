@@ -61,6 +61,7 @@
 mod compile;
 mod json;
 mod out;
+mod resolver;
 mod vars;
 
 use std::borrow::Cow;
@@ -75,7 +76,7 @@ use self::compile::{
     FLATTEN_RECURSIVE, JSON,
 };
 use self::out::{emit, from_val, with_key_order, KeyOrder, Mode, Out};
-use self::vars::Vars;
+use self::resolver::Vars;
 use crate::facts::{Needs, RequestRecord};
 use crate::value::{owned_attr, Attr};
 
