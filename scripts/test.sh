@@ -14,7 +14,7 @@ for f in $(find conf -name '*.yaml' | sort); do
 done
 echo "== deploy/ (systemd unit, Kubernetes manifests, Dockerfile; offline)"
 bash scripts/validate-deploy.sh
-echo "== Claude Code (for tests/tests/claude_code.rs)"
+echo "== Claude Code (for tests/tests/claude_code/)"
 # The Claude Code tests run the real `claude` CLI against sluice, so they need it installed:
 # once, pinned, into target/ (npm; the package carries its native binary, Node 20 is enough).
 # Quiet, and skipped when that version is already there; the tests fail without it.

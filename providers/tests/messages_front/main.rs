@@ -1,0 +1,7 @@
+//! The Anthropic Messages front door: request, response, stream and error translation.
+
+mod claude_code;
+mod errors;
+mod requests;
+mod responses;
+mod streams;
