@@ -205,7 +205,8 @@ impl EncodeLabelSet for EndpointLabels {
 }
 
 /// A limit decision: the scope (`key:team-a`, `route:chat`; names from the config, so
-/// bounded) and the decision (`allowed`, `refused`, `fail_open`, `fail_closed`).
+/// bounded) and the decision (`allowed`, `refused`, `budget_exceeded`, `fail_open`,
+/// `fail_closed`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub(super) struct LimitLabels {
     pub(super) scope: std::sync::Arc<str>,

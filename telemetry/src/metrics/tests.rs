@@ -117,6 +117,17 @@ fn counts_limit_decisions() {
         scopes: vec!["route:chat".into()],
     });
     m.record(&refused);
+    let mut spent = rec(429, Some("budget exceeded: key:team-a"), None);
+    spent.limit = Some(crate::facts::LimitFacts {
+        decision: "budget_exceeded",
+        scopes: vec!["key:team-a".into()],
+    });
+    m.record(&spent);
+    assert_eq!(upstream_error_kind(&spent), Outcome::Failed);
+    assert_eq!(
+        error_type(&spent, upstream_error_kind(&spent)).as_deref(),
+        Some("429")
+    );
     m.record(&rec(200, None, None));
     m.limit_store_error();
     let text = m.encode(0);
@@ -124,12 +135,14 @@ fn counts_limit_decisions() {
         "sluice_limit_decisions_total{scope=\"key:team-a\",decision=\"allowed\"} 2",
         "sluice_limit_decisions_total{scope=\"route:chat\",decision=\"allowed\"} 2",
         "sluice_limit_decisions_total{scope=\"route:chat\",decision=\"refused\"} 1",
+        "sluice_limit_decisions_total{scope=\"key:team-a\",decision=\"budget_exceeded\"} 1",
         "sluice_limit_store_errors_total 1",
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
-    // A refusal of sluice's own is not an upstream error.
+    // A refusal of sluice's own (a limit or a budget) is not an upstream error.
     assert!(!text.contains("kind=\"rate_limited\""), "{text}");
+    assert!(!text.contains("error_type=\"rate_limited\""), "{text}");
 }
 
 #[test]
