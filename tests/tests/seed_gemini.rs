@@ -252,7 +252,7 @@ async fn otel_env_endpoint_gzip_and_tracestate() {
     let otlp = OtlpReceiver::start_http().await;
     let upstream = MockUpstream::start(Reply::json(200, &gemini_answer())).await;
     let yaml = Ports::new().render(
-        "config:\n  adminAddr: {{admin}}\n  tracing:\n    compression: gzip\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: google\n        match: {pathPrefix: /gemini}\n        backend: google\nbackends:\n  - name: google\n    provider: gemini\n    model: gemini-1.5-flash-latest\n    apiKey: k\n    baseUrl: {{upstream}}\n",
+        "config:\n  adminAddr: {{admin}}\n  tracing: {}\nlisteners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: google\n        match: {pathPrefix: /gemini}\n        backend: google\nbackends:\n  - name: google\n    provider: gemini\n    model: gemini-1.5-flash-latest\n    apiKey: k\n    baseUrl: {{upstream}}\n",
         &[
             ("upstream", &upstream.base_url()),
         ],
@@ -260,6 +260,7 @@ async fn otel_env_endpoint_gzip_and_tracestate() {
     let gw = Gateway::builder(&yaml)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.endpoint())
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        .env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
         .env("OTEL_SERVICE_NAME", "edge-gateway")
         .env("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
         .start()

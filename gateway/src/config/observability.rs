@@ -173,12 +173,27 @@ pub(super) fn tracing_config(raw: &RawTracing, errors: &mut Vec<ConfigError>) ->
             errors.push(ConfigError::new(format!("{base}.otlpEndpoint"), e));
         }
     }
-    let gzip = match raw.compression.as_deref() {
-        None | Some("none") => false,
-        Some("gzip") => true,
-        Some(other) => {
+    // The key, else the OpenTelemetry variables (per signal first); an unknown value names
+    // where it came from.
+    let compression = match &raw.compression {
+        Some(c) => Some((c.clone(), format!("{base}.compression"))),
+        None => [
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+        ]
+        .iter()
+        .find_map(|n| {
+            let v = std::env::var(n).ok().filter(|v| !v.is_empty())?;
+            Some((v, format!("{base}.compression (from {n})")))
+        }),
+    };
+    let gzip = match compression {
+        None => false,
+        Some((c, _)) if c == "none" => false,
+        Some((c, _)) if c == "gzip" => true,
+        Some((other, path)) => {
             errors.push(ConfigError::new(
-                format!("{base}.compression"),
+                path,
                 format!("unknown compression \"{other}\"; expected one of gzip, none"),
             ));
             false

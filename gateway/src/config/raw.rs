@@ -108,7 +108,8 @@ pub struct RawTracing {
     pub otlp_endpoint: Option<String>,
     /// Without it: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`, else grpc.
     pub otlp_protocol: Option<String>,
-    /// `gzip` or `none` (default; `OTEL_EXPORTER_OTLP_COMPRESSION` also applies).
+    /// `gzip` or `none`. Without it: `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION` /
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION`, else none.
     pub compression: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,

@@ -60,6 +60,12 @@ fn a_good_config_loads_into_resolved_types() {
     assert_eq!(c.worker_threads, cpus);
     let pinned = GOOD.replacen("config:\n", "config:\n  workerThreads: 3\n", 1);
     assert_eq!(load_str(&pinned).unwrap().worker_threads, 3);
+    let gzip = GOOD.replacen(
+        "config:\n",
+        "config:\n  tracing: {otlpEndpoint: 'http://127.0.0.1:4317', compression: gzip}\n",
+        1,
+    );
+    assert!(load_str(&gzip).unwrap().tracing.unwrap().gzip);
 }
 
 #[test]
@@ -124,13 +130,14 @@ fn unset_env_vars_are_reported_with_everything_else() {
 #[test]
 fn bad_values_name_their_paths() {
     let e = errors(
-        "config:\n  adminAddr: localhost\n  gracePeriod: soon\n  tracing:\n    otlpEndpoint: grpc://x\n    otlpProtocol: udp\n    randomSampling: 2\n    fields:\n      add:\n        a: 'llm.(('\n        b: 3\n  logging:\n    format: xml\nlisteners:\n  - bind: 127.0.0.1:1\n    routes:\n      - match: {pathPrefix: /a, path: /b}\n        backend: x\nbackends:\n  - name: x\n    provider: openai\n    baseUrl: ftp://nope\n    apiVersion: v1\n  - name: x\n    provider: mock\n",
+        "config:\n  adminAddr: localhost\n  gracePeriod: soon\n  tracing:\n    otlpEndpoint: grpc://x\n    otlpProtocol: udp\n    compression: zip\n    randomSampling: 2\n    fields:\n      add:\n        a: 'llm.(('\n        b: 3\n  logging:\n    format: xml\nlisteners:\n  - bind: 127.0.0.1:1\n    routes:\n      - match: {pathPrefix: /a, path: /b}\n        backend: x\nbackends:\n  - name: x\n    provider: openai\n    baseUrl: ftp://nope\n    apiVersion: v1\n  - name: x\n    provider: mock\n",
     );
     let starts = [
         "config.adminAddr: ",
         "config.gracePeriod: invalid duration",
         "config.tracing.otlpEndpoint: ",
         "config.tracing.otlpProtocol: unknown protocol \"udp\"",
+        "config.tracing.compression: unknown compression \"zip\"",
         "config.tracing.randomSampling: ratio 2 is not between",
         "config.tracing.fields.add.a: invalid CEL expression",
         "config.tracing.fields.add.b: expected a CEL expression",
