@@ -402,7 +402,7 @@ async fn two_gateways_share_a_store(url: &str, propagation: Duration) {
     let usd = row["usd"].as_f64().unwrap();
     assert!((usd - made as f64 * COST).abs() < 1e-9, "{usd}");
     // By team too, and as a series by hour.
-    let by_team = admin(&gw, "GET", "/admin/spend?groupBy=team&interval=hour", None)
+    let by_team = admin(&gw, "GET", "/admin/spend?by=team&interval=hour", None)
         .await
         .json();
     let team_row = by_team["rows"]

@@ -41,9 +41,10 @@ pub(super) async fn report(state: &Arc<State>, query: &str) -> Answer {
                     to = t;
                 }
             }
-            "groupBy" => match GroupBy::parse(&v) {
+            // `by` is the contract's name; `groupBy`, the answer's key, is taken too.
+            "by" | "groupBy" => match GroupBy::parse(&v) {
                 Some(g) => by = g,
-                None => return bad("groupBy: key, team, model, route or provider"),
+                None => return bad(format!("{k}: key, team, model, route or provider")),
             },
             "interval" => match v.as_str() {
                 "hour" => interval = Some(3600),
@@ -52,7 +53,7 @@ pub(super) async fn report(state: &Arc<State>, query: &str) -> Answer {
             },
             other => {
                 return bad(format!(
-                    "unknown parameter {other:?}; from, to, groupBy, interval"
+                    "unknown parameter {other:?}; from, to, by (or groupBy), interval"
                 ))
             }
         }
