@@ -19,6 +19,7 @@
 use std::borrow::Cow;
 
 pub mod anthropic;
+mod api;
 pub mod bedrock;
 pub mod edit;
 pub mod embeddings;
@@ -38,65 +39,12 @@ pub mod sse;
 pub mod tokens;
 pub mod vertex;
 
+pub use api::ApiKind;
 pub use error::TranslateError;
 pub use front::Front;
 pub use plan::Plan;
 pub use registry::{Auth, Preset, ProviderKind};
 pub use request::ClientRequest;
-
-/// Which API a request speaks, told by the end of its path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ApiKind {
-    /// A generation request of a front door (chat completions, messages, responses, Gemini's
-    /// `generateContent` and `streamGenerateContent`).
-    Generate(Front),
-    /// Counting a request's input tokens in a front door's shape (Anthropic's
-    /// `messages/count_tokens`, the Responses API's `responses/input_tokens`, Gemini's
-    /// `:countTokens`).
-    CountTokens(Front),
-    /// A call on a stored response of the Responses API (`GET`/`DELETE .../responses/{id}`,
-    /// `.../responses/{id}/input_items`, `POST .../responses/{id}/cancel`).
-    StoredResponse,
-    Embeddings,
-    Models,
-}
-
-impl ApiKind {
-    /// The API of a request whose path, with the route prefix removed, is `rest`.
-    /// The bare prefix is chat completions, as in the seed's `/gemini` route.
-    pub fn from_path(rest: &str) -> Option<Self> {
-        let rest = rest.split('?').next().unwrap_or("").trim_end_matches('/');
-        let ends = |api: &str| {
-            rest.strip_suffix(api)
-                .is_some_and(|head| head.is_empty() || head.ends_with('/'))
-        };
-        if let Some(method) = front::gemini::call::is_gemini_path(rest) {
-            return Some(match method {
-                front::gemini::Method::CountTokens => Self::CountTokens(Front::Gemini),
-                _ => Self::Generate(Front::Gemini),
-            });
-        }
-        if rest.is_empty() || ends("chat/completions") {
-            Some(Self::Generate(Front::Chat))
-        } else if ends("messages/count_tokens") {
-            Some(Self::CountTokens(Front::Messages))
-        } else if ends("messages") {
-            Some(Self::Generate(Front::Messages))
-        } else if ends("responses") {
-            Some(Self::Generate(Front::Responses))
-        } else if ends("responses/input_tokens") {
-            Some(Self::CountTokens(Front::Responses))
-        } else if rest.starts_with("responses/") || rest.contains("/responses/") {
-            Some(Self::StoredResponse)
-        } else if rest.ends_with("/embeddings") {
-            Some(Self::Embeddings)
-        } else if rest.ends_with("/models") {
-            Some(Self::Models)
-        } else {
-            None
-        }
-    }
-}
 
 /// What the gateway has decided about the call before translating it.
 #[derive(Clone, Debug, Default)]

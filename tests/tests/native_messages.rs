@@ -196,3 +196,37 @@ async fn a_client_that_leaves_mid_stream_has_its_usage_logged_and_counted() {
         assert!(metrics.contains(&line), "{line} not in:\n{metrics}");
     }
 }
+
+#[tokio::test]
+async fn an_exact_route_is_told_its_api_by_its_whole_path() {
+    // `match: {path: /v1/messages}`: nothing follows the route's path, so the API is read
+    // from the whole path (it was once taken for chat completions, the bare prefix's API).
+    let answer = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hi!"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":2}}"#;
+    let upstream = MockUpstream::start(Reply::new(
+        200,
+        vec![("content-type".into(), "application/json".into())],
+        answer,
+    ))
+    .await;
+    let yaml = Ports::new().render(
+        "listeners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: messages\n        match: {path: /v1/messages}\n        backend: anthropic\n      - name: exact\n        match: {path: /exact}\n        backend: mock\nbackends:\n  - name: anthropic\n    provider: anthropic\n    apiKey: sk-ant-backend\n    baseUrl: {{upstream}}\n  - name: mock\n    provider: mock\n",
+        &[("upstream", &upstream.base_url())],
+    );
+    let gw = Gateway::start(&yaml).await;
+    let r = post_json(
+        &format!("{}/v1/messages", gw.base_url()),
+        &request(false),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), answer, "passed natively, in the Messages shape");
+    let up = &upstream.requests()[0];
+    assert_eq!(up.path_only(), "/v1/messages");
+    assert_eq!(up.json(), request(false));
+    // An exact path that names no API is chat completions, as a bare prefix is.
+    let chat = json!({"model": "m", "messages": [{"role": "user", "content": "Hello"}]});
+    let r = post_json(&format!("{}/exact", gw.base_url()), &chat, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["object"], "chat.completion");
+}

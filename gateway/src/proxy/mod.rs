@@ -88,7 +88,7 @@ impl ProxyHttp for LlmProxy {
         let matched = listener
             .routes
             .iter()
-            .find_map(|r| r.matcher.strip(&path).map(|rest| (r, rest.to_string())));
+            .find_map(|r| r.matcher.strip(&path).map(|rest| (r, rest)));
         let format = Front::for_error_path(&path);
         let Some((route, rest)) = matched else {
             let msg = format!("no route for {path}");
@@ -140,7 +140,7 @@ impl ProxyHttp for LlmProxy {
                 None => {}
             }
         }
-        match ApiKind::from_path(&rest) {
+        match ApiKind::of_request(&path, rest) {
             Some(ApiKind::Generate(front)) => {
                 llm::handle(self, session, ctx, route, front).await;
             }
@@ -148,7 +148,8 @@ impl ProxyHttp for LlmProxy {
                 passthrough::count_tokens(self, session, ctx, route, front).await;
             }
             Some(ApiKind::StoredResponse) => {
-                passthrough::stored_response(self, session, ctx, route, &rest).await;
+                let told_by = ApiKind::api_path(&path, rest);
+                passthrough::stored_response(self, session, ctx, route, told_by).await;
             }
             Some(ApiKind::Embeddings) => {
                 embeddings::handle(self, session, ctx, route).await;
