@@ -213,11 +213,7 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
             .name("sluice-tiktoken".to_string())
             .spawn(sluice_providers::tokens::warm);
     }
-    let listeners: Vec<(String, String)> = config
-        .listeners
-        .iter()
-        .map(|l| (l.name.clone(), l.bind.clone()))
-        .collect();
+    let served = crate::state::ServedListener::of(&config.listeners);
     let admin_addr = config.admin_addr.clone();
     let records = match sluice_telemetry::worker::RecordQueue::start() {
         Ok(q) => q,
@@ -244,7 +240,13 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
         },
         None => None,
     };
-    let generation = Generation::new(config, span_queue.clone(), stats.clone(), metrics.clone());
+    let generation = Generation::new(
+        config,
+        &served,
+        span_queue.clone(),
+        stats.clone(),
+        metrics.clone(),
+    );
     let state = Arc::new(State {
         current: ArcSwap::from_pointee(generation),
         limits: crate::limits::LimitState::default(),
@@ -261,9 +263,10 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
         records,
         config_path,
         store,
+        served: served.clone(),
     });
 
-    for (i, (name, bind)) in listeners.iter().enumerate() {
+    for (i, crate::state::ServedListener { name, bind }) in served.iter().enumerate() {
         let proxy = LlmProxy {
             state: state.clone(),
             listener: i,
@@ -318,7 +321,7 @@ pub fn run(config: Config, config_path: Option<String>, upgrade: bool) -> i32 {
             },
         ));
     }
-    let mut binds: Vec<String> = listeners.iter().map(|(_, b)| b.clone()).collect();
+    let mut binds: Vec<String> = served.iter().map(|l| l.bind.clone()).collect();
     binds.extend(admin_addr.iter().cloned());
     server.add_service(background_service(
         "readiness",

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use pingora::server::{ShutdownSignal, ShutdownSignalWatch};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::state::{Generation, State};
+use crate::state::{Generation, ServedListener, State};
 
 pub struct SignalWatch {
     pub state: Arc<State>,
@@ -126,22 +126,16 @@ pub fn reload(state: &State) {
     match crate::config::load_file(path) {
         Ok(config) => {
             let old = state.generation();
-            let binds_changed = config.listeners.len() != old.config.listeners.len()
-                || config
-                    .listeners
-                    .iter()
-                    .zip(&old.config.listeners)
-                    .any(|(a, b)| a.bind != b.bind);
-            if binds_changed || config.admin_addr != old.config.admin_addr {
-                log::warn!(
-                    "config reload: listener addresses changed; they take effect at restart"
-                );
+            warn_of_listener_changes(&state.served, &config.listeners);
+            if config.admin_addr != old.config.admin_addr {
+                log::warn!("config reload: config.adminAddr changed; it takes effect at restart");
             }
             if config.tracing.is_some() && state.span_queue.is_none() {
                 log::warn!("config reload: tracing was added; it takes effect at restart");
             }
             let generation = Generation::new(
                 config,
+                &state.served,
                 state.span_queue.clone(),
                 state.stats.clone(),
                 state.metrics.clone(),
@@ -153,6 +147,38 @@ pub fn reload(state: &State) {
             log::error!(
                 "config reload from {path} failed; the running config keeps serving: {}",
                 errors.to_string().replace('\n', "; ")
+            );
+        }
+    }
+}
+
+/// Sockets are opened at start only: a reload's new, moved or removed listeners wait for a
+/// restart, and each socket goes on serving the listener of its address, else of its name
+/// ([`crate::state::serving`]).
+fn warn_of_listener_changes(served: &[ServedListener], listeners: &[crate::config::Listener]) {
+    let serves = crate::state::serving(served, listeners);
+    for (s, i) in served.iter().zip(&serves) {
+        match i.and_then(|i| listeners.get(i)) {
+            None => log::warn!(
+                "config reload: listener {} on {} is no longer in the config; it answers 404 until restart",
+                s.name,
+                s.bind
+            ),
+            Some(l) if l.bind != s.bind => log::warn!(
+                "config reload: listener {} moves to {} at restart; until then it is served on {}",
+                l.name,
+                l.bind,
+                s.bind
+            ),
+            Some(_) => {}
+        }
+    }
+    for (i, l) in listeners.iter().enumerate() {
+        if !serves.contains(&Some(i)) {
+            log::warn!(
+                "config reload: listener {} on {} takes effect at restart",
+                l.name,
+                l.bind
             );
         }
     }

@@ -198,3 +198,74 @@ async fn sigquit_hands_the_listening_socket_to_an_upgraded_process() {
     assert_eq!(status(&url).await, 200, "the new process serves on");
     new.wait_ready(WAIT).await;
 }
+
+#[tokio::test]
+async fn a_reload_that_reorders_listeners_keeps_each_on_its_own_address() {
+    let ports = Ports::new();
+    let second = format!("127.0.0.1:{}", sluice_tests::free_port());
+    let two = |first: &str, a: &str, b: &str| {
+        let a = format!(
+            "  - name: a\n    bind: {}\n    routes:\n      - name: {a}\n        match: {{pathPrefix: /{a}}}\n        backend: mock\n",
+            ports.listener_addr()
+        );
+        let b = format!(
+            "  - name: b\n    bind: {second}\n    routes:\n      - name: {b}\n        match: {{pathPrefix: /{b}}}\n        backend: mock\n"
+        );
+        let (x, y) = if first == "a" { (a, b) } else { (b, a) };
+        format!(
+            "config:\n  adminAddr: {}\nlisteners:\n{x}{y}backends:\n  - name: mock\n    provider: mock\n",
+            ports.admin_addr()
+        )
+    };
+    let gw = Gateway::start(&two("a", "a1", "b1")).await;
+    let (on_a, on_b) = (gw.base_url(), format!("http://{second}"));
+    assert_eq!(status(&format!("{on_b}/b1")).await, 200);
+
+    // The same listeners in the other order, with new routes.
+    gw.write_config(&two("b", "a2", "b2"));
+    gw.send_signal(libc::SIGHUP);
+    let url = format!("{on_a}/a2");
+    let served = poll_until(WAIT, Duration::from_millis(50), || {
+        let url = url.clone();
+        async move { (status(&url).await == 200).then_some(()) }
+    })
+    .await;
+    assert!(served.is_some(), "never reloaded:\n{}", gw.output_report());
+    assert_eq!(status(&format!("{on_b}/b2")).await, 200);
+    assert_eq!(
+        status(&format!("{on_a}/b2")).await,
+        404,
+        "b's routes on a's socket"
+    );
+    assert_eq!(
+        status(&format!("{on_b}/a2")).await,
+        404,
+        "a's routes on b's socket"
+    );
+
+    // A listener removed: its socket answers 404 until restart; a new one waits for it.
+    let only_a = two("a", "a3", "b3").replace(
+        &format!("  - name: b\n    bind: {second}\n"),
+        "  - name: c\n    bind: 127.0.0.1:1\n",
+    );
+    gw.write_config(&only_a);
+    gw.send_signal(libc::SIGHUP);
+    let url = format!("{on_a}/a3");
+    let served = poll_until(WAIT, Duration::from_millis(50), || {
+        let url = url.clone();
+        async move { (status(&url).await == 200).then_some(()) }
+    })
+    .await;
+    assert!(served.is_some(), "never reloaded:\n{}", gw.output_report());
+    let r = post_json(&format!("{on_b}/b3"), &chat(), &[]).await;
+    assert_eq!(r.status, 404);
+    assert!(r.text().contains("no longer in the config"), "{}", r.text());
+    let warned = gw
+        .wait_for_log_lines(
+            |l| l.contains("listener c on 127.0.0.1:1 takes effect at restart"),
+            1,
+            WAIT,
+        )
+        .await;
+    assert_eq!(warned.len(), 1);
+}

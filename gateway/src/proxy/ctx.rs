@@ -126,9 +126,7 @@ impl RequestCtx {
         };
         let listener = self
             .generation
-            .config
-            .listeners
-            .get(self.listener)
+            .listener(self.listener)
             .map(|l| l.name.clone())
             .unwrap_or_default();
         let telemetry = &self.generation.telemetry;

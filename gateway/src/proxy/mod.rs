@@ -80,8 +80,11 @@ impl ProxyHttp for LlmProxy {
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         ctx.begin(session);
         let generation = ctx.generation.clone();
-        let Some(listener) = generation.config.listeners.get(self.listener) else {
-            respond::error(session, ctx, Front::Chat, 500, "listener is gone").await;
+        let Some(listener) = generation.listener(self.listener) else {
+            // Removed from the config by a reload; its socket closes at restart.
+            let msg = "this listener is no longer in the config";
+            let front = Front::for_error_path(session.req_header().uri.path());
+            respond::error(session, ctx, front, 404, msg).await;
             return Ok(true);
         };
         let path = session.req_header().uri.path().to_string();
