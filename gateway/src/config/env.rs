@@ -11,6 +11,14 @@ pub fn expand_tree(value: &mut Value, path: &mut String, errors: &mut Vec<Config
     match value {
         Value::String(s) if s.contains('$') => match expand(s, &|name| std::env::var(name).ok()) {
             Ok(expanded) => *s = expanded,
+            Err(_) if super::is_secret_path(path) && !names_only_variables(s) => {
+                // A secret with a `$` of its own: what follows it is part of the secret.
+                errors.push(ConfigError::new(
+                    path.clone(),
+                    "names an environment variable that is not set (not shown: the value is a \
+                     secret; write a literal $ as $$)",
+                ))
+            }
             Err(msg) => errors.push(ConfigError::new(path.clone(), msg)),
         },
         Value::Array(items) => {
@@ -38,6 +46,34 @@ pub fn expand_tree(value: &mut Value, path: &mut String, errors: &mut Vec<Config
         }
         _ => {}
     }
+}
+
+/// Whether `input` is plainly a variable reference, not a secret that holds a `$`: the whole
+/// string is `$NAME`, or every `$` of it opens a `${NAME}` (a braced name is deliberate).
+fn names_only_variables(input: &str) -> bool {
+    let is_name =
+        |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if let Some(name) = input.strip_prefix('$') {
+        if is_name(name) {
+            return true;
+        }
+    }
+    let mut rest = input;
+    while let Some(pos) = rest.find('$') {
+        let after = &rest[pos + 1..];
+        if let Some(stripped) = after.strip_prefix('$') {
+            rest = stripped;
+            continue;
+        }
+        let Some(braced) = after.strip_prefix('{') else {
+            return false;
+        };
+        match braced.find('}') {
+            Some(end) if is_name(&braced[..end]) => rest = &braced[end + 1..],
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Expands `$VAR`, `${VAR}` and `$$` in `input` using `lookup`.
@@ -111,5 +147,43 @@ mod tests {
             errors[0].to_string(),
             "backends[0].apiKey: environment variable MISSING_VAR_FOR_TEST is not set"
         );
+    }
+
+    #[test]
+    fn a_secret_holding_a_dollar_is_not_echoed() {
+        let mut v = serde_json::json!({
+            "backends": [
+                {"apiKey": "sk-ab$cdSECRETPART"},
+                {"apiKeys": ["x$SECRETTAIL"]},
+                {"apiKey": "${MISSING_VAR_FOR_TEST}-suffix"}
+            ],
+            "config": {
+                "store": {"url": "postgres://u:pa$sSECRET@db/sluice"},
+                "tracing": {"headers": {"authorization": "Basic a$SECRETB"}},
+                "name": "not-a-secret-$MISSING_VAR_FOR_TEST"
+            }
+        });
+        let mut errors = Vec::new();
+        expand_tree(&mut v, &mut String::new(), &mut errors);
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 6, "{text:?}");
+        for t in &text {
+            assert!(!t.contains("SECRET"), "{t}");
+        }
+        assert!(text[0].starts_with("backends[0].apiKey: names an environment variable"));
+        assert!(text[1].starts_with("backends[1].apiKeys[0]: names an environment variable"));
+        // A braced reference is deliberate: named.
+        assert_eq!(
+            text[2],
+            "backends[2].apiKey: environment variable MISSING_VAR_FOR_TEST is not set"
+        );
+        assert!(text
+            .iter()
+            .any(|t| t.starts_with("config.store.url: names an environment variable")));
+        assert!(text.iter().any(|t| t
+            .starts_with("config.tracing.headers.authorization: names an environment variable")));
+        assert!(text
+            .iter()
+            .any(|t| t == "config.name: environment variable MISSING_VAR_FOR_TEST is not set"));
     }
 }

@@ -105,7 +105,12 @@ fn load_tree(mut tree: serde_json::Value) -> Result<Config, ConfigErrors> {
         Err(e) => {
             let path = e.path().to_string();
             let path = if path == "." { String::new() } else { path };
-            errors.push(ConfigError::new(path, e.into_inner().to_string()));
+            let mut msg = e.into_inner().to_string();
+            if is_secret_path(&path) {
+                // serde quotes the value it refused (`invalid type: integer `12345``).
+                msg = unquote_values(&msg);
+            }
+            errors.push(ConfigError::new(path, msg));
             return Err(ConfigErrors(errors));
         }
     };
@@ -149,6 +154,27 @@ const SECRET_KEYS: &[&str] = &[
 ];
 
 /// Replaces every credential in a config tree by `<redacted>`.
+/// Whether the config string at `path` (`backends[0].apiKey`, `config.store.url`) is a
+/// secret, as [`redact`] decides: never to be quoted in an error.
+pub(super) fn is_secret_path(path: &str) -> bool {
+    let segments: Vec<&str> = path
+        .split('.')
+        .map(|s| s.split('[').next().unwrap_or(s))
+        .collect();
+    let under = |names: &[&str]| segments.iter().any(|s| names.contains(s));
+    under(SECRET_KEYS)
+        || under(&["headers"])
+        || (segments.last() == Some(&"url") && under(&["redis", "store"]))
+}
+
+/// `msg` with every `` `quoted` `` value replaced by `<redacted>`.
+fn unquote_values(msg: &str) -> String {
+    msg.split('`')
+        .enumerate()
+        .map(|(i, part)| if i % 2 == 1 { "<redacted>" } else { part })
+        .collect()
+}
+
 fn redact(value: &mut serde_json::Value, secret: bool) {
     match value {
         serde_json::Value::Object(map) => {

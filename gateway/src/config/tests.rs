@@ -153,6 +153,22 @@ fn bad_values_name_their_paths() {
 }
 
 #[test]
+fn a_secret_of_the_wrong_type_is_not_quoted() {
+    let yaml = GOOD.replacen(
+        "config:\n",
+        "config:\n  tracing:\n    otlpEndpoint: http://127.0.0.1:4317\n    headers: {authorization: 987654321}\n",
+        1,
+    );
+    let e = errors(&yaml);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0] == "config.tracing.headers.authorization: invalid type: integer <redacted>, expected a string",
+        "{e:?}"
+    );
+    assert!(!e[0].contains("987654321"), "{e:?}");
+}
+
+#[test]
 fn secrets_from_files_are_read_and_trimmed() {
     let path = std::env::temp_dir().join(format!("sluice-key-{}", std::process::id()));
     std::fs::write(&path, "file-key\n").unwrap();
