@@ -15,6 +15,7 @@ pub mod raw;
 pub mod runtime;
 mod secret;
 pub mod store;
+mod structure;
 #[cfg(test)]
 mod tests;
 mod upstream;
@@ -100,19 +101,8 @@ fn load_tree(mut tree: serde_json::Value) -> Result<Config, ConfigErrors> {
     listen::apply_set(&mut tree, &mut errors);
     let mut redacted = tree.clone();
     redact(&mut redacted, false);
-    let raw: raw::RawConfig = match serde_path_to_error::deserialize(tree) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            let mut msg = e.into_inner().to_string();
-            if is_secret_path(&path) {
-                // serde quotes the value it refused (`invalid type: integer `12345``).
-                msg = unquote_values(&msg);
-            }
-            errors.push(ConfigError::new(path, msg));
-            return Err(ConfigErrors(errors));
-        }
+    let Some(raw) = structure::read(tree, &mut errors) else {
+        return Err(ConfigErrors(errors));
     };
     match Config::try_from(raw) {
         Ok(mut config) if errors.is_empty() => {

@@ -304,7 +304,8 @@ pub(super) fn parse_duration(
 fn listener(
     i: usize,
     raw: &RawListener,
-    backends: &HashMap<&str, Arc<Backend>>,
+    // `None`: declared, but not valid (reported at the backend).
+    backends: &HashMap<&str, Option<Arc<Backend>>>,
     teams: &HashMap<String, super::budgets::Team>,
     errors: &mut Vec<ConfigError>,
 ) -> Listener {
@@ -353,7 +354,8 @@ fn listener(
         let mut chain = Vec::new();
         for (bpath, name) in names {
             match backends.get(name.as_str()) {
-                Some(b) => chain.push(b.clone()),
+                Some(Some(b)) => chain.push(b.clone()),
+                Some(None) => {}
                 None => {
                     let mut known: Vec<&str> = backends.keys().copied().collect();
                     known.sort_unstable();
@@ -406,7 +408,7 @@ impl TryFrom<RawConfig> for Config {
 
     fn try_from(raw: RawConfig) -> Result<Self, Self::Error> {
         let mut errors = Vec::new();
-        let mut by_name: HashMap<&str, Arc<Backend>> = HashMap::new();
+        let mut by_name: HashMap<&str, Option<Arc<Backend>>> = HashMap::new();
         let mut backends = Vec::new();
         for (i, b) in raw.backends.iter().enumerate() {
             if by_name.contains_key(b.name.as_str()) {
@@ -416,11 +418,9 @@ impl TryFrom<RawConfig> for Config {
                 ));
                 continue;
             }
-            if let Some(built) = backend(i, b, &mut errors) {
-                let built = Arc::new(built);
-                by_name.insert(b.name.as_str(), built.clone());
-                backends.push(built);
-            }
+            let built = backend(i, b, &mut errors).map(Arc::new);
+            backends.extend(built.clone());
+            by_name.insert(b.name.as_str(), built);
         }
         if raw.listeners.is_empty() {
             errors.push(ConfigError::new(

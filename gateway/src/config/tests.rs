@@ -71,9 +71,13 @@ fn a_good_config_loads_into_resolved_types() {
 #[test]
 fn unknown_keys_name_their_path() {
     let e = errors("listeners:\n  - bind: 127.0.0.1:1\n    routes:\n      - match: {prefix: /x}\n        backend: b\n");
-    assert_eq!(e.len(), 1);
     assert!(
         e[0].starts_with("listeners[0].routes[0].match.prefix: unknown field `prefix`"),
+        "{e:?}"
+    );
+    // And, the unknown key set aside, what the match then lacks.
+    assert!(
+        e[1].starts_with("listeners[0].routes[0].match: expected exactly one of pathPrefix, path"),
         "{e:?}"
     );
     let e = errors(
@@ -83,6 +87,38 @@ fn unknown_keys_name_their_path() {
         e[0].starts_with("config.tracing.sampling: unknown field"),
         "{e:?}"
     );
+}
+
+#[test]
+fn every_problem_is_reported_in_one_go() {
+    // Two unknown keys and an unknown provider: all three, not only the first.
+    let e = errors(
+        "config:\n  bogus: 1\nlisteners:\n  - bind: 127.0.0.1:1\n    routes:\n      - match: {pathPrefix: /x}\n        backend: g\n        colour: red\nbackends:\n  - name: g\n    provider: gemni\n",
+    );
+    assert_eq!(e.len(), 3, "{e:?}");
+    assert!(
+        e[0].starts_with("config.bogus: unknown field `bogus`"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].starts_with("listeners[0].routes[0].colour: unknown field `colour`"),
+        "{e:?}"
+    );
+    assert!(
+        e[2].starts_with("backends[0].provider: unknown provider \"gemni\""),
+        "{e:?}"
+    );
+    // A mistyped value is reported with the unknown keys, but what depends on it is not
+    // checked further.
+    let e = errors(
+        "config:\n  gracePeriod: [1]\n  bogus: 1\nlisteners:\n  - bind: 127.0.0.1:1\nbackends:\n  - name: g\n    provider: gemni\n",
+    );
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        e[0].starts_with("config.gracePeriod: invalid type"),
+        "{e:?}"
+    );
+    assert!(e[1].starts_with("config.bogus: unknown field"), "{e:?}");
 }
 
 #[test]
