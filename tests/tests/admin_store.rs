@@ -307,10 +307,12 @@ async fn the_admin_api_needs_its_token_and_shows_a_secret_once() {
     let r = admin(&gw, "DELETE", "/admin/keys/k_nothere", None).await;
     assert_eq!(r.status, 404);
 
-    // The OpenAPI document needs no token, and every path it lists is served.
-    let doc = Client::new()
+    // The OpenAPI document is behind the token too, and every path it lists is served.
+    let without = Client::new()
         .get(&format!("{}/admin/openapi.json", gw.admin_url()))
         .await;
+    assert_eq!(without.status, 401);
+    let doc = admin(&gw, "GET", "/admin/openapi.json", None).await;
     assert_eq!(doc.status, 200);
     let doc = doc.json();
     assert_eq!(doc["openapi"], "3.1.0");

@@ -104,14 +104,10 @@ pub(super) async fn handle(state: &Arc<State>, session: &mut ServerSession, path
         );
     };
     let method = session.req_header().method.clone();
-    match (method.clone(), path) {
-        (Method::GET, "/ui") => {
-            return with_type(StatusCode::OK, "text/html; charset=utf-8", UI.into());
-        }
-        (Method::GET, "/admin/openapi.json") => {
-            return with_type(StatusCode::OK, "application/json", OPENAPI.into());
-        }
-        _ => {}
+    if method == Method::GET && path == "/ui" {
+        // The page's own HTML holds no data: a browser cannot send a bearer token when it
+        // navigates, so the page asks for the token and sends it with every call it makes.
+        return with_type(StatusCode::OK, "text/html; charset=utf-8", UI.into());
     }
     if !authorized(session, &token) {
         let mut answer = error(
@@ -128,6 +124,9 @@ pub(super) async fn handle(state: &Arc<State>, session: &mut ServerSession, path
     let rest = path.trim_start_matches("/admin").trim_end_matches('/');
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     match (method, segments.as_slice()) {
+        (Method::GET, ["openapi.json"]) => {
+            with_type(StatusCode::OK, "application/json", OPENAPI.into())
+        }
         (Method::GET, ["keys"]) => super::keys::list(state).await,
         (Method::POST, ["keys"]) => super::keys::create(state, session).await,
         (Method::GET, ["keys", id]) => super::keys::get(state, id).await,
