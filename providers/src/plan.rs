@@ -39,7 +39,7 @@ pub enum Native {
     Chat(ProviderKind),
     /// Anthropic Messages to a provider serving Claude with the Messages API.
     Messages(ClaudeSite),
-    /// OpenAI Responses to OpenAI or Azure OpenAI.
+    /// OpenAI Responses to OpenAI, Azure OpenAI or a preset that serves it.
     Responses(ProviderKind),
     /// Gemini to the Gemini API or Gemini on Vertex AI.
     Gemini(GeminiSite),
@@ -62,7 +62,7 @@ impl Plan {
             (Front::Messages, ProviderKind::Bedrock) if bedrock::invoke::is_claude(model) => {
                 Some(Native::Messages(ClaudeSite::Bedrock))
             }
-            (Front::Responses, ProviderKind::OpenAi | ProviderKind::Azure) => {
+            (Front::Responses, _) if responses::native::api_root(provider).is_some() => {
                 Some(Native::Responses(provider))
             }
             (Front::Gemini, ProviderKind::Gemini) => Some(Native::Gemini(GeminiSite::Gemini)),
@@ -190,7 +190,10 @@ mod tests {
         assert!(!native(Front::Messages, Mock, ""));
         assert!(native(Front::Responses, OpenAi, "gpt-5"));
         assert!(native(Front::Responses, Azure, "d"));
-        assert!(!native(Front::Responses, Compatible(Preset::Groq), "m"));
+        assert!(native(Front::Responses, Compatible(Preset::Groq), "m"));
+        assert!(native(Front::Responses, Compatible(Preset::Vllm), "m"));
+        assert!(!native(Front::Responses, Compatible(Preset::Mistral), "m"));
+        assert!(!native(Front::Responses, Compatible(Preset::Deepseek), "m"));
         assert!(!native(Front::Responses, Anthropic, "claude-x"));
         assert!(native(Front::Gemini, Gemini, "gemini-2.5-flash"));
         assert!(native(Front::Gemini, Vertex, "gemini-2.5-pro"));

@@ -52,6 +52,13 @@ impl Preset {
         }
     }
 
+    /// Whether the provider serves the OpenAI Responses API (`/v1/responses`, beside its
+    /// `/v1/chat/completions`): a Responses client then passes natively, else it is translated
+    /// to chat. Mistral and DeepSeek serve chat completions only.
+    pub fn serves_responses(self) -> bool {
+        !matches!(self, Preset::Mistral | Preset::Deepseek)
+    }
+
     /// The base URL the preset's `/v1/chat/completions` hangs off.
     pub fn base_url(self) -> &'static str {
         match self {

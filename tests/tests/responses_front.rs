@@ -205,7 +205,7 @@ async fn stored_responses_pass_to_openai_and_are_refused_where_nothing_is_stored
     assert_eq!(r.status, 400);
     let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
     assert!(
-        msg.contains("only openai and azure backends store them"),
+        msg.contains("only backends that serve the Responses API"),
         "{msg}"
     );
     let chained = json!({"model": "gpt-5", "input": "and then?", "previous_response_id": "resp_1"});
@@ -391,4 +391,40 @@ async fn a_failover_chain_goes_from_native_to_translated() {
     assert_eq!(log.get("llm.provider"), Some("anthropic"));
     assert_eq!(log.get_int("llm.attempts"), Some(2));
     assert_eq!(log.get_int("llm.response.tokens"), Some(4));
+}
+
+#[tokio::test]
+async fn a_preset_that_serves_responses_gets_them_natively_and_one_that_does_not_translated() {
+    // vLLM serves `/v1/responses`: the body passes as written. DeepSeek serves chat
+    // completions only: the request is translated to chat.
+    let vllm = MockUpstream::start(json_reply(200, ANSWER)).await;
+    let chat_answer = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "deepseek-chat",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "a.txt"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}});
+    let deepseek = MockUpstream::start(Reply::json(200, &chat_answer)).await;
+    let yaml = Ports::new().render(
+        "listeners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: vllm\n        match: {pathPrefix: /vllm}\n        backend: vllm\n      - name: deepseek\n        match: {pathPrefix: /ds}\n        backend: deepseek\nbackends:\n  - name: vllm\n    provider: vllm\n    baseUrl: {{vllm}}\n  - name: deepseek\n    provider: deepseek\n    apiKey: sk-ds\n    baseUrl: {{deepseek}}\n",
+        &[("vllm", &vllm.base_url()), ("deepseek", &deepseek.base_url())],
+    );
+    let gw = Gateway::start(&yaml).await;
+    let r = post_json(
+        &format!("{}/vllm/v1/responses", gw.base_url()),
+        &request(false),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), ANSWER, "byte for byte");
+    let up = &vllm.requests()[0];
+    assert_eq!(up.path_only(), "/v1/responses");
+    assert_eq!(up.json(), request(false));
+
+    let simple = json!({"model": "deepseek-chat", "input": "List files"});
+    let r = post_json(&format!("{}/ds/v1/responses", gw.base_url()), &simple, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["object"], "response");
+    assert_eq!(r.json()["output"][0]["content"][0]["text"], "a.txt");
+    let up = &deepseek.requests()[0];
+    assert_eq!(up.path_only(), "/v1/chat/completions");
+    assert_eq!(up.json()["messages"][0]["content"], "List files");
 }

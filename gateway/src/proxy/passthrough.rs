@@ -74,7 +74,7 @@ fn native_count(
         return Ok(None);
     }
     match front {
-        Front::Responses if responses::native::api_root(backend.provider).is_some() => {
+        Front::Responses if responses::native::counts_input_tokens(backend.provider) => {
             let path = responses::native::stored_path(backend.provider, "input_tokens", None)?;
             Ok(Some(UpstreamRequest::new(path, body.to_vec())))
         }
@@ -102,7 +102,8 @@ fn native_count(
     }
 }
 
-/// A stored-response call of the Responses API, to the route's first OpenAI or Azure backend.
+/// A stored-response call of the Responses API, to the route's first backend that serves the
+/// API (OpenAI, Azure, a preset that serves it).
 pub async fn stored_response(
     proxy: &LlmProxy,
     session: &mut Session,
@@ -123,8 +124,8 @@ pub async fn stored_response(
     let Some(backend) = route.backends.iter().find(stores) else {
         let providers: Vec<&str> = route.backends.iter().map(|b| b.provider.name()).collect();
         let msg = format!(
-            "route {} cannot serve stored responses: only openai and azure backends store them, \
-             and its backends are {}; send the whole conversation in `input` (with `store: false`) \
+            "route {} cannot serve stored responses: only backends that serve the Responses API \
+             (openai, azure, most presets) store them, and its backends are {}; send the whole conversation in `input` (with `store: false`) \
              instead of `previous_response_id`",
             route.name,
             providers.join(", ")

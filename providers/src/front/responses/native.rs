@@ -1,12 +1,13 @@
-//! Responses requests passed natively to the providers that serve the Responses API: OpenAI
-//! and Azure OpenAI. Every field passes (`store`, `previous_response_id`, `include`,
+//! Responses requests passed natively to the providers that serve the Responses API: OpenAI,
+//! Azure OpenAI and the OpenAI-compatible presets that serve it (all but Mistral and DeepSeek,
+//! see [`crate::Preset::serves_responses`]). Every field passes (`store`, `previous_response_id`, `include`,
 //! `reasoning`, encrypted reasoning items, `prompt_cache_key`, built-in tools); the body is
 //! not parsed beyond its top-level members, and only these edits are made:
 //!
 //! - `model` is set to the model called when the backend pins one or the route aliases it
 //!   (on Azure, the model called is the deployment);
 //! - the path: `/v1/responses` on OpenAI, `/openai/v1/responses` (Azure's v1 API, which takes
-//!   the deployment as `model`) on Azure.
+//!   the deployment as `model`) on Azure, `/v1/responses` beside a preset's chat completions.
 //!
 //! Answers, streams and errors reach the client as the provider sent them (usage is in every
 //! Responses stream's `response.completed`, so nothing is asked for on the client's behalf).
@@ -20,12 +21,20 @@ use crate::{ProviderKind, RequestTarget, TranslateError, UpstreamRequest};
 pub const FORWARDED_HEADERS: &[&str] = &["openai-beta"];
 
 /// The Responses API root on a provider that serves it, or `None` for one that does not.
+/// `input_tokens` is OpenAI's and Azure's only ([`counts_input_tokens`]).
 pub fn api_root(provider: ProviderKind) -> Option<&'static str> {
     match provider {
         ProviderKind::OpenAi => Some("/v1/responses"),
         ProviderKind::Azure => Some("/openai/v1/responses"),
+        ProviderKind::Compatible(p) if p.serves_responses() => Some("/v1/responses"),
         _ => None,
     }
+}
+
+/// Whether the provider counts a Responses request's input tokens
+/// (`/v1/responses/input_tokens`); elsewhere sluice estimates them.
+pub fn counts_input_tokens(provider: ProviderKind) -> bool {
+    matches!(provider, ProviderKind::OpenAi | ProviderKind::Azure)
 }
 
 /// The upstream request: the client's body with the edits of the module docs.

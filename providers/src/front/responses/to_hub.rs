@@ -87,7 +87,7 @@ const INCLUDE_IGNORED: &[&str] = &[
 /// The 400 for continuing a stored response or conversation.
 pub(super) fn not_stored(field: &str) -> TranslateError {
     TranslateError::Unsupported(format!(
-        "`{field}` cannot be followed: the route's provider does not store responses, so there is no earlier response or conversation to continue; send the whole conversation in `input` (and `store: false`), or route this request to an openai or azure backend"
+        "`{field}` cannot be followed: the route's provider does not store responses, so there is no earlier response or conversation to continue; send the whole conversation in `input` (and `store: false`), or route this request to a backend that serves the Responses API (openai, azure, a preset that serves it)"
     ))
 }
 
