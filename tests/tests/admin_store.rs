@@ -414,6 +414,29 @@ async fn two_gateways_share_a_store(url: &str, propagation: Duration) {
         .find(|r| r["team"] == "t")
         .cloned();
     assert_eq!(team_row.expect("team t")["requests"], made, "{by_team}");
+    // By the contract's `by=`: every grouping adds up to the same requests and USD.
+    let mut totals = Vec::new();
+    for by in ["key", "team", "model", "route", "provider"] {
+        let answer = admin(&gw, "GET", &format!("/admin/spend?by={by}"), None).await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        let answer = answer.json();
+        assert_eq!(answer["groupBy"], by);
+        let rows = answer["rows"].as_array().unwrap();
+        let requests: u64 = rows.iter().map(|r| r["requests"].as_u64().unwrap()).sum();
+        totals.push((by, requests, answer["totalUsd"].as_f64().unwrap()));
+        let named = |value: &str| rows.iter().any(|r| r[by] == value);
+        match by {
+            "model" => assert!(named("gpt-4o-mini"), "{answer}"),
+            "route" => assert!(named("chat"), "{answer}"),
+            "provider" => assert!(named("openai"), "{answer}"),
+            _ => {}
+        }
+    }
+    assert!(totals[0].1 >= made, "{totals:?}");
+    for t in &totals[1..] {
+        assert_eq!(t.1, totals[0].1, "{totals:?}");
+        assert!((t.2 - totals[0].2).abs() < 1e-9, "{totals:?}");
+    }
     let keys = admin(&gw, "GET", "/admin/keys", None).await.json();
     let kept = keys["keys"]
         .as_array()

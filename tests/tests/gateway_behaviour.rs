@@ -352,6 +352,69 @@ async fn sigterm_drains_in_flight_requests_then_exits_zero() {
 }
 
 #[tokio::test]
+async fn sigint_lets_a_stream_in_flight_finish_and_readyz_says_draining() {
+    let event = |text: &str| {
+        format!(
+            r#"{{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{{"index":0,"delta":{{"content":"{text}"}},"finish_reason":null}}]}}"#
+        )
+    };
+    let events = [
+        event("one"),
+        event("two"),
+        event("three"),
+        event("four"),
+        "[DONE]".into(),
+    ];
+    let upstream = MockUpstream::start(Reply::sse(&events, Duration::from_millis(300))).await;
+    let mut gw = start(&upstream, "").await;
+    let ready = |gw: &Gateway| format!("{}/readyz", gw.admin_url());
+    assert_eq!(
+        sluice_tests::http::get(&format!("{}/healthz", gw.admin_url()))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(sluice_tests::http::get(&ready(&gw)).await.status, 200);
+    let mut body = chat("hi");
+    body["stream"] = json!(true);
+    let resp = post_json_streaming(
+        &format!("{}/openai/v1/chat/completions", gw.base_url()),
+        &body,
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status, 200);
+    let chunks = tokio::spawn(resp.collect_chunks());
+    upstream.wait_for_requests(1, WAIT).await;
+    gw.send_signal(libc::SIGINT);
+    // Draining: not ready, so a load balancer stops sending; the stream goes on.
+    let draining = sluice_tests::poll_until(WAIT, Duration::from_millis(20), || {
+        let url = ready(&gw);
+        async move { (sluice_tests::http::get(&url).await.status == 503).then_some(()) }
+    })
+    .await;
+    assert!(draining.is_some(), "/readyz never said draining");
+    let text: String = chunks
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| String::from_utf8_lossy(&c.data).into_owned())
+        .collect();
+    for part in ["one", "two", "three", "four", "[DONE]"] {
+        assert!(
+            text.contains(part),
+            "{part} missing from the drained stream: {text}"
+        );
+    }
+    let status = gw
+        .wait_exit(Duration::from_secs(10))
+        .await
+        .expect("gateway exited");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(gw.log_lines().iter().any(|l| l.contains("http.status=200")));
+}
+
+#[tokio::test]
 async fn idle_gateway_exits_at_once_on_sigterm() {
     let upstream = MockUpstream::start(Reply::text(500, "unused")).await;
     let mut gw = start(&upstream, "").await;

@@ -229,4 +229,38 @@ async fn an_exact_route_is_told_its_api_by_its_whole_path() {
     let r = post_json(&format!("{}/exact", gw.base_url()), &chat, &[]).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["object"], "chat.completion");
+
+    // No route: a 404 in the shape of the API the path names.
+    let base = gw.base_url();
+    let r = post_json(&format!("{base}/other/v1/messages"), &request(false), &[]).await;
+    assert_eq!(r.status, 404);
+    let body = r.json();
+    assert_eq!(body["type"], "error", "Anthropic's shape: {body}");
+    assert_eq!(body["error"]["type"], "not_found_error", "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no route for /other/v1/messages"));
+    let gemini = json!({"contents": [{"role": "user", "parts": [{"text": "Hello"}]}]});
+    let r = post_json(
+        &format!("{base}/other/v1beta/models/gemini-2.0-flash:generateContent"),
+        &gemini,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    let body = r.json();
+    assert_eq!(body["error"]["code"], 404, "Gemini's shape: {body}");
+    assert_eq!(body["error"]["status"], "NOT_FOUND", "{body}");
+    let r = post_json(&format!("{base}/other/v1/chat/completions"), &chat, &[]).await;
+    assert_eq!(r.status, 404);
+    let body = r.json();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no route"),
+        "OpenAI's shape: {body}"
+    );
+    assert!(body.get("type").is_none(), "{body}");
 }
