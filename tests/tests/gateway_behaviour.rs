@@ -67,6 +67,12 @@ async fn stream_through<S: AsRef<str>>(
 ) -> (Vec<Chunk>, MockUpstream, Gateway) {
     let upstream = MockUpstream::start(Reply::sse(events, gap)).await;
     let gw = start(&upstream, tracing).await;
+    let resp = send_streamed_chat(&gw).await;
+    (resp.collect_chunks().await, upstream, gw)
+}
+
+/// A streamed chat through the `/openai` route, answered 200.
+async fn send_streamed_chat(gw: &Gateway) -> sluice_tests::http::StreamingResponse {
     let mut body = chat("hi");
     body["stream"] = json!(true);
     let resp = post_json_streaming(
@@ -76,7 +82,7 @@ async fn stream_through<S: AsRef<str>>(
     )
     .await;
     assert_eq!(resp.status, 200);
-    (resp.collect_chunks().await, upstream, gw)
+    resp
 }
 
 fn chat(content: &str) -> serde_json::Value {
@@ -375,16 +381,7 @@ async fn sigint_lets_a_stream_in_flight_finish_and_readyz_says_draining() {
         200
     );
     assert_eq!(sluice_tests::http::get(&ready(&gw)).await.status, 200);
-    let mut body = chat("hi");
-    body["stream"] = json!(true);
-    let resp = post_json_streaming(
-        &format!("{}/openai/v1/chat/completions", gw.base_url()),
-        &body,
-        &[],
-    )
-    .await;
-    assert_eq!(resp.status, 200);
-    let chunks = tokio::spawn(resp.collect_chunks());
+    let chunks = tokio::spawn(send_streamed_chat(&gw).await.collect_chunks());
     upstream.wait_for_requests(1, WAIT).await;
     gw.send_signal(libc::SIGINT);
     // Draining: not ready, so a load balancer stops sending; the stream goes on.

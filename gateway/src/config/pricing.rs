@@ -38,6 +38,7 @@ pub(super) fn catalog(raw: &[RawPrice], errors: &mut Vec<ConfigError>) -> Catalo
             ("cacheRead", p.cache_read),
             ("cacheWrite5m", p.cache_write_5m),
             ("cacheWrite1h", p.cache_write_1h),
+            ("reasoning", p.reasoning),
         ] {
             if let Some(v) = value.filter(|v| !v.is_finite() || *v < 0.0) {
                 errors.push(ConfigError::new(
@@ -64,6 +65,7 @@ pub(super) fn catalog(raw: &[RawPrice], errors: &mut Vec<ConfigError>) -> Catalo
                 cache_read: p.cache_read,
                 cache_write_5m: p.cache_write_5m,
                 cache_write_1h: p.cache_write_1h,
+                reasoning: p.reasoning,
             }),
         };
         // The catalog's own checks (the glob's shape), one entry at a time to name it.
@@ -127,6 +129,21 @@ mod tests {
         // `cacheWrite` is the contract's spelling of `cacheWrite5m`.
         let rates = c.pricing.price("openai", "gpt-4o-mini").unwrap().rates;
         assert_eq!(rates.cache_write_5m, Some(3.0));
+        // A rate for reasoning tokens: 1 × 1 + 0.5 × 2 + 0.5 × 8 USD.
+        let c = load_str(&config(
+            "[{provider: openai, model: gpt-5, input: 1, output: 2, reasoning: 8}]",
+        ))
+        .unwrap();
+        let thinking = Usage {
+            reasoning_tokens: Some(500_000),
+            ..usage
+        };
+        assert_eq!(c.pricing.cost("openai", "gpt-5", &thinking), Some(6.0));
+        let e = errors("[{provider: openai, model: x, input: 1, output: 1, reasoning: -1}]");
+        assert!(
+            e[0].starts_with("config.pricing[0].reasoning: -1 is not a price"),
+            "{e:?}"
+        );
         // Untouched entries keep the catalog's price.
         assert!(c.pricing.price("anthropic", "claude-sonnet-4-5").is_some());
         assert_eq!(c.pricing.price("openai", "unknown-model"), None);

@@ -99,6 +99,8 @@ pub struct RawPrice {
     pub cache_write_5m: Option<f64>,
     /// Prompt-cache writes with a 1-hour life; without it, as `cacheWrite5m`.
     pub cache_write_1h: Option<f64>,
+    /// Output tokens spent thinking; without it, billed as `output`.
+    pub reasoning: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -64,6 +64,8 @@ struct RawEntry {
     #[serde(default)]
     cache_write_1h: Option<f64>,
     #[serde(default)]
+    reasoning: Option<f64>,
+    #[serde(default)]
     long_context: Option<RawTier>,
     checked: String,
     source: String,
@@ -83,6 +85,8 @@ struct RawTier {
     cache_write_5m: Option<f64>,
     #[serde(default)]
     cache_write_1h: Option<f64>,
+    #[serde(default)]
+    reasoning: Option<f64>,
 }
 
 /// The entries of a catalog file, checked.
@@ -102,6 +106,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<CatalogEntry>, CatalogError> {
                     cache_read: r.cache_read,
                     cache_write_5m: r.cache_write_5m,
                     cache_write_1h: r.cache_write_1h,
+                    reasoning: r.reasoning,
                 },
                 long_context: r.long_context.map(|t| LongContext {
                     above_input_tokens: t.above_input_tokens,
@@ -111,6 +116,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<CatalogEntry>, CatalogError> {
                         cache_read: t.cache_read,
                         cache_write_5m: t.cache_write_5m,
                         cache_write_1h: t.cache_write_1h,
+                        reasoning: t.reasoning,
                     },
                 }),
             },
@@ -204,6 +210,7 @@ fn check_rates(r: &Rates, prefix: &str) -> Result<(), String> {
         ("cache_read", r.cache_read),
         ("cache_write_5m", r.cache_write_5m),
         ("cache_write_1h", r.cache_write_1h),
+        ("reasoning", r.reasoning),
     ];
     for (name, value) in named {
         if let Some(v) = value {

@@ -50,8 +50,11 @@ const CATALOG_JSON: &str = include_str!("../../pricing/catalog.json");
 pub struct Rates {
     /// Uncached input.
     pub input: f64,
-    /// Output, reasoning included.
+    /// Output, reasoning included unless `reasoning` is set.
     pub output: f64,
+    /// Output spent thinking (the usage's `reasoning_tokens`); `None`: billed as `output`,
+    /// as every provider in the built-in catalog bills it.
+    pub reasoning: Option<f64>,
     /// Input read from the provider's prompt cache; `None`: no discount, billed as `input`.
     pub cache_read: Option<f64>,
     /// Input written to the prompt cache with a 5-minute life (Anthropic's default; Bedrock's
@@ -107,6 +110,8 @@ pub fn cost(usage: &Usage, price: &Price) -> f64 {
     let written_1h = usage.cache_write_1h_tokens.unwrap_or(0).min(written);
     let written_5m = written - written_1h;
     let output = usage.output_tokens.unwrap_or(0);
+    // Reasoning is part of the output count; never more of it than output.
+    let reasoning = usage.reasoning_tokens.unwrap_or(0).min(output);
     let r = price.rates_for(input);
     let write_5m = r.cache_write_5m.unwrap_or(r.input);
     let write_1h = r.cache_write_1h.or(r.cache_write_5m).unwrap_or(r.input);
@@ -114,7 +119,8 @@ pub fn cost(usage: &Usage, price: &Price) -> f64 {
         + cached as f64 * r.cache_read.unwrap_or(r.input)
         + written_5m as f64 * write_5m
         + written_1h as f64 * write_1h
-        + output as f64 * r.output;
+        + (output - reasoning) as f64 * r.output
+        + reasoning as f64 * r.reasoning.unwrap_or(r.output);
     micro_usd / 1_000_000.0
 }
 

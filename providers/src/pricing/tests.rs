@@ -27,6 +27,7 @@ fn rates(input: f64, output: f64) -> Rates {
         cache_read: None,
         cache_write_5m: None,
         cache_write_1h: None,
+        reasoning: None,
     }
 }
 
@@ -231,6 +232,30 @@ fn missing_cache_rates_fall_back_to_the_input_rate() {
     assert_usd(cost(&one_hour, &five_only), 0.00164);
     // No cache rates at all: 1-hour writes cost input too, 2080 µUSD as above.
     assert_usd(cost(&one_hour, &plain), 0.00208);
+}
+
+#[test]
+fn reasoning_tokens_have_a_rate_of_their_own_when_one_is_set() {
+    let usage = Usage {
+        input_tokens: Some(1000),
+        output_tokens: Some(500),
+        reasoning_tokens: Some(400),
+        ..Usage::default()
+    };
+    // Without a reasoning rate, reasoning is output: 1000 × 1 + 500 × 4 = 3000 µUSD.
+    assert_usd(cost(&usage, &Price::flat(rates(1.0, 4.0))), 0.003);
+    // With one: 1000 × 1 + 100 × 4 + 400 × 10 = 5400 µUSD.
+    let price = Price::flat(Rates {
+        reasoning: Some(10.0),
+        ..rates(1.0, 4.0)
+    });
+    assert_usd(cost(&usage, &price), 0.0054);
+    // More reasoning reported than output: no more than the output is priced as reasoning.
+    let odd = Usage {
+        reasoning_tokens: Some(900),
+        ..usage
+    };
+    assert_usd(cost(&odd, &price), 0.006);
 }
 
 #[test]
