@@ -25,9 +25,9 @@ impl ApiKind {
     /// ([`ApiKind::api_path`]): `path: /v1/messages` is the Messages API; a route's whole path
     /// that names no API (the seed's `/gemini`) is chat completions. `None`: no API there.
     pub fn of_request(path: &str, rest: &str) -> Option<Self> {
-        let told_by = Self::api_path(path, rest);
-        Self::from_path(told_by)
-            .or_else(|| (told_by == path).then_some(Self::Generate(Front::Chat)))
+        let whole = rest.trim_end_matches('/').is_empty();
+        Self::from_path(Self::api_path(path, rest))
+            .or_else(|| whole.then_some(Self::Generate(Front::Chat)))
     }
 
     /// What a request's API is told by: what follows the route's prefix, or the whole path
@@ -127,5 +127,11 @@ mod tests {
             Some(ApiKind::CountTokens(Front::Gemini))
         );
         assert_eq!(of("/exact", ""), Some(ApiKind::Generate(Front::Chat)));
+        // Under a `/` prefix the rest is the whole path, and still told by its end.
+        assert_eq!(of("/v1/nothing/here", "/v1/nothing/here"), None);
+        assert_eq!(
+            of("/v1/messages", "/v1/messages"),
+            Some(ApiKind::Generate(Front::Messages))
+        );
     }
 }

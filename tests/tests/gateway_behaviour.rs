@@ -384,10 +384,16 @@ async fn sigint_lets_a_stream_in_flight_finish_and_readyz_says_draining() {
     let chunks = tokio::spawn(send_streamed_chat(&gw).await.collect_chunks());
     upstream.wait_for_requests(1, WAIT).await;
     gw.send_signal(libc::SIGINT);
-    // Draining: not ready, so a load balancer stops sending; the stream goes on.
+    // Draining: not ready (503, or the admin listener already closed), so a load balancer
+    // stops sending; the stream goes on.
     let draining = sluice_tests::poll_until(WAIT, Duration::from_millis(20), || {
         let url = ready(&gw);
-        async move { (sluice_tests::http::get(&url).await.status == 503).then_some(()) }
+        async move {
+            let probe = sluice_tests::http::Client::new()
+                .send("GET", &url, &[], String::new())
+                .await;
+            probe.map_or(true, |r| r.status == 503).then_some(())
+        }
     })
     .await;
     assert!(draining.is_some(), "/readyz never said draining");
