@@ -10,6 +10,10 @@ use sluice_providers::{
     VertexSite,
 };
 
+use crate::common::fuzz::feed_random_chunks;
+
+mod common;
+
 const PROVIDERS: &[&str] = &[
     "openai",
     "gemini",
@@ -69,15 +73,7 @@ fn stream_translators_survive_noise_split_anywhere() {
         let input = noise(&mut rng, len);
         for (name, mut t) in translators() {
             let mut out = Vec::new();
-            let mut rest = &input[..];
-            while !rest.is_empty() {
-                let n = rng.random_range(1..=rest.len().min(97));
-                let (chunk, tail) = rest.split_at(n);
-                rest = tail;
-                if t.feed(chunk, &mut out).is_err() {
-                    break;
-                }
-            }
+            let _ = feed_random_chunks(t.as_mut(), &input, 97, &mut rng, &mut out);
             let _ = t.finish(&mut out);
             assert!(
                 out.len() < 64 * input.len() + 4096,

@@ -3,7 +3,8 @@
 use serde_json::Value;
 use sluice_providers::anthropic;
 
-use crate::support::{assert_json_eq, fixture, json_fixture};
+use crate::common::assert_json_eq;
+use crate::support::{fixture, json_fixture};
 
 /// (case, input file extension, HTTP status)
 const ERROR_CASES: &[(&str, &str, u16)] = &[

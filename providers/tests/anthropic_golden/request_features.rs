@@ -3,19 +3,13 @@
 
 use serde_json::{json, Value};
 use sluice_providers::anthropic;
-use sluice_providers::openai::ChatRequest;
-use sluice_providers::{RequestTarget, TranslateError};
+use sluice_providers::TranslateError;
 
+use crate::common::translate_json_request;
 use crate::support::{translate_json, translate_request_fixture};
 
 fn translate_for(model: &str, req: Value) -> Result<Value, TranslateError> {
-    let req: ChatRequest = serde_json::from_value(req).expect("valid ChatRequest");
-    let target = RequestTarget {
-        model,
-        ..RequestTarget::default()
-    };
-    let up = anthropic::translate_request(&req, &target)?;
-    Ok(serde_json::from_slice(&up.body).expect("body is JSON"))
+    translate_json_request(anthropic::translate_request, req, model)
 }
 
 #[test]

@@ -4,11 +4,10 @@
 use serde_json::{json, Value};
 use sluice_providers::anthropic;
 use sluice_providers::openai::ChatRequest;
-use sluice_providers::{RequestTarget, TranslateError};
+use sluice_providers::TranslateError;
 
-use crate::support::{
-    assert_json_eq, json_fixture, translate_json, translate_request_fixture, REQUEST_CASES,
-};
+use crate::common::{assert_json_eq, model_target};
+use crate::support::{json_fixture, translate_json, translate_request_fixture, REQUEST_CASES};
 
 #[test]
 fn request_goldens() {
@@ -153,12 +152,7 @@ fn invalid_requests_are_refused() {
         assert!(check(&err), "{req}: unexpected error {err:?}");
     }
     let req = ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
-    let target = RequestTarget {
-        model: "",
-        api_version: None,
-        vertex: None,
-        ..RequestTarget::default()
-    };
+    let target = model_target("");
     assert!(matches!(
         anthropic::translate_request(&req, &target),
         Err(TranslateError::InvalidRequest(_))

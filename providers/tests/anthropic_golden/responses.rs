@@ -4,10 +4,8 @@ use serde_json::{json, Value};
 use sluice_providers::anthropic;
 use sluice_providers::{ToolCallFact, TranslateError, Usage};
 
-use crate::common::normalize;
-use crate::support::{
-    assert_json_eq, fixture, json_fixture, response_target, RESPONSE_CASES, TARGET_MODEL,
-};
+use crate::common::assert_normalized_eq;
+use crate::support::{fixture, json_fixture, response_target, RESPONSE_CASES, TARGET_MODEL};
 
 fn translate_response_fixture(case: &str) -> sluice_providers::Completion {
     let body = fixture(&format!("{case}.anthropic-response.json"));
@@ -19,11 +17,9 @@ fn translate_response_fixture(case: &str) -> sluice_providers::Completion {
 fn response_goldens() {
     for &case in RESPONSE_CASES {
         let completion = translate_response_fixture(case);
-        let mut got: Value = serde_json::from_slice(&completion.body).expect("body is JSON");
-        let mut want = json_fixture(&format!("{case}.openai-response.json"));
-        normalize(&mut got);
-        normalize(&mut want);
-        assert_json_eq(case, &got, &want);
+        let got: Value = serde_json::from_slice(&completion.body).expect("body is JSON");
+        let want = json_fixture(&format!("{case}.openai-response.json"));
+        assert_normalized_eq(case, got, want);
     }
 }
 

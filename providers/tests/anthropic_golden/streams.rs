@@ -1,26 +1,21 @@
 //! Stream translation: goldens, splits, facts, usage, first token, ends and invalid streams.
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use serde_json::{json, Value};
 use sluice_providers::anthropic::{self, AnthropicUpstreamStream};
 use sluice_providers::{StreamFacts, StreamTranslator, ToolCallFact, TranslateError, Usage};
 
-use crate::common::{assert_same_events, sse_events};
+use crate::common::{assert_same_events, assert_split_independent, run_translator, sse_events};
 use crate::support::{fixture, response_target, STREAM_CASES, TARGET_MODEL};
 
 fn run_stream<'a>(
     include_usage: bool,
     chunks: impl IntoIterator<Item = &'a [u8]>,
 ) -> Result<(Vec<u8>, StreamFacts), TranslateError> {
-    let mut stream =
+    let stream =
         AnthropicUpstreamStream::new(&response_target(include_usage), "chatcmpl-test".into());
-    let mut out = Vec::new();
-    for chunk in chunks {
-        stream.feed(chunk, &mut out)?;
-    }
-    stream.finish(&mut out)?;
-    Ok((out, stream.facts().clone()))
+    run_translator(stream, chunks)
 }
 
 #[test]
@@ -51,22 +46,9 @@ fn stream_output_does_not_depend_on_splits() {
     let mut rng = StdRng::seed_from_u64(7);
     for &(case, include_usage) in STREAM_CASES {
         let input = fixture(&format!("{case}.anthropic.sse"));
-        let whole = run_stream(include_usage, [&input[..]]).unwrap();
-        for size in 1..=input.len() {
-            let split = run_stream(include_usage, input.chunks(size)).unwrap();
-            assert_eq!(split, whole, "{case}: chunks of {size}");
-        }
-        for _ in 0..200 {
-            let mut cuts: Vec<usize> = (0..rng.random_range(1..12))
-                .map(|_| rng.random_range(0..=input.len()))
-                .collect();
-            cuts.push(0);
-            cuts.push(input.len());
-            cuts.sort_unstable();
-            let pieces = cuts.windows(2).map(|w| &input[w[0]..w[1]]);
-            let split = run_stream(include_usage, pieces).unwrap();
-            assert_eq!(split, whole, "{case}: random cuts {cuts:?}");
-        }
+        assert_split_independent(case, &input, 200, &mut rng, |pieces| {
+            run_stream(include_usage, pieces.iter().copied()).unwrap()
+        });
     }
 }
 

@@ -3,22 +3,21 @@
 
 use serde_json::Value;
 use sluice_providers::anthropic;
-use sluice_providers::openai::ChatRequest;
-use sluice_providers::{RequestTarget, ResponseTarget, TranslateError};
+use sluice_providers::{ResponseTarget, TranslateError};
+
+use crate::common::{
+    model_target, read_fixture, read_json_fixture, translate_json_request, translate_raw_request,
+};
 
 pub(crate) const CREATED: u64 = 1_700_000_000;
 pub(crate) const TARGET_MODEL: &str = "claude-sonnet-4-5";
 
 pub(crate) fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/fixtures/anthropic/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    read_fixture("anthropic", name)
 }
 
 pub(crate) fn json_fixture(name: &str) -> Value {
-    serde_json::from_slice(&fixture(name)).unwrap_or_else(|e| panic!("parsing {name}: {e}"))
+    read_json_fixture("anthropic", name)
 }
 
 pub(crate) fn response_target(include_usage: bool) -> ResponseTarget<'static> {
@@ -27,16 +26,6 @@ pub(crate) fn response_target(include_usage: bool) -> ResponseTarget<'static> {
         created: CREATED,
         include_usage,
     }
-}
-
-pub(crate) fn assert_json_eq(case: &str, got: &Value, want: &Value) {
-    assert_eq!(
-        got,
-        want,
-        "{case}\n got: {}\nwant: {}",
-        serde_json::to_string_pretty(got).unwrap_or_default(),
-        serde_json::to_string_pretty(want).unwrap_or_default()
-    );
 }
 
 /// (case, target model)
@@ -53,28 +42,13 @@ pub(crate) const REQUEST_CASES: &[(&str, &str)] = &[
 ];
 
 pub(crate) fn translate_request_fixture(case: &str, model: &str) -> (String, Vec<u8>) {
-    let req = ChatRequest::parse(&fixture(&format!("{case}.request.json")))
-        .unwrap_or_else(|e| panic!("{case}: {e}"));
-    let target = RequestTarget {
-        model,
-        api_version: None,
-        vertex: None,
-        ..RequestTarget::default()
-    };
-    let up = anthropic::translate_request(&req, &target).unwrap_or_else(|e| panic!("{case}: {e}"));
-    (up.path, up.body)
+    let raw = fixture(&format!("{case}.request.json"));
+    let target = model_target(model);
+    translate_raw_request(anthropic::translate_request, case, &raw, &target)
 }
 
 pub(crate) fn translate_json(req: Value) -> Result<Value, TranslateError> {
-    let req: ChatRequest = serde_json::from_value(req).expect("valid ChatRequest");
-    let target = RequestTarget {
-        model: TARGET_MODEL,
-        api_version: None,
-        vertex: None,
-        ..RequestTarget::default()
-    };
-    let up = anthropic::translate_request(&req, &target)?;
-    Ok(serde_json::from_slice(&up.body).expect("body is JSON"))
+    translate_json_request(anthropic::translate_request, req, TARGET_MODEL)
 }
 
 pub(crate) const RESPONSE_CASES: &[&str] = &[

@@ -4,8 +4,9 @@
 use serde_json::{json, Value};
 use sluice_providers::bedrock;
 use sluice_providers::openai::ChatRequest;
-use sluice_providers::{RequestTarget, TranslateError};
+use sluice_providers::TranslateError;
 
+use crate::common::{assert_json_eq, model_target};
 use crate::support::{
     bless_json, json_fixture, translate_json, translate_request_fixture, REQUEST_CASES,
 };
@@ -18,13 +19,7 @@ fn request_goldens() {
         let got: Value = serde_json::from_slice(&body).expect("body is JSON");
         bless_json(&format!("{case}.upstream.json"), &got);
         let want = json_fixture(&format!("{case}.upstream.json"));
-        assert_eq!(
-            got,
-            want,
-            "{case}: body\n got: {}\nwant: {}",
-            serde_json::to_string_pretty(&got).unwrap_or_default(),
-            serde_json::to_string_pretty(&want).unwrap_or_default()
-        );
+        assert_json_eq(&format!("{case}: body"), &got, &want);
     }
 }
 
@@ -138,12 +133,7 @@ fn invalid_requests_are_refused() {
         assert!(check(&err), "{req}: unexpected error {err:?}");
     }
     let req = ChatRequest::parse(br#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
-    let target = RequestTarget {
-        model: "",
-        api_version: None,
-        vertex: None,
-        ..RequestTarget::default()
-    };
+    let target = model_target("");
     assert!(matches!(
         bedrock::translate_request(&req, &target),
         Err(TranslateError::InvalidRequest(_))

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 use sluice_providers::bedrock;
 use sluice_providers::{ToolCallFact, TranslateError, Usage};
 
-use crate::common::normalize;
+use crate::common::assert_normalized_eq;
 use crate::support::{
     bless_json, json_fixture, response_target, translate_response_fixture, RESPONSE_CASES,
     TARGET_MODEL,
@@ -22,16 +22,8 @@ fn response_goldens() {
         );
         got["id"] = json!("<generated>");
         bless_json(&format!("{case}.openai-response.json"), &got);
-        let mut want = json_fixture(&format!("{case}.openai-response.json"));
-        normalize(&mut got);
-        normalize(&mut want);
-        assert_eq!(
-            got,
-            want,
-            "{case}\n got: {}\nwant: {}",
-            serde_json::to_string_pretty(&got).unwrap_or_default(),
-            serde_json::to_string_pretty(&want).unwrap_or_default()
-        );
+        let want = json_fixture(&format!("{case}.openai-response.json"));
+        assert_normalized_eq(case, got, want);
     }
 }
 

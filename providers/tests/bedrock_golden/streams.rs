@@ -1,12 +1,12 @@
 //! Stream translation: goldens, splits, facts, first token, ends and invalid streams.
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use sluice_providers::bedrock::eventstream::{encode_event, encode_message};
 use sluice_providers::bedrock::BedrockStream;
 use sluice_providers::{StreamFacts, StreamTranslator, ToolCallFact, TranslateError, Usage};
 
-use crate::common::{assert_same_events, sse_events};
+use crate::common::{assert_same_events, assert_split_independent, run_translator, sse_events};
 use crate::support::{
     fixture, maybe_bless, response_target, stream_bytes, STREAM_CASES, TARGET_MODEL,
 };
@@ -15,13 +15,8 @@ fn run_stream<'a>(
     include_usage: bool,
     chunks: impl IntoIterator<Item = &'a [u8]>,
 ) -> Result<(Vec<u8>, StreamFacts), TranslateError> {
-    let mut stream = BedrockStream::new(&response_target(include_usage), "chatcmpl-test".into());
-    let mut out = Vec::new();
-    for chunk in chunks {
-        stream.feed(chunk, &mut out)?;
-    }
-    stream.finish(&mut out)?;
-    Ok((out, stream.facts().clone()))
+    let stream = BedrockStream::new(&response_target(include_usage), "chatcmpl-test".into());
+    run_translator(stream, chunks)
 }
 
 #[test]
@@ -47,22 +42,9 @@ fn stream_output_does_not_depend_on_splits() {
     let mut rng = StdRng::seed_from_u64(7);
     for &(case, include_usage) in STREAM_CASES {
         let input = stream_bytes(case);
-        let whole = run_stream(include_usage, [&input[..]]).unwrap();
-        for size in 1..=input.len() {
-            let split = run_stream(include_usage, input.chunks(size)).unwrap();
-            assert_eq!(split, whole, "{case}: chunks of {size}");
-        }
-        for _ in 0..200 {
-            let mut cuts: Vec<usize> = (0..rng.random_range(1..12))
-                .map(|_| rng.random_range(0..=input.len()))
-                .collect();
-            cuts.push(0);
-            cuts.push(input.len());
-            cuts.sort_unstable();
-            let pieces = cuts.windows(2).map(|w| &input[w[0]..w[1]]);
-            let split = run_stream(include_usage, pieces).unwrap();
-            assert_eq!(split, whole, "{case}: random cuts {cuts:?}");
-        }
+        assert_split_independent(case, &input, 200, &mut rng, |pieces| {
+            run_stream(include_usage, pieces.iter().copied()).unwrap()
+        });
     }
 }
 
@@ -127,40 +109,37 @@ fn stream_facts() {
     );
 }
 
-#[test]
-fn first_token_waits_for_content() {
+/// A stream past its `messageStart`: the role chunk is out, but no token yet.
+fn started_stream() -> BedrockStream {
     let mut stream = BedrockStream::new(&response_target(false), "id".into());
     let mut out = Vec::new();
-    stream
-        .feed(
-            &encode_event("messageStart", br#"{"role":"assistant"}"#),
-            &mut out,
-        )
-        .unwrap();
+    let start = encode_event("messageStart", br#"{"role":"assistant"}"#);
+    stream.feed(&start, &mut out).unwrap();
     assert!(!out.is_empty());
     assert!(!stream.facts().first_token_seen);
-    let delta = br#"{"contentBlockIndex":0,"delta":{"text":"x"}}"#;
     stream
-        .feed(&encode_event("contentBlockDelta", delta), &mut out)
-        .unwrap();
+}
+
+fn feed_delta(stream: &mut BedrockStream, delta: &[u8]) {
+    let event = encode_event("contentBlockDelta", delta);
+    stream.feed(&event, &mut Vec::new()).unwrap();
+}
+
+#[test]
+fn first_token_waits_for_content() {
+    let mut stream = started_stream();
+    feed_delta(
+        &mut stream,
+        br#"{"contentBlockIndex":0,"delta":{"text":"x"}}"#,
+    );
     assert!(stream.facts().first_token_seen);
 }
 
 #[test]
 fn reasoning_is_the_first_token() {
-    let mut stream = BedrockStream::new(&response_target(false), "id".into());
-    let mut out = Vec::new();
-    stream
-        .feed(
-            &encode_event("messageStart", br#"{"role":"assistant"}"#),
-            &mut out,
-        )
-        .unwrap();
-    assert!(!stream.facts().first_token_seen);
+    let mut stream = started_stream();
     let delta = br#"{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"hm"}}}"#;
-    stream
-        .feed(&encode_event("contentBlockDelta", delta), &mut out)
-        .unwrap();
+    feed_delta(&mut stream, delta);
     assert!(stream.facts().first_token_seen);
     assert_eq!(stream.facts().texts, vec![""]);
 }

@@ -4,26 +4,22 @@
 use serde_json::Value;
 use sluice_providers::bedrock;
 use sluice_providers::bedrock::eventstream::{encode_event, encode_exception};
-use sluice_providers::openai::ChatRequest;
-use sluice_providers::{RequestTarget, ResponseTarget, TranslateError};
+use sluice_providers::{ResponseTarget, TranslateError};
+
+use crate::common::{
+    fixture_path, model_target, read_fixture, read_json_fixture, translate_json_request,
+    translate_raw_request,
+};
 
 pub(crate) const CREATED: u64 = 1_700_000_000;
 pub(crate) const TARGET_MODEL: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
 
-fn path_of(name: &str) -> String {
-    format!(
-        "{}/tests/fixtures/bedrock/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
 pub(crate) fn fixture(name: &str) -> Vec<u8> {
-    let path = path_of(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    read_fixture("bedrock", name)
 }
 
 pub(crate) fn json_fixture(name: &str) -> Value {
-    serde_json::from_slice(&fixture(name)).unwrap_or_else(|e| panic!("parsing {name}: {e}"))
+    read_json_fixture("bedrock", name)
 }
 
 fn bless() -> bool {
@@ -33,7 +29,7 @@ fn bless() -> bool {
 /// With `BLESS` set, writes `got` as the expected file `name`.
 pub(crate) fn maybe_bless(name: &str, got: &[u8]) {
     if bless() {
-        std::fs::write(path_of(name), got).unwrap();
+        std::fs::write(fixture_path("bedrock", name), got).unwrap();
     }
 }
 
@@ -90,16 +86,8 @@ pub(crate) const REQUEST_CASES: &[(&str, &str, &str)] = &[
 pub(crate) const CLAUDE_4_5: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 
 pub(crate) fn translate_request_fixture(case: &str, model: &str) -> (String, Vec<u8>) {
-    let req = ChatRequest::parse(&fixture(&format!("{case}.request.json")))
-        .unwrap_or_else(|e| panic!("{case}: {e}"));
-    let target = RequestTarget {
-        model,
-        api_version: None,
-        vertex: None,
-        ..RequestTarget::default()
-    };
-    let up = bedrock::translate_request(&req, &target).unwrap_or_else(|e| panic!("{case}: {e}"));
-    (up.path, up.body)
+    let raw = fixture(&format!("{case}.request.json"));
+    translate_raw_request(bedrock::translate_request, case, &raw, &model_target(model))
 }
 
 pub(crate) fn translate_json(req: Value) -> Result<Value, TranslateError> {
@@ -107,15 +95,7 @@ pub(crate) fn translate_json(req: Value) -> Result<Value, TranslateError> {
 }
 
 pub(crate) fn translate_json_for(req: Value, model: &str) -> Result<Value, TranslateError> {
-    let req: ChatRequest = serde_json::from_value(req).expect("valid ChatRequest");
-    let target = RequestTarget {
-        model,
-        api_version: None,
-        vertex: None,
-        ..RequestTarget::default()
-    };
-    let up = bedrock::translate_request(&req, &target)?;
-    Ok(serde_json::from_slice(&up.body).expect("body is JSON"))
+    translate_json_request(bedrock::translate_request, req, model)
 }
 
 pub(crate) const RESPONSE_CASES: &[&str] =

@@ -12,6 +12,9 @@
 //! `thinking_tool_message.json` is hand-written (not captured): the non-streamed answer shaped
 //! like the `thinking_tool_stream.sse` one, with a text block and a cache read added.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod answers;
 mod chat;
 mod requests;

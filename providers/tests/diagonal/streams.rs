@@ -3,12 +3,13 @@
 
 use base64::Engine;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use serde_json::{json, Value};
 use sluice_providers::bedrock::eventstream::{encode_event, encode_exception};
 use sluice_providers::sse::{SseEvent, SseParser};
 use sluice_providers::{Plan, StreamFacts, ToolCallFact};
 
+use crate::common::fuzz::random_pieces;
 use crate::support::{
     fixture, json, messages_request, response_target, usage, CLIENT_MODEL, SITES,
 };
@@ -29,17 +30,6 @@ fn run_stream<'a>(
     }
     relay.finish(&mut out).expect("finish");
     (out, relay.facts().clone())
-}
-
-/// `input` cut at 1 to 11 random places.
-fn random_pieces<'a>(rng: &mut StdRng, input: &'a [u8]) -> Vec<&'a [u8]> {
-    let mut cuts: Vec<usize> = (0..rng.random_range(1..12))
-        .map(|_| rng.random_range(0..=input.len()))
-        .collect();
-    cuts.push(0);
-    cuts.push(input.len());
-    cuts.sort_unstable();
-    cuts.windows(2).map(|w| &input[w[0]..w[1]]).collect()
 }
 
 fn events(bytes: &[u8]) -> Vec<SseEvent> {

@@ -12,6 +12,8 @@ use sluice_providers::{
     Usage, VertexSite,
 };
 
+use crate::common::read_fixture;
+
 pub(crate) const CLIENT_MODEL: &str = "claude-opus-5-5";
 const VERTEX_MODEL: &str = "claude-opus-5-5@20260101";
 const BEDROCK_MODEL: &str = "us.anthropic.claude-opus-5-5-v1:0";
@@ -21,11 +23,7 @@ const VERTEX: VertexSite<'static> = VertexSite {
 };
 
 pub(crate) fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/fixtures/claude_code/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    read_fixture("claude_code", name)
 }
 
 pub(crate) fn json(bytes: &[u8]) -> Value {

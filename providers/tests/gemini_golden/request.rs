@@ -2,22 +2,18 @@
 
 use serde_json::{json, Value};
 use sluice_providers::gemini;
-use sluice_providers::openai::ChatRequest;
 use sluice_providers::{RequestTarget, TranslateError};
 
+use crate::common::{assert_json_eq, model_target, translate_json_request, translate_raw_request};
 use crate::support::{fixture, json_fixture, translate_response_fixture, REQUEST_CASES};
 
 fn translate_request_fixture(case: &str, model: &str, version: Option<&str>) -> (String, Vec<u8>) {
-    let req = ChatRequest::parse(&fixture(&format!("{case}.request.json")))
-        .unwrap_or_else(|e| panic!("{case}: {e}"));
+    let raw = fixture(&format!("{case}.request.json"));
     let target = RequestTarget {
-        model,
         api_version: version,
-        vertex: None,
-        ..RequestTarget::default()
+        ..model_target(model)
     };
-    let up = gemini::translate_request(&req, &target).unwrap_or_else(|e| panic!("{case}: {e}"));
-    (up.path, up.body)
+    translate_raw_request(gemini::translate_request, case, &raw, &target)
 }
 
 #[test]
@@ -27,13 +23,7 @@ fn request_goldens() {
         assert_eq!(got_path, path, "{case}: path");
         let got: Value = serde_json::from_slice(&body).expect("body is JSON");
         let want = json_fixture(&format!("{case}.upstream.json"));
-        assert_eq!(
-            got,
-            want,
-            "{case}: body\n got: {}\nwant: {}",
-            serde_json::to_string_pretty(&got).unwrap_or_default(),
-            serde_json::to_string_pretty(&want).unwrap_or_default()
-        );
+        assert_json_eq(&format!("{case}: body"), &got, &want);
     }
 }
 
@@ -66,15 +56,7 @@ fn floats_stay_as_sent() {
 }
 
 fn translate_json(req: Value, model: &str) -> Result<Value, TranslateError> {
-    let req: ChatRequest = serde_json::from_value(req).expect("valid ChatRequest");
-    let target = RequestTarget {
-        model,
-        api_version: None,
-        vertex: None,
-        ..RequestTarget::default()
-    };
-    let up = gemini::translate_request(&req, &target)?;
-    Ok(serde_json::from_slice(&up.body).expect("body is JSON"))
+    translate_json_request(gemini::translate_request, req, model)
 }
 
 #[test]

@@ -4,7 +4,7 @@ use serde_json::Value;
 use sluice_providers::gemini;
 use sluice_providers::{ToolCallFact, TranslateError, Usage};
 
-use crate::common::normalize;
+use crate::common::assert_normalized_eq;
 use crate::support::{
     json_fixture, response_target, translate_response_fixture, RESPONSE_CASES, TARGET_MODEL,
 };
@@ -13,7 +13,7 @@ use crate::support::{
 fn response_goldens() {
     for &case in RESPONSE_CASES {
         let completion = translate_response_fixture(case);
-        let mut got: Value = serde_json::from_slice(&completion.body).expect("body is JSON");
+        let got: Value = serde_json::from_slice(&completion.body).expect("body is JSON");
         let mut want = json_fixture(&format!("{case}.openai-response.json"));
         if want["id"] == "<generated>" {
             let id = got["id"].as_str().unwrap_or_default().to_string();
@@ -23,15 +23,7 @@ fn response_goldens() {
             );
             want["id"] = Value::String(id);
         }
-        normalize(&mut got);
-        normalize(&mut want);
-        assert_eq!(
-            got,
-            want,
-            "{case}\n got: {}\nwant: {}",
-            serde_json::to_string_pretty(&got).unwrap_or_default(),
-            serde_json::to_string_pretty(&want).unwrap_or_default()
-        );
+        assert_normalized_eq(case, got, want);
     }
 }
 

@@ -5,19 +5,17 @@ use serde_json::Value;
 use sluice_providers::gemini;
 use sluice_providers::ResponseTarget;
 
+use crate::common::{read_fixture, read_json_fixture};
+
 const CREATED: u64 = 1_700_000_000;
 pub(crate) const TARGET_MODEL: &str = "gemini-1.5-pro";
 
 pub(crate) fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/fixtures/gemini/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    read_fixture("gemini", name)
 }
 
 pub(crate) fn json_fixture(name: &str) -> Value {
-    serde_json::from_slice(&fixture(name)).unwrap_or_else(|e| panic!("parsing {name}: {e}"))
+    read_json_fixture("gemini", name)
 }
 
 pub(crate) fn response_target(include_usage: bool) -> ResponseTarget<'static> {

@@ -10,6 +10,8 @@ use sluice_providers::front::messages::{
 use sluice_providers::sse::SseParser;
 use sluice_providers::StreamTranslator;
 
+use crate::common::fuzz::feed_random_chunks;
+
 fn chunk(delta: Value, finish: Value) -> String {
     format!(
         "data: {}\n\n",
@@ -164,13 +166,7 @@ fn stream_split_invariance() {
     for _ in 0..200 {
         let mut s = AnthropicStream::new("claude-x");
         let mut out = Vec::new();
-        let mut rest = input.as_bytes();
-        while !rest.is_empty() {
-            let n = rng.random_range(1..=rest.len().min(40));
-            let (head, tail) = rest.split_at(n);
-            s.feed(head, &mut out).expect("feeds");
-            rest = tail;
-        }
+        feed_random_chunks(&mut s, input.as_bytes(), 40, &mut rng, &mut out).expect("feeds");
         s.finish(&mut out).expect("finishes");
         assert_eq!(out, whole);
     }

@@ -2,6 +2,9 @@
 //! object, hub chunk stream → Responses events, and errors. Goldens live in
 //! `tests/fixtures/responses/`; `SLUICE_BLESS=1` rewrites the expected stream files.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod error;
 mod no_panic;
 mod request;

@@ -4,6 +4,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sluice_providers::front::responses::{request_to_hub, response_from_hub, Echo};
 
+use crate::common::fuzz::mutate_bytes;
 use crate::support::{events, fixture, random_cuts, run_stream};
 
 #[test]
@@ -15,18 +16,7 @@ fn no_input_panics() {
     ];
     let mut rng = StdRng::seed_from_u64(7);
     for _ in 0..500 {
-        let mut input = inputs[rng.random_range(0..inputs.len())].clone();
-        for _ in 0..rng.random_range(1..6) {
-            if input.is_empty() {
-                break;
-            }
-            let at = rng.random_range(0..input.len());
-            match rng.random_range(0..3) {
-                0 => input[at] = rng.random(),
-                1 => input.truncate(at),
-                _ => input.insert(at, rng.random()),
-            }
-        }
+        let input = mutate_bytes(&inputs[rng.random_range(0..inputs.len())], 5, &mut rng);
         let cuts = random_cuts(&mut rng, input.len());
         let (out, _) = run_stream(&input, &echo, &cuts);
         let got = events(&out);

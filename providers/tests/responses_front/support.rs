@@ -8,16 +8,14 @@ use sluice_providers::openai::{ChatRequest, OpenAiStream};
 use sluice_providers::sse::SseParser;
 use sluice_providers::{ResponseTarget, StreamFacts, StreamTranslator};
 
+use crate::common::{read_fixture, read_json_fixture};
+
 pub(crate) fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/fixtures/responses/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    read_fixture("responses", name)
 }
 
 pub(crate) fn fixture_json(name: &str) -> Value {
-    serde_json::from_slice(&fixture(name)).expect("fixture is JSON")
+    read_json_fixture("responses", name)
 }
 
 /// The hub request as JSON, with the extensions serde leaves out (`thinking`, `top_k`,
