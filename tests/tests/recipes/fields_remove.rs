@@ -4,29 +4,19 @@ use sluice_tests::otlp::AttrValue;
 use sluice_tests::OtlpReceiver;
 
 use crate::support::{
-    assert_recipe_attributes, assert_standard_attributes, chat_request, config, gemini_upstream, s,
-    send, start_gateway, COMPLETION_TOKENS, PROMPT_TOKENS, REQUEST_MODEL, RESPONSE_MODEL, WAIT,
+    assert_recipe_attributes, chat_request, config, s, send, start_gateway, Traced,
+    COMPLETION_TOKENS, PROMPT_TOKENS, REQUEST_MODEL, RESPONSE_MODEL, WAIT,
 };
 
 #[tokio::test]
 async fn fields_remove_drops_one_genai_default() {
     let otlp = OtlpReceiver::start_grpc().await;
-    let upstream = gemini_upstream().await;
     let tracing = format!(
         "  tracing:\n    otlpEndpoint: {}\n    otlpProtocol: grpc\n    randomSampling: true\n    fields:\n      remove: [gen_ai.request.model]\n",
         otlp.endpoint()
     );
-    let gw = start_gateway(&config(&tracing, "", &upstream)).await;
-    send(&gw, &chat_request(false), &[]).await;
-
-    let span = otlp.wait_for_span_named("POST /gemini", WAIT).await;
-    assert_standard_attributes(
-        &span,
-        &upstream,
-        PROMPT_TOKENS,
-        RESPONSE_MODEL,
-        COMPLETION_TOKENS,
-    );
+    let run = Traced::start(otlp, &tracing).await;
+    let span = run.plain_span("POST /gemini").await;
     assert!(span.attr("gen_ai.request.model").is_none());
     assert_recipe_attributes(
         &span,
@@ -54,7 +44,7 @@ async fn fields_remove_drops_one_genai_default() {
         "  tracing:\n    otlpEndpoint: {}\n    otlpProtocol: grpc\n    randomSampling: true\n",
         otlp2.endpoint()
     );
-    let gw2 = start_gateway(&config(&tracing2, "", &upstream)).await;
+    let gw2 = start_gateway(&config(&tracing2, "", &run.upstream)).await;
     send(&gw2, &chat_request(false), &[]).await;
     let span2 = otlp2.wait_for_span_named("POST /gemini", WAIT).await;
     assert_eq!(span2.attr("gen_ai.request.model"), Some(&s(REQUEST_MODEL)));

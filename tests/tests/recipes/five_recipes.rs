@@ -10,77 +10,42 @@ use crate::recipe_texts::{
     RECIPE_OPENLLMETRY_ENDPOINT, RECIPE_PHOENIX, RECIPE_PHOENIX_ENDPOINT,
 };
 use crate::support::{
-    assert_recipe_attributes, assert_standard_attributes, chat_request, config, gemini_upstream,
-    json_text, recipe_with_endpoint, s, send, start_gateway, ANSWER, COMPLETION_TOKENS,
-    PROMPT_TOKENS, REQUEST_MODEL, RESPONSE_MODEL, STREAM_TEXT, SYSTEM, TOTAL_TOKENS, USER, WAIT,
+    assert_recipe_attributes, assert_standard_attributes, chat_request, json_text,
+    recipe_with_endpoint, s, send, Traced, ANSWER, COMPLETION_TOKENS, PROMPT_TOKENS, REQUEST_MODEL,
+    RESPONSE_MODEL, STREAM_TEXT, SYSTEM, TOTAL_TOKENS, USER, WAIT,
 };
+
+/// What the default and Jaeger recipes add (from camelCase and snake_case paths respectively).
+fn genai_basics() -> Vec<(&'static str, AttrValue)> {
+    vec![
+        ("gen_ai.operation.name", s("chat")),
+        ("gen_ai.system", s("gemini")),
+        ("gen_ai.request.model", s(REQUEST_MODEL)),
+        ("gen_ai.response.model", s(RESPONSE_MODEL)),
+        (
+            "gen_ai.usage.completion_tokens",
+            AttrValue::Int(COMPLETION_TOKENS),
+        ),
+        ("gen_ai.usage.prompt_tokens", AttrValue::Int(PROMPT_TOKENS)),
+    ]
+}
 
 #[tokio::test]
 async fn recipe_default_configmap() {
-    let otlp = OtlpReceiver::start_grpc().await;
-    let upstream = gemini_upstream().await;
-    let tracing = recipe_with_endpoint(RECIPE_DEFAULT, RECIPE_DEFAULT_ENDPOINT, &otlp.endpoint());
-    let gw = start_gateway(&config(&tracing, "", &upstream)).await;
-    send(&gw, &chat_request(false), &[]).await;
-
-    let span = otlp.wait_for_span_named("POST /gemini", WAIT).await;
-    assert_standard_attributes(
-        &span,
-        &upstream,
-        PROMPT_TOKENS,
-        RESPONSE_MODEL,
-        COMPLETION_TOKENS,
-    );
-    assert_recipe_attributes(
-        &span,
-        &[
-            ("gen_ai.operation.name", s("chat")),
-            ("gen_ai.system", s("gemini")),
-            ("gen_ai.request.model", s(REQUEST_MODEL)),
-            ("gen_ai.response.model", s(RESPONSE_MODEL)),
-            (
-                "gen_ai.usage.completion_tokens",
-                AttrValue::Int(COMPLETION_TOKENS),
-            ),
-            ("gen_ai.usage.prompt_tokens", AttrValue::Int(PROMPT_TOKENS)),
-        ],
-    );
+    let run = Traced::seed_recipe(RECIPE_DEFAULT, RECIPE_DEFAULT_ENDPOINT).await;
+    let span = run.plain_span("POST /gemini").await;
+    assert_recipe_attributes(&span, &genai_basics());
     // The log line's trace and span ids are the span's.
-    let log = &gw.wait_for_request_logs(1, WAIT).await[0];
+    let log = &run.gw.wait_for_request_logs(1, WAIT).await[0];
     assert_eq!(log.get("trace.id"), Some(span.trace_id.as_str()));
     assert_eq!(log.get("span.id"), Some(span.span_id.as_str()));
 }
 
 #[tokio::test]
 async fn recipe_jaeger() {
-    let otlp = OtlpReceiver::start_grpc().await;
-    let upstream = gemini_upstream().await;
-    let tracing = recipe_with_endpoint(RECIPE_JAEGER, RECIPE_JAEGER_ENDPOINT, &otlp.endpoint());
-    let gw = start_gateway(&config(&tracing, "", &upstream)).await;
-    send(&gw, &chat_request(false), &[]).await;
-
-    let span = otlp.wait_for_span_named("POST /gemini", WAIT).await;
-    assert_standard_attributes(
-        &span,
-        &upstream,
-        PROMPT_TOKENS,
-        RESPONSE_MODEL,
-        COMPLETION_TOKENS,
-    );
-    assert_recipe_attributes(
-        &span,
-        &[
-            ("gen_ai.operation.name", s("chat")),
-            ("gen_ai.system", s("gemini")),
-            ("gen_ai.request.model", s(REQUEST_MODEL)),
-            ("gen_ai.response.model", s(RESPONSE_MODEL)),
-            (
-                "gen_ai.usage.completion_tokens",
-                AttrValue::Int(COMPLETION_TOKENS),
-            ),
-            ("gen_ai.usage.prompt_tokens", AttrValue::Int(PROMPT_TOKENS)),
-        ],
-    );
+    let run = Traced::seed_recipe(RECIPE_JAEGER, RECIPE_JAEGER_ENDPOINT).await;
+    let span = run.plain_span("POST /gemini").await;
+    assert_recipe_attributes(&span, &genai_basics());
     assert_eq!(span.int_attr("gen_ai.usage.completion_tokens"), Some(7));
     assert_eq!(
         span.str_attr("gen_ai.request.model"),
@@ -91,21 +56,11 @@ async fn recipe_jaeger() {
 #[tokio::test]
 async fn recipe_langfuse_over_otlp_http() {
     let otlp = OtlpReceiver::start_http().await;
-    let upstream = gemini_upstream().await;
     let endpoint = format!("{}/api/public/otel", otlp.endpoint());
     let tracing = recipe_with_endpoint(RECIPE_LANGFUSE, RECIPE_LANGFUSE_ENDPOINT, &endpoint)
         .replacen("<base64-encoded-credentials>", LANGFUSE_CREDENTIALS, 1);
-    let gw = start_gateway(&config(&tracing, "", &upstream)).await;
-    send(&gw, &chat_request(false), &[]).await;
-
-    let span = otlp.wait_for_span_named("POST /gemini", WAIT).await;
-    assert_standard_attributes(
-        &span,
-        &upstream,
-        PROMPT_TOKENS,
-        RESPONSE_MODEL,
-        COMPLETION_TOKENS,
-    );
+    let run = Traced::start(otlp, &tracing).await;
+    let span = run.plain_span("POST /gemini").await;
     let prompt = json_text(&json!([
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": USER}
@@ -141,7 +96,7 @@ async fn recipe_langfuse_over_otlp_http() {
     assert_eq!(parsed[1]["content"], USER);
 
     // Langfuse's OTLP ingest path and the Basic credentials.
-    let exports = otlp.wait_for_exports(1, WAIT).await;
+    let exports = run.otlp.wait_for_exports(1, WAIT).await;
     let with_span: Vec<_> = exports.iter().filter(|e| e.span_count > 0).collect();
     assert!(!with_span.is_empty(), "{exports:#?}");
     for e in &exports {
@@ -156,23 +111,11 @@ async fn recipe_langfuse_over_otlp_http() {
 
 #[tokio::test]
 async fn recipe_phoenix_openinference() {
-    let otlp = OtlpReceiver::start_grpc().await;
-    let upstream = gemini_upstream().await;
-    let tracing = recipe_with_endpoint(RECIPE_PHOENIX, RECIPE_PHOENIX_ENDPOINT, &otlp.endpoint());
-    let gw = start_gateway(&config(&tracing, "", &upstream)).await;
-    send(&gw, &chat_request(false), &[]).await;
-
+    let run = Traced::seed_recipe(RECIPE_PHOENIX, RECIPE_PHOENIX_ENDPOINT).await;
     // span.name renames the span and is not itself an attribute.
-    let span = otlp.wait_for_span_named("openai.chat", WAIT).await;
-    assert_eq!(otlp.spans().len(), 1);
+    let span = run.plain_span("openai.chat").await;
+    assert_eq!(run.otlp.spans().len(), 1);
     assert!(span.attr("span.name").is_none());
-    assert_standard_attributes(
-        &span,
-        &upstream,
-        PROMPT_TOKENS,
-        RESPONSE_MODEL,
-        COMPLETION_TOKENS,
-    );
     assert_recipe_attributes(
         &span,
         &[
@@ -196,26 +139,12 @@ async fn recipe_phoenix_openinference() {
 
 #[tokio::test]
 async fn recipe_openllmetry_plain_and_streamed() {
-    let otlp = OtlpReceiver::start_grpc().await;
-    let upstream = gemini_upstream().await;
-    let tracing = recipe_with_endpoint(
-        RECIPE_OPENLLMETRY,
-        RECIPE_OPENLLMETRY_ENDPOINT,
-        &otlp.endpoint(),
-    );
-    let gw = start_gateway(&config(&tracing, "", &upstream)).await;
+    let run = Traced::seed_recipe(RECIPE_OPENLLMETRY, RECIPE_OPENLLMETRY_ENDPOINT).await;
+    let Traced { otlp, upstream, gw } = &run;
 
     // Not streamed.
-    send(&gw, &chat_request(false), &[]).await;
-    let span = otlp.wait_for_span_named("openai.chat", WAIT).await;
+    let span = run.plain_span("openai.chat").await;
     assert!(span.attr("span.name").is_none());
-    assert_standard_attributes(
-        &span,
-        &upstream,
-        PROMPT_TOKENS,
-        RESPONSE_MODEL,
-        COMPLETION_TOKENS,
-    );
     let common = |completion: &str, input: i64, output: i64, model: &str, streaming: bool| {
         vec![
             ("gen_ai.operation.name", s("chat")),
@@ -248,14 +177,14 @@ async fn recipe_openllmetry_plain_and_streamed() {
     assert_eq!(span.bool_attr("llm.is_streaming"), Some(false));
 
     // Streamed: the assembled completion and the stream's usage.
-    let resp = send(&gw, &chat_request(true), &[]).await;
+    let resp = send(gw, &chat_request(true), &[]).await;
     assert!(resp.text().contains("[DONE]"), "{}", resp.text());
     let spans = otlp
         .wait_for_spans_matching(1, WAIT, |s| s.bool_attr("llm.is_streaming") == Some(true))
         .await;
     let streamed = &spans[0];
     assert_eq!(streamed.name, "openai.chat");
-    assert_standard_attributes(streamed, &upstream, 8, "gemini-2.0-flash", 12);
+    assert_standard_attributes(streamed, upstream, 8, "gemini-2.0-flash", 12);
     assert_recipe_attributes(
         streamed,
         &common(STREAM_TEXT, 8, 12, "gemini-2.0-flash", true),

@@ -1,15 +1,13 @@
 //! `randomSampling`: false, true and a ratio, and a caller's sampled or unsampled parent.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_tests::http::post_json;
 use sluice_tests::OtlpReceiver;
 
 use crate::recipe_texts::{RECIPE_DEFAULT, RECIPE_DEFAULT_ENDPOINT};
 use crate::support::{
-    chat_request, config, gemini_upstream, recipe_with_endpoint, send, start_gateway, WAIT,
+    chat_request, config, gemini_upstream, recipe_with_endpoint, send, send_concurrently,
+    start_gateway, WAIT,
 };
 
 fn default_recipe_sampling(otlp: &OtlpReceiver, sampling: &str) -> String {
@@ -95,28 +93,9 @@ async fn sampling_ratio_half_exports_about_half() {
     let upstream = gemini_upstream().await;
     let tracing = default_recipe_sampling(&otlp, "0.5");
     let mut gw = start_gateway(&config(&tracing, "", &upstream)).await;
-    let url = format!("{}/gemini", gw.base_url());
 
     let total = 200;
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..8 {
-        let (url, next) = (url.clone(), next.clone());
-        set.spawn(async move {
-            let mut statuses = Vec::new();
-            while next.fetch_add(1, Ordering::SeqCst) < total {
-                let r = post_json(&url, &chat_request(false), &[]).await;
-                statuses.push(r.status);
-            }
-            statuses
-        });
-    }
-    let mut statuses = Vec::new();
-    while let Some(r) = set.join_next().await {
-        statuses.extend(r.unwrap());
-    }
-    assert_eq!(statuses.len(), total);
-    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    send_concurrently(&gw, total, 8).await;
     let logs = gw.wait_for_request_logs(total, WAIT).await;
     assert_eq!(logs.len(), total);
 

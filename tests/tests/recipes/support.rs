@@ -2,12 +2,14 @@
 //! answers, and the span assertions.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use sluice_tests::http::{post_json, Response};
 use sluice_tests::otlp::{AttrValue, ReceivedSpan};
-use sluice_tests::{Gateway, MockUpstream, Ports, Reply};
+use sluice_tests::{Gateway, MockUpstream, OtlpReceiver, Ports, Reply};
 
 pub(crate) const WAIT: Duration = Duration::from_secs(10);
 const GOOGLE_KEY: &str = "test-google-key-0123456789";
@@ -132,6 +134,70 @@ pub(crate) async fn send(gw: &Gateway, body: &Value, headers: &[(&str, &str)]) -
     let resp = post_json(&format!("{}/gemini", gw.base_url()), body, headers).await;
     assert_eq!(resp.status, 200, "{}", resp.text());
     resp
+}
+
+/// Posts `total` non-streamed chat requests to the gateway from `workers` concurrent tasks; every
+/// one must be answered 200.
+pub(crate) async fn send_concurrently(gw: &Gateway, total: usize, workers: usize) {
+    let url = format!("{}/gemini", gw.base_url());
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let (url, next) = (url.clone(), next.clone());
+        set.spawn(async move {
+            let mut statuses = Vec::new();
+            while next.fetch_add(1, Ordering::SeqCst) < total {
+                let r = post_json(&url, &chat_request(false), &[]).await;
+                statuses.push(r.status);
+            }
+            statuses
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(r) = set.join_next().await {
+        statuses.extend(r.unwrap());
+    }
+    assert_eq!(statuses.len(), total);
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}
+
+/// A gateway in front of the mock Gemini whose tracing exports to `otlp`.
+pub(crate) struct Traced {
+    pub(crate) otlp: OtlpReceiver,
+    pub(crate) upstream: MockUpstream,
+    pub(crate) gw: Gateway,
+}
+
+impl Traced {
+    /// Starts the mock Gemini and a gateway with the `tracing` block (which points at `otlp`).
+    pub(crate) async fn start(otlp: OtlpReceiver, tracing: &str) -> Self {
+        let upstream = gemini_upstream().await;
+        let gw = start_gateway(&config(tracing, "", &upstream)).await;
+        Self { otlp, upstream, gw }
+    }
+
+    /// A seed recipe verbatim but for its endpoint `seed_endpoint`, which becomes a fresh gRPC
+    /// receiver's.
+    pub(crate) async fn seed_recipe(recipe: &str, seed_endpoint: &str) -> Self {
+        let otlp = OtlpReceiver::start_grpc().await;
+        let tracing = recipe_with_endpoint(recipe, seed_endpoint, &otlp.endpoint());
+        Self::start(otlp, &tracing).await
+    }
+
+    /// Sends a non-streamed chat request and waits for a span named `name`, whose standard
+    /// attributes must be the plain answer's.
+    pub(crate) async fn plain_span(&self, name: &str) -> ReceivedSpan {
+        send(&self.gw, &chat_request(false), &[]).await;
+        let span = self.otlp.wait_for_span_named(name, WAIT).await;
+        assert_standard_attributes(
+            &span,
+            &self.upstream,
+            PROMPT_TOKENS,
+            RESPONSE_MODEL,
+            COMPLETION_TOKENS,
+        );
+        span
+    }
 }
 
 pub(crate) fn s(v: &str) -> AttrValue {

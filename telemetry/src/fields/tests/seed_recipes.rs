@@ -1,17 +1,19 @@
 //! The seed's five tracing recipes' `fields.add`, evaluated on the shared record.
 
 use super::{attrs, run, s, PROMPT_JSON};
-use crate::AttrValue::{Bool, Float, Int};
+use crate::AttrValue::{self, Bool, Float, Int};
 
-#[test]
-fn seed_default_recipe() {
+/// The default and Jaeger recipes: the same six attributes, with the models and token counts
+/// read from `paths` (request model, response model, output tokens, input tokens).
+fn assert_genai_basics(paths: [&str; 4]) {
+    let [request_model, response_model, output_tokens, input_tokens] = paths;
     let out = run(&[
         ("gen_ai.operation.name", r#""chat""#),
         ("gen_ai.system", "llm.provider"),
-        ("gen_ai.request.model", "llm.requestModel"),
-        ("gen_ai.response.model", "llm.responseModel"),
-        ("gen_ai.usage.completion_tokens", "llm.outputTokens"),
-        ("gen_ai.usage.prompt_tokens", "llm.inputTokens"),
+        ("gen_ai.request.model", request_model),
+        ("gen_ai.response.model", response_model),
+        ("gen_ai.usage.completion_tokens", output_tokens),
+        ("gen_ai.usage.prompt_tokens", input_tokens),
     ]);
     assert_eq!(
         out,
@@ -24,34 +26,53 @@ fn seed_default_recipe() {
             ("gen_ai.usage.prompt_tokens", Int(12)),
         ])
     );
+}
+
+/// How Langfuse and OpenLLMetry both go on after the messages (OpenLLMetry then adds
+/// `llm.is_streaming`): the token counts, the models and the request parameters.
+const USAGE_MODELS_PARAMS: [(&str, &str); 5] = [
+    ("gen_ai.usage.completion_tokens", "llm.output_tokens"),
+    ("gen_ai.usage.prompt_tokens", "llm.input_tokens"),
+    ("gen_ai.request.model", "llm.request_model"),
+    ("gen_ai.response.model", "llm.response_model"),
+    ("gen_ai.request", "flatten(llm.params)"),
+];
+
+/// What [`USAGE_MODELS_PARAMS`] adds, in order.
+fn usage_models_params() -> Vec<(&'static str, AttrValue<'static>)> {
+    vec![
+        ("gen_ai.usage.completion_tokens", Int(34)),
+        ("gen_ai.usage.prompt_tokens", Int(12)),
+        ("gen_ai.request.model", s("gpt-4o-mini")),
+        ("gen_ai.response.model", s("gpt-4o-mini-2024-07-18")),
+        ("gen_ai.request.temperature", Float(0.2)),
+        ("gen_ai.request.max_tokens", Int(256)),
+    ]
+}
+
+#[test]
+fn seed_default_recipe() {
+    assert_genai_basics([
+        "llm.requestModel",
+        "llm.responseModel",
+        "llm.outputTokens",
+        "llm.inputTokens",
+    ]);
 }
 
 #[test]
 fn seed_jaeger_recipe() {
-    let out = run(&[
-        ("gen_ai.operation.name", r#""chat""#),
-        ("gen_ai.system", "llm.provider"),
-        ("gen_ai.request.model", "llm.request_model"),
-        ("gen_ai.response.model", "llm.response_model"),
-        ("gen_ai.usage.completion_tokens", "llm.output_tokens"),
-        ("gen_ai.usage.prompt_tokens", "llm.input_tokens"),
+    assert_genai_basics([
+        "llm.request_model",
+        "llm.response_model",
+        "llm.output_tokens",
+        "llm.input_tokens",
     ]);
-    assert_eq!(
-        out,
-        attrs(&[
-            ("gen_ai.operation.name", s("chat")),
-            ("gen_ai.system", s("openai")),
-            ("gen_ai.request.model", s("gpt-4o-mini")),
-            ("gen_ai.response.model", s("gpt-4o-mini-2024-07-18")),
-            ("gen_ai.usage.completion_tokens", Int(34)),
-            ("gen_ai.usage.prompt_tokens", Int(12)),
-        ])
-    );
 }
 
 #[test]
 fn seed_langfuse_recipe() {
-    let out = run(&[
+    let head = [
         ("gen_ai.operation.name", r#""chat""#),
         ("gen_ai.system", "llm.provider"),
         ("gen_ai.prompt", "llm.prompt"),
@@ -59,30 +80,21 @@ fn seed_langfuse_recipe() {
             "gen_ai.completion",
             r#"llm.completion.map(c, {"role":"assistant", "content": c})"#,
         ),
-        ("gen_ai.usage.completion_tokens", "llm.output_tokens"),
-        ("gen_ai.usage.prompt_tokens", "llm.input_tokens"),
-        ("gen_ai.request.model", "llm.request_model"),
-        ("gen_ai.response.model", "llm.response_model"),
-        ("gen_ai.request", "flatten(llm.params)"),
-    ]);
-    assert_eq!(
-        out,
-        attrs(&[
+    ];
+    let out = run(&[&head[..], &USAGE_MODELS_PARAMS].concat());
+    let want = [
+        vec![
             ("gen_ai.operation.name", s("chat")),
             ("gen_ai.system", s("openai")),
             ("gen_ai.prompt", s(PROMPT_JSON)),
             (
                 "gen_ai.completion",
-                s(r#"[{"role":"assistant","content":"Hi!"}]"#)
+                s(r#"[{"role":"assistant","content":"Hi!"}]"#),
             ),
-            ("gen_ai.usage.completion_tokens", Int(34)),
-            ("gen_ai.usage.prompt_tokens", Int(12)),
-            ("gen_ai.request.model", s("gpt-4o-mini")),
-            ("gen_ai.response.model", s("gpt-4o-mini-2024-07-18")),
-            ("gen_ai.request.temperature", Float(0.2)),
-            ("gen_ai.request.max_tokens", Int(256)),
-        ])
-    );
+        ],
+        usage_models_params(),
+    ];
+    assert_eq!(out, attrs(&want.concat()));
 }
 
 #[test]
@@ -124,7 +136,7 @@ fn seed_phoenix_recipe() {
 
 #[test]
 fn seed_openllmetry_recipe() {
-    let out = run(&[
+    let head = [
         ("span.name", r#""openai.chat""#),
         ("gen_ai.operation.name", r#""chat""#),
         ("gen_ai.system", "llm.provider"),
@@ -133,16 +145,11 @@ fn seed_openllmetry_recipe() {
             "gen_ai.completion",
             r#"flatten_recursive(llm.completion.map(c, {"role":"assistant", "content": c}))"#,
         ),
-        ("gen_ai.usage.completion_tokens", "llm.output_tokens"),
-        ("gen_ai.usage.prompt_tokens", "llm.input_tokens"),
-        ("gen_ai.request.model", "llm.request_model"),
-        ("gen_ai.response.model", "llm.response_model"),
-        ("gen_ai.request", "flatten(llm.params)"),
-        ("llm.is_streaming", "llm.streaming"),
-    ]);
-    assert_eq!(
-        out,
-        attrs(&[
+    ];
+    let streaming = [("llm.is_streaming", "llm.streaming")];
+    let out = run(&[&head[..], &USAGE_MODELS_PARAMS, &streaming].concat());
+    let want = [
+        vec![
             ("span.name", s("openai.chat")),
             ("gen_ai.operation.name", s("chat")),
             ("gen_ai.system", s("openai")),
@@ -152,13 +159,9 @@ fn seed_openllmetry_recipe() {
             ("gen_ai.prompt.1.content", s("Say \"hi\"\n")),
             ("gen_ai.completion.0.role", s("assistant")),
             ("gen_ai.completion.0.content", s("Hi!")),
-            ("gen_ai.usage.completion_tokens", Int(34)),
-            ("gen_ai.usage.prompt_tokens", Int(12)),
-            ("gen_ai.request.model", s("gpt-4o-mini")),
-            ("gen_ai.response.model", s("gpt-4o-mini-2024-07-18")),
-            ("gen_ai.request.temperature", Float(0.2)),
-            ("gen_ai.request.max_tokens", Int(256)),
-            ("llm.is_streaming", Bool(false)),
-        ])
-    );
+        ],
+        usage_models_params(),
+        vec![("llm.is_streaming", Bool(false))],
+    ];
+    assert_eq!(out, attrs(&want.concat()));
 }
