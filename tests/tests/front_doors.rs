@@ -207,3 +207,26 @@ async fn a_field_without_a_counterpart_is_refused_by_name_in_the_clients_shape()
     );
     assert!(gemini.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_route_that_pins_no_model_lists_its_providers_models() {
+    // Nothing aliased or pinned: the client names any model, so the list is the provider's.
+    let list = json!({"object": "list", "data": [
+        {"id": "gpt-4o-mini", "object": "model", "created": 1, "owned_by": "system"},
+        {"id": "o3", "object": "model", "created": 2, "owned_by": "system"}]});
+    let openai = MockUpstream::start(Reply::json(200, &list)).await;
+    let yaml = Ports::new().render(
+        "listeners:\n  - name: http\n    bind: {{listener}}\n    routes:\n      - name: openai\n        match: {pathPrefix: /openai}\n        backend: openai\nbackends:\n  - name: openai\n    provider: openai\n    apiKey: okey\n    baseUrl: {{openai}}\n",
+        &[("openai", &openai.base_url())],
+    );
+    let gw = Gateway::start(&yaml).await;
+    let r = get(&format!("{}/openai/v1/models", gw.base_url())).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), list);
+    let up = &openai.wait_for_requests(1, WAIT).await[0];
+    assert_eq!(up.method, "GET");
+    assert_eq!(up.path_only(), "/v1/models");
+    assert_eq!(up.header("authorization"), Some("Bearer okey"));
+    let log = &gw.wait_for_request_logs(1, WAIT).await[0];
+    assert_eq!(log.get("llm.provider"), Some("openai"));
+}

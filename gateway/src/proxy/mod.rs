@@ -158,7 +158,7 @@ impl ProxyHttp for LlmProxy {
                 embeddings::handle(self, session, ctx, route).await;
             }
             Some(ApiKind::Models) => {
-                models::handle(session, ctx, route).await;
+                models::handle(self, session, ctx, route).await;
             }
             None => {
                 let msg = format!(

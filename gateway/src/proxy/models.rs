@@ -1,14 +1,15 @@
 //! `.../models`: the models a route can reach, in OpenAI's list shape: every alias the route
-//! defines and every model its backends pin. A route that pins nothing passes the client's
-//! model through, so its list is empty.
+//! defines and every model its backends pin. A route that defines and pins none passes the
+//! client's model through: its list is its first backend's own (`GET /v1/models`) when that
+//! backend is OpenAI or an OpenAI-compatible preset, else empty.
 
 use pingora::proxy::Session;
 use serde_json::json;
 
 use crate::config::Route;
 use crate::proxy::respond;
-use crate::proxy::RequestCtx;
-use sluice_providers::Front;
+use crate::proxy::{LlmProxy, RequestCtx};
+use sluice_providers::{Front, ProviderKind};
 
 /// The model ids of `route` and who serves each, aliases first (sorted), then pinned models.
 pub fn route_models(route: &Route) -> Vec<(String, &'static str)> {
@@ -30,12 +31,24 @@ pub fn route_models(route: &Route) -> Vec<(String, &'static str)> {
     out
 }
 
-pub async fn handle(session: &mut Session, ctx: &mut RequestCtx, route: &Route) {
+pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCtx, route: &Route) {
     if session.req_header().method != http::Method::GET {
         respond::error(session, ctx, Front::Chat, 405, "models takes GET").await;
         return;
     }
-    let data: Vec<serde_json::Value> = route_models(route)
+    let models = route_models(route);
+    let lister = route.backends.first().filter(|b| {
+        b.upstream.is_some()
+            && matches!(
+                b.provider,
+                ProviderKind::OpenAi | ProviderKind::Compatible(_)
+            )
+    });
+    if let (true, Some(backend)) = (models.is_empty(), lister) {
+        crate::proxy::passthrough::list_models(proxy, session, ctx, backend).await;
+        return;
+    }
+    let data: Vec<serde_json::Value> = models
         .into_iter()
         .map(|(id, owner)| json!({"id": id, "object": "model", "created": 0, "owned_by": owner}))
         .collect();

@@ -157,6 +157,19 @@ pub async fn stored_response(
     relay(proxy, session, ctx, backend, front, method.as_str(), &make).await;
 }
 
+/// `GET /v1/models` of an OpenAI-shaped provider, its answer as it came.
+pub async fn list_models(
+    proxy: &LlmProxy,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    backend: &Backend,
+) {
+    note_provider(ctx, backend);
+    let request = UpstreamRequest::new("/v1/models".to_string(), Vec::new());
+    let make = |_: Option<&str>| Ok(Cow::Borrowed(&request));
+    relay(proxy, session, ctx, backend, Front::Chat, "GET", &make).await;
+}
+
 /// The log line and span name the provider called.
 fn note_provider(ctx: &mut RequestCtx, backend: &Backend) {
     ctx.llm = Some(LlmFacts {
