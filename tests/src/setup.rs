@@ -154,9 +154,32 @@ pub fn sluice_bin() -> PathBuf {
             return PathBuf::from(p);
         }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = std::process::Command::new(&cargo)
+        let mut build = std::process::Command::new(&cargo);
+        build
             .args(["build", "-p", "sluice-gateway", "--bin", "sluice"])
-            .current_dir(workspace_dir())
+            .current_dir(workspace_dir());
+        // The test runner's environment (CARGO_MANIFEST_DIR, CARGO_PKG_*, NEXTEST_*, the
+        // library path) is not the shell's: build scripts that watch variables would see them
+        // change between this build and the next `cargo test`, and rebuild each time.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let from_runner = (name.starts_with("CARGO_")
+                && !["CARGO_HOME", "CARGO_TARGET_DIR"].contains(&name.as_ref())
+                && !name.starts_with("CARGO_BUILD_")
+                && !name.starts_with("CARGO_PROFILE_")
+                && !name.starts_with("CARGO_REGISTRIES_")
+                && !name.starts_with("CARGO_NET_")
+                && !name.starts_with("CARGO_HTTP_")
+                && !name.starts_with("CARGO_TERM_"))
+                || name.starts_with("NEXTEST")
+                || name == "LD_LIBRARY_PATH"
+                || name == "OUT_DIR"
+                || name == "RUST_TEST_THREADS";
+            if from_runner {
+                build.env_remove(name.as_ref());
+            }
+        }
+        let out = build
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("could not run {cargo:?} build: {e}"));
