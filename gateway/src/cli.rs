@@ -68,7 +68,10 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Check { config } => match config::load_file(&config) {
             Ok(loaded) => {
-                for warning in unpriced_backends(&loaded) {
+                for warning in unpriced_backends(&loaded)
+                    .into_iter()
+                    .chain(shadowed_routes(&loaded))
+                {
                     eprintln!("{warning}");
                 }
                 for line in credential_sources(&loaded) {
@@ -192,6 +195,34 @@ fn unpriced_backends(config: &config::Config) -> Vec<String> {
         .collect()
 }
 
+/// `sluice check`'s warnings: each route that can never be used, because a route before it on
+/// its listener matches every path it does (routes are tried in order, the first match wins).
+fn shadowed_routes(config: &config::Config) -> Vec<String> {
+    use config::PathMatch;
+    let mut out = Vec::new();
+    for (l, listener) in config.listeners.iter().enumerate() {
+        for (j, later) in listener.routes.iter().enumerate() {
+            let path = later.matcher.as_str();
+            let first = listener.routes[..j].iter().find(|earlier| {
+                let covers = match (&earlier.matcher, &later.matcher) {
+                    (PathMatch::Prefix(_), _) | (PathMatch::Exact(_), PathMatch::Exact(_)) => true,
+                    (PathMatch::Exact(_), PathMatch::Prefix(_)) => false,
+                };
+                covers && earlier.matcher.strip(path).is_some()
+            });
+            if let Some(earlier) = first {
+                out.push(format!(
+                    "warning: listeners[{l}] route \"{}\" ({path}) is never used: route \"{}\" ({}) comes before it and matches every path it does; routes are tried in order",
+                    later.name,
+                    earlier.name,
+                    earlier.matcher.as_str()
+                ));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -218,6 +249,34 @@ mod tests {
             ]
         );
         assert!(!lines.concat().contains("secret"));
+    }
+
+    #[test]
+    fn check_warns_about_routes_an_earlier_one_hides() {
+        let yaml = "listeners:\n  - name: http\n    bind: 127.0.0.1:0\n    routes:\n\
+            \x20     - {name: openai, match: {pathPrefix: /openai}, backend: m}\n\
+            \x20     - {name: all, match: {pathPrefix: /}, backend: m}\n\
+            \x20     - {name: gemini, match: {pathPrefix: /gemini}, backend: m}\n\
+            \x20     - {name: exact, match: {path: /openai/v1/models}, backend: m}\n\
+            \x20     - {name: deeper, match: {pathPrefix: /openai2}, backend: m}\n\
+            backends:\n  - {name: m, provider: mock}\n";
+        let config = crate::config::load_str(yaml).unwrap();
+        assert_eq!(
+            super::shadowed_routes(&config),
+            [
+                "warning: listeners[0] route \"gemini\" (/gemini) is never used: route \"all\" (/) comes before it and matches every path it does; routes are tried in order",
+                "warning: listeners[0] route \"exact\" (/openai/v1/models) is never used: route \"openai\" (/openai) comes before it and matches every path it does; routes are tried in order",
+                "warning: listeners[0] route \"deeper\" (/openai2) is never used: route \"all\" (/) comes before it and matches every path it does; routes are tried in order",
+            ]
+        );
+        // In the right order, nothing to say; an exact path before a prefix hides nothing.
+        let yaml = "listeners:\n  - name: http\n    bind: 127.0.0.1:0\n    routes:\n\
+            \x20     - {name: exact, match: {path: /openai}, backend: m}\n\
+            \x20     - {name: openai, match: {pathPrefix: /openai}, backend: m}\n\
+            \x20     - {name: all, match: {pathPrefix: /}, backend: m}\n\
+            backends:\n  - {name: m, provider: mock}\n";
+        let config = crate::config::load_str(yaml).unwrap();
+        assert!(super::shadowed_routes(&config).is_empty());
     }
 
     #[test]
