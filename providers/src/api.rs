@@ -25,15 +25,17 @@ impl ApiKind {
     /// ([`ApiKind::api_path`]): `path: /v1/messages` is the Messages API; a route's whole path
     /// that names no API (the seed's `/gemini`) is chat completions. `None`: no API there.
     pub fn of_request(path: &str, rest: &str) -> Option<Self> {
-        let whole = rest.trim_end_matches('/').is_empty();
-        Self::from_path(Self::api_path(path, rest))
-            .or_else(|| whole.then_some(Self::Generate(Front::Chat)))
+        if nothing_follows(rest) {
+            Some(Self::from_path(path).unwrap_or(Self::Generate(Front::Chat)))
+        } else {
+            Self::from_path(rest)
+        }
     }
 
     /// What a request's API is told by: what follows the route's prefix, or the whole path
     /// when nothing does.
     pub fn api_path<'a>(path: &'a str, rest: &'a str) -> &'a str {
-        if rest.trim_end_matches('/').is_empty() {
+        if nothing_follows(rest) {
             path
         } else {
             rest
@@ -74,6 +76,11 @@ impl ApiKind {
             None
         }
     }
+}
+
+/// Whether nothing follows a route's prefix (or exact path) in a request's path.
+fn nothing_follows(rest: &str) -> bool {
+    rest.trim_end_matches('/').is_empty()
 }
 
 #[cfg(test)]

@@ -60,6 +60,13 @@ pub struct LimitFacts {
     pub scopes: Vec<std::sync::Arc<str>>,
 }
 
+impl LimitFacts {
+    /// Refused by a limit or a budget (its `scopes` then hold the one that refused).
+    pub fn refused(&self) -> bool {
+        matches!(self.decision, "refused" | "budget_exceeded")
+    }
+}
+
 /// The `llm.*` variables of the contract.
 #[derive(Clone, Debug, Default)]
 pub struct LlmFacts {

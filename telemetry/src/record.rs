@@ -62,7 +62,7 @@ pub fn base_attributes<'a>(gateway: &'a str, rec: &'a RequestRecord, out: &mut V
     if let Some(limit) = &rec.limit {
         // Only requests subject to a limit carry the decision (and, refused, the scope).
         push("llm.limit", limit.decision.into());
-        if matches!(limit.decision, "refused" | "budget_exceeded") {
+        if limit.refused() {
             if let Some(scope) = limit.scopes.first() {
                 push("llm.limit.scope", (&**scope).into());
             }

@@ -143,7 +143,14 @@ const SECRET_KEYS: &[&str] = &[
     "clientSecret",
 ];
 
-/// Replaces every credential in a config tree by `<redacted>`.
+/// Whether everything under the config key `key` is a secret (`redact`, `is_secret_path`).
+fn holds_secrets(key: &str) -> bool {
+    SECRET_KEYS.contains(&key) || key == "headers"
+}
+
+/// The config keys (`config.limits.redis`, `config.store`) whose `url` may carry credentials.
+const URL_HOLDERS: &[&str] = &["redis", "store"];
+
 /// Whether the config string at `path` (`backends[0].apiKey`, `config.store.url`) is a
 /// secret, as [`redact`] decides: never to be quoted in an error.
 pub(super) fn is_secret_path(path: &str) -> bool {
@@ -151,10 +158,8 @@ pub(super) fn is_secret_path(path: &str) -> bool {
         .split('.')
         .map(|s| s.split('[').next().unwrap_or(s))
         .collect();
-    let under = |names: &[&str]| segments.iter().any(|s| names.contains(s));
-    under(SECRET_KEYS)
-        || under(&["headers"])
-        || (segments.last() == Some(&"url") && under(&["redis", "store"]))
+    segments.iter().any(|s| holds_secrets(s))
+        || (segments.last() == Some(&"url") && segments.iter().any(|s| URL_HOLDERS.contains(s)))
 }
 
 /// `msg` with every `` `quoted` `` value replaced by `<redacted>`.
@@ -165,15 +170,16 @@ fn unquote_values(msg: &str) -> String {
         .collect()
 }
 
+/// Replaces every credential in a config tree by `<redacted>`.
 fn redact(value: &mut serde_json::Value, secret: bool) {
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                if k == "redis" || k == "store" {
+                if URL_HOLDERS.contains(&k.as_str()) {
                     redact_url_of(v);
                     continue;
                 }
-                let inner = secret || SECRET_KEYS.contains(&k.as_str()) || k == "headers";
+                let inner = secret || holds_secrets(k);
                 redact(v, inner);
             }
         }

@@ -128,11 +128,14 @@ fn one_line_cel_error(message: &str) -> String {
 
 pub(super) fn tracing_config(raw: &RawTracing, errors: &mut Vec<ConfigError>) -> TracingConfig {
     let base = "config.tracing";
-    let from_env = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+    // The first of `names` set (not empty), with its name.
+    let named_env = |names: &[&'static str]| {
+        names.iter().find_map(|n| {
+            let v = std::env::var(n).ok().filter(|v| !v.is_empty())?;
+            Some((*n, v))
+        })
     };
+    let from_env = |names: &[&'static str]| named_env(names).map(|(_, v)| v);
     let protocol_text = raw.otlp_protocol.clone().or_else(|| {
         from_env(&[
             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
@@ -177,27 +180,25 @@ pub(super) fn tracing_config(raw: &RawTracing, errors: &mut Vec<ConfigError>) ->
     // where it came from.
     let compression = match &raw.compression {
         Some(c) => Some((c.clone(), format!("{base}.compression"))),
-        None => [
+        None => named_env(&[
             "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
             "OTEL_EXPORTER_OTLP_COMPRESSION",
-        ]
-        .iter()
-        .find_map(|n| {
-            let v = std::env::var(n).ok().filter(|v| !v.is_empty())?;
-            Some((v, format!("{base}.compression (from {n})")))
-        }),
+        ])
+        .map(|(n, v)| (v, format!("{base}.compression (from {n})"))),
     };
     let gzip = match compression {
         None => false,
-        Some((c, _)) if c == "none" => false,
-        Some((c, _)) if c == "gzip" => true,
-        Some((other, path)) => {
-            errors.push(ConfigError::new(
-                path,
-                format!("unknown compression \"{other}\"; expected one of gzip, none"),
-            ));
-            false
-        }
+        Some((c, path)) => match c.as_str() {
+            "none" => false,
+            "gzip" => true,
+            other => {
+                errors.push(ConfigError::new(
+                    path,
+                    format!("unknown compression \"{other}\"; expected one of gzip, none"),
+                ));
+                false
+            }
+        },
     };
     let sampling_ratio = match &raw.random_sampling {
         None => 1.0,

@@ -37,16 +37,18 @@ pub async fn handle(proxy: &LlmProxy, session: &mut Session, ctx: &mut RequestCt
         return;
     }
     let models = route_models(route);
-    let lister = route.backends.first().filter(|b| {
-        b.upstream.is_some()
-            && matches!(
-                b.provider,
-                ProviderKind::OpenAi | ProviderKind::Compatible(_)
-            )
-    });
-    if let (true, Some(backend)) = (models.is_empty(), lister) {
-        crate::proxy::passthrough::list_models(proxy, session, ctx, backend).await;
-        return;
+    if models.is_empty() {
+        let lists_models = |b: &&std::sync::Arc<crate::config::Backend>| {
+            b.upstream.is_some()
+                && matches!(
+                    b.provider,
+                    ProviderKind::OpenAi | ProviderKind::Compatible(_)
+                )
+        };
+        if let Some(backend) = route.backends.first().filter(lists_models) {
+            crate::proxy::passthrough::list_models(proxy, session, ctx, backend).await;
+            return;
+        }
     }
     let data: Vec<serde_json::Value> = models
         .into_iter()

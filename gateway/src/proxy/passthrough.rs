@@ -125,8 +125,8 @@ pub async fn stored_response(
         let providers: Vec<&str> = route.backends.iter().map(|b| b.provider.name()).collect();
         let msg = format!(
             "route {} cannot serve stored responses: only backends that serve the Responses API \
-             (openai, azure, most presets) store them, and its backends are {}; send the whole conversation in `input` (with `store: false`) \
-             instead of `previous_response_id`",
+             (openai, azure, most presets) store them, and its backends are {}; send the whole \
+             conversation in `input` (with `store: false`) instead of `previous_response_id`",
             route.name,
             providers.join(", ")
         );

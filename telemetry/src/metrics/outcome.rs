@@ -37,7 +37,7 @@ pub fn upstream_error_kind(rec: &RequestRecord) -> Outcome {
     if rec
         .limit
         .as_ref()
-        .is_some_and(|l| matches!(l.decision, "refused" | "budget_exceeded" | "fail_closed"))
+        .is_some_and(|l| l.refused() || l.decision == "fail_closed")
     {
         // Refused by sluice's own limits, not by a provider: `sluice_limit_decisions_total`.
         return Outcome::Failed;

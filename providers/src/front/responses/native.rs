@@ -1,8 +1,9 @@
 //! Responses requests passed natively to the providers that serve the Responses API: OpenAI,
 //! Azure OpenAI and the OpenAI-compatible presets that serve it (all but Mistral and DeepSeek,
-//! see [`crate::Preset::serves_responses`]). Every field passes (`store`, `previous_response_id`, `include`,
-//! `reasoning`, encrypted reasoning items, `prompt_cache_key`, built-in tools); the body is
-//! not parsed beyond its top-level members, and only these edits are made:
+//! see [`crate::Preset::serves_responses`]). Every field passes (`store`,
+//! `previous_response_id`, `include`, `reasoning`, encrypted reasoning items,
+//! `prompt_cache_key`, built-in tools); the body is not parsed beyond its top-level members,
+//! and only these edits are made:
 //!
 //! - `model` is set to the model called when the backend pins one or the route aliases it
 //!   (on Azure, the model called is the deployment);
