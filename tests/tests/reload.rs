@@ -37,6 +37,15 @@ async fn status(url: &str) -> u16 {
     post_json(url, &chat(), &[]).await.status
 }
 
+/// Whether `url` answers a chat 200 within [`WAIT`] (polled every `every`): a reload took.
+async fn served_within(url: &str, every: Duration) -> bool {
+    poll_until(WAIT, every, || async move {
+        (status(url).await == 200).then_some(())
+    })
+    .await
+    .is_some()
+}
+
 #[tokio::test]
 async fn sighup_swaps_in_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     let ports = Ports::new();
@@ -51,16 +60,8 @@ async fn sighup_swaps_in_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     gw.write_config(&config(&ports, "second", "model-b"));
     gw.send_signal(libc::SIGHUP);
     let url = format!("{base}/second/v1/chat/completions");
-    let served = poll_until(WAIT, Duration::from_millis(50), || {
-        let url = url.clone();
-        async move { (status(&url).await == 200).then_some(()) }
-    })
-    .await;
-    assert!(
-        served.is_some(),
-        "new route never served:\n{}",
-        gw.output_report()
-    );
+    let served = served_within(&url, Duration::from_millis(50)).await;
+    assert!(served, "new route never served:\n{}", gw.output_report());
     let r = post_json(&url, &chat(), &[]).await;
     assert_eq!(r.json()["model"], "model-b");
     assert_eq!(
@@ -97,16 +98,8 @@ async fn a_changed_config_file_is_reloaded_without_a_signal() {
     let base = gw.base_url();
     gw.write_config(&config(&ports, "third", "model-c"));
     let url = format!("{base}/third/v1/chat/completions");
-    let served = poll_until(WAIT, Duration::from_millis(100), || {
-        let url = url.clone();
-        async move { (status(&url).await == 200).then_some(()) }
-    })
-    .await;
-    assert!(
-        served.is_some(),
-        "file change not picked up:\n{}",
-        gw.output_report()
-    );
+    let served = served_within(&url, Duration::from_millis(100)).await;
+    assert!(served, "file change not picked up:\n{}", gw.output_report());
     assert!(gw
         .log_lines()
         .iter()
@@ -225,12 +218,8 @@ async fn a_reload_that_reorders_listeners_keeps_each_on_its_own_address() {
     gw.write_config(&two("b", "a2", "b2"));
     gw.send_signal(libc::SIGHUP);
     let url = format!("{on_a}/a2");
-    let served = poll_until(WAIT, Duration::from_millis(50), || {
-        let url = url.clone();
-        async move { (status(&url).await == 200).then_some(()) }
-    })
-    .await;
-    assert!(served.is_some(), "never reloaded:\n{}", gw.output_report());
+    let served = served_within(&url, Duration::from_millis(50)).await;
+    assert!(served, "never reloaded:\n{}", gw.output_report());
     assert_eq!(status(&format!("{on_b}/b2")).await, 200);
     assert_eq!(
         status(&format!("{on_a}/b2")).await,
@@ -251,12 +240,8 @@ async fn a_reload_that_reorders_listeners_keeps_each_on_its_own_address() {
     gw.write_config(&only_a);
     gw.send_signal(libc::SIGHUP);
     let url = format!("{on_a}/a3");
-    let served = poll_until(WAIT, Duration::from_millis(50), || {
-        let url = url.clone();
-        async move { (status(&url).await == 200).then_some(()) }
-    })
-    .await;
-    assert!(served.is_some(), "never reloaded:\n{}", gw.output_report());
+    let served = served_within(&url, Duration::from_millis(50)).await;
+    assert!(served, "never reloaded:\n{}", gw.output_report());
     let r = post_json(&format!("{on_b}/b3"), &chat(), &[]).await;
     assert_eq!(r.status, 404);
     assert!(r.text().contains("no longer in the config"), "{}", r.text());
